@@ -1,0 +1,114 @@
+//! The signed-in person as an extractor, from the session cookie or a bearer token.
+
+use std::collections::HashMap;
+
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use axum_extra::extract::CookieJar;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use super::session::SESSION_COOKIE;
+use crate::domain::policy::{self, Action, Actor, Decision};
+use crate::domain::roles::Role;
+use crate::entities::{membership, user};
+use crate::error::AppError;
+use crate::i18n::Language;
+use crate::state::AppState;
+
+#[derive(Clone, Debug)]
+pub struct CurrentUser {
+    pub user: user::Model,
+    pub actor: Actor,
+}
+
+impl CurrentUser {
+    /// Asks the policy; a refusal becomes 404 or 403 as the policy says.
+    pub fn require(&self, action: Action) -> Result<(), AppError> {
+        match policy::decide(&self.actor, action) {
+            Decision::Allow => Ok(()),
+            Decision::NotFound => Err(AppError::NotFound),
+            Decision::Forbidden => Err(AppError::Forbidden),
+        }
+    }
+
+    pub fn may(&self, action: Action) -> bool {
+        policy::decide(&self.actor, action) == Decision::Allow
+    }
+
+    pub fn language(&self) -> Language {
+        Language::parse(&self.user.language).unwrap_or_default()
+    }
+}
+
+/// The token the request carries: `Authorization: Bearer …` first, then the session cookie.
+fn presented_token(parts: &Parts) -> Option<String> {
+    if let Some(value) = parts.headers.get(AUTHORIZATION).and_then(|value| value.to_str().ok()) {
+        return value.strip_prefix("Bearer ").map(|token| token.trim().to_string());
+    }
+    CookieJar::from_headers(&parts.headers)
+        .get(SESSION_COOKIE)
+        .map(|cookie| cookie.value().to_string())
+}
+
+/// Loads the person behind a token, if the token is valid and not revoked.
+pub async fn authenticate(state: &AppState, token: &str) -> Result<Option<CurrentUser>, AppError> {
+    let Some(claims) = state.sessions.verify(token, state.now()) else {
+        return Ok(None);
+    };
+    let Ok(user_id) = claims.sub.parse::<i32>() else {
+        return Ok(None);
+    };
+    let Some(user) = user::Entity::find_by_id(user_id).one(&state.db).await? else {
+        return Ok(None);
+    };
+    if !user.active || user.token_version != claims.ver {
+        return Ok(None);
+    }
+    let memberships: HashMap<i32, Role> = membership::Entity::find()
+        .filter(membership::Column::UserId.eq(user.id))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .filter_map(|membership| Role::parse(&membership.role).map(|role| (membership.cohort_id, role)))
+        .collect();
+    let actor = Actor {
+        user_id: user.id,
+        is_admin: user.is_admin,
+        memberships,
+    };
+    Ok(Some(CurrentUser { user, actor }))
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = presented_token(parts).ok_or(AppError::Unauthenticated)?;
+        authenticate(state, &token).await?.ok_or(AppError::Unauthenticated)
+    }
+}
+
+impl OptionalFromRequestParts<AppState> for CurrentUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Option<Self>, Self::Rejection> {
+        match presented_token(parts) {
+            Some(token) => authenticate(state, &token).await,
+            None => Ok(None),
+        }
+    }
+}
+
+/// The signed-in person, if any.
+pub struct MaybeUser(pub Option<CurrentUser>);
+
+impl FromRequestParts<AppState> for MaybeUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(MaybeUser(
+            <CurrentUser as OptionalFromRequestParts<AppState>>::from_request_parts(parts, state).await?,
+        ))
+    }
+}

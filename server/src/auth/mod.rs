@@ -1,0 +1,9 @@
+//! Who is asking: sign-in links, session tokens, the request extractors and rate limits.
+
+pub mod extract;
+pub mod rate_limit;
+pub mod session;
+pub mod sign_in;
+pub mod tokens;
+
+pub use extract::{CurrentUser, MaybeUser};

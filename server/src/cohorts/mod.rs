@@ -1,0 +1,503 @@
+//! Programmes and their themed cohorts: forming them from the placed grants, listing what a
+//! person may see, members and projects, appointing facilitators.
+
+pub mod invitations;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionSession,
+    TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::audit;
+use crate::auth::CurrentUser;
+use crate::auth::sign_in::revoke_sessions;
+use crate::domain::email::normalize_email;
+use crate::domain::grants::{GrantStatus, Placement};
+use crate::domain::policy::Action;
+use crate::domain::roles::Role;
+use crate::entities::{cohort, grant, membership, organisation, programme, theme, user};
+use crate::error::{AppError, AppResult};
+use crate::i18n::Language;
+
+/// Makes sure every programme has a cohort for each theme that has projects in its grant years.
+pub async fn form_cohorts(txn: &impl ConnectionTrait, now: DateTime<Utc>) -> AppResult<()> {
+    let existing: Vec<(i32, i32)> = cohort::Entity::find()
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|cohort| (cohort.programme_id, cohort.theme_id))
+        .collect();
+    for programme in programme::Entity::find()
+        .order_by_asc(programme::Column::Id)
+        .all(txn)
+        .await?
+    {
+        let mut theme_ids: Vec<i32> = eligible_grants(txn, &programme)
+            .await?
+            .into_iter()
+            .filter_map(|grant| grant.theme_id)
+            .collect();
+        theme_ids.sort_unstable();
+        theme_ids.dedup();
+        for theme_id in theme_ids {
+            if !existing.contains(&(programme.id, theme_id)) {
+                cohort::ActiveModel {
+                    programme_id: Set(programme.id),
+                    theme_id: Set(theme_id),
+                    created_at: Set(now),
+                    ..Default::default()
+                }
+                .insert(txn)
+                .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Grants a programme invites: placed in a theme, of its grant years, not withdrawn.
+async fn eligible_grants(db: &impl ConnectionTrait, programme: &programme::Model) -> AppResult<Vec<grant::Model>> {
+    Ok(grant::Entity::find()
+        .filter(grant::Column::Placement.is_in([Placement::Automatic.code(), Placement::Confirmed.code()]))
+        .filter(grant::Column::Status.ne(GrantStatus::Withdrawn.code()))
+        .filter(grant::Column::GrantYear.is_in(programme.grant_year_list()))
+        .filter(grant::Column::ThemeId.is_not_null())
+        .order_by_asc(grant::Column::Reference)
+        .all(db)
+        .await?)
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct CohortSummary {
+    pub cohort_id: i32,
+    pub programme: String,
+    pub theme: String,
+    pub projects: usize,
+}
+
+pub async fn summaries(db: &impl ConnectionTrait) -> AppResult<Vec<CohortSummary>> {
+    let mut out = Vec::new();
+    for view in cohort_views(db, None, Language::Nb).await? {
+        out.push(CohortSummary {
+            cohort_id: view.id,
+            programme: view.programme.name,
+            theme: view.theme.name,
+            projects: view.projects.len(),
+        });
+    }
+    Ok(out)
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct ProgrammeView {
+    pub id: i32,
+    pub name: String,
+    pub grant_years: Vec<i32>,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub time_zone: String,
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct ThemeView {
+    pub id: i32,
+    pub slug: String,
+    /// In the reader's language.
+    pub name: String,
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct OrganisationView {
+    pub id: i32,
+    pub name: String,
+    pub number: String,
+    pub county: String,
+    /// `municipality` or `county`.
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct ProjectView {
+    pub grant_id: i32,
+    pub reference: String,
+    pub title: String,
+    pub organisation: OrganisationView,
+    pub amount_nok: i64,
+    pub status: GrantStatus,
+    pub period_start: NaiveDate,
+    pub period_end: NaiveDate,
+    pub measure_type: String,
+    pub grant_year: i32,
+    pub contact_name: String,
+    /// Only for facilitators and admins.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact_email: Option<String>,
+    pub description: String,
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct CohortView {
+    pub id: i32,
+    pub programme: ProgrammeView,
+    pub theme: ThemeView,
+    /// The caller's role here; none for an admin who is not a member.
+    pub my_role: Option<Role>,
+    pub projects: Vec<ProjectView>,
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct MemberView {
+    pub user_id: i32,
+    pub name: String,
+    pub role: Role,
+    pub organisation: Option<String>,
+    /// Only for facilitators and admins.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+impl ProgrammeView {
+    /// "2021, 2022"
+    pub fn years_text(&self) -> String {
+        self.grant_years
+            .iter()
+            .map(i32::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+fn programme_view(programme: &programme::Model) -> ProgrammeView {
+    ProgrammeView {
+        id: programme.id,
+        name: programme.name.clone(),
+        grant_years: programme.grant_year_list(),
+        starts_on: programme.starts_on,
+        ends_on: programme.ends_on,
+        time_zone: programme.time_zone.clone(),
+    }
+}
+
+/// The cohorts `viewer` may see (all when `viewer` is `None`, for administration), with projects.
+pub async fn cohort_views(
+    db: &impl ConnectionTrait,
+    viewer: Option<&CurrentUser>,
+    language: Language,
+) -> AppResult<Vec<CohortView>> {
+    let programmes: HashMap<i32, programme::Model> = programme::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    let themes: HashMap<i32, theme::Model> = theme::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t))
+        .collect();
+    let organisations: HashMap<i32, organisation::Model> = organisation::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o))
+        .collect();
+    let mut views = Vec::new();
+    for cohort in cohort::Entity::find().order_by_asc(cohort::Column::Id).all(db).await? {
+        if let Some(viewer) = viewer
+            && !viewer.may(Action::ViewCohort { cohort_id: cohort.id })
+        {
+            continue;
+        }
+        let (Some(programme), Some(theme)) = (programmes.get(&cohort.programme_id), themes.get(&cohort.theme_id))
+        else {
+            continue;
+        };
+        let show_emails = viewer.is_none_or(|viewer| viewer.may(Action::ViewMemberEmails { cohort_id: cohort.id }));
+        let projects = eligible_grants(db, programme)
+            .await?
+            .into_iter()
+            .filter(|grant| grant.theme_id == Some(cohort.theme_id))
+            .filter_map(|grant| {
+                let organisation = organisations.get(&grant.organisation_id)?;
+                Some(ProjectView {
+                    grant_id: grant.id,
+                    reference: grant.reference,
+                    title: grant.title,
+                    organisation: OrganisationView {
+                        id: organisation.id,
+                        name: organisation.name.clone(),
+                        number: organisation.number.clone(),
+                        county: organisation.county.clone(),
+                        kind: organisation.kind.clone(),
+                    },
+                    amount_nok: grant.amount_nok,
+                    status: GrantStatus::from_code(&grant.status).unwrap_or(GrantStatus::Awarded),
+                    period_start: grant.period_start,
+                    period_end: grant.period_end,
+                    measure_type: grant.measure_type,
+                    grant_year: grant.grant_year,
+                    contact_name: grant.contact_name,
+                    contact_email: if show_emails { grant.contact_email } else { None },
+                    description: grant.description,
+                })
+            })
+            .collect();
+        views.push(CohortView {
+            id: cohort.id,
+            programme: programme_view(programme),
+            theme: ThemeView {
+                id: theme.id,
+                slug: theme.slug.clone(),
+                name: theme.name(language).to_string(),
+            },
+            my_role: viewer.and_then(|viewer| viewer.actor.role_in(cohort.id)),
+            projects,
+        });
+    }
+    Ok(views)
+}
+
+/// One cohort, if `viewer` may see it; otherwise 404.
+pub async fn cohort_view(db: &impl ConnectionTrait, viewer: &CurrentUser, cohort_id: i32) -> AppResult<CohortView> {
+    viewer.require(Action::ViewCohort { cohort_id })?;
+    cohort_views(db, Some(viewer), viewer.language())
+        .await?
+        .into_iter()
+        .find(|view| view.id == cohort_id)
+        .ok_or(AppError::NotFound)
+}
+
+pub async fn members(db: &impl ConnectionTrait, viewer: &CurrentUser, cohort_id: i32) -> AppResult<Vec<MemberView>> {
+    viewer.require(Action::ViewCohort { cohort_id })?;
+    let show_emails = viewer.may(Action::ViewMemberEmails { cohort_id });
+    let memberships = membership::Entity::find()
+        .filter(membership::Column::CohortId.eq(cohort_id))
+        .all(db)
+        .await?;
+    let user_ids: Vec<i32> = memberships.iter().map(|m| m.user_id).collect();
+    let users: HashMap<i32, user::Model> = user::Entity::find()
+        .filter(user::Column::Id.is_in(user_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect();
+    let organisations: HashMap<i32, organisation::Model> = organisation::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o))
+        .collect();
+    let mut members: Vec<MemberView> = memberships
+        .into_iter()
+        .filter_map(|membership| {
+            let user = users.get(&membership.user_id).filter(|user| user.active)?;
+            Some(MemberView {
+                user_id: user.id,
+                name: user.name.clone(),
+                role: Role::parse(&membership.role)?,
+                organisation: user
+                    .organisation_id
+                    .and_then(|id| organisations.get(&id))
+                    .map(|o| o.name.clone()),
+                email: show_emails.then(|| user.email.clone()),
+            })
+        })
+        .collect();
+    members.sort_by(|a, b| {
+        (Role::ALL.iter().position(|r| *r == a.role), &a.name)
+            .cmp(&(Role::ALL.iter().position(|r| *r == b.role), &b.name))
+    });
+    Ok(members)
+}
+
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+pub struct NewProgramme {
+    pub name: String,
+    /// Comma-separated, e.g. "2021,2022".
+    pub grant_years: String,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+}
+
+/// Creates a programme and forms its cohorts from the grants already imported.
+pub async fn create_programme<C: TransactionTrait>(
+    db: &C,
+    new: NewProgramme,
+    actor_user_id: Option<i32>,
+    now: DateTime<Utc>,
+) -> AppResult<programme::Model> {
+    let name = new.name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(AppError::invalid("invalid_programme_name", "name"));
+    }
+    let years: Vec<i32> = new
+        .grant_years
+        .split(',')
+        .map(|year| {
+            year.trim()
+                .parse::<i32>()
+                .ok()
+                .filter(|year| (2000..=2100).contains(year))
+        })
+        .collect::<Option<_>>()
+        .ok_or_else(|| AppError::invalid("invalid_grant_years", "grant_years"))?;
+    if years.is_empty() {
+        return Err(AppError::invalid("invalid_grant_years", "grant_years"));
+    }
+    if new.ends_on <= new.starts_on {
+        return Err(AppError::invalid("invalid_programme_period", "ends_on"));
+    }
+    let txn = db.begin().await?;
+    let created = programme::ActiveModel {
+        name: Set(name.to_string()),
+        grant_years: Set(years.iter().map(i32::to_string).collect::<Vec<_>>().join(",")),
+        starts_on: Set(new.starts_on),
+        ends_on: Set(new.ends_on),
+        time_zone: Set("Europe/Oslo".to_string()),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    form_cohorts(&txn, now).await?;
+    audit::record(
+        &txn,
+        actor_user_id,
+        "programmes.create",
+        "programme",
+        created.id,
+        serde_json::json!({ "name": created.name, "grant_years": created.grant_years }),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// Finds a person by address or creates them (the name is needed only for someone new).
+pub async fn find_or_create_user(
+    txn: &impl ConnectionTrait,
+    email: &str,
+    name: &str,
+    now: DateTime<Utc>,
+) -> AppResult<user::Model> {
+    let email = normalize_email(email).ok_or_else(|| AppError::invalid("invalid_email", "email"))?;
+    if let Some(existing) = user::Entity::find()
+        .filter(user::Column::Email.eq(&email))
+        .one(txn)
+        .await?
+    {
+        return Ok(existing);
+    }
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(AppError::invalid("invalid_name", "name"));
+    }
+    let organisation_id = organisation_of_address(txn, &email).await?;
+    Ok(user::ActiveModel {
+        name: Set(name.to_string()),
+        email: Set(email),
+        language: Set(Language::Nb.code().to_string()),
+        is_admin: Set(false),
+        active: Set(true),
+        token_version: Set(0),
+        organisation_id: Set(organisation_id),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?)
+}
+
+/// The organisation whose grant names this address as contact, if any.
+async fn organisation_of_address(db: &impl ConnectionTrait, email: &str) -> AppResult<Option<i32>> {
+    Ok(grant::Entity::find()
+        .filter(grant::Column::ContactEmail.eq(email))
+        .one(db)
+        .await?
+        .map(|grant| grant.organisation_id))
+}
+
+/// Gives `user_id` the role in the cohort. A changed role revokes the person's sessions.
+pub async fn set_membership(
+    txn: &impl ConnectionTrait,
+    user_id: i32,
+    cohort_id: i32,
+    role: Role,
+    grant_id: Option<i32>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let existing = membership::Entity::find()
+        .filter(membership::Column::UserId.eq(user_id))
+        .filter(membership::Column::CohortId.eq(cohort_id))
+        .one(txn)
+        .await?;
+    match existing {
+        Some(existing) if existing.role == role.code() => {}
+        Some(existing) => {
+            let mut active: membership::ActiveModel = existing.into();
+            active.role = Set(role.code().to_string());
+            active.update(txn).await?;
+            revoke_sessions(txn, user_id).await?;
+        }
+        None => {
+            membership::ActiveModel {
+                user_id: Set(user_id),
+                cohort_id: Set(cohort_id),
+                role: Set(role.code().to_string()),
+                grant_id: Set(grant_id),
+                created_at: Set(now),
+                ..Default::default()
+            }
+            .insert(txn)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Makes a person (new or known) the facilitator of a cohort.
+pub async fn appoint_facilitator<C: TransactionTrait>(
+    db: &C,
+    cohort_id: i32,
+    email: &str,
+    name: &str,
+    actor_user_id: Option<i32>,
+    now: DateTime<Utc>,
+) -> AppResult<user::Model> {
+    let txn = db.begin().await?;
+    cohort::Entity::find_by_id(cohort_id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let facilitator = find_or_create_user(&txn, email, name, now).await?;
+    set_membership(&txn, facilitator.id, cohort_id, Role::Facilitator, None, now).await?;
+    audit::record(
+        &txn,
+        actor_user_id,
+        "cohorts.appoint_facilitator",
+        "cohort",
+        cohort_id,
+        serde_json::json!({ "user_id": facilitator.id }),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(facilitator)
+}
+
+pub async fn programmes(db: &impl ConnectionTrait) -> AppResult<Vec<ProgrammeView>> {
+    Ok(programme::Entity::find()
+        .order_by_asc(programme::Column::Id)
+        .all(db)
+        .await?
+        .iter()
+        .map(programme_view)
+        .collect())
+}

@@ -1,0 +1,235 @@
+//! Typed settings: built-in defaults, then an optional TOML file, then `SAMLING_*` variables.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// A secret that never shows in logs or `Debug` output.
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "\"[redacted]\"" })
+    }
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain connection; only sensible towards a relay on the same host.
+    None,
+    /// Upgrade with STARTTLS (port 587).
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Settings {
+    /// `development` allows the built-in signing secret and cookies without `Secure`.
+    pub environment: Environment,
+    /// `sqlite://…` (embedded default) or `postgres://…`.
+    pub database_url: String,
+    pub bind: String,
+    /// The address people reach Samling at; links in e-mails start with it.
+    pub public_url: String,
+    /// Secret for signing session tokens (at least 32 bytes in production).
+    pub signing_secret: Secret,
+    /// When empty, mail is written as `.eml` files to `outbox_dir`.
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    pub smtp_tls: SmtpTls,
+    pub smtp_username: String,
+    pub smtp_password: Secret,
+    pub mail_from: String,
+    pub outbox_dir: PathBuf,
+    pub log_format: LogFormat,
+    /// Hours a signed-in session lasts.
+    pub session_hours: i64,
+    /// Sign-in links asked for one address per 15 minutes.
+    pub sign_in_limit_per_address: u32,
+    /// Sign-in requests from one client IP per 15 minutes.
+    pub sign_in_limit_per_ip: u32,
+    /// Take the client IP from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+}
+
+/// The development signing secret; a production start refuses it.
+const DEVELOPMENT_SECRET: &str = "development-only-secret-change-me-0123456789";
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            environment: Environment::Development,
+            database_url: "sqlite://data/samling.sqlite?mode=rwc".into(),
+            bind: "127.0.0.1:8080".into(),
+            public_url: "http://127.0.0.1:8080".into(),
+            signing_secret: Secret::new(DEVELOPMENT_SECRET),
+            smtp_host: String::new(),
+            smtp_port: 587,
+            smtp_tls: SmtpTls::Starttls,
+            smtp_username: String::new(),
+            smtp_password: Secret::default(),
+            mail_from: "Samling <samling@example.no>".into(),
+            outbox_dir: PathBuf::from("data/outbox"),
+            log_format: LogFormat::Text,
+            session_hours: 12,
+            sign_in_limit_per_address: 5,
+            sign_in_limit_per_ip: 30,
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+impl Settings {
+    /// Loads defaults, then `file` (if given; it must exist), then `SAMLING_*` variables.
+    pub fn load(file: Option<&Path>) -> Result<Self, String> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(format!("configuration file {} does not exist", path.display()));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        figment = figment.merge(Env::prefixed("SAMLING_"));
+        let settings: Settings = figment
+            .extract()
+            .map_err(|error| format!("configuration is invalid: {}", error.to_string().replace('\n', " ")))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Refuses settings that would be unsafe or cannot work, with the reason.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://")) {
+            return Err("public_url must start with http:// or https://".into());
+        }
+        if self.session_hours <= 0 {
+            return Err("session_hours must be at least 1".into());
+        }
+        if self.environment == Environment::Production {
+            if self.signing_secret.is_empty() {
+                return Err("production needs a signing secret: set SAMLING_SIGNING_SECRET".into());
+            }
+            if self.signing_secret.expose() == DEVELOPMENT_SECRET {
+                return Err(
+                    "production must not use the development signing secret: set SAMLING_SIGNING_SECRET".into(),
+                );
+            }
+            if self.signing_secret.expose().len() < 32 {
+                return Err("the signing secret must be at least 32 characters in production".into());
+            }
+            if !self.public_url.starts_with("https://") {
+                return Err("production needs an https:// public_url (session cookies are Secure)".into());
+            }
+            if !self.smtp_host.is_empty() && self.smtp_tls == SmtpTls::None && !is_loopback_host(&self.smtp_host) {
+                return Err(
+                    "production refuses SMTP without TLS to a remote host: set SAMLING_SMTP_TLS to starttls or tls"
+                        .into(),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.environment == Environment::Production
+    }
+
+    pub fn uses_postgres(&self) -> bool {
+        self.database_url.starts_with("postgres://") || self.database_url.starts_with("postgresql://")
+    }
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    host == "localhost" || host.starts_with("127.") || host == "::1"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn production() -> Settings {
+        Settings {
+            environment: Environment::Production,
+            public_url: "https://samling.example.no".into(),
+            signing_secret: Secret::new("x".repeat(40)),
+            ..Settings::default()
+        }
+    }
+
+    #[test]
+    fn development_defaults_are_valid() {
+        assert_eq!(Settings::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn production_with_a_strong_secret_and_https_is_valid() {
+        assert_eq!(production().validate(), Ok(()));
+    }
+
+    #[test]
+    fn production_refuses_missing_or_default_or_short_secret() {
+        for secret in ["", DEVELOPMENT_SECRET, "short"] {
+            let settings = Settings {
+                signing_secret: Secret::new(secret),
+                ..production()
+            };
+            let reason = settings.validate().unwrap_err();
+            assert!(reason.contains("secret"), "{reason}");
+        }
+    }
+
+    #[test]
+    fn production_refuses_plain_http_and_plain_remote_smtp() {
+        let http = Settings {
+            public_url: "http://samling.example.no".into(),
+            ..production()
+        };
+        assert!(http.validate().unwrap_err().contains("https"));
+        let smtp = Settings {
+            smtp_host: "smtp.example.no".into(),
+            smtp_tls: SmtpTls::None,
+            ..production()
+        };
+        assert!(smtp.validate().unwrap_err().contains("TLS"));
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let printed = format!("{:?}", production());
+        assert!(!printed.contains(&"x".repeat(40)));
+        assert!(printed.contains("[redacted]"));
+    }
+}

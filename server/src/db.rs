@@ -1,0 +1,82 @@
+//! Connecting to SQLite (embedded default) or PostgreSQL, and applying the migrations.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+
+/// Connects; for a SQLite file, creates its folder first and turns on write-ahead logging.
+pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
+    let is_sqlite = url.starts_with("sqlite:");
+    if is_sqlite
+        && let Some(path) = sqlite_file(url)
+        && let Some(parent) = std::path::Path::new(&path).parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create the database folder {}", parent.display()))?;
+    }
+    let mut options = ConnectOptions::new(url.to_string());
+    options
+        .max_connections(if is_sqlite { 8 } else { 16 })
+        .connect_timeout(Duration::from_secs(10))
+        .sqlx_logging(false);
+    let db = Database::connect(options)
+        .await
+        .with_context(|| format!("cannot connect to the database at {}", redact(url)))?;
+    if is_sqlite {
+        db.execute_unprepared("PRAGMA journal_mode=WAL")
+            .await
+            .context("cannot turn on SQLite write-ahead logging")?;
+    }
+    Ok(db)
+}
+
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    Migrator::up(db, None).await.context("cannot apply database migrations")
+}
+
+/// `sqlite://data/samling.sqlite?mode=rwc` → `data/samling.sqlite`
+fn sqlite_file(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    (!path.is_empty() && path != ":memory:").then(|| path.to_string())
+}
+
+/// The URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..scheme_end + 3], user, &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_hidden_in_messages() {
+        assert_eq!(
+            redact("postgres://samling:secret@db:5432/samling"),
+            "postgres://samling:***@db:5432/samling"
+        );
+        assert_eq!(redact("sqlite://data/samling.sqlite"), "sqlite://data/samling.sqlite");
+    }
+
+    #[test]
+    fn sqlite_paths_are_found() {
+        assert_eq!(
+            sqlite_file("sqlite://data/samling.sqlite?mode=rwc").as_deref(),
+            Some("data/samling.sqlite")
+        );
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+    }
+}

@@ -1,0 +1,195 @@
+//! The one authorization policy: may this person do this action on this thing?
+//!
+//! Every route and every later websocket message asks [`decide`]. Inside a cohort, someone who
+//! is not a member is told the thing does not exist (404), so cohort content never leaks.
+
+use std::collections::HashMap;
+
+use super::roles::Role;
+
+/// The signed-in person as the policy sees them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Actor {
+    pub user_id: i32,
+    pub is_admin: bool,
+    /// Cohort id → this person's role there.
+    pub memberships: HashMap<i32, Role>,
+}
+
+impl Actor {
+    pub fn role_in(&self, cohort_id: i32) -> Option<Role> {
+        self.memberships.get(&cohort_id).copied()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// See a cohort, its members and their projects.
+    ViewCohort { cohort_id: i32 },
+    /// See members' e-mail addresses (facilitators and admins only, by the privacy rule).
+    ViewMemberEmails { cohort_id: i32 },
+    /// Invite an address to a cohort with a role.
+    InviteToCohort { cohort_id: i32, role: Role },
+    /// Import grant records, settle the review list, edit the theme mapping.
+    ManageGrants,
+    /// Create programmes and cohorts.
+    ManageProgrammes,
+    /// Appoint a facilitator to a cohort.
+    AppointFacilitator,
+    /// Deactivate people and change their admin rights.
+    ManageUsers,
+    /// Read the audit log.
+    ViewAuditLog,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Allow,
+    /// The thing is hidden from this person: answer 404.
+    NotFound,
+    /// The person may see the thing but not do this: answer 403.
+    Forbidden,
+}
+
+pub fn decide(actor: &Actor, action: Action) -> Decision {
+    use Decision::*;
+    if actor.is_admin {
+        return Allow;
+    }
+    match action {
+        Action::ViewCohort { cohort_id } => match actor.role_in(cohort_id) {
+            Some(_) => Allow,
+            None => NotFound,
+        },
+        Action::ViewMemberEmails { cohort_id } => match actor.role_in(cohort_id) {
+            Some(Role::Facilitator) => Allow,
+            Some(_) => Forbidden,
+            None => NotFound,
+        },
+        Action::InviteToCohort { cohort_id, role } => match actor.role_in(cohort_id) {
+            // A facilitator brings in participants, experts and observers; only an admin appoints facilitators.
+            Some(Role::Facilitator) if role != Role::Facilitator => Allow,
+            Some(_) => Forbidden,
+            None => NotFound,
+        },
+        Action::ManageGrants
+        | Action::ManageProgrammes
+        | Action::AppointFacilitator
+        | Action::ManageUsers
+        | Action::ViewAuditLog => Forbidden,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(is_admin: bool, memberships: &[(i32, Role)]) -> Actor {
+        Actor {
+            user_id: 7,
+            is_admin,
+            memberships: memberships.iter().copied().collect(),
+        }
+    }
+
+    #[test]
+    fn members_see_their_cohort_and_others_get_not_found() {
+        let lead = actor(false, &[(1, Role::ProjectLead)]);
+        assert_eq!(decide(&lead, Action::ViewCohort { cohort_id: 1 }), Decision::Allow);
+        assert_eq!(decide(&lead, Action::ViewCohort { cohort_id: 2 }), Decision::NotFound);
+    }
+
+    #[test]
+    fn every_role_can_view_its_cohort() {
+        for role in Role::ALL {
+            assert_eq!(
+                decide(&actor(false, &[(1, role)]), Action::ViewCohort { cohort_id: 1 }),
+                Decision::Allow
+            );
+        }
+    }
+
+    #[test]
+    fn only_facilitators_and_admins_see_email_addresses() {
+        assert_eq!(
+            decide(
+                &actor(false, &[(1, Role::Facilitator)]),
+                Action::ViewMemberEmails { cohort_id: 1 }
+            ),
+            Decision::Allow
+        );
+        for role in [Role::ProjectLead, Role::Expert, Role::Observer] {
+            assert_eq!(
+                decide(&actor(false, &[(1, role)]), Action::ViewMemberEmails { cohort_id: 1 }),
+                Decision::Forbidden
+            );
+        }
+        assert_eq!(
+            decide(&actor(true, &[]), Action::ViewMemberEmails { cohort_id: 1 }),
+            Decision::Allow
+        );
+    }
+
+    #[test]
+    fn facilitators_invite_everyone_but_facilitators() {
+        let facilitator = actor(false, &[(1, Role::Facilitator)]);
+        for role in [Role::ProjectLead, Role::Expert, Role::Observer] {
+            assert_eq!(
+                decide(&facilitator, Action::InviteToCohort { cohort_id: 1, role }),
+                Decision::Allow
+            );
+        }
+        assert_eq!(
+            decide(
+                &facilitator,
+                Action::InviteToCohort {
+                    cohort_id: 1,
+                    role: Role::Facilitator
+                }
+            ),
+            Decision::Forbidden
+        );
+        assert_eq!(
+            decide(
+                &facilitator,
+                Action::InviteToCohort {
+                    cohort_id: 2,
+                    role: Role::Expert
+                }
+            ),
+            Decision::NotFound
+        );
+    }
+
+    #[test]
+    fn participants_cannot_invite() {
+        for role in [Role::ProjectLead, Role::Expert, Role::Observer] {
+            assert_eq!(
+                decide(
+                    &actor(false, &[(1, role)]),
+                    Action::InviteToCohort {
+                        cohort_id: 1,
+                        role: Role::ProjectLead
+                    }
+                ),
+                Decision::Forbidden
+            );
+        }
+    }
+
+    #[test]
+    fn administration_is_for_admins_only() {
+        let facilitator = actor(false, &[(1, Role::Facilitator)]);
+        let admin = actor(true, &[]);
+        for action in [
+            Action::ManageGrants,
+            Action::ManageProgrammes,
+            Action::AppointFacilitator,
+            Action::ManageUsers,
+            Action::ViewAuditLog,
+        ] {
+            assert_eq!(decide(&facilitator, action), Decision::Forbidden);
+            assert_eq!(decide(&admin, action), Decision::Allow);
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! Translations (web/i18n/*.toml) and Norwegian formatting of amounts and dates.
+
+use std::borrow::Borrow;
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
+use chrono_tz::Europe::Oslo;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    /// Norwegian Bokmål, the default.
+    #[default]
+    Nb,
+    /// Norwegian Nynorsk.
+    Nn,
+    En,
+}
+
+impl Language {
+    pub const ALL: [Language; 3] = [Language::Nb, Language::Nn, Language::En];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Language::Nb => "nb",
+            Language::Nn => "nn",
+            Language::En => "en",
+        }
+    }
+
+    /// Parses a stored or submitted language code; anything unknown is `None`.
+    pub fn parse(code: &str) -> Option<Language> {
+        match code.trim().to_ascii_lowercase().as_str() {
+            "nb" | "no" | "nb-no" => Some(Language::Nb),
+            "nn" | "nn-no" => Some(Language::Nn),
+            "en" | "en-gb" | "en-us" => Some(Language::En),
+            _ => None,
+        }
+    }
+}
+
+static TRANSLATIONS: LazyLock<HashMap<Language, HashMap<String, String>>> = LazyLock::new(|| {
+    let sources = [
+        (Language::Nb, include_str!("../../web/i18n/nb.toml")),
+        (Language::Nn, include_str!("../../web/i18n/nn.toml")),
+        (Language::En, include_str!("../../web/i18n/en.toml")),
+    ];
+    sources
+        .into_iter()
+        .map(|(language, source)| {
+            let table: toml::Table = source
+                .parse()
+                .unwrap_or_else(|error| panic!("web/i18n/{}.toml is invalid: {error}", language.code()));
+            let mut flat = HashMap::new();
+            flatten("", &toml::Value::Table(table), &mut flat);
+            (language, flat)
+        })
+        .collect()
+});
+
+fn flatten(prefix: &str, value: &toml::Value, out: &mut HashMap<String, String>) {
+    match value {
+        toml::Value::Table(table) => {
+            for (key, inner) in table {
+                let path = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                flatten(&path, inner, out);
+            }
+        }
+        toml::Value::String(text) => {
+            out.insert(prefix.to_string(), text.clone());
+        }
+        other => {
+            out.insert(prefix.to_string(), other.to_string());
+        }
+    }
+}
+
+/// Values for `{name}` placeholders: arrays, slices or vectors of `(name, value)` pairs, also
+/// behind references (templates pass them that way).
+pub trait Placeholders {
+    fn each(&self, visit: &mut dyn FnMut(&str, &str));
+}
+
+impl<V: AsRef<str>> Placeholders for [(&str, V)] {
+    fn each(&self, visit: &mut dyn FnMut(&str, &str)) {
+        for (name, value) in self {
+            visit(name, value.as_ref());
+        }
+    }
+}
+
+impl<V: AsRef<str>, const N: usize> Placeholders for [(&str, V); N] {
+    fn each(&self, visit: &mut dyn FnMut(&str, &str)) {
+        self.as_slice().each(visit);
+    }
+}
+
+impl<V: AsRef<str>> Placeholders for Vec<(&str, V)> {
+    fn each(&self, visit: &mut dyn FnMut(&str, &str)) {
+        self.as_slice().each(visit);
+    }
+}
+
+impl<T: Placeholders + ?Sized> Placeholders for &T {
+    fn each(&self, visit: &mut dyn FnMut(&str, &str)) {
+        (**self).each(visit);
+    }
+}
+
+/// Translates for one reader; handed to every template as `tr`.
+#[derive(Clone, Copy, Debug)]
+pub struct Tr {
+    pub language: Language,
+}
+
+impl Tr {
+    pub fn new(language: Language) -> Self {
+        Self { language }
+    }
+
+    /// The text for `key`, falling back to Bokmål, then to the key itself (a visible gap, not a crash).
+    pub fn t<'a>(&self, key: &'a str) -> &'a str {
+        let lookup = |language: Language| TRANSLATIONS.get(&language).and_then(|map| map.get(key));
+        match lookup(self.language).or_else(|| lookup(Language::Nb)) {
+            Some(text) => text.as_str(),
+            None => {
+                tracing::warn!(key, "missing translation");
+                key
+            }
+        }
+    }
+
+    /// The text for `key` with `{name}` placeholders filled in.
+    pub fn f(&self, key: &str, args: &(impl Placeholders + ?Sized)) -> String {
+        let mut text = self.t(key).to_string();
+        args.each(&mut |name, value| {
+            text = text.replace(&format!("{{{name}}}"), value);
+        });
+        text
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.language.code()
+    }
+
+    /// `1 200 000 kr` in Norwegian, `NOK 1,200,000` in English.
+    pub fn amount(&self, kroner: impl Borrow<i64>) -> String {
+        let kroner = *kroner.borrow();
+        let digits = kroner.unsigned_abs().to_string();
+        let separator = if self.language == Language::En { ',' } else { '\u{a0}' };
+        let mut grouped = String::new();
+        for (index, digit) in digits.chars().enumerate() {
+            if index > 0 && (digits.len() - index) % 3 == 0 {
+                grouped.push(separator);
+            }
+            grouped.push(digit);
+        }
+        let sign = if kroner < 0 { "-" } else { "" };
+        match self.language {
+            Language::En => format!("NOK {sign}{grouped}"),
+            _ => format!("{sign}{grouped}\u{a0}kr"),
+        }
+    }
+
+    /// `mars 2021` for a month.
+    pub fn month_year(&self, date: impl Borrow<NaiveDate>) -> String {
+        let date = *date.borrow();
+        format!("{} {}", self.month_name(date.month()), date.year())
+    }
+
+    /// `tirsdag 14. mars 2023 kl. 09:00` in Oslo time.
+    pub fn date_time(&self, at: impl Borrow<DateTime<Utc>>) -> String {
+        let local = at.borrow().with_timezone(&Oslo);
+        let weekday_key = format!("weekday.{}", local.weekday().num_days_from_monday());
+        let weekday = self.t(&weekday_key);
+        let month = self.month_name(local.month());
+        match self.language {
+            Language::En => format!(
+                "{weekday} {} {month} {} at {:02}:{:02}",
+                local.day(),
+                local.year(),
+                local.hour(),
+                local.minute()
+            ),
+            _ => format!(
+                "{weekday} {}. {month} {} kl. {:02}:{:02}",
+                local.day(),
+                local.year(),
+                local.hour(),
+                local.minute()
+            ),
+        }
+    }
+
+    fn month_name(&self, month: u32) -> String {
+        self.t(&format!("month.{month}")).to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn every_language_has_every_key() {
+        let nb: Vec<&String> = TRANSLATIONS[&Language::Nb].keys().collect();
+        for language in [Language::Nn, Language::En] {
+            let other = &TRANSLATIONS[&language];
+            let missing: Vec<_> = nb.iter().filter(|key| !other.contains_key(**key)).collect();
+            assert!(missing.is_empty(), "{} lacks {missing:?}", language.code());
+            let extra: Vec<_> = other
+                .keys()
+                .filter(|key| !TRANSLATIONS[&Language::Nb].contains_key(*key))
+                .collect();
+            assert!(extra.is_empty(), "{} has keys Bokmål lacks: {extra:?}", language.code());
+        }
+    }
+
+    #[test]
+    fn amounts_use_norwegian_grouping() {
+        assert_eq!(Tr::new(Language::Nb).amount(1_200_000), "1\u{a0}200\u{a0}000\u{a0}kr");
+        assert_eq!(Tr::new(Language::Nb).amount(850), "850\u{a0}kr");
+        assert_eq!(Tr::new(Language::En).amount(1_200_000), "NOK 1,200,000");
+    }
+
+    #[test]
+    fn date_times_are_shown_in_oslo_time_across_daylight_saving() {
+        let tr = Tr::new(Language::Nb);
+        // 14 March 2023 is winter time (UTC+1), 14 June summer time (UTC+2).
+        let winter = Utc.with_ymd_and_hms(2023, 3, 14, 8, 0, 0).unwrap();
+        assert_eq!(tr.date_time(winter), "tirsdag 14. mars 2023 kl. 09:00");
+        let summer = Utc.with_ymd_and_hms(2023, 6, 14, 7, 0, 0).unwrap();
+        assert_eq!(tr.date_time(summer), "onsdag 14. juni 2023 kl. 09:00");
+    }
+
+    #[test]
+    fn placeholders_are_filled() {
+        let tr = Tr::new(Language::En);
+        assert!(tr.f("import.error.bad_amount", &[("value", "12x")]).contains("12x"));
+    }
+}

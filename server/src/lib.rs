@@ -1,0 +1,42 @@
+//! Samling: facilitated knowledge exchange between municipalities that received climate funding.
+
+/// The audit log of administrative actions.
+pub mod audit;
+/// Sign-in links, session tokens, request extractors, rate limits.
+pub mod auth;
+/// Injectable time.
+pub mod clock;
+/// Programmes, cohorts, members, invitations.
+pub mod cohorts;
+/// Settings from defaults, a TOML file and `SAMLING_*` variables.
+pub mod config;
+/// Database connection and migrations.
+pub mod db;
+/// Demo data for `serve --demo`.
+pub mod demo;
+/// Pure types and rules: grant records, roles, the authorization policy.
+pub mod domain;
+/// sea-orm entities.
+pub mod entities;
+/// The one error type and its responses.
+pub mod error;
+/// Grant import, theme mapping, review list.
+pub mod grants;
+/// Translations and Norwegian formatting.
+pub mod i18n;
+/// The mailer (SMTP or outbox folder).
+pub mod mail;
+/// The mails Samling sends.
+pub mod mails;
+/// HTTP routes: pages, API, health.
+pub mod routes;
+/// Building and running the server.
+pub mod startup;
+/// Shared handler state.
+pub mod state;
+/// Logging.
+pub mod telemetry;
+/// People: admin account, deactivation.
+pub mod users;
+/// Page context, CSRF protection, security headers.
+pub mod web;

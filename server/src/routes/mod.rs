@@ -1,0 +1,93 @@
+//! The HTTP surface: pages, the JSON API with its OpenAPI document, health checks, static files.
+
+pub mod admin;
+pub mod api;
+pub mod pages;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use sea_orm::ConnectionTrait;
+
+use crate::error::AppError;
+use crate::grants::import::MAX_FILE_BYTES;
+use crate::state::AppState;
+
+/// Every route, without the middleware (see `startup`).
+pub fn router(state: AppState) -> Router {
+    let (api_routes, openapi) = api::router();
+    let openapi_json = openapi.to_json().unwrap_or_else(|_| "{}".to_string());
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/sign-in", get(pages::sign_in_form).post(pages::sign_in_submit))
+        .route(
+            "/sign-in/link",
+            get(pages::sign_in_link).post(pages::sign_in_link_submit),
+        )
+        .route("/sign-out", post(pages::sign_out))
+        .route("/language", post(pages::set_language))
+        .route("/cohorts", get(pages::my_cohorts))
+        .route("/cohorts/{cohort_id}", get(pages::cohort))
+        .route("/cohorts/{cohort_id}/invitations", post(pages::invite))
+        .route(
+            "/invitations/accept",
+            get(pages::invitation_link).post(pages::invitation_accept),
+        )
+        .route("/admin", get(admin::index))
+        .route("/admin/programmes", post(admin::create_programme))
+        .route(
+            "/admin/cohorts/{cohort_id}/facilitator",
+            post(admin::appoint_facilitator),
+        )
+        .route(
+            "/admin/import",
+            get(admin::import_form)
+                .post(admin::import_upload)
+                .layer(DefaultBodyLimit::max(MAX_FILE_BYTES)),
+        )
+        .route("/admin/review", get(admin::review_list))
+        .route("/admin/review/{grant_id}", post(admin::review_decide))
+        .route("/admin/themes", get(admin::themes))
+        .route("/admin/themes/{theme_id}/measure-types", post(admin::add_measure_type))
+        .route(
+            "/admin/measure-types/{mapping_id}/delete",
+            post(admin::remove_measure_type),
+        )
+        .route("/admin/users", get(admin::users_list))
+        .route("/admin/users/{user_id}/deactivate", post(admin::deactivate_user))
+        .route("/admin/audit", get(admin::audit))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route(
+            "/api/openapi.json",
+            get(move || async move { ([(header::CONTENT_TYPE, "application/json")], openapi_json) }),
+        )
+        .route("/static/samling.css", get(stylesheet))
+        .merge(api_routes)
+        .route("/api/{*rest}", axum::routing::any(|| async { AppError::NotFound }))
+        .fallback(pages::not_found)
+        .with_state(state)
+}
+
+/// Ready when the database answers.
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.db.execute_unprepared("SELECT 1").await {
+        Ok(_) => (StatusCode::OK, "ready"),
+        Err(error) => {
+            tracing::warn!(%error, "database not reachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database not reachable")
+        }
+    }
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../../web/static/samling.css"),
+    )
+}

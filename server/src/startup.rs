@@ -1,0 +1,121 @@
+//! Building the application: database, mailer, state, middleware, a bound listener; then
+//! serving until a shutdown signal, finishing the requests in flight.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use axum::http::Request;
+use axum::middleware;
+use tokio::net::TcpListener;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::auth::rate_limit::SignInLimits;
+use crate::auth::session::SessionKeys;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::mail::Mailer;
+use crate::state::AppState;
+use crate::{db, routes, web};
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects, migrates and binds; the port is known before anyone talks to it.
+    pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let db = db::connect(&settings.database_url).await?;
+        db::migrate(&db).await?;
+        let listener = TcpListener::bind(&settings.bind)
+            .await
+            .with_context(|| format!("cannot listen on {}", settings.bind))?;
+        let state = AppState {
+            db,
+            mailer: Mailer::from_settings(&settings)?,
+            sessions: SessionKeys::new(settings.signing_secret.expose()),
+            sign_in_limits: Arc::new(SignInLimits::new(
+                settings.sign_in_limit_per_address,
+                settings.sign_in_limit_per_ip,
+            )),
+            settings: Arc::new(settings),
+            clock,
+        };
+        Ok(Self { listener, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener
+            .local_addr()
+            .map(|address| address.port())
+            .unwrap_or_default()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let limits = self.state.sign_in_limits.clone();
+        let cleaner = tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(600));
+            loop {
+                every.tick().await;
+                limits.forget_idle();
+            }
+        });
+        let app = app(self.state);
+        let result = axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("server stopped with an error");
+        cleaner.abort();
+        result
+    }
+}
+
+/// The routes wrapped in the middleware every request passes: request id, tracing, security
+/// headers, CSRF protection.
+pub fn app(state: AppState) -> Router {
+    routes::router(state.clone())
+        .layer(middleware::from_fn_with_state(state, web::csrf_protection))
+        .layer(middleware::from_fn(web::security_headers))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+            let request_id = request
+                .headers()
+                .get("x-request-id")
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or_default();
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %request_id)
+        }))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

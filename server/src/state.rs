@@ -1,0 +1,32 @@
+//! What every request handler shares.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::auth::rate_limit::SignInLimits;
+use crate::auth::session::SessionKeys;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::mail::Mailer;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub settings: Arc<Settings>,
+    pub mailer: Mailer,
+    pub sessions: SessionKeys,
+    pub sign_in_limits: Arc<SignInLimits>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl AppState {
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    /// An absolute link into Samling, for e-mails.
+    pub fn link(&self, path_and_query: &str) -> String {
+        format!("{}{}", self.settings.public_url.trim_end_matches('/'), path_and_query)
+    }
+}

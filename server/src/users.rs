@@ -1,0 +1,148 @@
+//! People: the admin account, deactivation, the list for administration.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionSession, TransactionTrait,
+};
+use serde::Serialize;
+
+use crate::audit;
+use crate::auth::sign_in::{issue_sign_in_secret, revoke_sessions};
+use crate::domain::email::normalize_email;
+use crate::entities::user;
+use crate::error::{AppError, AppResult};
+use crate::i18n::Language;
+
+/// Creates the admin or promotes an existing person, and returns a one-time sign-in secret.
+pub async fn create_admin<C: TransactionTrait>(
+    db: &C,
+    email: &str,
+    now: DateTime<Utc>,
+) -> AppResult<(user::Model, String)> {
+    let email = normalize_email(email).ok_or_else(|| AppError::invalid("invalid_email", "email"))?;
+    let txn = db.begin().await?;
+    let admin = match user::Entity::find()
+        .filter(user::Column::Email.eq(&email))
+        .one(&txn)
+        .await?
+    {
+        Some(existing) => {
+            let was_admin = existing.is_admin;
+            let mut active: user::ActiveModel = existing.into();
+            active.is_admin = Set(true);
+            active.active = Set(true);
+            let promoted = active.update(&txn).await?;
+            if !was_admin {
+                revoke_sessions(&txn, promoted.id).await?;
+            }
+            promoted
+        }
+        None => {
+            let name = email.split('@').next().unwrap_or("admin").to_string();
+            user::ActiveModel {
+                name: Set(name),
+                email: Set(email.clone()),
+                language: Set(Language::Nb.code().to_string()),
+                is_admin: Set(true),
+                active: Set(true),
+                token_version: Set(0),
+                organisation_id: Set(None),
+                created_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?
+        }
+    };
+    let secret = issue_sign_in_secret(&txn, admin.id, now).await?;
+    audit::record(
+        &txn,
+        None,
+        "users.create_admin",
+        "user",
+        admin.id,
+        serde_json::json!({}),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((admin, secret))
+}
+
+/// Deactivates a person: they can no longer sign in and their sessions end.
+pub async fn deactivate<C: TransactionTrait>(
+    db: &C,
+    user_id: i32,
+    actor_user_id: i32,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    if user_id == actor_user_id {
+        return Err(AppError::Conflict {
+            code: "cannot_deactivate_self",
+        });
+    }
+    let txn = db.begin().await?;
+    let person = user::Entity::find_by_id(user_id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut active: user::ActiveModel = person.into();
+    active.active = Set(false);
+    active.update(&txn).await?;
+    revoke_sessions(&txn, user_id).await?;
+    audit::record(
+        &txn,
+        Some(actor_user_id),
+        "users.deactivate",
+        "user",
+        user_id,
+        serde_json::json!({}),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct UserView {
+    pub id: i32,
+    pub name: String,
+    pub email: String,
+    pub language: Language,
+    pub is_admin: bool,
+    pub active: bool,
+}
+
+pub fn user_view(user: &user::Model) -> UserView {
+    UserView {
+        id: user.id,
+        name: user.name.clone(),
+        email: user.email.clone(),
+        language: Language::parse(&user.language).unwrap_or_default(),
+        is_admin: user.is_admin,
+        active: user.active,
+    }
+}
+
+pub async fn all_users<C: sea_orm::ConnectionTrait>(db: &C) -> AppResult<Vec<UserView>> {
+    Ok(user::Entity::find()
+        .order_by_asc(user::Column::Name)
+        .all(db)
+        .await?
+        .iter()
+        .map(user_view)
+        .collect())
+}
+
+/// Changes a person's own language.
+pub async fn set_language<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    user: &user::Model,
+    language: Language,
+) -> AppResult<()> {
+    let mut active: user::ActiveModel = user.clone().into();
+    active.language = Set(language.code().to_string());
+    active.update(db).await?;
+    Ok(())
+}
