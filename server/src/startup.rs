@@ -28,13 +28,19 @@ pub struct Application {
 }
 
 impl Application {
-    /// Connects, migrates and binds; the port is known before anyone talks to it.
+    /// Binds `settings.bind`, connects and migrates; the port is known before anyone talks to it.
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        let db = db::connect(&settings.database_url).await?;
-        db::migrate(&db).await?;
         let listener = TcpListener::bind(&settings.bind)
             .await
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
+        Self::build_on(settings, listener, clock).await
+    }
+
+    /// Like [`Application::build`], on a listener the caller bound (tests bind port 0 first, so
+    /// the public URL can name the real port).
+    pub async fn build_on(settings: Settings, listener: TcpListener, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let db = db::connect(&settings.database_url).await?;
+        db::migrate(&db).await?;
         let state = AppState {
             db,
             mailer: Mailer::from_settings(&settings)?,

@@ -1,1 +1,9 @@
-fn main() {}
+//! Integration tests against the real server (one binary, so it links once).
+
+mod cohorts;
+mod health;
+mod import;
+mod invitations;
+mod openapi;
+mod pages;
+mod sign_in;

@@ -113,6 +113,7 @@ pub fn parse_file(text: &str, progress: Progress) -> AppResult<ParsedFile> {
     };
     let mut seen: HashSet<String> = HashSet::new();
     let mut record = csv::StringRecord::new();
+    let mut lines = LineCounter::new(text);
     loop {
         match reader.read_record(&mut record) {
             Ok(false) => break,
@@ -120,7 +121,7 @@ pub fn parse_file(text: &str, progress: Progress) -> AppResult<ParsedFile> {
             Err(error) => {
                 parsed.rows += 1;
                 parsed.rejected.push(RejectedRow {
-                    line: error.position().map(|position| position.line()).unwrap_or_default(),
+                    line: lines.line_at(error.position().map(|position| position.byte()).unwrap_or_default()),
                     reference: None,
                     error: FieldError {
                         code: "unreadable_row".into(),
@@ -131,7 +132,7 @@ pub fn parse_file(text: &str, progress: Progress) -> AppResult<ParsedFile> {
                 continue;
             }
         }
-        let line = record.position().map(|position| position.line()).unwrap_or_default();
+        let line = lines.line_at(record.position().map(|position| position.byte()).unwrap_or_default());
         if record.iter().all(|field| field.trim().is_empty()) {
             continue;
         }
@@ -170,6 +171,37 @@ pub fn parse_file(text: &str, progress: Progress) -> AppResult<ParsedFile> {
     }
     progress(total_bytes, total_bytes);
     Ok(parsed)
+}
+
+/// Physical line numbers of byte offsets, counted forward once. (The csv crate's own line count
+/// lags by one after CRLF line ends, and spreadsheets write CRLF.)
+struct LineCounter<'a> {
+    text: &'a [u8],
+    offset: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(text: &'a str) -> Self {
+        Self {
+            text: text.as_bytes(),
+            offset: 0,
+            line: 1,
+        }
+    }
+
+    /// The line on which the record starting at `byte` has its first character.
+    fn line_at(&mut self, byte: u64) -> u64 {
+        let mut target = (byte as usize).min(self.text.len());
+        while target < self.text.len() && matches!(self.text[target], b'\r' | b'\n') {
+            target += 1;
+        }
+        if target >= self.offset {
+            self.line += self.text[self.offset..target].iter().filter(|&&c| c == b'\n').count() as u64;
+            self.offset = target;
+        }
+        self.line
+    }
 }
 
 /// Imports a file: parses it, then stores all valid rows and re-forms the cohorts in one
@@ -435,6 +467,16 @@ mod tests {
             ]
         );
         assert_eq!(parsed.rows, 5);
+    }
+
+    #[test]
+    fn line_numbers_are_right_with_crlf_line_ends() {
+        let text = format!(
+            "{HEADER}\r\n{ROW}\r\n{}\r\n",
+            ROW.replace("1 200 000", "mange").replace("2021-0412", "2021-0413")
+        );
+        let parsed = parse_file(&text, &no_progress).unwrap();
+        assert_eq!(parsed.rejected.iter().map(|row| row.line).collect::<Vec<_>>(), vec![3]);
     }
 
     #[test]
