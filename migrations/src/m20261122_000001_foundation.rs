@@ -297,7 +297,9 @@ impl MigrationTrait for Migration {
 /// The three pilot themes and their measure-type mapping. They are ordinary rows: the admin
 /// edits them, and later programmes may add others.
 async fn seed_pilot_themes(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
-    let themes: [(&str, &str, &str, &str, &str, &[&str]); 3] = [
+    // (slug, Bokmål, Nynorsk, English, keywords, measure types)
+    type PilotTheme = (&'static str, &'static str, &'static str, &'static str, &'static str, &'static [&'static str]);
+    let themes: [PilotTheme; 3] = [
         (
             "mat-og-matsvinn",
             "Mat og matsvinn",

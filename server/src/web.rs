@@ -221,6 +221,10 @@ fn same_origin(parts: &Parts, state: &AppState) -> bool {
     let Some(origin) = parts.headers.get(header::ORIGIN).and_then(|value| value.to_str().ok()) else {
         return true;
     };
+    // Privacy settings can make a browser send `Origin: null`; its fetch metadata still tells.
+    if origin == "null" {
+        return parts.headers.get("sec-fetch-site").is_some_and(|site| site == "same-origin");
+    }
     if origin.trim_end_matches('/') == state.settings.public_url.trim_end_matches('/') {
         return true;
     }
@@ -274,7 +278,9 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
     );
     set(headers, "x-content-type-options", "nosniff");
     set(headers, "x-frame-options", "DENY");
-    set(headers, "referrer-policy", "no-referrer");
+    // Not `no-referrer`: with it, browsers send `Origin: null` on same-origin form posts. Tokens in
+    // link URLs still never leave the site.
+    set(headers, "referrer-policy", "same-origin");
     set(
         headers,
         "permissions-policy",

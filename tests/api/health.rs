@@ -29,7 +29,7 @@ async fn every_response_carries_security_headers_and_a_request_id() {
         );
         assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
         assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
-        assert_eq!(header("referrer-policy"), "no-referrer", "{path}");
+        assert_eq!(header("referrer-policy"), "same-origin", "{path}");
         assert_eq!(header("x-request-id").len(), 36, "{path}: a UUID request id");
     }
 }

@@ -136,10 +136,35 @@ async fn forms_without_the_csrf_token_or_from_another_site_are_refused() {
         .await
         .unwrap();
     assert_eq!(api_cross_site.status().as_u16(), 403);
-    assert!(
-        app.smtp.mails_to("admin@example.no").is_empty(),
-        "none of these sent a link"
-    );
+    let opaque_cross_site = client
+        .post(app.url("/sign-in"))
+        .header("origin", "null")
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("csrf_token", csrf.as_str()), ("email", "admin@example.no")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(opaque_cross_site.status().as_u16(), 403);
+    assert!(app.smtp.mails_to("admin@example.no").is_empty(), "none of these sent a link");
+}
+
+/// Browsers that hide the origin send `Origin: null`; fetch metadata says the form is ours.
+#[tokio::test]
+async fn a_same_origin_form_with_an_opaque_origin_is_accepted() {
+    let app = spawn_app().await;
+    app.admin_token().await;
+    let client = browser();
+    let (_, form) = page(&client, &app, "/sign-in").await;
+    let response = client
+        .post(app.url("/sign-in"))
+        .header("origin", "null")
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("csrf_token", csrf_of(&form).as_str()), ("email", "admin@example.no")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    app.smtp.wait_for_mail_to("admin@example.no").await;
 }
 
 #[tokio::test]

@@ -35,6 +35,8 @@ const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 10_000;
 const CLI_TIMEOUT_MS = 60_000;
 const POLL_MS = 100;
+// The deadline timers raced against a process's exit below are unref'd (`{ ref: false }`): a
+// pending one must not keep the test process alive for its full length after the exit.
 
 // Servers still running when the process ends (a crash or a killed run) are killed with it, so
 // no test run leaves a server behind.
@@ -87,7 +89,10 @@ function exited(child) {
 /**
  * Starts `samling serve [--demo]` on a fresh SQLite database in a temporary folder and waits
  * until `/readyz` answers 200.
- * @returns {Promise<{url: string, outboxDir: string, dir: string, env: object, stop: () => Promise<void>}>}
+ * `env` is what the CLI needs to reach the same database (see `runCli`); `output()` gives what the
+ * server printed so far. `stop()` ends it with SIGTERM (SIGKILL after 10 s) and removes the
+ * folder, unless SAMLING_E2E_KEEP_TMP is set.
+ * @returns {Promise<{url: string, outboxDir: string, dir: string, env: object, output: () => {stdout: string, stderr: string}, stop: () => Promise<void>}>}
  */
 export async function startServer({ demo = false } = {}) {
   assert.ok(existsSync(SAMLING_BIN), `no server binary at ${SAMLING_BIN}: run \`cargo build -p samling\` or set SAMLING_BIN`);
@@ -115,7 +120,7 @@ export async function startServer({ demo = false } = {}) {
   const stop = async () => {
     if (!hasExited) {
       child.kill('SIGTERM');
-      const stopped = await Promise.race([exit.then(() => true), delay(STOP_TIMEOUT_MS, false)]);
+      const stopped = await Promise.race([exit.then(() => true), delay(STOP_TIMEOUT_MS, false, { ref: false })]);
       if (!stopped) {
         child.kill('SIGKILL');
         await exit;
@@ -156,7 +161,7 @@ export async function runCli(args, server) {
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
-  const result = await Promise.race([exited(child), delay(CLI_TIMEOUT_MS, null)]);
+  const result = await Promise.race([exited(child), delay(CLI_TIMEOUT_MS, null, { ref: false })]);
   if (result === null) {
     child.kill('SIGKILL');
     throw new Error(`samling ${args.join(' ')} did not finish within ${CLI_TIMEOUT_MS / 1000} s:\n${stderr}`);
@@ -251,6 +256,7 @@ function parseMail(binary) {
   } else {
     text = decodeBody(body, headers['content-transfer-encoding']);
   }
+  text = text.replace(/\r\n/g, '\n');
   return {
     complete: true,
     to,
@@ -314,18 +320,16 @@ export function launchBrowser() {
 /** A fresh browser context (own cookies), in Norwegian like the app's default. */
 export async function newContext(browser) {
   const context = await browser.newContext({ locale: 'nb-NO' });
-  // TEMPORARY-DEV-ONLY
-  if (process.env.DEV_FIX_ORIGIN) {
-    await context.route('**/*', (route) => {
-      const request = route.request();
-      const headers = request.headers();
-      if (request.method() === 'POST' && headers.origin === 'null') {
-        return route.continue({ headers: { ...headers, origin: new URL(request.url()).origin } });
-      }
-      return route.continue();
-    });
-  }
+  // Well below the test timeout, so a missing element fails with Playwright's own message.
+  context.setDefaultTimeout(15_000);
   return context;
+}
+
+/** A page in a context of its own (no cookies shared with other tests), closed after test `t`. */
+export async function freshPage(browser, t) {
+  const context = await newContext(browser);
+  t.after(() => context.close());
+  return context.newPage();
 }
 
 /** Runs axe-core with WCAG 2.1 A/AA rules and fails with a readable list of violations. */
@@ -343,12 +347,44 @@ export async function expectNoAxeViolations(page) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Signing in.
+// Forms and signing in.
+
+/** The visible text of an HTML document's <h1> and <main>, for failure messages. */
+function pageSummary(html) {
+  const text = (pattern) =>
+    (pattern.exec(html)?.[1] ?? '')
+      .replace(/<[^>]+>/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim();
+  return { heading: text(/<h1[^>]*>([\s\S]*?)<\/h1>/), main: text(/<main[^>]*>([\s\S]*?)<\/main>/).slice(0, 300) };
+}
+
+/**
+ * Clicks a form's submit button and checks the HTTP status the form's POST answers with (303
+ * for a redirect). A wrong status fails right here, with what the server's page said, instead
+ * of as a time-out while waiting for something on the next page.
+ */
+export async function submitForm(page, button, expectedStatus) {
+  const answered = page.waitForResponse((response) => {
+    const request = response.request();
+    return request.method() === 'POST' && request.isNavigationRequest() && request.frame() === page.mainFrame();
+  });
+  await button.click();
+  const response = await answered;
+  if (response.status() !== expectedStatus) {
+    const { heading, main } = pageSummary(await response.text().catch(() => ''));
+    assert.fail(
+      `POST ${new URL(response.url()).pathname} answered ${response.status()} "${heading}", ` +
+        `expected ${expectedStatus}. The page said: ${main}`,
+    );
+  }
+  return response;
+}
 
 /** Opens an e-mailed or printed sign-in link and presses its confirm button ("Logg inn"). */
 export async function confirmSignInLink(page, link) {
   await page.goto(link);
-  await page.getByRole('button', { name: 'Logg inn', exact: true }).click();
+  await submitForm(page, page.getByRole('button', { name: 'Logg inn', exact: true }), 303);
   await page.waitForURL((url) => url.pathname === '/cohorts');
 }
 
@@ -357,7 +393,7 @@ export async function signInByMail(page, server, email) {
   const since = Date.now();
   await page.goto(`${server.url}/sign-in`);
   await page.getByLabel('E-postadresse').fill(email);
-  await page.getByRole('button', { name: 'Send meg en lenke' }).click();
+  await submitForm(page, page.getByRole('button', { name: 'Send meg en lenke' }), 200);
   await page.getByRole('heading', { level: 1, name: 'Sjekk e-posten din' }).waitFor();
   const mail = await latestMailTo(server.outboxDir, email, { since });
   assert.equal(mail.links.length, 1, `expected one link in the sign-in mail:\n${mail.text}`);

@@ -7,10 +7,11 @@ import {
   TEST_TIMEOUT_MS,
   confirmSignInLink,
   expectNoAxeViolations,
+  freshPage,
   latestMailTo,
   launchBrowser,
-  newContext,
   startServer,
+  submitForm,
 } from '../harness.mjs';
 
 const EXPERT = 'eli.ekspert@example.no';
@@ -31,22 +32,15 @@ after(async () => {
   await server?.stop();
 });
 
-/** A page in a context of its own (no cookies shared with other tests), closed after the test. */
-async function freshPage(t) {
-  const context = await newContext(browser);
-  t.after(() => context.close());
-  return context.newPage();
-}
-
 test('an expert signs in with the e-mailed link, which works once', { timeout: TEST_TIMEOUT_MS }, async (t) => {
-  const page = await freshPage(t);
+  const page = await freshPage(browser, t);
   await page.goto(`${server.url}/sign-in`);
   await page.getByRole('heading', { level: 1, name: 'Logg inn' }).waitFor();
   await expectNoAxeViolations(page);
 
   // "ola@example" passes the browser's own check of type="email" but not the server's.
   await page.getByLabel('E-postadresse').fill('ola@example');
-  await page.getByRole('button', { name: 'Send meg en lenke' }).click();
+  await submitForm(page, page.getByRole('button', { name: 'Send meg en lenke' }), 422);
   const alert = page.getByRole('alert');
   await alert.waitFor();
   assert.equal((await alert.textContent()).trim(), 'Skriv inn en gyldig e-postadresse.');
@@ -55,7 +49,7 @@ test('an expert signs in with the e-mailed link, which works once', { timeout: T
 
   const since = Date.now();
   await page.getByLabel('E-postadresse').fill(EXPERT);
-  await page.getByRole('button', { name: 'Send meg en lenke' }).click();
+  await submitForm(page, page.getByRole('button', { name: 'Send meg en lenke' }), 200);
   await page.getByRole('heading', { level: 1, name: 'Sjekk e-posten din' }).waitFor();
 
   const mail = await latestMailTo(server.outboxDir, EXPERT, { since });
@@ -76,14 +70,14 @@ test('an expert signs in with the e-mailed link, which works once', { timeout: T
   // The same link a second time: the confirm page still opens (a mail scanner may fetch it),
   // but the button no longer signs in.
   await page.goto(link);
-  await page.getByRole('button', { name: 'Logg inn', exact: true }).click();
+  await submitForm(page, page.getByRole('button', { name: 'Logg inn', exact: true }), 422);
   await page.getByRole('heading', { level: 1, name: 'Lenken virker ikke' }).waitFor();
   assert.equal(new URL(page.url()).pathname, '/sign-in/link');
   await expectNoAxeViolations(page);
 });
 
 test('the first Tab reaches the skip link, which moves focus to the main content', { timeout: TEST_TIMEOUT_MS }, async (t) => {
-  const page = await freshPage(t);
+  const page = await freshPage(browser, t);
   await page.goto(`${server.url}/sign-in`);
 
   await page.keyboard.press('Tab');
@@ -92,6 +86,10 @@ test('the first Tab reaches the skip link, which moves focus to the main content
     href: document.activeElement?.getAttribute('href'),
   }));
   assert.deepEqual(focused, { text: 'Hopp til hovedinnholdet', href: '#main' });
+  // Hidden off-screen until focused; once focused it must be on screen (WCAG 2.4.7).
+  const box = await page.getByRole('link', { name: 'Hopp til hovedinnholdet' }).boundingBox();
+  const viewport = page.viewportSize();
+  assert.ok(box && box.x >= 0 && box.y >= 0 && box.x + box.width <= viewport.width, `skip link at ${JSON.stringify(box)}`);
 
   await page.keyboard.press('Enter');
   await page.waitForFunction(() => document.activeElement?.id === 'main');
@@ -99,12 +97,12 @@ test('the first Tab reaches the skip link, which moves focus to the main content
 });
 
 test('choosing English switches the page to English', { timeout: TEST_TIMEOUT_MS }, async (t) => {
-  const page = await freshPage(t);
+  const page = await freshPage(browser, t);
   await page.goto(`${server.url}/sign-in`);
   assert.equal(await page.getAttribute('html', 'lang'), 'nb');
 
   await page.getByLabel('Språk').selectOption({ label: 'English' });
-  await page.getByRole('button', { name: 'Bytt språk' }).click();
+  await submitForm(page, page.getByRole('button', { name: 'Bytt språk' }), 303);
   await page.waitForFunction(() => document.documentElement.lang === 'en');
 
   assert.equal(new URL(page.url()).pathname, '/sign-in');
