@@ -298,7 +298,14 @@ impl MigrationTrait for Migration {
 /// edits them, and later programmes may add others.
 async fn seed_pilot_themes(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
     // (slug, Bokmål, Nynorsk, English, keywords, measure types)
-    type PilotTheme = (&'static str, &'static str, &'static str, &'static str, &'static str, &'static [&'static str]);
+    type PilotTheme = (
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static [&'static str],
+    );
     let themes: [PilotTheme; 3] = [
         (
             "mat-og-matsvinn",

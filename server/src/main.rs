@@ -61,6 +61,8 @@ enum Command {
     },
     /// Create the programme admin (or promote an existing person) and print a one-time sign-in link.
     CreateAdmin { email: String },
+    /// Print the OpenAPI document of the JSON API.
+    Openapi,
 }
 
 fn main() -> ExitCode {
@@ -93,6 +95,10 @@ fn one_line(error: &anyhow::Error) -> String {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Openapi = cli.command {
+        println!("{}", samling::routes::api::router().1.to_pretty_json()?);
+        return Ok(());
+    }
     let settings = Settings::load(cli.config.as_deref()).map_err(anyhow::Error::msg)?;
     telemetry::init(settings.log_format);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -134,6 +140,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Openapi => Ok(()),
         Command::CreateAdmin { email } => {
             let db = db::connect(&settings.database_url).await?;
             db::migrate(&db).await?;

@@ -223,7 +223,10 @@ fn same_origin(parts: &Parts, state: &AppState) -> bool {
     };
     // Privacy settings can make a browser send `Origin: null`; its fetch metadata still tells.
     if origin == "null" {
-        return parts.headers.get("sec-fetch-site").is_some_and(|site| site == "same-origin");
+        return parts
+            .headers
+            .get("sec-fetch-site")
+            .is_some_and(|site| site == "same-origin");
     }
     if origin.trim_end_matches('/') == state.settings.public_url.trim_end_matches('/') {
         return true;

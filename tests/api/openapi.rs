@@ -38,12 +38,12 @@ async fn the_openapi_document_lists_every_endpoint_and_they_are_served() {
     for (method, path) in expected {
         let operation = &paths.get(path).unwrap_or_else(|| panic!("{path} is not documented"))[method];
         assert!(operation.is_object(), "{method} {path} is not documented");
-        assert!(
-            operation["responses"]
-                .as_object()
-                .is_some_and(|responses| !responses.is_empty()),
-            "{method} {path} has no responses"
-        );
+        let responses = operation["responses"].as_object().expect("responses");
+        assert!(!responses.is_empty(), "{method} {path} has no responses");
+        for (status, response) in responses {
+            let described = response["description"].as_str().is_some_and(|text| !text.is_empty());
+            assert!(described, "{method} {path} {status} lacks a description");
+        }
     }
     let documented: usize = paths
         .values()

@@ -145,7 +145,10 @@ async fn forms_without_the_csrf_token_or_from_another_site_are_refused() {
         .await
         .unwrap();
     assert_eq!(opaque_cross_site.status().as_u16(), 403);
-    assert!(app.smtp.mails_to("admin@example.no").is_empty(), "none of these sent a link");
+    assert!(
+        app.smtp.mails_to("admin@example.no").is_empty(),
+        "none of these sent a link"
+    );
 }
 
 /// Browsers that hide the origin send `Origin: null`; fetch metadata says the form is ours.

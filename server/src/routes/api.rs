@@ -164,7 +164,7 @@ pub struct Me {
 
 /// The signed-in person and their memberships.
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, body = Me), (status = 401, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = Me), (status = 401, description = "Not signed in (problem+json, code unauthenticated)", body = Problem, content_type = "application/problem+json")))]
 async fn get_me(current: CurrentUser) -> ApiResult<Me> {
     let mut memberships: Vec<Membership> = current
         .actor
@@ -194,8 +194,8 @@ pub struct Accepted {
 
 /// Sends a sign-in link if the address belongs to someone; the answer is the same either way.
 #[utoipa::path(post, path = "/api/v1/auth/sign-in-link", tag = "auth", request_body = SignInLinkRequest,
-    responses((status = 202, body = Accepted), (status = 422, body = Problem, content_type = "application/problem+json"),
-              (status = 429, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 202, description = "Accepted", body = Accepted), (status = 422, description = "Invalid input (problem+json with a stable code)", body = Problem, content_type = "application/problem+json"),
+              (status = 429, description = "Too many requests (problem+json)", body = Problem, content_type = "application/problem+json")))]
 async fn request_link(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -242,7 +242,7 @@ fn session_response(
 
 /// Exchanges a sign-in link's token (once) for a session.
 #[utoipa::path(post, path = "/api/v1/auth/session", tag = "auth", request_body = TokenRequest,
-    responses((status = 200, body = Session), (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = Session), (status = 422, description = "Invalid input (problem+json with a stable code)", body = Problem, content_type = "application/problem+json")))]
 async fn create_session(
     State(state): State<AppState>,
     jar: CookieJar,
@@ -254,7 +254,7 @@ async fn create_session(
 
 /// Signs out: every session token of the person stops working.
 #[utoipa::path(delete, path = "/api/v1/auth/session", tag = "auth", security(("bearer" = []), ("cookie" = [])),
-    responses((status = 204), (status = 401, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 204, description = "Done"), (status = 401, description = "Not signed in (problem+json, code unauthenticated)", body = Problem, content_type = "application/problem+json")))]
 async fn delete_session(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -266,7 +266,7 @@ async fn delete_session(
 
 /// The cohorts the caller may see, with their theme and member projects.
 #[utoipa::path(get, path = "/api/v1/cohorts", tag = "cohorts", security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, body = Vec<CohortView>), (status = 401, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = Vec<CohortView>), (status = 401, description = "Not signed in (problem+json, code unauthenticated)", body = Problem, content_type = "application/problem+json")))]
 async fn list_cohorts(State(state): State<AppState>, current: CurrentUser) -> ApiResult<Vec<CohortView>> {
     Ok(ApiJson(
         cohorts::cohort_views(&state.db, Some(&current), current.language()).await?,
@@ -281,7 +281,7 @@ pub struct CohortDetail {
 
 /// One cohort with its members; 404 for someone who is not a member.
 #[utoipa::path(get, path = "/api/v1/cohorts/{cohort_id}", tag = "cohorts", params(("cohort_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, body = CohortDetail), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = CohortDetail), (status = 404, description = "Not found or not visible to the caller (problem+json)", body = Problem, content_type = "application/problem+json")))]
 async fn get_cohort(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -294,7 +294,7 @@ async fn get_cohort(
 
 /// Open invitations of a cohort (facilitators and admins).
 #[utoipa::path(get, path = "/api/v1/cohorts/{cohort_id}/invitations", tag = "cohorts", params(("cohort_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, body = Vec<InvitationView>), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = Vec<InvitationView>), (status = 403, description = "Not allowed (problem+json, code forbidden)", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found or not visible to the caller (problem+json)", body = Problem, content_type = "application/problem+json")))]
 async fn list_invitations(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -305,9 +305,9 @@ async fn list_invitations(
 
 /// Invites an address to the cohort with a role and mails the link.
 #[utoipa::path(post, path = "/api/v1/cohorts/{cohort_id}/invitations", tag = "cohorts", params(("cohort_id" = i32, Path)), request_body = NewInvitation, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 201, body = InvitationView), (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, description = "Created", body = InvitationView), (status = 403, description = "Not allowed (problem+json, code forbidden)", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "Not found or not visible to the caller (problem+json)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Conflicts with the current state (problem+json)", body = Problem, content_type = "application/problem+json"),
+              (status = 422, description = "Invalid input (problem+json with a stable code)", body = Problem, content_type = "application/problem+json")))]
 async fn create_invitation(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -326,7 +326,7 @@ pub struct AcceptedInvitation {
 
 /// Accepts an invitation (once) and signs the person in as a member.
 #[utoipa::path(post, path = "/api/v1/invitations/accept", tag = "auth", request_body = TokenRequest,
-    responses((status = 200, body = AcceptedInvitation), (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = AcceptedInvitation), (status = 422, description = "Invalid input (problem+json with a stable code)", body = Problem, content_type = "application/problem+json")))]
 async fn accept_invitation(
     State(state): State<AppState>,
     jar: CookieJar,
@@ -339,7 +339,7 @@ async fn accept_invitation(
 
 /// Imports a grant export (CSV as the agency writes it) and reports every row.
 #[utoipa::path(post, path = "/api/v1/admin/grant-imports", tag = "admin", request_body(content = String, content_type = "text/csv"), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, body = ImportReport), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = ImportReport), (status = 403, description = "Not allowed (problem+json, code forbidden)", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input (problem+json with a stable code)", body = Problem, content_type = "application/problem+json")))]
 async fn import_grants_file(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -353,7 +353,7 @@ async fn import_grants_file(
 
 /// Grants whose theme only keywords suggest, waiting for a person's decision.
 #[utoipa::path(get, path = "/api/v1/admin/review", tag = "admin", security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, body = Vec<ReviewItem>), (status = 403, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = Vec<ReviewItem>), (status = 403, description = "Not allowed (problem+json, code forbidden)", body = Problem, content_type = "application/problem+json")))]
 async fn list_review(State(state): State<AppState>, current: CurrentUser) -> ApiResult<Vec<ReviewItem>> {
     current.require(Action::ManageGrants)?;
     Ok(ApiJson(review::pending(&state.db).await?))
@@ -361,7 +361,7 @@ async fn list_review(State(state): State<AppState>, current: CurrentUser) -> Api
 
 /// Confirms a grant in a theme or rejects it.
 #[utoipa::path(post, path = "/api/v1/admin/review/{grant_id}", tag = "admin", params(("grant_id" = i32, Path)), request_body = ReviewDecision, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 204), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 204, description = "Done"), (status = 403, description = "Not allowed (problem+json, code forbidden)", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found or not visible to the caller (problem+json)", body = Problem, content_type = "application/problem+json")))]
 async fn decide_review(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -375,7 +375,7 @@ async fn decide_review(
 
 /// Themes and the measure types mapped to them.
 #[utoipa::path(get, path = "/api/v1/admin/themes", tag = "admin", security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, body = Vec<ThemeMapping>), (status = 403, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = Vec<ThemeMapping>), (status = 403, description = "Not allowed (problem+json, code forbidden)", body = Problem, content_type = "application/problem+json")))]
 async fn list_themes(State(state): State<AppState>, current: CurrentUser) -> ApiResult<Vec<ThemeMapping>> {
     current.require(Action::ManageGrants)?;
     Ok(ApiJson(placement::theme_mappings(&state.db).await?))
@@ -388,7 +388,7 @@ pub struct NewMeasureType {
 
 /// Maps a measure type to a theme; grants and cohorts follow.
 #[utoipa::path(post, path = "/api/v1/admin/themes/{theme_id}/measure-types", tag = "admin", params(("theme_id" = i32, Path)), request_body = NewMeasureType, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 204), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 204, description = "Done"), (status = 409, description = "Conflicts with the current state (problem+json)", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input (problem+json with a stable code)", body = Problem, content_type = "application/problem+json")))]
 async fn add_measure_type(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -402,7 +402,7 @@ async fn add_measure_type(
 
 /// Removes a measure-type mapping; grants and cohorts follow.
 #[utoipa::path(delete, path = "/api/v1/admin/measure-types/{mapping_id}", tag = "admin", params(("mapping_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 204, description = "Done"), (status = 404, description = "Not found or not visible to the caller (problem+json)", body = Problem, content_type = "application/problem+json")))]
 async fn remove_measure_type(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -415,7 +415,7 @@ async fn remove_measure_type(
 
 /// All programmes.
 #[utoipa::path(get, path = "/api/v1/admin/programmes", tag = "admin", security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, body = Vec<ProgrammeView>), (status = 403, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = Vec<ProgrammeView>), (status = 403, description = "Not allowed (problem+json, code forbidden)", body = Problem, content_type = "application/problem+json")))]
 async fn list_programmes(State(state): State<AppState>, current: CurrentUser) -> ApiResult<Vec<ProgrammeView>> {
     current.require(Action::ManageProgrammes)?;
     Ok(ApiJson(cohorts::programmes(&state.db).await?))
@@ -423,7 +423,7 @@ async fn list_programmes(State(state): State<AppState>, current: CurrentUser) ->
 
 /// Creates a programme; its cohorts form from the grants already imported.
 #[utoipa::path(post, path = "/api/v1/admin/programmes", tag = "admin", request_body = NewProgramme, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 201, body = ProgrammeView), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, description = "Created", body = ProgrammeView), (status = 403, description = "Not allowed (problem+json, code forbidden)", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input (problem+json with a stable code)", body = Problem, content_type = "application/problem+json")))]
 async fn create_programme(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -449,7 +449,7 @@ pub struct Appointment {
 
 /// Makes a person the facilitator of a cohort.
 #[utoipa::path(put, path = "/api/v1/admin/cohorts/{cohort_id}/facilitator", tag = "admin", params(("cohort_id" = i32, Path)), request_body = Appointment, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, body = UserView), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = UserView), (status = 403, description = "Not allowed (problem+json, code forbidden)", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found or not visible to the caller (problem+json)", body = Problem, content_type = "application/problem+json")))]
 async fn appoint_facilitator(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -471,7 +471,7 @@ async fn appoint_facilitator(
 
 /// Everyone with an account.
 #[utoipa::path(get, path = "/api/v1/admin/users", tag = "admin", security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, body = Vec<UserView>), (status = 403, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = Vec<UserView>), (status = 403, description = "Not allowed (problem+json, code forbidden)", body = Problem, content_type = "application/problem+json")))]
 async fn list_users(State(state): State<AppState>, current: CurrentUser) -> ApiResult<Vec<UserView>> {
     current.require(Action::ManageUsers)?;
     Ok(ApiJson(users::all_users(&state.db).await?))
@@ -479,7 +479,7 @@ async fn list_users(State(state): State<AppState>, current: CurrentUser) -> ApiR
 
 /// Deactivates a person and ends their sessions.
 #[utoipa::path(post, path = "/api/v1/admin/users/{user_id}/deactivate", tag = "admin", params(("user_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 204), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 204, description = "Done"), (status = 403, description = "Not allowed (problem+json, code forbidden)", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found or not visible to the caller (problem+json)", body = Problem, content_type = "application/problem+json")))]
 async fn deactivate_user(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -517,7 +517,7 @@ impl From<audit_log::Model> for AuditEntry {
 
 /// The latest administrative actions, newest first (at most 500).
 #[utoipa::path(get, path = "/api/v1/admin/audit", tag = "admin", security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, body = Vec<AuditEntry>), (status = 403, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = Vec<AuditEntry>), (status = 403, description = "Not allowed (problem+json, code forbidden)", body = Problem, content_type = "application/problem+json")))]
 async fn list_audit(State(state): State<AppState>, current: CurrentUser) -> ApiResult<Vec<AuditEntry>> {
     current.require(Action::ViewAuditLog)?;
     Ok(ApiJson(

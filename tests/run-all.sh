@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: formatting and lints, unit and integration tests on SQLite, the
+# integration tests again on PostgreSQL, the OpenAPI document through a validator, and the
+# browser tests (Chromium with axe-core). Installs or starts what it needs first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash tests/ensure-tools.sh
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "Formatting and lints"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "Build"
+cargo build --workspace --locked
+
+step "Unit, CLI and integration tests on SQLite"
+cargo test --workspace --locked
+
+step "Integration tests on PostgreSQL"
+SAMLING_TEST_DATABASE=postgres cargo test -p samling-tests --locked
+
+step "OpenAPI document"
+target/debug/samling openapi > target/openapi.json
+target/venv/bin/python -m openapi_spec_validator target/openapi.json
+
+step "Browser tests (Chromium, axe-core WCAG 2.1 AA)"
+(cd tests/e2e && npm test)
