@@ -223,6 +223,60 @@ mod tests {
         }
     }
 
+    /// Every key the templates and the code name literally, and every error code, has a text.
+    #[test]
+    fn every_key_in_use_is_translated() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut sources = Vec::new();
+        let mut folders = vec![root.join("server/src"), root.join("web/templates")];
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(&folder).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    folders.push(path);
+                } else if !path.ends_with("i18n.rs") {
+                    sources.push((path.display().to_string(), std::fs::read_to_string(&path).unwrap()));
+                }
+            }
+        }
+        let nb = &TRANSLATIONS[&Language::Nb];
+        let mut missing = Vec::new();
+        for (file, text) in &sources {
+            // t("key"), f("key", …) and error codes: invalid("code", …), code: "code", Conflict { code: "code" }.
+            for (pattern, prefix) in [
+                ("t(\"", ""),
+                ("f(\"", ""),
+                ("invalid(\"", "error."),
+                ("code: \"", "error."),
+            ] {
+                for (index, _) in text.match_indices(pattern) {
+                    // `tr.t(`, `page.f(`, `AppError::invalid(`, `code: ` (not `place_grant(`).
+                    let before = text[..index].chars().last();
+                    if prefix.is_empty() && before != Some('.') {
+                        continue;
+                    }
+                    let rest = &text[index + pattern.len()..];
+                    let key: String = rest
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '.')
+                        .collect();
+                    let is_key = rest[key.len()..].starts_with('"')
+                        && !key.is_empty()
+                        && (prefix.is_empty() || !key.contains('.'));
+                    // Row errors of the import are translated under `import.error.`.
+                    let known =
+                        nb.contains_key(&format!("{prefix}{key}")) || nb.contains_key(&format!("import.{prefix}{key}"));
+                    if is_key && !known {
+                        missing.push(format!("{file}: {prefix}{key}"));
+                    }
+                }
+            }
+        }
+        missing.sort();
+        missing.dedup();
+        assert!(missing.is_empty(), "untranslated: {missing:#?}");
+    }
+
     #[test]
     fn amounts_use_norwegian_grouping() {
         assert_eq!(Tr::new(Language::Nb).amount(1_200_000), "1\u{a0}200\u{a0}000\u{a0}kr");

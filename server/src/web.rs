@@ -111,6 +111,26 @@ impl FromRequestParts<AppState> for SignedInPage {
     }
 }
 
+/// An error the person can fix in the form they sent, to show on the page again.
+pub struct FormError {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl FormError {
+    /// Invalid input, a conflict or too many attempts become a `FormError`; anything else stays
+    /// an error page.
+    pub fn from_error(error: AppError, tr: Tr) -> Result<FormError, PageError> {
+        match error {
+            AppError::Invalid { .. } | AppError::Conflict { .. } | AppError::TooManyRequests => Ok(FormError {
+                status: error.status(),
+                message: error.message(tr),
+            }),
+            other => Err(PageError { error: other, tr }),
+        }
+    }
+}
+
 /// An error on a page: the sign-in page for strangers, an error page for everything else.
 pub struct PageError {
     pub error: AppError,

@@ -23,6 +23,11 @@ use crate::entities::{cohort, grant, membership, organisation, programme, theme,
 use crate::error::{AppError, AppResult};
 use crate::i18n::Language;
 
+/// Rows keyed by their id.
+fn by_id<T>(rows: Vec<T>, id: impl Fn(&T) -> i32) -> HashMap<i32, T> {
+    rows.into_iter().map(|row| (id(&row), row)).collect()
+}
+
 /// Makes sure every programme has a cohort for each theme that has projects in its grant years.
 pub async fn form_cohorts(txn: &impl ConnectionTrait, now: DateTime<Utc>) -> AppResult<()> {
     let existing: Vec<(i32, i32)> = cohort::Entity::find()
@@ -79,9 +84,9 @@ pub struct CohortSummary {
     pub projects: usize,
 }
 
-pub async fn summaries(db: &impl ConnectionTrait) -> AppResult<Vec<CohortSummary>> {
+pub async fn summaries(db: &impl ConnectionTrait, language: Language) -> AppResult<Vec<CohortSummary>> {
     let mut out = Vec::new();
-    for view in cohort_views(db, None, Language::Nb).await? {
+    for view in cohort_views(db, None, language).await? {
         out.push(CohortSummary {
             cohort_id: view.id,
             programme: view.programme.name,
@@ -188,24 +193,9 @@ pub async fn cohort_views(
     viewer: Option<&CurrentUser>,
     language: Language,
 ) -> AppResult<Vec<CohortView>> {
-    let programmes: HashMap<i32, programme::Model> = programme::Entity::find()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p))
-        .collect();
-    let themes: HashMap<i32, theme::Model> = theme::Entity::find()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|t| (t.id, t))
-        .collect();
-    let organisations: HashMap<i32, organisation::Model> = organisation::Entity::find()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|o| (o.id, o))
-        .collect();
+    let programmes = by_id(programme::Entity::find().all(db).await?, |row| row.id);
+    let themes = by_id(theme::Entity::find().all(db).await?, |row| row.id);
+    let organisations = by_id(organisation::Entity::find().all(db).await?, |row| row.id);
     let mut views = Vec::new();
     for cohort in cohort::Entity::find().order_by_asc(cohort::Column::Id).all(db).await? {
         if let Some(viewer) = viewer
@@ -280,19 +270,14 @@ pub async fn members(db: &impl ConnectionTrait, viewer: &CurrentUser, cohort_id:
         .all(db)
         .await?;
     let user_ids: Vec<i32> = memberships.iter().map(|m| m.user_id).collect();
-    let users: HashMap<i32, user::Model> = user::Entity::find()
-        .filter(user::Column::Id.is_in(user_ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u))
-        .collect();
-    let organisations: HashMap<i32, organisation::Model> = organisation::Entity::find()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|o| (o.id, o))
-        .collect();
+    let users = by_id(
+        user::Entity::find()
+            .filter(user::Column::Id.is_in(user_ids))
+            .all(db)
+            .await?,
+        |row| row.id,
+    );
+    let organisations = by_id(organisation::Entity::find().all(db).await?, |row| row.id);
     let mut members: Vec<MemberView> = memberships
         .into_iter()
         .filter_map(|membership| {

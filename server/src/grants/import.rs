@@ -14,6 +14,7 @@ use crate::domain::grants::{COLUMNS, FieldError, GrantRecord, PlacementDecision,
 use crate::entities::{grant, organisation};
 use crate::error::{AppError, AppResult};
 use crate::grants::placement::{load_theme_rules, previous_decision};
+use crate::i18n::Language;
 
 /// A file larger than this is refused before reading (about 200,000 rows).
 pub const MAX_FILE_BYTES: usize = 64 * 1024 * 1024;
@@ -264,8 +265,8 @@ pub async fn import_grants<C: TransactionTrait>(
         }
     }
     cohorts::form_cohorts(&txn, now).await?;
-    report.cohorts = cohorts::summaries(&txn).await?;
-    report.needs_review = crate::grants::review::pending(&txn).await?.len();
+    report.cohorts = cohorts::summaries(&txn, Language::Nb).await?;
+    report.needs_review = crate::grants::review::pending(&txn, Language::Nb).await?.len();
     audit::record(
         &txn,
         actor_user_id,

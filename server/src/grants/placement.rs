@@ -9,6 +9,7 @@ use crate::cohorts;
 use crate::domain::grants::{Placement, PlacementDecision, ThemeRule, place_grant};
 use crate::entities::{grant, theme, theme_measure_type};
 use crate::error::{AppError, AppResult};
+use crate::i18n::Language;
 
 pub async fn load_theme_rules(db: &impl ConnectionTrait) -> AppResult<Vec<ThemeRule>> {
     let themes = theme::Entity::find().order_by_asc(theme::Column::Id).all(db).await?;
@@ -51,6 +52,16 @@ pub struct ThemeMapping {
 pub struct MeasureTypeMapping {
     pub id: i32,
     pub measure_type: String,
+}
+
+impl ThemeMapping {
+    pub fn name(&self, language: Language) -> &str {
+        match language {
+            Language::Nb => &self.name_nb,
+            Language::Nn => &self.name_nn,
+            Language::En => &self.name_en,
+        }
+    }
 }
 
 pub async fn theme_mappings(db: &impl ConnectionTrait) -> AppResult<Vec<ThemeMapping>> {

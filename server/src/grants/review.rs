@@ -12,6 +12,7 @@ use crate::cohorts;
 use crate::domain::grants::{GrantStatus, Placement};
 use crate::entities::{grant, organisation, programme, theme};
 use crate::error::{AppError, AppResult};
+use crate::i18n::Language;
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct ReviewItem {
@@ -27,7 +28,8 @@ pub struct ReviewItem {
 }
 
 /// The grants waiting for a decision: in some programme's grant years, not withdrawn.
-pub async fn pending(db: &impl ConnectionTrait) -> AppResult<Vec<ReviewItem>> {
+/// Theme names are in `language`.
+pub async fn pending(db: &impl ConnectionTrait, language: Language) -> AppResult<Vec<ReviewItem>> {
     let years: Vec<i32> = programme::Entity::find()
         .all(db)
         .await?
@@ -55,7 +57,7 @@ pub async fn pending(db: &impl ConnectionTrait) -> AppResult<Vec<ReviewItem>> {
             suggested_theme: themes
                 .iter()
                 .find(|theme| Some(theme.id) == grant.suggested_theme_id)
-                .map(|theme| theme.name_nb.clone()),
+                .map(|theme| theme.name(language).to_string()),
             suggested_theme_id: grant.suggested_theme_id,
             reference: grant.reference,
             title: grant.title,

@@ -18,7 +18,7 @@ use crate::grants::placement::{self, ThemeMapping};
 use crate::grants::review::{self, ReviewDecision, ReviewItem};
 use crate::state::AppState;
 use crate::users::{self, UserView};
-use crate::web::{PageResult, PageView, SignedInPage, render};
+use crate::web::{FormError, PageResult, PageView, SignedInPage, render};
 
 struct CohortRow {
     summary: CohortSummary,
@@ -35,11 +35,11 @@ struct AdminPage {
     error: Option<String>,
 }
 
-async fn admin_page(state: &AppState, page: SignedInPage, error: Option<(StatusCode, String)>) -> PageResult {
+async fn admin_page(state: &AppState, page: SignedInPage, error: Option<FormError>) -> PageResult {
     page.user.require(Action::ManageProgrammes)?;
     let programmes = cohorts::programmes(&state.db).await?;
     let mut rows = Vec::new();
-    for summary in cohorts::summaries(&state.db).await? {
+    for summary in cohorts::summaries(&state.db, page.view.tr.language).await? {
         let facilitators = cohorts::members(&state.db, &page.user, summary.cohort_id)
             .await?
             .into_iter()
@@ -47,11 +47,9 @@ async fn admin_page(state: &AppState, page: SignedInPage, error: Option<(StatusC
             .collect();
         rows.push(CohortRow { summary, facilitators });
     }
-    let pending_reviews = review::pending(&state.db).await?.len();
-    let (status, error) = match error {
-        Some((status, message)) => (status, Some(message)),
-        None => (StatusCode::OK, None),
-    };
+    let pending_reviews = review::pending(&state.db, page.view.tr.language).await?.len();
+    let status = error.as_ref().map_or(StatusCode::OK, |shown| shown.status);
+    let error = error.map(|shown| shown.message);
     Ok(render(
         status,
         &AdminPage {
@@ -97,11 +95,10 @@ pub async fn create_programme(
     .await;
     match result {
         Ok(_) => Ok(Redirect::to("/admin").into_response()),
-        Err(error @ AppError::Invalid { .. }) => {
-            let message = error.message(page.view.tr);
-            admin_page(&state, page, Some((error.status(), message))).await
+        Err(error) => {
+            let shown = FormError::from_error(error, page.view.tr)?;
+            admin_page(&state, page, Some(shown)).await
         }
-        Err(error) => Err(error.into()),
     }
 }
 
@@ -130,11 +127,10 @@ pub async fn appoint_facilitator(
     .await
     {
         Ok(_) => Ok(Redirect::to("/admin").into_response()),
-        Err(error @ AppError::Invalid { .. }) => {
-            let message = error.message(page.view.tr);
-            admin_page(&state, page, Some((error.status(), message))).await
+        Err(error) => {
+            let shown = FormError::from_error(error, page.view.tr)?;
+            admin_page(&state, page, Some(shown)).await
         }
-        Err(error) => Err(error.into()),
     }
 }
 
@@ -189,18 +185,17 @@ pub async fn import_upload(State(state): State<AppState>, page: SignedInPage, mu
                 error: None,
             },
         )),
-        Err(error @ AppError::Invalid { .. }) => {
-            let message = error.message(page.view.tr);
+        Err(error) => {
+            let shown = FormError::from_error(error, page.view.tr)?;
             Ok(render(
-                error.status(),
+                shown.status,
                 &ImportPage {
                     page: page.view,
                     report: None,
-                    error: Some(message),
+                    error: Some(shown.message),
                 },
             ))
         }
-        Err(error) => Err(error.into()),
     }
 }
 
@@ -214,7 +209,7 @@ struct ReviewPage {
 
 pub async fn review_list(State(state): State<AppState>, page: SignedInPage) -> PageResult {
     page.user.require(Action::ManageGrants)?;
-    let items = review::pending(&state.db).await?;
+    let items = review::pending(&state.db, page.view.tr.language).await?;
     let themes = placement::theme_mappings(&state.db).await?;
     Ok(render(
         StatusCode::OK,
@@ -257,13 +252,11 @@ struct ThemesPage {
     error: Option<String>,
 }
 
-async fn themes_page(state: &AppState, page: SignedInPage, error: Option<(StatusCode, String)>) -> PageResult {
+async fn themes_page(state: &AppState, page: SignedInPage, error: Option<FormError>) -> PageResult {
     page.user.require(Action::ManageGrants)?;
     let themes = placement::theme_mappings(&state.db).await?;
-    let (status, error) = match error {
-        Some((status, message)) => (status, Some(message)),
-        None => (StatusCode::OK, None),
-    };
+    let status = error.as_ref().map_or(StatusCode::OK, |shown| shown.status);
+    let error = error.map(|shown| shown.message);
     Ok(render(
         status,
         &ThemesPage {
@@ -292,11 +285,10 @@ pub async fn add_measure_type(
     page.user.require(Action::ManageGrants)?;
     match placement::add_measure_type(&state.db, theme_id, &form.measure_type, page.user.user.id, state.now()).await {
         Ok(()) => Ok(Redirect::to("/admin/themes").into_response()),
-        Err(error @ (AppError::Invalid { .. } | AppError::Conflict { .. })) => {
-            let message = error.message(page.view.tr);
-            themes_page(&state, page, Some((error.status(), message))).await
+        Err(error) => {
+            let shown = FormError::from_error(error, page.view.tr)?;
+            themes_page(&state, page, Some(shown)).await
         }
-        Err(error) => Err(error.into()),
     }
 }
 

@@ -356,7 +356,7 @@ async fn import_grants_file(
     responses((status = 200, description = "Success", body = Vec<ReviewItem>), (status = 403, description = "Not allowed (problem+json, code forbidden)", body = Problem, content_type = "application/problem+json")))]
 async fn list_review(State(state): State<AppState>, current: CurrentUser) -> ApiResult<Vec<ReviewItem>> {
     current.require(Action::ManageGrants)?;
-    Ok(ApiJson(review::pending(&state.db).await?))
+    Ok(ApiJson(review::pending(&state.db, current.language()).await?))
 }
 
 /// Confirms a grant in a theme or rejects it.

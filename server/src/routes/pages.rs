@@ -20,7 +20,7 @@ use crate::error::AppError;
 use crate::i18n::{Language, Tr};
 use crate::state::AppState;
 use crate::users;
-use crate::web::{LANGUAGE_COOKIE, Page, PageResult, PageView, SignedInPage, render};
+use crate::web::{FormError, LANGUAGE_COOKIE, Page, PageResult, PageView, SignedInPage, render};
 
 pub async fn home(page: Page) -> Redirect {
     Redirect::to(if page.user.is_some() { "/cohorts" } else { "/sign-in" })
@@ -67,18 +67,17 @@ pub async fn sign_in_submit(
 ) -> PageResult {
     match request_sign_in_link(&state, &form.email, ip).await {
         Ok(()) => Ok(render(StatusCode::OK, &SignInSentPage { page: page.view })),
-        Err(error @ (AppError::Invalid { .. } | AppError::TooManyRequests)) => {
-            let message = error.message(page.view.tr);
+        Err(error) => {
+            let shown = FormError::from_error(error, page.view.tr)?;
             Ok(render(
-                error.status(),
+                shown.status,
                 &SignInPage {
                     page: page.view,
                     email: form.email,
-                    error: Some(message),
+                    error: Some(shown.message),
                 },
             ))
         }
-        Err(error) => Err(error.into()),
     }
 }
 
@@ -102,18 +101,23 @@ struct ConfirmLinkPage {
 /// The e-mailed link opens a page with a button; only the button's POST uses the link, so a
 /// mail scanner that follows links cannot spend it.
 pub async fn sign_in_link(page: Page, Query(query): Query<TokenQuery>) -> PageResult {
-    let tr = page.view.tr;
-    Ok(render(
+    Ok(confirm_link_page(page.view, "sign_in", "/sign-in/link", query.token))
+}
+
+/// The page an e-mailed link opens: texts from `{prefix}.confirm_*`, a button that posts the token.
+fn confirm_link_page(page: PageView, prefix: &str, action: &'static str, token: String) -> axum::response::Response {
+    let tr = page.tr;
+    render(
         StatusCode::OK,
         &ConfirmLinkPage {
-            heading: tr.t("sign_in.confirm_heading").into(),
-            explanation: tr.t("sign_in.confirm_body").into(),
-            button: tr.t("sign_in.confirm_button").into(),
-            action: "/sign-in/link",
-            token: query.token,
-            page: page.view,
+            heading: tr.t(&format!("{prefix}.confirm_heading")).into(),
+            explanation: tr.t(&format!("{prefix}.confirm_body")).into(),
+            button: tr.t(&format!("{prefix}.confirm_button")).into(),
+            action,
+            token,
+            page,
         },
-    ))
+    )
 }
 
 #[derive(Deserialize)]
@@ -139,17 +143,16 @@ pub async fn sign_in_link_submit(
             let token = issue_session(&state, &person)?;
             Ok((jar.add(session_cookie(&state, token)), Redirect::to("/cohorts")).into_response())
         }
-        Err(error @ AppError::Invalid { .. }) => {
-            let message = error.message(page.view.tr);
+        Err(error) => {
+            let shown = FormError::from_error(error, page.view.tr)?;
             Ok(render(
-                StatusCode::UNPROCESSABLE_ENTITY,
+                shown.status,
                 &LinkFailedPage {
                     page: page.view,
-                    message,
+                    message: shown.message,
                 },
             ))
         }
-        Err(error) => Err(error.into()),
     }
 }
 
@@ -202,7 +205,7 @@ async fn cohort_page(
     page: SignedInPage,
     cohort_id: i32,
     notice: Option<String>,
-    error: Option<(StatusCode, String)>,
+    error: Option<FormError>,
 ) -> PageResult {
     let cohort = cohorts::cohort_view(&state.db, &page.user, cohort_id).await?;
     let members = cohorts::members(&state.db, &page.user, cohort_id).await?;
@@ -216,10 +219,8 @@ async fn cohort_page(
     } else {
         Vec::new()
     };
-    let (status, error) = match error {
-        Some((status, message)) => (status, Some(message)),
-        None => (StatusCode::OK, None),
-    };
+    let status = error.as_ref().map_or(StatusCode::OK, |shown| shown.status);
+    let error = error.map(|shown| shown.message);
     Ok(render(
         status,
         &CohortPage {
@@ -272,11 +273,10 @@ pub async fn invite(
         Ok(created) => {
             Ok(Redirect::to(&format!("/cohorts/{cohort_id}?invited={}", encode(&created.email))).into_response())
         }
-        Err(error @ (AppError::Invalid { .. } | AppError::Conflict { .. })) => {
-            let message = error.message(page.view.tr);
-            cohort_page(&state, page, cohort_id, None, Some((error.status(), message))).await
+        Err(error) => {
+            let shown = FormError::from_error(error, page.view.tr)?;
+            cohort_page(&state, page, cohort_id, None, Some(shown)).await
         }
-        Err(error) => Err(error.into()),
     }
 }
 
@@ -285,17 +285,11 @@ fn encode(value: &str) -> String {
 }
 
 pub async fn invitation_link(page: Page, Query(query): Query<TokenQuery>) -> PageResult {
-    let tr = page.view.tr;
-    Ok(render(
-        StatusCode::OK,
-        &ConfirmLinkPage {
-            heading: tr.t("invitation.confirm_heading").into(),
-            explanation: tr.t("invitation.confirm_body").into(),
-            button: tr.t("invitation.confirm_button").into(),
-            action: "/invitations/accept",
-            token: query.token,
-            page: page.view,
-        },
+    Ok(confirm_link_page(
+        page.view,
+        "invitation",
+        "/invitations/accept",
+        query.token,
     ))
 }
 
@@ -314,17 +308,16 @@ pub async fn invitation_accept(
             )
                 .into_response())
         }
-        Err(error @ AppError::Invalid { .. }) => {
-            let message = error.message(page.view.tr);
+        Err(error) => {
+            let shown = FormError::from_error(error, page.view.tr)?;
             Ok(render(
-                StatusCode::UNPROCESSABLE_ENTITY,
+                shown.status,
                 &LinkFailedPage {
                     page: page.view,
-                    message,
+                    message: shown.message,
                 },
             ))
         }
-        Err(error) => Err(error.into()),
     }
 }
 
