@@ -17,7 +17,7 @@ generate() { # rows file: the sample's data rows repeated with fresh project num
   python3 - "$1" "$2" <<'PY'
 import sys
 rows, out = int(sys.argv[1]), sys.argv[2]
-lines = open("server/demo-data/klimasats-tildelinger-sample.csv", encoding="utf-8-sig").read().split("\r\n")
+lines = open("server/demo-data/klimasats-tildelinger-sample.csv", encoding="utf-8-sig", newline="").read().split("\r\n")
 header, data = lines[0], [line for line in lines[1:] if line]
 with open(out, "w", encoding="utf-8", newline="") as f:
     f.write("\ufeff" + header + "\r\n")
