@@ -83,6 +83,8 @@ pub struct Settings {
     pub sign_in_limit_per_ip: u32,
     /// Take the client IP from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
+    /// Minutes before a session starts from which members see its video-meeting link.
+    pub meeting_link_minutes_before: i64,
 }
 
 /// The development signing secret; a production start refuses it.
@@ -108,6 +110,7 @@ impl Default for Settings {
             sign_in_limit_per_address: 5,
             sign_in_limit_per_ip: 30,
             trust_forwarded_for: false,
+            meeting_link_minutes_before: 60,
         }
     }
 }

@@ -28,6 +28,11 @@ pub enum AppError {
     Conflict { code: &'static str },
     #[error("too many requests")]
     TooManyRequests,
+    /// A time that breaks planning rules, saved only when the facilitator confirms it.
+    #[error("planning rules broken")]
+    RuleBroken {
+        violations: Vec<crate::domain::planner::Violation>,
+    },
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
 }
@@ -65,7 +70,7 @@ impl AppError {
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::Conflict { .. } | AppError::RuleBroken { .. } => StatusCode::CONFLICT,
             AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -78,6 +83,7 @@ impl AppError {
             AppError::NotFound => "not_found",
             AppError::Invalid { code, .. } | AppError::Conflict { code } => code,
             AppError::TooManyRequests => "too_many_requests",
+            AppError::RuleBroken { .. } => "planning_rule_broken",
             AppError::Internal(_) => "internal",
         }
     }
@@ -87,6 +93,13 @@ impl AppError {
         let key = format!("error.{}", self.code());
         match self {
             AppError::Invalid { args, .. } => tr.f(&key, args),
+            AppError::RuleBroken { violations } => {
+                let reasons: Vec<String> = violations
+                    .iter()
+                    .map(|violation| describe_violation(tr, violation))
+                    .collect();
+                tr.f(&key, &[("reasons", reasons.join("; "))])
+            }
             _ => tr.t(&key).to_string(),
         }
     }
@@ -112,6 +125,10 @@ pub struct Problem {
     pub detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// For `planning_rule_broken`: each rule the time breaks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub violations: Option<serde_json::Value>,
 }
 
 impl IntoResponse for AppError {
@@ -129,6 +146,10 @@ impl IntoResponse for AppError {
             code: self.code().to_string(),
             detail: self.message(Tr::new(Language::Nb)),
             field,
+            violations: match &self {
+                AppError::RuleBroken { violations } => serde_json::to_value(violations).ok(),
+                _ => None,
+            },
         };
         let mut response = (status, Json(problem)).into_response();
         response.headers_mut().insert(
@@ -140,3 +161,36 @@ impl IntoResponse for AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+/// One broken planning rule as a sentence.
+pub fn describe_violation(tr: Tr, violation: &crate::domain::planner::Violation) -> String {
+    use crate::domain::planner::Violation;
+    match violation {
+        Violation::PublicHoliday { key } => tr.f(
+            "planning.violation.public_holiday",
+            &[("holiday", tr.t(&format!("holiday.{key}")))],
+        ),
+        Violation::HolidayPeriod { key } => tr.f(
+            "planning.violation.holiday_period",
+            &[("period", tr.t(&format!("holiday_period.{key}")))],
+        ),
+        Violation::TooClose {
+            other_number,
+            days,
+            min_days,
+        } => tr.f(
+            "planning.violation.too_close",
+            &[
+                ("number", other_number.to_string()),
+                ("days", days.to_string()),
+                ("min_days", min_days.to_string()),
+            ],
+        ),
+        Violation::Clash { label, .. } => tr.f("planning.violation.clash", &[("other", label.as_str())]),
+        Violation::InThePast => tr.t("planning.violation.in_the_past").to_string(),
+        Violation::OutsidePeriod => tr.t("planning.violation.outside_period").to_string(),
+        Violation::Weekend => tr.t("planning.violation.weekend").to_string(),
+        Violation::OutsideWorkingHours => tr.t("planning.violation.outside_working_hours").to_string(),
+        Violation::EndsBeforeStart => tr.t("planning.violation.ends_before_start").to_string(),
+    }
+}

@@ -198,6 +198,34 @@ impl Tr {
         }
     }
 
+    /// `tirsdag 14. mars 2023` (a calendar day, no time zone involved).
+    pub fn date(&self, date: impl Borrow<NaiveDate>) -> String {
+        let date = *date.borrow();
+        let weekday = self
+            .t(&format!("weekday.{}", date.weekday().num_days_from_monday()))
+            .to_string();
+        match self.language {
+            Language::En => format!(
+                "{weekday} {} {} {}",
+                date.day(),
+                self.month_name(date.month()),
+                date.year()
+            ),
+            _ => format!(
+                "{weekday} {}. {} {}",
+                date.day(),
+                self.month_name(date.month()),
+                date.year()
+            ),
+        }
+    }
+
+    /// `tirsdag 14. mars 2023 kl. 09:00–12:00` in Oslo time.
+    pub fn time_span(&self, start: impl Borrow<DateTime<Utc>>, end: impl Borrow<DateTime<Utc>>) -> String {
+        let end = end.borrow().with_timezone(&Oslo);
+        format!("{}–{:02}:{:02}", self.date_time(start), end.hour(), end.minute())
+    }
+
     fn month_name(&self, month: u32) -> String {
         self.t(&format!("month.{month}")).to_string()
     }

@@ -28,8 +28,12 @@ pub mod i18n;
 pub mod mail;
 /// The mails Samling sends.
 pub mod mails;
+/// Markdown to sanitised HTML.
+pub mod markdown;
 /// HTTP routes: pages, API, health.
 pub mod routes;
+/// Sessions: planning, registration, preparation, polls, recaps, calendars.
+pub mod sessions;
 /// Building and running the server.
 pub mod startup;
 /// Shared handler state.

@@ -6,4 +6,5 @@ mod import;
 mod invitations;
 mod openapi;
 mod pages;
+mod sessions;
 mod sign_in;

@@ -291,6 +291,65 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Puts a person straight into a cohort with a role (as an accepted invitation would) and
+    /// signs them in through a one-time link; for tests that need many people.
+    pub async fn member_token(
+        &self,
+        cohort_id: i64,
+        email: &str,
+        name: &str,
+        role: samling::domain::roles::Role,
+    ) -> String {
+        use sea_orm::TransactionTrait;
+        let now = self.clock.now_for_tests();
+        let txn = self.db.begin().await.expect("a transaction");
+        let person = samling::cohorts::find_or_create_user(&txn, email, name, now)
+            .await
+            .expect("a person");
+        samling::cohorts::set_membership(&txn, person.id, cohort_id as i32, role, None, now)
+            .await
+            .expect("a membership");
+        let secret = samling::auth::sign_in::issue_sign_in_secret(&txn, person.id, now)
+            .await
+            .expect("a link");
+        sea_orm::TransactionSession::commit(txn).await.expect("committed");
+        let response = self
+            .post_json("/api/v1/auth/session", None, &json!({ "token": secret }))
+            .await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+        response.json()["token"].as_str().expect("a session token").to_string()
+    }
+
+    /// Proposes the cohort's plan for the programme period and accepts it; returns the sessions.
+    pub async fn plan_sessions(&self, facilitator: &str, cohort_id: i64) -> Vec<Value> {
+        let proposal = self
+            .post_json(
+                &format!("/api/v1/cohorts/{cohort_id}/plan/proposal"),
+                Some(facilitator),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(proposal.status, StatusCode::OK, "{}", proposal.body);
+        let sessions: Vec<Value> = proposal.json()["plan"]["sessions"]
+            .as_array()
+            .expect("sessions")
+            .iter()
+            .map(|s| json!({ "number": s["number"], "starts_at": s["start"], "ends_at": s["end"] }))
+            .collect();
+        let saved = self
+            .send_json(
+                reqwest::Method::PUT,
+                &format!("/api/v1/cohorts/{cohort_id}/plan"),
+                Some(facilitator),
+                &json!({ "sessions": sessions }),
+            )
+            .await;
+        assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+        saved.json().as_array().expect("sessions").clone()
+    }
+}
+
 /// Reading the manual clock from tests.
 pub trait ClockExt {
     fn now_for_tests(&self) -> chrono::DateTime<Utc>;

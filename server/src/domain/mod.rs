@@ -1,6 +1,10 @@
-//! Pure types and rules, no I/O: grant records, roles, the authorization policy, e-mail addresses.
+//! Pure types and rules, no I/O: grant records, roles, the authorization policy, e-mail
+//! addresses, holidays, the session planner and session rules.
 
 pub mod email;
 pub mod grants;
+pub mod holidays;
+pub mod planner;
 pub mod policy;
 pub mod roles;
+pub mod sessions;

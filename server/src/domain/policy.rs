@@ -30,6 +30,12 @@ pub enum Action {
     ViewMemberEmails { cohort_id: i32 },
     /// Invite an address to a cohort with a role.
     InviteToCohort { cohort_id: i32, role: Role },
+    /// Plan, edit and run the cohort's sessions: dates, agenda, experts, attendance, recap, polls.
+    ManageSessions { cohort_id: i32 },
+    /// Take part in a session: register, answer a poll, write what you need and can share.
+    ParticipateInSession { cohort_id: i32 },
+    /// Read the members' needs and offers for a session: its facilitator and booked experts.
+    ViewPreparations { cohort_id: i32, booked_expert: bool },
     /// Import grant records, settle the review list, edit the theme mapping.
     ManageGrants,
     /// Create programmes and cohorts.
@@ -69,6 +75,26 @@ pub fn decide(actor: &Actor, action: Action) -> Decision {
         Action::InviteToCohort { cohort_id, role } => match actor.role_in(cohort_id) {
             // A facilitator brings in participants, experts and observers; only an admin appoints facilitators.
             Some(Role::Facilitator) if role != Role::Facilitator => Allow,
+            Some(_) => Forbidden,
+            None => NotFound,
+        },
+        Action::ManageSessions { cohort_id } => match actor.role_in(cohort_id) {
+            Some(Role::Facilitator) => Allow,
+            Some(_) => Forbidden,
+            None => NotFound,
+        },
+        Action::ParticipateInSession { cohort_id } => match actor.role_in(cohort_id) {
+            // Observers read everything and write nothing.
+            Some(Role::Observer) => Forbidden,
+            Some(_) => Allow,
+            None => NotFound,
+        },
+        Action::ViewPreparations {
+            cohort_id,
+            booked_expert,
+        } => match actor.role_in(cohort_id) {
+            Some(Role::Facilitator) => Allow,
+            Some(Role::Expert) if booked_expert => Allow,
             Some(_) => Forbidden,
             None => NotFound,
         },
@@ -175,6 +201,75 @@ mod tests {
                 Decision::Forbidden
             );
         }
+    }
+
+    #[test]
+    fn facilitators_manage_their_sessions_and_others_do_not() {
+        assert_eq!(
+            decide(
+                &actor(false, &[(1, Role::Facilitator)]),
+                Action::ManageSessions { cohort_id: 1 }
+            ),
+            Decision::Allow
+        );
+        assert_eq!(
+            decide(
+                &actor(false, &[(1, Role::Facilitator)]),
+                Action::ManageSessions { cohort_id: 2 }
+            ),
+            Decision::NotFound
+        );
+        for role in [Role::ProjectLead, Role::Expert, Role::Observer] {
+            assert_eq!(
+                decide(&actor(false, &[(1, role)]), Action::ManageSessions { cohort_id: 1 }),
+                Decision::Forbidden
+            );
+        }
+    }
+
+    #[test]
+    fn observers_do_not_take_part_in_sessions() {
+        for role in [Role::Facilitator, Role::ProjectLead, Role::Expert] {
+            assert_eq!(
+                decide(
+                    &actor(false, &[(1, role)]),
+                    Action::ParticipateInSession { cohort_id: 1 }
+                ),
+                Decision::Allow
+            );
+        }
+        assert_eq!(
+            decide(
+                &actor(false, &[(1, Role::Observer)]),
+                Action::ParticipateInSession { cohort_id: 1 }
+            ),
+            Decision::Forbidden
+        );
+        assert_eq!(
+            decide(&actor(false, &[]), Action::ParticipateInSession { cohort_id: 1 }),
+            Decision::NotFound
+        );
+    }
+
+    #[test]
+    fn needs_and_offers_are_for_the_facilitator_and_the_booked_experts() {
+        let view = |booked_expert| Action::ViewPreparations {
+            cohort_id: 1,
+            booked_expert,
+        };
+        assert_eq!(
+            decide(&actor(false, &[(1, Role::Facilitator)]), view(false)),
+            Decision::Allow
+        );
+        assert_eq!(decide(&actor(false, &[(1, Role::Expert)]), view(true)), Decision::Allow);
+        assert_eq!(
+            decide(&actor(false, &[(1, Role::Expert)]), view(false)),
+            Decision::Forbidden
+        );
+        assert_eq!(
+            decide(&actor(false, &[(1, Role::ProjectLead)]), view(false)),
+            Decision::Forbidden
+        );
     }
 
     #[test]

@@ -84,7 +84,7 @@ impl From<QueryRejection> for AppError {
     }
 }
 
-type ApiResult<T> = Result<ApiJson<T>, AppError>;
+pub type ApiResult<T> = Result<ApiJson<T>, AppError>;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -95,6 +95,7 @@ type ApiResult<T> = Result<ApiJson<T>, AppError>;
         (name = "auth", description = "Sign-in links and sessions"),
         (name = "cohorts", description = "Themed cohorts, their members and projects"),
         (name = "admin", description = "Programme administration"),
+        (name = "sessions", description = "The four sessions of a cohort: planning, registration, preparation, polls, recaps, calendars"),
     )
 )]
 struct ApiDoc;
@@ -140,6 +141,7 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(list_users))
         .routes(routes!(deactivate_user))
         .routes(routes!(list_audit))
+        .merge(super::api_sessions::routes())
         .split_for_parts();
     let imports = OpenApiRouter::new()
         .routes(routes!(import_grants_file))

@@ -2,7 +2,9 @@
 
 pub mod admin;
 pub mod api;
+pub mod api_sessions;
 pub mod pages;
+pub mod session_pages;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
@@ -35,6 +37,33 @@ pub fn router(state: AppState) -> Router {
             "/invitations/accept",
             get(pages::invitation_link).post(pages::invitation_accept),
         )
+        .route("/cohorts/{cohort_id}/planning", get(session_pages::planning))
+        .route("/cohorts/{cohort_id}/planning/propose", post(session_pages::propose))
+        .route("/cohorts/{cohort_id}/planning/accept", post(session_pages::accept))
+        .route("/sessions/{session_id}", get(session_pages::show))
+        .route("/sessions/{session_id}/registration", post(session_pages::register))
+        .route(
+            "/sessions/{session_id}/registration/cancel",
+            post(session_pages::unregister),
+        )
+        .route("/sessions/{session_id}/preparation", post(session_pages::prepare))
+        .route("/sessions/{session_id}/poll", post(session_pages::answer_poll))
+        .route(
+            "/sessions/{session_id}/poll/options",
+            post(session_pages::add_poll_option),
+        )
+        .route("/sessions/{session_id}/edit", post(session_pages::edit))
+        .route("/sessions/{session_id}/experts", post(session_pages::book_expert))
+        .route(
+            "/sessions/{session_id}/attendance",
+            post(session_pages::record_attendance),
+        )
+        .route("/sessions/{session_id}/recap", post(session_pages::write_recap))
+        .route("/sessions/{session_id}/calendar.ics", get(session_pages::calendar_file))
+        .route("/calendar", get(session_pages::calendar_feed))
+        .route("/calendar/new", post(session_pages::create_calendar_feed))
+        .route("/calendar/revoke", post(session_pages::revoke_calendar_feed))
+        .route("/calendar/{file}", get(session_pages::feed))
         .route("/admin", get(admin::index))
         .route("/admin/programmes", post(admin::create_programme))
         .route(

@@ -190,6 +190,8 @@ struct CohortPage {
     may_invite: bool,
     invite_roles: Vec<Role>,
     invitations: Vec<InvitationView>,
+    sessions: Vec<crate::sessions::SessionView>,
+    may_plan: bool,
     notice: Option<String>,
     error: Option<String>,
 }
@@ -198,6 +200,8 @@ struct CohortPage {
 pub struct CohortQuery {
     #[serde(default)]
     invited: Option<String>,
+    #[serde(default)]
+    planned: Option<String>,
 }
 
 async fn cohort_page(
@@ -214,6 +218,8 @@ async fn cohort_page(
         .filter(|role| page.user.may(Action::InviteToCohort { cohort_id, role: *role }))
         .collect();
     let may_invite = !invite_roles.is_empty();
+    let sessions = crate::sessions::cohort_sessions(state, &page.user, cohort_id).await?;
+    let may_plan = page.user.may(Action::ManageSessions { cohort_id });
     let invitations = if may_invite {
         invitations::pending(state, &page.user, cohort_id).await?
     } else {
@@ -230,6 +236,8 @@ async fn cohort_page(
             may_invite,
             invite_roles,
             invitations,
+            sessions,
+            may_plan,
             notice,
             error,
         },
@@ -242,9 +250,11 @@ pub async fn cohort(
     Path(cohort_id): Path<i32>,
     Query(query): Query<CohortQuery>,
 ) -> PageResult {
-    let notice = query
+    let invited = query
         .invited
         .map(|email| page.view.tr.f("cohort.invited_notice", &[("email", &email)]));
+    let planned = query.planned.map(|_| page.view.t("cohort.planned_notice").to_string());
+    let notice = invited.or(planned);
     cohort_page(&state, page, cohort_id, notice, None).await
 }
 

@@ -1,0 +1,18 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "preparations")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    pub session_id: i32,
+    pub user_id: i32,
+    pub needs: String,
+    pub offers: String,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,32 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "sessions")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    pub cohort_id: i32,
+    pub number: i32,
+    pub title: String,
+    pub starts_at: DateTimeUtc,
+    pub ends_at: DateTimeUtc,
+    pub meeting_url: Option<String>,
+    /// Markdown, sanitised when shown.
+    pub agenda: String,
+    /// See [`crate::domain::sessions::SessionStatus`].
+    pub status: String,
+    pub capacity: Option<i32>,
+    /// iCalendar SEQUENCE: raised on every change a calendar shows.
+    pub sequence: i32,
+    pub recap_summary: String,
+    pub recap_decisions: String,
+    pub recap_resources: String,
+    pub recap_published_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

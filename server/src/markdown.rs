@@ -1,0 +1,46 @@
+//! Markdown written by people (agendas, recaps) as safe HTML: rendered with pulldown-cmark,
+//! then cleaned with ammonia, so no script, style or event handler survives; links get
+//! `rel="nofollow noopener"`.
+
+use pulldown_cmark::{Options, Parser, html};
+
+pub fn to_safe_html(markdown: &str) -> String {
+    let mut unsafe_html = String::new();
+    html::push_html(
+        &mut unsafe_html,
+        Parser::new_ext(markdown, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH),
+    );
+    ammonia::Builder::default()
+        .link_rel(Some("nofollow noopener"))
+        .url_schemes(["http", "https", "mailto"].into_iter().collect())
+        .clean(&unsafe_html)
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_becomes_html() {
+        let html = to_safe_html("## Agenda\n\n- Velkommen\n- **Matsvinn** i kantiner");
+        assert!(
+            html.contains("<h2>Agenda</h2>") && html.contains("<strong>Matsvinn</strong>"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn scripts_handlers_and_javascript_links_are_removed() {
+        let html = to_safe_html("<script>alert(1)</script><img src=x onerror=alert(2)>");
+        assert!(!html.contains("<script") && !html.contains("onerror"), "{html}");
+        let link = to_safe_html("[klikk](javascript:alert(3)) og <a href=\"javascript:alert(4)\">her</a>");
+        assert!(!link.contains("href=\"javascript"), "{link}");
+    }
+
+    #[test]
+    fn links_get_nofollow_noopener() {
+        let html = to_safe_html("[Miljødirektoratet](https://www.miljodirektoratet.no)");
+        assert!(html.contains(r#"rel="nofollow noopener""#), "{html}");
+    }
+}

@@ -1,0 +1,317 @@
+//! The sessions part of the JSON API: planning, the sessions themselves, registration,
+//! attendance, the needs intake, availability polls, recaps and calendars.
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::api::{ApiJson, ApiPath, ApiResult};
+use crate::auth::CurrentUser;
+use crate::error::{AppError, Problem};
+use crate::sessions::participation::{
+    self, PollAnswerInput, PollOptionInput, PollView, PreparationInput, PreparationView, RecapInput,
+};
+use crate::sessions::planning::{self, PlanAcceptance, PlanQuery, Proposal};
+use crate::sessions::registration::{self, AttendanceMark, AttendanceReport};
+use crate::sessions::{self, ExpertBooking, SessionChanges, SessionView, feeds};
+use crate::state::AppState;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_sessions))
+        .routes(routes!(propose_plan))
+        .routes(routes!(accept_plan))
+        .routes(routes!(get_session, update_session))
+        .routes(routes!(book_expert))
+        .routes(routes!(register, unregister))
+        .routes(routes!(get_attendance, record_attendance))
+        .routes(routes!(get_my_preparation, save_preparation))
+        .routes(routes!(list_preparations))
+        .routes(routes!(get_poll))
+        .routes(routes!(add_poll_option))
+        .routes(routes!(answer_poll))
+        .routes(routes!(write_recap))
+        .routes(routes!(session_calendar))
+        .routes(routes!(create_calendar_feed, revoke_calendar_feed))
+}
+
+/// The cohort's sessions in number order, each placed on the timeline (past, next, later).
+#[utoipa::path(get, path = "/api/v1/cohorts/{cohort_id}/sessions", tag = "sessions", params(("cohort_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "Success", body = Vec<SessionView>), (status = 404, description = "Not found or not visible to the caller", body = Problem, content_type = "application/problem+json")))]
+async fn list_sessions(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(cohort_id): ApiPath<i32>,
+) -> ApiResult<Vec<SessionView>> {
+    Ok(ApiJson(sessions::cohort_sessions(&state, &current, cohort_id).await?))
+}
+
+/// Proposes four dates that keep every planning rule, with the dates it skipped and why.
+#[utoipa::path(post, path = "/api/v1/cohorts/{cohort_id}/plan/proposal", tag = "sessions", params(("cohort_id" = i32, Path)), request_body = PlanQuery, security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "Success", body = Proposal), (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
+              (status = 422, description = "No plan is possible in this period (problem+json with the reason)", body = Problem, content_type = "application/problem+json")))]
+async fn propose_plan(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(cohort_id): ApiPath<i32>,
+    ApiJson(query): ApiJson<PlanQuery>,
+) -> ApiResult<Proposal> {
+    Ok(ApiJson(planning::propose(&state, &current, cohort_id, query).await?))
+}
+
+/// Saves a plan (accepted or set by hand); a time that breaks a rule needs `confirm`.
+#[utoipa::path(put, path = "/api/v1/cohorts/{cohort_id}/plan", tag = "sessions", params(("cohort_id" = i32, Path)), request_body = PlanAcceptance, security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "Success", body = Vec<SessionView>), (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "A time breaks planning rules (problem+json with `violations`); send again with confirm", body = Problem, content_type = "application/problem+json"),
+              (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json")))]
+async fn accept_plan(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(cohort_id): ApiPath<i32>,
+    ApiJson(acceptance): ApiJson<PlanAcceptance>,
+) -> ApiResult<Vec<SessionView>> {
+    Ok(ApiJson(
+        planning::accept(&state, &current, cohort_id, acceptance).await?,
+    ))
+}
+
+/// One session.
+#[utoipa::path(get, path = "/api/v1/sessions/{session_id}", tag = "sessions", params(("session_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "Success", body = SessionView), (status = 404, description = "Not found or not visible to the caller", body = Problem, content_type = "application/problem+json")))]
+async fn get_session(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(session_id): ApiPath<i32>,
+) -> ApiResult<SessionView> {
+    Ok(ApiJson(sessions::session_view(&state, &current, session_id).await?))
+}
+
+/// Changes a session (facilitators): title, agenda, link, capacity, status, time.
+#[utoipa::path(patch, path = "/api/v1/sessions/{session_id}", tag = "sessions", params(("session_id" = i32, Path)), request_body = SessionChanges, security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "Success", body = SessionView), (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "The new time breaks planning rules (problem+json with `violations`)", body = Problem, content_type = "application/problem+json"),
+              (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json")))]
+async fn update_session(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(session_id): ApiPath<i32>,
+    ApiJson(changes): ApiJson<SessionChanges>,
+) -> ApiResult<SessionView> {
+    Ok(ApiJson(
+        sessions::update_session(&state, &current, session_id, changes).await?,
+    ))
+}
+
+/// Books one of the cohort's experts for the session, with a topic.
+#[utoipa::path(post, path = "/api/v1/sessions/{session_id}/experts", tag = "sessions", params(("session_id" = i32, Path)), request_body = ExpertBooking, security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "Success", body = SessionView), (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
+              (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json")))]
+async fn book_expert(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(session_id): ApiPath<i32>,
+    ApiJson(booking): ApiJson<ExpertBooking>,
+) -> ApiResult<SessionView> {
+    Ok(ApiJson(
+        sessions::book_expert(&state, &current, session_id, booking).await?,
+    ))
+}
+
+/// Registers the caller: a seat, or the waitlist when the session is full.
+#[utoipa::path(put, path = "/api/v1/sessions/{session_id}/registration", tag = "sessions", params(("session_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "Success", body = SessionView), (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "Registration is closed", body = Problem, content_type = "application/problem+json")))]
+async fn register(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(session_id): ApiPath<i32>,
+) -> ApiResult<SessionView> {
+    Ok(ApiJson(registration::register(&state, &current, session_id).await?))
+}
+
+/// Unregisters the caller; the first on the waitlist gets the seat.
+#[utoipa::path(delete, path = "/api/v1/sessions/{session_id}/registration", tag = "sessions", params(("session_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "Success", body = SessionView), (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json")))]
+async fn unregister(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(session_id): ApiPath<i32>,
+) -> ApiResult<SessionView> {
+    Ok(ApiJson(registration::unregister(&state, &current, session_id).await?))
+}
+
+/// Registrations and attendance, per person and per municipality (facilitators).
+#[utoipa::path(get, path = "/api/v1/sessions/{session_id}/attendance", tag = "sessions", params(("session_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "Success", body = AttendanceReport), (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json")))]
+async fn get_attendance(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(session_id): ApiPath<i32>,
+) -> ApiResult<AttendanceReport> {
+    Ok(ApiJson(registration::attendance(&state, &current, session_id).await?))
+}
+
+/// Records who came (facilitators, once the session has started).
+#[utoipa::path(put, path = "/api/v1/sessions/{session_id}/attendance", tag = "sessions", params(("session_id" = i32, Path)), request_body = Vec<AttendanceMark>, security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "Success", body = AttendanceReport), (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "The session has not started", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json")))]
+async fn record_attendance(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(session_id): ApiPath<i32>,
+    ApiJson(marks): ApiJson<Vec<AttendanceMark>>,
+) -> ApiResult<AttendanceReport> {
+    Ok(ApiJson(
+        registration::record_attendance(&state, &current, session_id, marks).await?,
+    ))
+}
+
+/// The caller's answers to the needs intake.
+#[utoipa::path(get, path = "/api/v1/sessions/{session_id}/preparation", tag = "sessions", params(("session_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "Success", body = PreparationInput), (status = 404, description = "Not found or not visible to the caller", body = Problem, content_type = "application/problem+json")))]
+async fn get_my_preparation(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(session_id): ApiPath<i32>,
+) -> ApiResult<PreparationInput> {
+    Ok(ApiJson(
+        participation::my_preparation(&state, &current, session_id).await?,
+    ))
+}
+
+/// Saves "what do you need help with" and "what can you share".
+#[utoipa::path(put, path = "/api/v1/sessions/{session_id}/preparation", tag = "sessions", params(("session_id" = i32, Path)), request_body = PreparationInput, security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "Success", body = PreparationInput), (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
+              (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json")))]
+async fn save_preparation(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(session_id): ApiPath<i32>,
+    ApiJson(input): ApiJson<PreparationInput>,
+) -> ApiResult<PreparationInput> {
+    Ok(ApiJson(
+        participation::save_preparation(&state, &current, session_id, input).await?,
+    ))
+}
+
+/// Everyone's needs and offers (the facilitator and the booked experts).
+#[utoipa::path(get, path = "/api/v1/sessions/{session_id}/preparations", tag = "sessions", params(("session_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "Success", body = Vec<PreparationView>), (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json")))]
+async fn list_preparations(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(session_id): ApiPath<i32>,
+) -> ApiResult<Vec<PreparationView>> {
+    Ok(ApiJson(
+        participation::preparations(&state, &current, session_id).await?,
+    ))
+}
+
+/// The availability poll: candidate times, best first by municipalities that can attend.
+#[utoipa::path(get, path = "/api/v1/sessions/{session_id}/poll", tag = "sessions", params(("session_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "Success", body = PollView), (status = 404, description = "Not found or not visible to the caller", body = Problem, content_type = "application/problem+json")))]
+async fn get_poll(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(session_id): ApiPath<i32>,
+) -> ApiResult<PollView> {
+    Ok(ApiJson(participation::poll(&state, &current, session_id).await?))
+}
+
+/// Adds a candidate time to the poll (facilitators).
+#[utoipa::path(post, path = "/api/v1/sessions/{session_id}/poll/options", tag = "sessions", params(("session_id" = i32, Path)), request_body = PollOptionInput, security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "Success", body = PollView), (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
+              (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json")))]
+async fn add_poll_option(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(session_id): ApiPath<i32>,
+    ApiJson(input): ApiJson<PollOptionInput>,
+) -> ApiResult<PollView> {
+    Ok(ApiJson(
+        participation::add_poll_option(&state, &current, session_id, input).await?,
+    ))
+}
+
+/// Answers the poll: yes, if need be, or no per time.
+#[utoipa::path(put, path = "/api/v1/sessions/{session_id}/poll/answers", tag = "sessions", params(("session_id" = i32, Path)), request_body = Vec<PollAnswerInput>, security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "Success", body = PollView), (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
+              (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json")))]
+async fn answer_poll(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(session_id): ApiPath<i32>,
+    ApiJson(answers): ApiJson<Vec<PollAnswerInput>>,
+) -> ApiResult<PollView> {
+    Ok(ApiJson(
+        participation::answer_poll(&state, &current, session_id, answers).await?,
+    ))
+}
+
+/// Writes (and optionally publishes) the recap after the session.
+#[utoipa::path(put, path = "/api/v1/sessions/{session_id}/recap", tag = "sessions", params(("session_id" = i32, Path)), request_body = RecapInput, security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "Success", body = SessionView), (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "The session has not started", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json")))]
+async fn write_recap(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(session_id): ApiPath<i32>,
+    ApiJson(input): ApiJson<RecapInput>,
+) -> ApiResult<SessionView> {
+    Ok(ApiJson(
+        participation::write_recap(&state, &current, session_id, input).await?,
+    ))
+}
+
+/// Calendar response with the iCalendar media type, as a download.
+pub fn ics_response(file_name: &str, body: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/calendar; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file_name}\""),
+            ),
+            (header::CACHE_CONTROL, "private, no-cache".to_string()),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// The session as an iCalendar file (Europe/Oslo, stable UID, SEQUENCE per change).
+#[utoipa::path(get, path = "/api/v1/sessions/{session_id}/calendar.ics", tag = "sessions", params(("session_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "An RFC 5545 calendar", content_type = "text/calendar", body = String), (status = 404, description = "Not found or not visible to the caller", body = Problem, content_type = "application/problem+json")))]
+async fn session_calendar(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(session_id): ApiPath<i32>,
+) -> Result<Response, AppError> {
+    let body = feeds::session_ics(&state, &current, session_id).await?;
+    Ok(ics_response(&format!("samling-{session_id}.ics"), body))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CalendarFeed {
+    /// Secret: anyone with it can read the caller's sessions. Shown once; revoke to stop it.
+    pub url: String,
+}
+
+/// Makes a personal calendar feed URL with all the caller's sessions; an older URL stops working.
+#[utoipa::path(post, path = "/api/v1/me/calendar-feed", tag = "sessions", security(("bearer" = []), ("cookie" = [])),
+    responses((status = 201, description = "Created", body = CalendarFeed), (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json")))]
+async fn create_calendar_feed(State(state): State<AppState>, current: CurrentUser) -> Result<Response, AppError> {
+    let url = feeds::create_feed(&state, &current).await?;
+    Ok((StatusCode::CREATED, ApiJson(CalendarFeed { url })).into_response())
+}
+
+/// Revokes the caller's calendar feed URL.
+#[utoipa::path(delete, path = "/api/v1/me/calendar-feed", tag = "sessions", security(("bearer" = []), ("cookie" = [])),
+    responses((status = 204, description = "Done"), (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json")))]
+async fn revoke_calendar_feed(State(state): State<AppState>, current: CurrentUser) -> Result<StatusCode, AppError> {
+    feeds::revoke_feed(&state, &current).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

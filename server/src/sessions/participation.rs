@@ -1,0 +1,405 @@
+//! What members bring to a session and what comes out of it: the needs intake ("what do you
+//! need help with", "what can you share"), availability polls and the recap.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+
+use super::visible_session;
+use crate::auth::CurrentUser;
+use crate::domain::policy::Action;
+use crate::domain::sessions::{Availability, PollTally, PollVote, tally_poll};
+use crate::entities::{
+    organisation, poll_answer, poll_option, preparation, session, session_expert, session_follow_up, user,
+};
+use crate::error::{AppError, AppResult};
+use crate::markdown::to_safe_html;
+use crate::state::AppState;
+
+const MAX_TEXT: usize = 10_000;
+
+fn bounded(text: &str, field: &'static str) -> AppResult<String> {
+    if text.len() > MAX_TEXT {
+        return Err(AppError::invalid("text_too_long", field));
+    }
+    Ok(text.trim().to_string())
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
+pub struct PreparationInput {
+    /// What do you need help with?
+    pub needs: String,
+    /// What can you share?
+    pub offers: String,
+}
+
+/// Saves the viewer's answers to the needs intake for a session.
+pub async fn save_preparation(
+    state: &AppState,
+    viewer: &CurrentUser,
+    session_id: i32,
+    input: PreparationInput,
+) -> AppResult<PreparationInput> {
+    let found = visible_session(&state.db, viewer, session_id).await?;
+    viewer.require(Action::ParticipateInSession {
+        cohort_id: found.cohort_id,
+    })?;
+    let needs = bounded(&input.needs, "needs")?;
+    let offers = bounded(&input.offers, "offers")?;
+    let existing = preparation::Entity::find()
+        .filter(preparation::Column::SessionId.eq(session_id))
+        .filter(preparation::Column::UserId.eq(viewer.user.id))
+        .one(&state.db)
+        .await?;
+    match existing {
+        Some(existing) => {
+            let mut active: preparation::ActiveModel = existing.into();
+            active.needs = Set(needs.clone());
+            active.offers = Set(offers.clone());
+            active.updated_at = Set(state.now());
+            active.update(&state.db).await?;
+        }
+        None => {
+            preparation::ActiveModel {
+                session_id: Set(session_id),
+                user_id: Set(viewer.user.id),
+                needs: Set(needs.clone()),
+                offers: Set(offers.clone()),
+                updated_at: Set(state.now()),
+                ..Default::default()
+            }
+            .insert(&state.db)
+            .await?;
+        }
+    }
+    Ok(PreparationInput { needs, offers })
+}
+
+pub async fn my_preparation(state: &AppState, viewer: &CurrentUser, session_id: i32) -> AppResult<PreparationInput> {
+    visible_session(&state.db, viewer, session_id).await?;
+    Ok(preparation::Entity::find()
+        .filter(preparation::Column::SessionId.eq(session_id))
+        .filter(preparation::Column::UserId.eq(viewer.user.id))
+        .one(&state.db)
+        .await?
+        .map(|p| PreparationInput {
+            needs: p.needs,
+            offers: p.offers,
+        })
+        .unwrap_or_default())
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct PreparationView {
+    pub name: String,
+    pub organisation: Option<String>,
+    pub needs: String,
+    pub offers: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+async fn is_booked_expert(db: &impl ConnectionTrait, session_id: i32, user_id: i32) -> AppResult<bool> {
+    Ok(session_expert::Entity::find()
+        .filter(session_expert::Column::SessionId.eq(session_id))
+        .filter(session_expert::Column::UserId.eq(user_id))
+        .one(db)
+        .await?
+        .is_some())
+}
+
+/// Everyone's needs and offers for a session: for its facilitator and booked experts.
+pub async fn preparations(state: &AppState, viewer: &CurrentUser, session_id: i32) -> AppResult<Vec<PreparationView>> {
+    let found = visible_session(&state.db, viewer, session_id).await?;
+    let booked_expert = is_booked_expert(&state.db, session_id, viewer.user.id).await?;
+    viewer.require(Action::ViewPreparations {
+        cohort_id: found.cohort_id,
+        booked_expert,
+    })?;
+    let answers = preparation::Entity::find()
+        .filter(preparation::Column::SessionId.eq(session_id))
+        .order_by_asc(preparation::Column::UpdatedAt)
+        .all(&state.db)
+        .await?;
+    let users = user::Entity::find()
+        .filter(user::Column::Id.is_in(answers.iter().map(|a| a.user_id).collect::<Vec<_>>()))
+        .all(&state.db)
+        .await?;
+    let organisations = organisation::Entity::find().all(&state.db).await?;
+    Ok(answers
+        .into_iter()
+        .filter(|a| !(a.needs.is_empty() && a.offers.is_empty()))
+        .filter_map(|answer| {
+            let person = users.iter().find(|u| u.id == answer.user_id)?;
+            Some(PreparationView {
+                name: person.name.clone(),
+                organisation: person
+                    .organisation_id
+                    .and_then(|id| organisations.iter().find(|o| o.id == id))
+                    .map(|o| o.name.clone()),
+                needs: answer.needs,
+                offers: answer.offers,
+                updated_at: answer.updated_at,
+            })
+        })
+        .collect())
+}
+
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+pub struct PollOptionInput {
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct PollOptionView {
+    pub id: i32,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub my_answer: Option<Availability>,
+    pub tally: PollTally,
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct PollView {
+    /// Best first: the most municipalities that can attend.
+    pub options: Vec<PollOptionView>,
+    pub best_option_id: Option<i32>,
+}
+
+/// Adds a candidate time to the session's availability poll (facilitators).
+pub async fn add_poll_option(
+    state: &AppState,
+    viewer: &CurrentUser,
+    session_id: i32,
+    input: PollOptionInput,
+) -> AppResult<PollView> {
+    let found = visible_session(&state.db, viewer, session_id).await?;
+    viewer.require(Action::ManageSessions {
+        cohort_id: found.cohort_id,
+    })?;
+    if input.ends_at <= input.starts_at {
+        return Err(AppError::invalid("poll_option_ends_before_start", "ends_at"));
+    }
+    poll_option::ActiveModel {
+        session_id: Set(session_id),
+        starts_at: Set(input.starts_at),
+        ends_at: Set(input.ends_at),
+        ..Default::default()
+    }
+    .insert(&state.db)
+    .await?;
+    poll(state, viewer, session_id).await
+}
+
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+pub struct PollAnswerInput {
+    pub option_id: i32,
+    pub answer: Availability,
+}
+
+/// Records the viewer's answers (yes, if need be, no) to the poll's times.
+pub async fn answer_poll(
+    state: &AppState,
+    viewer: &CurrentUser,
+    session_id: i32,
+    answers: Vec<PollAnswerInput>,
+) -> AppResult<PollView> {
+    let found = visible_session(&state.db, viewer, session_id).await?;
+    viewer.require(Action::ParticipateInSession {
+        cohort_id: found.cohort_id,
+    })?;
+    let options = poll_option::Entity::find()
+        .filter(poll_option::Column::SessionId.eq(session_id))
+        .all(&state.db)
+        .await?;
+    let txn = state.db.begin().await?;
+    for input in answers {
+        if !options.iter().any(|o| o.id == input.option_id) {
+            return Err(AppError::invalid("unknown_poll_option", "option_id"));
+        }
+        poll_answer::Entity::delete_many()
+            .filter(poll_answer::Column::OptionId.eq(input.option_id))
+            .filter(poll_answer::Column::UserId.eq(viewer.user.id))
+            .exec(&txn)
+            .await?;
+        poll_answer::ActiveModel {
+            option_id: Set(input.option_id),
+            user_id: Set(viewer.user.id),
+            answer: Set(input.answer.code().to_string()),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+    }
+    txn.commit().await?;
+    poll(state, viewer, session_id).await
+}
+
+pub async fn poll(state: &AppState, viewer: &CurrentUser, session_id: i32) -> AppResult<PollView> {
+    visible_session(&state.db, viewer, session_id).await?;
+    let options = poll_option::Entity::find()
+        .filter(poll_option::Column::SessionId.eq(session_id))
+        .order_by_asc(poll_option::Column::StartsAt)
+        .all(&state.db)
+        .await?;
+    let option_ids: Vec<i32> = options.iter().map(|o| o.id).collect();
+    let answers = poll_answer::Entity::find()
+        .filter(poll_answer::Column::OptionId.is_in(option_ids.clone()))
+        .all(&state.db)
+        .await?;
+    let users = user::Entity::find()
+        .filter(user::Column::Id.is_in(answers.iter().map(|a| a.user_id).collect::<Vec<_>>()))
+        .all(&state.db)
+        .await?;
+    let votes: Vec<PollVote> = answers
+        .iter()
+        .filter_map(|a| {
+            Some(PollVote {
+                option_id: a.option_id,
+                organisation_id: users.iter().find(|u| u.id == a.user_id)?.organisation_id,
+                user_id: a.user_id,
+                answer: Availability::parse(&a.answer)?,
+            })
+        })
+        .collect();
+    let tallies = tally_poll(&option_ids, &votes);
+    let best_option_id = tallies
+        .first()
+        .filter(|t| t.municipalities_yes + t.municipalities_if_need_be > 0)
+        .map(|t| t.option_id);
+    let views = tallies
+        .into_iter()
+        .filter_map(|tally| {
+            let option = options.iter().find(|o| o.id == tally.option_id)?;
+            Some(PollOptionView {
+                id: option.id,
+                starts_at: option.starts_at,
+                ends_at: option.ends_at,
+                my_answer: answers
+                    .iter()
+                    .find(|a| a.option_id == option.id && a.user_id == viewer.user.id)
+                    .and_then(|a| Availability::parse(&a.answer)),
+                tally,
+            })
+        })
+        .collect();
+    Ok(PollView {
+        options: views,
+        best_option_id,
+    })
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FollowUpInput {
+    pub organisation_id: i32,
+    pub text: String,
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct FollowUpView {
+    pub organisation_id: i32,
+    pub organisation: String,
+    pub text: String,
+}
+
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+pub struct RecapInput {
+    /// Markdown.
+    pub summary: String,
+    /// Markdown.
+    pub decisions: String,
+    /// Resources shown, markdown (links).
+    pub resources: String,
+    #[serde(default)]
+    pub follow_ups: Vec<FollowUpInput>,
+    /// Publish to the cohort now (otherwise kept as a draft).
+    #[serde(default)]
+    pub publish: bool,
+}
+
+pub async fn recap_view(db: &impl ConnectionTrait, found: &session::Model) -> AppResult<super::RecapView> {
+    let follow_ups = session_follow_up::Entity::find()
+        .filter(session_follow_up::Column::SessionId.eq(found.id))
+        .all(db)
+        .await?;
+    let organisations = organisation::Entity::find().all(db).await?;
+    Ok(super::RecapView {
+        summary_html: to_safe_html(&found.recap_summary),
+        decisions_html: to_safe_html(&found.recap_decisions),
+        resources_html: to_safe_html(&found.recap_resources),
+        follow_ups: follow_ups
+            .into_iter()
+            .map(|f| FollowUpView {
+                organisation: organisations
+                    .iter()
+                    .find(|o| o.id == f.organisation_id)
+                    .map(|o| o.name.clone())
+                    .unwrap_or_default(),
+                organisation_id: f.organisation_id,
+                text: f.text,
+            })
+            .collect(),
+        published_at: found.recap_published_at,
+    })
+}
+
+/// Writes the recap after the session; publishing shows it to the cohort.
+pub async fn write_recap(
+    state: &AppState,
+    viewer: &CurrentUser,
+    session_id: i32,
+    input: RecapInput,
+) -> AppResult<super::SessionView> {
+    let found = visible_session(&state.db, viewer, session_id).await?;
+    viewer.require(Action::ManageSessions {
+        cohort_id: found.cohort_id,
+    })?;
+    let now = state.now();
+    if found.starts_at > now {
+        return Err(AppError::Conflict {
+            code: "recap_before_session",
+        });
+    }
+    let txn = state.db.begin().await?;
+    let mut active: session::ActiveModel = found.clone().into();
+    active.recap_summary = Set(bounded(&input.summary, "summary")?);
+    active.recap_decisions = Set(bounded(&input.decisions, "decisions")?);
+    active.recap_resources = Set(bounded(&input.resources, "resources")?);
+    if input.publish && found.recap_published_at.is_none() {
+        active.recap_published_at = Set(Some(now));
+    }
+    active.updated_at = Set(now);
+    active.update(&txn).await?;
+    session_follow_up::Entity::delete_many()
+        .filter(session_follow_up::Column::SessionId.eq(session_id))
+        .exec(&txn)
+        .await?;
+    for follow_up in input.follow_ups {
+        organisation::Entity::find_by_id(follow_up.organisation_id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| AppError::invalid("unknown_organisation", "organisation_id"))?;
+        session_follow_up::ActiveModel {
+            session_id: Set(session_id),
+            organisation_id: Set(follow_up.organisation_id),
+            text: Set(bounded(&follow_up.text, "follow_ups")?),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+    }
+    crate::audit::record(
+        &txn,
+        Some(viewer.user.id),
+        "sessions.recap",
+        "session",
+        session_id,
+        serde_json::json!({ "published": input.publish }),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    super::session_view(state, viewer, session_id).await
+}
