@@ -45,9 +45,10 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 fi
 (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 
-if [ ! -x target/venv/bin/python ] || ! target/venv/bin/python -c 'import openapi_spec_validator' 2>/dev/null; then
-  echo "Installing the OpenAPI validator"
+# Independent checkers: an OpenAPI validator, and Python's icalendar for the .ics files.
+if [ ! -x target/venv/bin/python ] || ! target/venv/bin/python -c 'import openapi_spec_validator, icalendar' 2>/dev/null; then
+  echo "Installing the OpenAPI validator and icalendar"
   mkdir -p target
   python3 -m venv target/venv
-  target/venv/bin/pip install -q --disable-pip-version-check 'openapi-spec-validator==0.7.*'
+  target/venv/bin/pip install -q --disable-pip-version-check 'openapi-spec-validator==0.7.*' 'icalendar>=6,<7'
 fi

@@ -1,10 +1,12 @@
 //! Integration tests against the real server (one binary, so it links once).
 
+mod calendar;
 mod cohorts;
 mod health;
 mod import;
 mod invitations;
 mod openapi;
 mod pages;
+mod participation;
 mod sessions;
 mod sign_in;
