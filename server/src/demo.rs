@@ -1,16 +1,21 @@
 //! Demo data for `serve --demo`: the sample grants, a programme with its cohorts, an admin, a
 //! facilitator per theme, an expert and the project contacts as members.
 
-use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, TransactionSession, TransactionTrait};
+use chrono::{DateTime, Datelike, Duration, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set, TransactionSession, TransactionTrait,
+};
 
 use crate::auth::sign_in::{issue_sign_in_secret, sign_in_path};
 use crate::cohorts::{self, NewProgramme, find_or_create_user, set_membership};
 use crate::domain::grants::GrantStatus;
 use crate::domain::roles::Role;
-use crate::entities::{cohort, grant, theme, user};
+use crate::domain::sessions::{RegistrationStatus, SessionStatus};
+use crate::entities::{cohort, grant, membership, registration, session, session_expert, theme, user};
 use crate::error::AppResult;
 use crate::grants::import::import_grants;
+use crate::sessions;
+use crate::sessions::planning::{self, PlanQuery};
 use crate::users;
 
 const DEMO_GRANT_YEARS: [i32; 2] = [2021, 2022];
@@ -33,14 +38,15 @@ pub async fn load<C: TransactionTrait + sea_orm::ConnectionTrait>(
     if user::Entity::find().count(db).await? > 0 {
         return Ok(None);
     }
-    let date = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default();
+    // A programme year that starts next week, so the planner has a future to plan.
+    let starts_on = now.date_naive() + Duration::days(7);
     cohorts::create_programme(
         db,
         NewProgramme {
-            name: "Klimasats-forum 2027".into(),
+            name: format!("Klimasats-forum {}", starts_on.year()),
             grant_years: DEMO_GRANT_YEARS.map(|year| year.to_string()).join(","),
-            starts_on: date(2027, 1, 4),
-            ends_on: date(2027, 12, 17),
+            starts_on,
+            ends_on: starts_on + Duration::days(330),
         },
         None,
         now,
@@ -105,5 +111,78 @@ pub async fn load<C: TransactionTrait + sea_orm::ConnectionTrait>(
         }
     }
     txn.commit().await?;
+    plan_demo_sessions(db, now).await?;
     Ok(Some(people))
+}
+
+const DEMO_AGENDA: &str = "## Agenda\n\n1. Velkommen og runde rundt bordet\n2. Behovene dere meldte inn\n3. Innlegg fra fagperson\n4. Erfaringsdeling i grupper\n5. Oppsummering og veien videre\n";
+
+/// Plans the four sessions of every demo cohort, with agendas, a video link, a booked expert
+/// in the food cohort and the project leads registered for the first session.
+async fn plan_demo_sessions<C: TransactionTrait + sea_orm::ConnectionTrait>(
+    db: &C,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let cohorts = cohort::Entity::find().all(db).await?;
+    for cohort in &cohorts {
+        let proposal = planning::propose_for_cohort(db, cohort.id, PlanQuery::default(), now).await?;
+        sessions::store_plan(db, None, cohort.id, &proposal.plan.sessions, now).await?;
+    }
+    let txn = db.begin().await?;
+    let themes = theme::Entity::find().all(&txn).await?;
+    for cohort in &cohorts {
+        let is_food = themes
+            .iter()
+            .any(|theme| theme.id == cohort.theme_id && theme.slug == "mat-og-matsvinn");
+        let planned = session::Entity::find()
+            .filter(session::Column::CohortId.eq(cohort.id))
+            .all(&txn)
+            .await?;
+        for found in planned {
+            let mut active: session::ActiveModel = found.clone().into();
+            active.agenda = Set(DEMO_AGENDA.to_string());
+            active.meeting_url = Set(Some(format!("https://video.example.no/samling-{}", found.id)));
+            if found.number == 1 {
+                active.status = Set(SessionStatus::Confirmed.code().to_string());
+                active.capacity = Set(Some(25));
+            }
+            active.update(&txn).await?;
+            if found.number == 1 {
+                let leads = membership::Entity::find()
+                    .filter(membership::Column::CohortId.eq(cohort.id))
+                    .filter(membership::Column::Role.eq(Role::ProjectLead.code()))
+                    .all(&txn)
+                    .await?;
+                for lead in leads {
+                    registration::ActiveModel {
+                        session_id: Set(found.id),
+                        user_id: Set(lead.user_id),
+                        status: Set(RegistrationStatus::Registered.code().to_string()),
+                        created_at: Set(now),
+                        attended: Set(None),
+                        ..Default::default()
+                    }
+                    .insert(&txn)
+                    .await?;
+                }
+                if is_food
+                    && let Some(expert) = user::Entity::find()
+                        .filter(user::Column::Email.eq("eli.ekspert@example.no"))
+                        .one(&txn)
+                        .await?
+                {
+                    session_expert::ActiveModel {
+                        session_id: Set(found.id),
+                        user_id: Set(expert.id),
+                        topic: Set("Veiing og måling av matsvinn".to_string()),
+                        ..Default::default()
+                    }
+                    .insert(&txn)
+                    .await?;
+                }
+            }
+        }
+    }
+    txn.commit().await?;
+    Ok(())
 }

@@ -354,16 +354,27 @@ pub async fn save_plan(
     plan: &[ProposedSession],
 ) -> AppResult<Vec<SessionView>> {
     viewer.require(Action::ManageSessions { cohort_id })?;
+    store_plan(&state.db, Some(viewer.user.id), cohort_id, plan, state.now()).await?;
+    cohort_sessions(state, viewer, cohort_id).await
+}
+
+/// Creates or moves the cohort's sessions to `plan`, without asking who wants it (the caller has).
+pub async fn store_plan<C: TransactionTrait + ConnectionTrait>(
+    db: &C,
+    actor_user_id: Option<i32>,
+    cohort_id: i32,
+    plan: &[ProposedSession],
+    now: DateTime<Utc>,
+) -> AppResult<()> {
     let cohort = cohort::Entity::find_by_id(cohort_id)
-        .one(&state.db)
+        .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
     let theme = crate::entities::theme::Entity::find_by_id(cohort.theme_id)
-        .one(&state.db)
+        .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
-    let now = state.now();
-    let txn = state.db.begin().await?;
+    let txn = db.begin().await?;
     let existing = session::Entity::find()
         .filter(session::Column::CohortId.eq(cohort_id))
         .all(&txn)
@@ -407,7 +418,7 @@ pub async fn save_plan(
     }
     audit::record(
         &txn,
-        Some(viewer.user.id),
+        actor_user_id,
         "sessions.save_plan",
         "cohort",
         cohort_id,
@@ -416,5 +427,5 @@ pub async fn save_plan(
     )
     .await?;
     sea_orm::TransactionSession::commit(txn).await?;
-    cohort_sessions(state, viewer, cohort_id).await
+    Ok(())
 }

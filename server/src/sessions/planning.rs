@@ -140,7 +140,17 @@ pub struct Proposal {
 /// Proposes four dates for the cohort; a period where that is impossible gets a clear reason.
 pub async fn propose(state: &AppState, viewer: &CurrentUser, cohort_id: i32, query: PlanQuery) -> AppResult<Proposal> {
     viewer.require(Action::ManageSessions { cohort_id })?;
-    let picture = picture(&state.db, cohort_id).await?;
+    propose_for_cohort(&state.db, cohort_id, query, state.now()).await
+}
+
+/// The planner's proposal for a cohort, without asking who wants it (the caller has).
+pub async fn propose_for_cohort(
+    db: &impl ConnectionTrait,
+    cohort_id: i32,
+    query: PlanQuery,
+    now: DateTime<Utc>,
+) -> AppResult<Proposal> {
+    let picture = picture(db, cohort_id).await?;
     let period_start = query.period_start.unwrap_or(picture.period.0);
     let period_end = query.period_end.unwrap_or(picture.period.1);
     let request = PlanRequest {
@@ -149,7 +159,7 @@ pub async fn propose(state: &AppState, viewer: &CurrentUser, cohort_id: i32, que
         participants: &picture.participants,
         bookings: &picture.bookings,
         rules: PlanningRules::default(),
-        now: state.now(),
+        now,
     };
     match propose_plan(&request) {
         Ok(plan) => Ok(Proposal {
