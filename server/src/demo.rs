@@ -115,7 +115,7 @@ pub async fn load<C: TransactionTrait + sea_orm::ConnectionTrait>(
     Ok(Some(people))
 }
 
-const DEMO_AGENDA: &str = "## Agenda\n\n1. Velkommen og runde rundt bordet\n2. Behovene dere meldte inn\n3. Innlegg fra fagperson\n4. Erfaringsdeling i grupper\n5. Oppsummering og veien videre\n";
+const DEMO_AGENDA: &str = "1. Velkommen og runde rundt bordet\n2. Behovene dere meldte inn\n3. Innlegg fra fagperson\n4. Erfaringsdeling i grupper\n5. Oppsummering og veien videre\n";
 
 /// Plans the four sessions of every demo cohort, with agendas, a video link, a booked expert
 /// in the food cohort and the project leads registered for the first session.

@@ -8,5 +8,6 @@ mod invitations;
 mod openapi;
 mod pages;
 mod participation;
+mod session_pages;
 mod sessions;
 mod sign_in;

@@ -1,29 +1,34 @@
 use samling_tests::{TestApp, sample_grants, spawn_app};
 
 /// A browser-like client: keeps cookies, follows redirects.
-fn browser() -> reqwest::Client {
+pub fn browser() -> reqwest::Client {
     reqwest::Client::builder().cookie_store(true).build().unwrap()
 }
 
-fn csrf_of(html: &str) -> String {
+pub fn csrf_of(html: &str) -> String {
     let marker = "name=\"csrf_token\" value=\"";
     let start = html.find(marker).expect("a form with a CSRF token") + marker.len();
     html[start..start + 43].to_string()
 }
 
-async fn page(client: &reqwest::Client, app: &TestApp, path: &str) -> (u16, String) {
+pub async fn page(client: &reqwest::Client, app: &TestApp, path: &str) -> (u16, String) {
     let response = client.get(app.url(path)).send().await.unwrap();
     (response.status().as_u16(), response.text().await.unwrap())
 }
 
-async fn submit(client: &reqwest::Client, app: &TestApp, path: &str, fields: &[(&str, &str)]) -> (u16, String, String) {
+pub async fn submit(
+    client: &reqwest::Client,
+    app: &TestApp,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> (u16, String, String) {
     let response = client.post(app.url(path)).form(fields).send().await.unwrap();
     let final_path = response.url().path().to_string();
     (response.status().as_u16(), final_path, response.text().await.unwrap())
 }
 
 /// Signs in through the pages, as a person would; returns the client.
-async fn sign_in_by_pages(app: &TestApp, email: &str) -> reqwest::Client {
+pub async fn sign_in_by_pages(app: &TestApp, email: &str) -> reqwest::Client {
     let client = browser();
     let (_, form) = page(&client, app, "/sign-in").await;
     let csrf = csrf_of(&form);

@@ -64,6 +64,29 @@ struct SessionPage {
     ends_local: String,
 }
 
+impl SessionPage {
+    /// The recap as written so far, for the form: (summary, decisions, resources).
+    fn recap_text(&self, part: &str) -> String {
+        let Some(recap) = &self.session.recap else {
+            return String::new();
+        };
+        match part {
+            "summary" => recap.summary.clone(),
+            "decisions" => recap.decisions.clone(),
+            _ => recap.resources.clone(),
+        }
+    }
+
+    fn follow_up_text(&self, organisation_id: &i32) -> String {
+        self.session
+            .recap
+            .as_ref()
+            .and_then(|recap| recap.follow_ups.iter().find(|f| f.organisation_id == *organisation_id))
+            .map(|f| f.text.clone())
+            .unwrap_or_default()
+    }
+}
+
 #[derive(Deserialize, Default)]
 pub struct DoneQuery {
     #[serde(default)]

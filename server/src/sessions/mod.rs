@@ -35,6 +35,10 @@ pub struct BookedExpert {
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct RecapView {
+    /// The recap as written (markdown), for editing.
+    pub summary: String,
+    pub decisions: String,
+    pub resources: String,
     pub summary_html: String,
     pub decisions_html: String,
     pub resources_html: String,
@@ -150,7 +154,9 @@ async fn views(state: &AppState, viewer: &CurrentUser, sessions: Vec<session::Mo
         let of_session: Vec<&registration_entity::Model> =
             registrations.iter().filter(|r| r.session_id == found.id).collect();
         let count = |status: RegistrationStatus| of_session.iter().filter(|r| r.status == status.code()).count();
-        let recap = if found.recap_published_at.is_some() || manages {
+        let has_draft =
+            !(found.recap_summary.is_empty() && found.recap_decisions.is_empty() && found.recap_resources.is_empty());
+        let recap = if found.recap_published_at.is_some() || (manages && has_draft) {
             Some(participation::recap_view(&state.db, &found).await?)
         } else {
             None

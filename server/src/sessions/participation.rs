@@ -326,6 +326,9 @@ pub async fn recap_view(db: &impl ConnectionTrait, found: &session::Model) -> Ap
         .await?;
     let organisations = organisation::Entity::find().all(db).await?;
     Ok(super::RecapView {
+        summary: found.recap_summary.clone(),
+        decisions: found.recap_decisions.clone(),
+        resources: found.recap_resources.clone(),
         summary_html: to_safe_html(&found.recap_summary),
         decisions_html: to_safe_html(&found.recap_decisions),
         resources_html: to_safe_html(&found.recap_resources),
