@@ -65,6 +65,20 @@ struct Picture {
     period: (NaiveDate, NaiveDate),
 }
 
+impl Picture {
+    /// A planner request over `period_start..=period_end` with the default rules.
+    fn request(&self, period_start: NaiveDate, period_end: NaiveDate, now: DateTime<Utc>) -> PlanRequest<'_> {
+        PlanRequest {
+            period_start,
+            period_end,
+            participants: &self.participants,
+            bookings: &self.bookings,
+            rules: PlanningRules::default(),
+            now,
+        }
+    }
+}
+
 async fn picture(db: &impl ConnectionTrait, cohort_id: i32) -> AppResult<Picture> {
     let cohort = cohort::Entity::find_by_id(cohort_id)
         .one(db)
@@ -153,14 +167,7 @@ pub async fn propose_for_cohort(
     let picture = picture(db, cohort_id).await?;
     let period_start = query.period_start.unwrap_or(picture.period.0);
     let period_end = query.period_end.unwrap_or(picture.period.1);
-    let request = PlanRequest {
-        period_start,
-        period_end,
-        participants: &picture.participants,
-        bookings: &picture.bookings,
-        rules: PlanningRules::default(),
-        now,
-    };
+    let request = picture.request(period_start, period_end, now);
     match propose_plan(&request) {
         Ok(plan) => Ok(Proposal {
             period_start,
@@ -198,14 +205,7 @@ pub async fn check_session_time(
     ends_at: DateTime<Utc>,
 ) -> AppResult<Vec<Violation>> {
     let picture = picture(&state.db, cohort_id).await?;
-    let request = PlanRequest {
-        period_start: picture.period.0,
-        period_end: picture.period.1,
-        participants: &picture.participants,
-        bookings: &picture.bookings,
-        rules: PlanningRules::default(),
-        now: state.now(),
-    };
+    let request = picture.request(picture.period.0, picture.period.1, state.now());
     let others: Vec<ProposedSession> = picture
         .own_sessions
         .iter()
@@ -252,14 +252,7 @@ pub async fn accept(
         return Err(AppError::invalid("invalid_plan", "sessions"));
     }
     let picture = picture(&state.db, cohort_id).await?;
-    let request = PlanRequest {
-        period_start: picture.period.0,
-        period_end: picture.period.1,
-        participants: &picture.participants,
-        bookings: &picture.bookings,
-        rules: PlanningRules::default(),
-        now: state.now(),
-    };
+    let request = picture.request(picture.period.0, picture.period.1, state.now());
     let plan: Vec<ProposedSession> = acceptance
         .sessions
         .iter()
