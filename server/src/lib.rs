@@ -40,6 +40,8 @@ pub mod startup;
 pub mod state;
 /// Logging.
 pub mod telemetry;
+/// Discussion threads, posts and the cohort event log.
+pub mod threads;
 /// People: admin account, deactivation.
 pub mod users;
 /// Page context, CSRF protection, security headers.

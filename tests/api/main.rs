@@ -11,3 +11,4 @@ mod participation;
 mod session_pages;
 mod sessions;
 mod sign_in;
+mod threads;

@@ -54,6 +54,11 @@ async fn the_openapi_document_lists_every_endpoint_and_they_are_served() {
         ("get", "/api/v1/sessions/{session_id}/calendar.ics"),
         ("post", "/api/v1/me/calendar-feed"),
         ("delete", "/api/v1/me/calendar-feed"),
+        ("get", "/api/v1/cohorts/{cohort_id}/threads"),
+        ("post", "/api/v1/cohorts/{cohort_id}/threads"),
+        ("get", "/api/v1/threads/{thread_id}"),
+        ("post", "/api/v1/threads/{thread_id}/posts"),
+        ("get", "/api/v1/cohorts/{cohort_id}/events"),
     ];
     for (method, path) in expected {
         let operation = &paths.get(path).unwrap_or_else(|| panic!("{path} is not documented"))[method];

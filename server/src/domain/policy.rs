@@ -34,6 +34,8 @@ pub enum Action {
     ManageSessions { cohort_id: i32 },
     /// Take part in a session: register, answer a poll, write what you need and can share.
     ParticipateInSession { cohort_id: i32 },
+    /// Start threads and post in the cohort's discussions.
+    WriteInCohort { cohort_id: i32 },
     /// Read the members' needs and offers for a session: its facilitator and booked experts.
     ViewPreparations { cohort_id: i32, booked_expert: bool },
     /// Import grant records, settle the review list, edit the theme mapping.
@@ -84,6 +86,12 @@ pub fn decide(actor: &Actor, action: Action) -> Decision {
             None => NotFound,
         },
         Action::ParticipateInSession { cohort_id } => match actor.role_in(cohort_id) {
+            // Observers read everything and write nothing.
+            Some(Role::Observer) => Forbidden,
+            Some(_) => Allow,
+            None => NotFound,
+        },
+        Action::WriteInCohort { cohort_id } => match actor.role_in(cohort_id) {
             // Observers read everything and write nothing.
             Some(Role::Observer) => Forbidden,
             Some(_) => Allow,
@@ -247,6 +255,30 @@ mod tests {
         );
         assert_eq!(
             decide(&actor(false, &[]), Action::ParticipateInSession { cohort_id: 1 }),
+            Decision::NotFound
+        );
+    }
+
+    #[test]
+    fn members_write_in_their_cohort_and_observers_only_read() {
+        for role in [Role::Facilitator, Role::ProjectLead, Role::Expert] {
+            assert_eq!(
+                decide(&actor(false, &[(1, role)]), Action::WriteInCohort { cohort_id: 1 }),
+                Decision::Allow
+            );
+        }
+        assert_eq!(
+            decide(
+                &actor(false, &[(1, Role::Observer)]),
+                Action::WriteInCohort { cohort_id: 1 }
+            ),
+            Decision::Forbidden
+        );
+        assert_eq!(
+            decide(
+                &actor(false, &[(1, Role::Expert)]),
+                Action::WriteInCohort { cohort_id: 2 }
+            ),
             Decision::NotFound
         );
     }

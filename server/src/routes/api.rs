@@ -95,6 +95,7 @@ pub type ApiResult<T> = Result<ApiJson<T>, AppError>;
         (name = "auth", description = "Sign-in links and sessions"),
         (name = "cohorts", description = "Themed cohorts, their members and projects"),
         (name = "admin", description = "Programme administration"),
+        (name = "threads", description = "Discussion threads, posts and the cohort's event log"),
         (name = "sessions", description = "The four sessions of a cohort: planning, registration, preparation, polls, recaps, calendars"),
     )
 )]
@@ -142,6 +143,7 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(deactivate_user))
         .routes(routes!(list_audit))
         .merge(super::api_sessions::routes())
+        .merge(super::api_threads::routes())
         .split_for_parts();
     let imports = OpenApiRouter::new()
         .routes(routes!(import_grants_file))
