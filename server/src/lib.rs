@@ -30,6 +30,8 @@ pub mod mail;
 pub mod mails;
 /// Markdown to sanitised HTML.
 pub mod markdown;
+/// Live events over websockets.
+pub mod realtime;
 /// HTTP routes: pages, API, health.
 pub mod routes;
 /// Sessions: planning, registration, preparation, polls, recaps, calendars.

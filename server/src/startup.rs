@@ -52,6 +52,7 @@ impl Application {
             )),
             settings: Arc::new(settings),
             clock,
+            hub: crate::realtime::Hub::default(),
         };
         Ok(Self { listener, state })
     }

@@ -18,6 +18,8 @@ pub struct AppState {
     pub sessions: SessionKeys,
     pub sign_in_limits: Arc<SignInLimits>,
     pub clock: Arc<dyn Clock>,
+    /// Signals live sockets that a cohort has new events.
+    pub hub: crate::realtime::Hub,
 }
 
 impl AppState {

@@ -8,6 +8,7 @@ mod invitations;
 mod openapi;
 mod pages;
 mod participation;
+mod realtime;
 mod session_pages;
 mod sessions;
 mod sign_in;

@@ -88,6 +88,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/users", get(admin::users_list))
         .route("/admin/users/{user_id}/deactivate", post(admin::deactivate_user))
         .route("/admin/audit", get(admin::audit))
+        .route("/api/v1/realtime", get(crate::realtime::upgrade))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route(

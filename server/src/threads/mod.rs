@@ -246,6 +246,7 @@ pub async fn create_thread(
     )
     .await?;
     txn.commit().await?;
+    state.hub.notify(cohort_id);
     Ok((thread_detail(state, viewer, created.id).await?, true))
 }
 
@@ -362,6 +363,7 @@ pub async fn create_post(
     )
     .await?;
     txn.commit().await?;
+    state.hub.notify(in_thread.cohort_id);
     let names = names(state, vec![created.author_id]).await?;
     Ok((post_view(created, &names), true))
 }
