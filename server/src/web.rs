@@ -5,7 +5,7 @@ use askama::Template;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
@@ -202,7 +202,7 @@ pub async fn csrf_protection(State(state): State<AppState>, request: Request, ne
 
     let mut body = body;
     if unsafe_method {
-        if !same_origin(&parts, &state) {
+        if !same_origin(&parts.headers, &state) {
             return PageError::from(AppError::Forbidden).into_response();
         }
         if !parts.uri.path().starts_with("/api/") {
@@ -236,22 +236,20 @@ pub async fn csrf_protection(State(state): State<AppState>, request: Request, ne
     response
 }
 
-/// An `Origin` header, when a browser sends one, must name this site.
-fn same_origin(parts: &Parts, state: &AppState) -> bool {
-    let Some(origin) = parts.headers.get(header::ORIGIN).and_then(|value| value.to_str().ok()) else {
+/// An `Origin` header, when a browser sends one, must name this site. Forms, the API and the
+/// websocket upgrade all ask here.
+pub fn same_origin(headers: &HeaderMap, state: &AppState) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|value| value.to_str().ok()) else {
         return true;
     };
     // Privacy settings can make a browser send `Origin: null`; its fetch metadata still tells.
     if origin == "null" {
-        return parts
-            .headers
-            .get("sec-fetch-site")
-            .is_some_and(|site| site == "same-origin");
+        return headers.get("sec-fetch-site").is_some_and(|site| site == "same-origin");
     }
     if origin.trim_end_matches('/') == state.settings.public_url.trim_end_matches('/') {
         return true;
     }
-    let host = parts.headers.get(header::HOST).and_then(|value| value.to_str().ok());
+    let host = headers.get(header::HOST).and_then(|value| value.to_str().ok());
     let origin_host = origin.split_once("://").map(|(_, rest)| rest.trim_end_matches('/'));
     matches!((host, origin_host), (Some(host), Some(origin_host)) if host == origin_host)
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
@@ -88,18 +88,8 @@ pub async fn upgrade(
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, AppError> {
-    if let Some(origin) = headers.get(header::ORIGIN).and_then(|value| value.to_str().ok()) {
-        let host = headers
-            .get(header::HOST)
-            .and_then(|value| value.to_str().ok())
-            .unwrap_or_default();
-        let same_site = origin.trim_end_matches('/') == state.settings.public_url.trim_end_matches('/')
-            || origin
-                .split_once("://")
-                .is_some_and(|(_, rest)| rest.trim_end_matches('/') == host);
-        if !same_site {
-            return Err(AppError::Forbidden);
-        }
+    if !crate::web::same_origin(&headers, &state) {
+        return Err(AppError::Forbidden);
     }
     Ok(upgrade
         .read_buffer_size(READ_BUFFER_BYTES)
