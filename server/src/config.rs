@@ -85,6 +85,10 @@ pub struct Settings {
     pub trust_forwarded_for: bool,
     /// Minutes before a session starts from which members see its video-meeting link.
     pub meeting_link_minutes_before: i64,
+    /// Posts one person may make per minute (threads and replies, HTTP and websocket together).
+    pub posts_per_minute: u32,
+    /// Messages one websocket may send per second; a flood closes it.
+    pub socket_messages_per_second: u32,
 }
 
 /// The development signing secret; a production start refuses it.
@@ -111,6 +115,8 @@ impl Default for Settings {
             sign_in_limit_per_ip: 30,
             trust_forwarded_for: false,
             meeting_link_minutes_before: 60,
+            posts_per_minute: 30,
+            socket_messages_per_second: 20,
         }
     }
 }

@@ -102,3 +102,65 @@ pub fn invitation(
         .map_err(anyhow::Error::from)?,
     })
 }
+
+#[derive(Template)]
+#[template(path = "mail/moderation.txt")]
+struct ModerationText<'a> {
+    tr: Tr,
+    name: &'a str,
+    intro: &'a str,
+    reason: &'a str,
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/moderation.html")]
+struct ModerationHtml<'a> {
+    tr: Tr,
+    subject: &'a str,
+    name: &'a str,
+    intro: &'a str,
+    reason: &'a str,
+    link: &'a str,
+}
+
+/// Tells an author that a moderator hid (or restored) their post, and why.
+pub fn moderation_notice(
+    tr: Tr,
+    to: &user::Model,
+    thread_title: &str,
+    hidden: bool,
+    reason: &str,
+    link: &str,
+) -> AppResult<OutgoingMail> {
+    let (subject_key, intro_key) = if hidden {
+        ("mail.moderation.hidden_subject", "mail.moderation.hidden_intro")
+    } else {
+        ("mail.moderation.restored_subject", "mail.moderation.restored_intro")
+    };
+    let subject = tr.t(subject_key).to_string();
+    let intro = tr.f(intro_key, &[("thread", thread_title)]);
+    Ok(OutgoingMail {
+        to: to.email.clone(),
+        subject: subject.clone(),
+        text: ModerationText {
+            tr,
+            name: &to.name,
+            intro: &intro,
+            reason,
+            link,
+        }
+        .render()
+        .map_err(anyhow::Error::from)?,
+        html: ModerationHtml {
+            tr,
+            subject: &subject,
+            name: &to.name,
+            intro: &intro,
+            reason,
+            link,
+        }
+        .render()
+        .map_err(anyhow::Error::from)?,
+    })
+}

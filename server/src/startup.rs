@@ -15,7 +15,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::auth::rate_limit::SignInLimits;
+use crate::auth::rate_limit::{PostLimits, SignInLimits};
 use crate::auth::session::SessionKeys;
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -43,16 +43,17 @@ impl Application {
         let db = db::connect(&settings.database_url).await?;
         db::migrate(&db).await?;
         let state = AppState {
-            db,
+            db: db.clone(),
             mailer: Mailer::from_settings(&settings)?,
             sessions: SessionKeys::new(settings.signing_secret.expose()),
             sign_in_limits: Arc::new(SignInLimits::new(
                 settings.sign_in_limit_per_address,
                 settings.sign_in_limit_per_ip,
             )),
+            post_limits: Arc::new(PostLimits::new(settings.posts_per_minute)),
+            hub: crate::realtime::Hub::new(db.clone()),
             settings: Arc::new(settings),
             clock,
-            hub: crate::realtime::Hub::default(),
         };
         Ok(Self { listener, state })
     }
@@ -69,20 +70,23 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let limits = self.state.sign_in_limits.clone();
+        let (limits, post_limits) = (self.state.sign_in_limits.clone(), self.state.post_limits.clone());
         let cleaner = tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_secs(600));
             loop {
                 every.tick().await;
                 limits.forget_idle();
+                post_limits.forget_idle();
             }
         });
+        let listener = tokio::spawn(crate::realtime::listen(self.state.hub.clone()));
         let app = app(self.state);
         let result = axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await
             .context("server stopped with an error");
         cleaner.abort();
+        listener.abort();
         result
     }
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
-use crate::auth::rate_limit::SignInLimits;
+use crate::auth::rate_limit::{PostLimits, SignInLimits};
 use crate::auth::session::SessionKeys;
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -17,8 +17,9 @@ pub struct AppState {
     pub mailer: Mailer,
     pub sessions: SessionKeys,
     pub sign_in_limits: Arc<SignInLimits>,
+    pub post_limits: Arc<PostLimits>,
     pub clock: Arc<dyn Clock>,
-    /// Signals live sockets that a cohort has new events.
+    /// Live sockets: signals them when a cohort has new events or someone's access changed.
     pub hub: crate::realtime::Hub,
 }
 

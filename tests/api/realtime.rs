@@ -26,8 +26,18 @@ async fn send(socket: &mut Socket, message: Value) {
     socket.send(Message::Text(message.to_string().into())).await.unwrap();
 }
 
-/// The next JSON message, within 5 s.
+/// The next JSON message that is not presence or typing (those are ephemeral), within 5 s.
 async fn next(socket: &mut Socket) -> Value {
+    loop {
+        let message = next_any(socket).await;
+        if !matches!(message["type"].as_str(), Some("presence" | "typing")) {
+            return message;
+        }
+    }
+}
+
+/// The next JSON message of any type, within 5 s.
+async fn next_any(socket: &mut Socket) -> Value {
     loop {
         let message = tokio::time::timeout(Duration::from_secs(5), socket.next())
             .await
@@ -40,12 +50,13 @@ async fn next(socket: &mut Socket) -> Value {
     }
 }
 
-/// No data message arrives within a short while (heartbeat frames do not count).
+/// No stored event arrives within a short while (heartbeats and presence do not count).
 async fn quiet(socket: &mut Socket) {
     let waited = tokio::time::timeout(Duration::from_millis(300), async {
         loop {
             match socket.next().await {
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                Some(Ok(Message::Text(text))) if text.contains(r#""type":"presence""#) => continue,
                 other => return other,
             }
         }
@@ -154,7 +165,15 @@ async fn a_non_member_gets_nothing_and_strangers_cannot_connect() {
         json!({ "type": "subscribe", "cohort_id": food, "after": 0 }),
     )
     .await;
-    assert_eq!(next(&mut socket).await, json!({ "type": "error", "code": "not_found" }));
+    let refused = next(&mut socket).await;
+    assert_eq!(
+        (&refused["type"], &refused["code"]),
+        (&json!("error"), &json!("not_found"))
+    );
+    assert_eq!(
+        refused["message"], "Vi fant ikke det du lette etter.",
+        "a sentence for people too"
+    );
     app.post_json(
         &format!("/api/v1/cohorts/{food}/threads"),
         Some(&kari),

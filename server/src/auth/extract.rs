@@ -65,6 +65,22 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Option<Curren
     if !user.active || user.token_version != claims.ver {
         return Ok(None);
     }
+    Ok(Some(with_memberships(state, user).await?))
+}
+
+/// The same person read again, for a long-lived connection: none when they were signed out
+/// or deactivated since; their memberships as they are now.
+pub async fn refresh(state: &AppState, current: &CurrentUser) -> Result<Option<CurrentUser>, AppError> {
+    let Some(user) = user::Entity::find_by_id(current.user.id).one(&state.db).await? else {
+        return Ok(None);
+    };
+    if !user.active || user.token_version != current.user.token_version {
+        return Ok(None);
+    }
+    Ok(Some(with_memberships(state, user).await?))
+}
+
+async fn with_memberships(state: &AppState, user: user::Model) -> Result<CurrentUser, AppError> {
     let memberships: HashMap<i32, Role> = membership::Entity::find()
         .filter(membership::Column::UserId.eq(user.id))
         .all(&state.db)
@@ -77,7 +93,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Option<Curren
         is_admin: user.is_admin,
         memberships,
     };
-    Ok(Some(CurrentUser { user, actor }))
+    Ok(CurrentUser { user, actor })
 }
 
 impl FromRequestParts<AppState> for CurrentUser {

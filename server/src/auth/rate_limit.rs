@@ -50,6 +50,30 @@ impl SignInLimits {
     }
 }
 
+/// Posts per person per minute, over HTTP and the websocket together.
+pub struct PostLimits {
+    per_person: DefaultKeyedRateLimiter<i32>,
+}
+
+impl PostLimits {
+    pub fn new(per_minute: u32) -> Self {
+        let per_minute = NonZeroU32::new(per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
+        Self {
+            per_person: RateLimiter::keyed(Quota::per_minute(per_minute)),
+        }
+    }
+
+    pub fn check(&self, user_id: i32) -> Result<(), AppError> {
+        self.per_person
+            .check_key(&user_id)
+            .map_err(|_| AppError::TooManyRequests)
+    }
+
+    pub fn forget_idle(&self) {
+        self.per_person.retain_recent();
+    }
+}
+
 /// The client's IP: the socket's peer, or the last `X-Forwarded-For` hop behind a trusted proxy.
 pub struct ClientIp(pub IpAddr);
 

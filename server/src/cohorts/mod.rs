@@ -486,3 +486,37 @@ pub async fn programmes(db: &impl ConnectionTrait) -> AppResult<Vec<ProgrammeVie
         .map(programme_view)
         .collect())
 }
+
+/// Takes a person out of a cohort: whoever may invite someone with their role may remove them.
+/// Their open sockets are told by the caller (`Hub::access_changed`) after this returns.
+pub async fn remove_member<C: TransactionTrait>(
+    db: &C,
+    viewer: &CurrentUser,
+    cohort_id: i32,
+    user_id: i32,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    viewer.require(Action::ViewCohort { cohort_id })?;
+    let txn = db.begin().await?;
+    let found = membership::Entity::find()
+        .filter(membership::Column::CohortId.eq(cohort_id))
+        .filter(membership::Column::UserId.eq(user_id))
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let role = Role::parse(&found.role).ok_or(AppError::NotFound)?;
+    viewer.require(Action::InviteToCohort { cohort_id, role })?;
+    membership::Entity::delete_by_id(found.id).exec(&txn).await?;
+    audit::record(
+        &txn,
+        Some(viewer.user.id),
+        "cohorts.remove_member",
+        "user",
+        user_id,
+        serde_json::json!({ "cohort_id": cohort_id, "role": role.code() }),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}

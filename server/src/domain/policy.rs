@@ -36,6 +36,14 @@ pub enum Action {
     ParticipateInSession { cohort_id: i32 },
     /// Start threads and post in the cohort's discussions.
     WriteInCohort { cohort_id: i32 },
+    /// Hide and restore posts, lock and pin threads, mute members, read the moderation queue.
+    ModerateCohort { cohort_id: i32 },
+    /// Mark which post answers a thread: its asker, the cohort's facilitator or an expert.
+    MarkAnswered { cohort_id: i32, is_asker: bool },
+    /// Edit or delete a post: only its author, while they may write in the cohort.
+    ChangePost { cohort_id: i32, is_author: bool },
+    /// Report a post to the moderators: every member, observers too.
+    ReportPost { cohort_id: i32 },
     /// Read the members' needs and offers for a session: its facilitator and booked experts.
     ViewPreparations { cohort_id: i32, booked_expert: bool },
     /// Import grant records, settle the review list, edit the theme mapping.
@@ -97,6 +105,28 @@ pub fn decide(actor: &Actor, action: Action) -> Decision {
             Some(_) => Allow,
             None => NotFound,
         },
+        Action::ModerateCohort { cohort_id } => match actor.role_in(cohort_id) {
+            Some(Role::Facilitator) => Allow,
+            Some(_) => Forbidden,
+            None => NotFound,
+        },
+        Action::MarkAnswered { cohort_id, is_asker } => match actor.role_in(cohort_id) {
+            Some(Role::Facilitator | Role::Expert) => Allow,
+            Some(Role::Observer) => Forbidden,
+            Some(_) if is_asker => Allow,
+            Some(_) => Forbidden,
+            None => NotFound,
+        },
+        Action::ChangePost { cohort_id, is_author } => match actor.role_in(cohort_id) {
+            Some(Role::Observer) => Forbidden,
+            Some(_) if is_author => Allow,
+            Some(_) => Forbidden,
+            None => NotFound,
+        },
+        Action::ReportPost { cohort_id } => match actor.role_in(cohort_id) {
+            Some(_) => Allow,
+            None => NotFound,
+        },
         Action::ViewPreparations {
             cohort_id,
             booked_expert,
@@ -124,6 +154,73 @@ mod tests {
             is_admin,
             memberships: memberships.iter().copied().collect(),
         }
+    }
+
+    #[test]
+    fn only_facilitators_and_admins_moderate() {
+        let moderate = Action::ModerateCohort { cohort_id: 1 };
+        assert_eq!(
+            decide(&actor(false, &[(1, Role::Facilitator)]), moderate),
+            Decision::Allow
+        );
+        assert_eq!(decide(&actor(true, &[]), moderate), Decision::Allow);
+        for role in [Role::ProjectLead, Role::Expert, Role::Observer] {
+            assert_eq!(decide(&actor(false, &[(1, role)]), moderate), Decision::Forbidden);
+        }
+        assert_eq!(
+            decide(&actor(false, &[(2, Role::Facilitator)]), moderate),
+            Decision::NotFound
+        );
+    }
+
+    #[test]
+    fn the_asker_the_facilitator_and_experts_mark_the_answer() {
+        let asked = Action::MarkAnswered {
+            cohort_id: 1,
+            is_asker: true,
+        };
+        let other = Action::MarkAnswered {
+            cohort_id: 1,
+            is_asker: false,
+        };
+        assert_eq!(decide(&actor(false, &[(1, Role::ProjectLead)]), asked), Decision::Allow);
+        assert_eq!(
+            decide(&actor(false, &[(1, Role::ProjectLead)]), other),
+            Decision::Forbidden
+        );
+        assert_eq!(decide(&actor(false, &[(1, Role::Expert)]), other), Decision::Allow);
+        assert_eq!(decide(&actor(false, &[(1, Role::Facilitator)]), other), Decision::Allow);
+        assert_eq!(
+            decide(&actor(false, &[(1, Role::Observer)]), asked),
+            Decision::Forbidden
+        );
+    }
+
+    #[test]
+    fn only_the_author_changes_a_post_and_every_member_may_report_it() {
+        let own = Action::ChangePost {
+            cohort_id: 1,
+            is_author: true,
+        };
+        let others = Action::ChangePost {
+            cohort_id: 1,
+            is_author: false,
+        };
+        assert_eq!(decide(&actor(false, &[(1, Role::ProjectLead)]), own), Decision::Allow);
+        assert_eq!(
+            decide(&actor(false, &[(1, Role::Facilitator)]), others),
+            Decision::Forbidden
+        );
+        assert_eq!(
+            decide(&actor(false, &[(2, Role::ProjectLead)]), own),
+            Decision::NotFound
+        );
+        let report = Action::ReportPost { cohort_id: 1 };
+        assert_eq!(decide(&actor(false, &[(1, Role::Observer)]), report), Decision::Allow);
+        assert_eq!(
+            decide(&actor(false, &[(2, Role::Observer)]), report),
+            Decision::NotFound
+        );
     }
 
     #[test]

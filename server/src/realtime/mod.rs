@@ -1,70 +1,70 @@
-//! Live events over a websocket. After a change commits, its cohort is signalled; each socket
-//! subscribed to that cohort then reads the events after the last number it sent from the
-//! event log itself, so a missed signal costs nothing: nothing is lost, nothing sent twice,
-//! everything in order. A client that reconnects sends the last number it saw.
+//! Live events over websockets.
+//!
+//! Stored changes: after a change commits, its cohort is signalled. One fan-out task per cohort
+//! (per server instance) reads the new events from the event log once, serialises each once and
+//! hands the same bytes to every subscribed socket through a bounded queue. A socket whose queue
+//! is full is not silently skipped: it is told to resync from the last number it got. A missed
+//! signal costs nothing, because the next one reads everything after the last number sent.
+//!
+//! Ephemeral things (presence, typing) go through the same queues but are never stored, and
+//! are dropped for a socket that is behind.
+//!
+//! With PostgreSQL, signals travel between instances by LISTEN/NOTIFY ([`listen`]).
 
+mod socket;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use axum::extract::State;
-use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
-use tokio::sync::broadcast;
+use axum::extract::ws::Utf8Bytes;
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
+use serde::Serialize;
+use tokio::sync::{Notify, broadcast, mpsc};
 
-use crate::auth::CurrentUser;
-use crate::domain::policy::Action;
-use crate::error::AppError;
-use crate::state::AppState;
-use crate::threads::events::{EventView, events_after};
+use crate::threads::events::{EventView, PG_CHANNEL, REPLAY_LIMIT, load_events};
+pub use socket::{MAX_MESSAGE_BYTES, QUEUE_CAPACITY, upgrade};
 
-/// Largest message a client may send.
-pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
-/// Small read buffers keep idle connections cheap (tungstenite zero-fills the whole buffer).
-const READ_BUFFER_BYTES: usize = 4 * 1024;
-const HEARTBEAT: Duration = Duration::from_secs(25);
+/// What a socket's writer sends: a stored event (with its number, to skip what it already
+/// sent) or an ephemeral message.
+#[derive(Clone, Debug)]
+pub(crate) enum Outgoing {
+    Event { cohort_id: i32, seq: i64, frame: Utf8Bytes },
+    Ephemeral(Utf8Bytes),
+}
 
-/// Signals "cohort N has new events" to every socket in this process.
+struct Subscriber {
+    connection: u64,
+    user_id: i32,
+    name: Arc<str>,
+    queue: mpsc::Sender<Outgoing>,
+    /// Told the cohort id when this socket fell behind and was taken off the cohort.
+    lagged: mpsc::UnboundedSender<i32>,
+}
+
+struct Feed {
+    wake: Arc<Notify>,
+    subscribers: Vec<Subscriber>,
+}
+
+struct HubInner {
+    db: DatabaseConnection,
+    feeds: Mutex<HashMap<i32, Feed>>,
+    /// People whose sessions or memberships changed: their sockets check again.
+    access: broadcast::Sender<i32>,
+    next_connection: AtomicU64,
+}
+
+/// The live part of one server instance.
 #[derive(Clone)]
 pub struct Hub {
-    signals: broadcast::Sender<i32>,
+    inner: Arc<HubInner>,
 }
 
-impl Default for Hub {
-    fn default() -> Self {
-        Self {
-            signals: broadcast::channel(1024).0,
-        }
-    }
-}
-
-impl Hub {
-    /// Call after the transaction that stored a cohort's change has committed.
-    pub fn notify(&self, cohort_id: i32) {
-        // No receivers is fine: nobody is listening.
-        let _ = self.signals.send(cohort_id);
-    }
-
-    fn subscribe(&self) -> broadcast::Receiver<i32> {
-        self.signals.subscribe()
-    }
-}
-
-#[derive(Debug, Deserialize)]
+#[derive(Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-enum ClientMessage {
-    /// Follow a cohort's events after `after` (0: from the start).
-    Subscribe {
-        cohort_id: i32,
-        #[serde(default)]
-        after: i64,
-    },
-    Ping,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum ServerMessage<'a> {
+pub(crate) enum ServerMessage<'a> {
     Subscribed {
         cohort_id: i32,
         after: i64,
@@ -74,115 +74,301 @@ enum ServerMessage<'a> {
         #[serde(flatten)]
         event: &'a EventView,
     },
+    /// The socket fell behind: subscribe again with `after`.
+    Resync {
+        cohort_id: i32,
+        after: i64,
+    },
+    /// What the client missed is too old to replay: load the page again.
+    Reload {
+        cohort_id: i32,
+        /// The cohort's newest number: load the page, then subscribe after it.
+        last_seq: i64,
+    },
+    /// Who has the cohort open now (on this instance).
+    Presence {
+        cohort_id: i32,
+        people: &'a [Person],
+    },
+    Typing {
+        cohort_id: i32,
+        thread_id: i32,
+        user_id: i32,
+        name: &'a str,
+    },
+    Posted {
+        client_id: &'a str,
+        post_id: i32,
+        /// False when an earlier try with this client id stored it.
+        created: bool,
+    },
     Pong,
     Error {
-        code: &'static str,
+        code: &'a str,
+        message: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        client_id: Option<&'a str>,
     },
 }
 
-/// `GET /api/v1/realtime`: signed in (cookie or bearer) before the upgrade; a browser's
-/// `Origin` must be this site.
-pub async fn upgrade(
-    State(state): State<AppState>,
-    current: CurrentUser,
-    headers: HeaderMap,
-    upgrade: WebSocketUpgrade,
-) -> Result<Response, AppError> {
-    if !crate::web::same_origin(&headers, &state) {
-        return Err(AppError::Forbidden);
-    }
-    Ok(upgrade
-        .read_buffer_size(READ_BUFFER_BYTES)
-        .max_message_size(MAX_MESSAGE_BYTES)
-        .max_frame_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| serve(state, current, socket))
-        .into_response())
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub(crate) struct Person {
+    pub user_id: i32,
+    pub name: String,
 }
 
-async fn send(socket: &mut WebSocket, message: &ServerMessage<'_>) -> bool {
-    match serde_json::to_string(message) {
-        Ok(text) => socket.send(Message::Text(Utf8Bytes::from(text))).await.is_ok(),
-        Err(_) => false,
-    }
+pub(crate) fn frame(message: &ServerMessage<'_>) -> Utf8Bytes {
+    // Serialising these types cannot fail: no maps with non-string keys, no custom serialisers.
+    Utf8Bytes::from(serde_json::to_string(message).unwrap_or_default())
 }
 
-/// Sends the cohort's events after `last`, advancing it; false when the socket is gone.
-async fn catch_up(
-    state: &AppState,
-    current: &CurrentUser,
-    socket: &mut WebSocket,
-    cohort_id: i32,
-    last: &mut i64,
-) -> bool {
-    loop {
-        let Ok(events) = events_after(state, current, cohort_id, *last).await else {
-            return send(socket, &ServerMessage::Error { code: "not_found" }).await;
+impl Hub {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self {
+            inner: Arc::new(HubInner {
+                db,
+                feeds: Mutex::new(HashMap::new()),
+                access: broadcast::channel(256).0,
+                next_connection: AtomicU64::new(1),
+            }),
+        }
+    }
+
+    fn feeds(&self) -> MutexGuard<'_, HashMap<i32, Feed>> {
+        // A panic while holding the lock leaves the map usable: recover it.
+        self.inner.feeds.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Call after the transaction that stored a cohort's change has committed.
+    pub fn notify(&self, cohort_id: i32) {
+        if let Some(feed) = self.feeds().get(&cohort_id) {
+            feed.wake.notify_one();
+        }
+    }
+
+    /// Call after someone was signed out, deactivated or removed from a cohort: their open
+    /// sockets check again and close if they lost access.
+    pub fn access_changed(&self, user_id: i32) {
+        // No receivers is fine: nobody is connected.
+        let _ = self.inner.access.send(user_id);
+        if self.inner.db.get_database_backend() == DatabaseBackend::Postgres {
+            let db = self.inner.db.clone();
+            tokio::spawn(async move {
+                let told = db
+                    .execute_raw(Statement::from_sql_and_values(
+                        DatabaseBackend::Postgres,
+                        "SELECT pg_notify($1, $2)",
+                        [PG_CHANNEL.into(), format!("u:{user_id}").into()],
+                    ))
+                    .await;
+                if let Err(error) = told {
+                    tracing::warn!(error = %error, "could not tell other instances about an access change");
+                }
+            });
+        }
+    }
+
+    fn access_signals(&self) -> broadcast::Receiver<i32> {
+        self.inner.access.subscribe()
+    }
+
+    fn new_connection_id(&self) -> u64 {
+        self.inner.next_connection.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Adds a socket to the cohort's feed. `sent` is the last number the socket has sent; a
+    /// new feed starts from there and looks for newer events at once.
+    fn join(&self, cohort_id: i32, subscriber: Subscriber, sent: i64) {
+        let mut feeds = self.feeds();
+        let feed = feeds.entry(cohort_id).or_insert_with(|| {
+            let wake = Arc::new(Notify::new());
+            tokio::spawn(fan_out(self.clone(), cohort_id, wake.clone(), sent));
+            wake.notify_one();
+            Feed {
+                wake,
+                subscribers: Vec::new(),
+            }
+        });
+        let before = present(feed);
+        feed.subscribers.retain(|s| s.connection != subscriber.connection);
+        let joined = subscriber.queue.clone();
+        feed.subscribers.push(subscriber);
+        let people = present(feed);
+        let message = ServerMessage::Presence {
+            cohort_id,
+            people: &people,
         };
-        if events.is_empty() {
-            return true;
+        if people != before {
+            broadcast_ephemeral(feed, &message);
+        } else {
+            // Nobody new for the others, but the socket that joined needs the list.
+            let _ = joined.try_send(Outgoing::Ephemeral(frame(&message)));
         }
-        for event in &events {
-            if !send(socket, &ServerMessage::Event { cohort_id, event }).await {
-                return false;
+    }
+
+    /// Takes a socket off a cohort's feed; the last one out ends the feed.
+    fn leave(&self, cohort_id: i32, connection: u64) {
+        let mut feeds = self.feeds();
+        let Some(feed) = feeds.get_mut(&cohort_id) else { return };
+        let before = present(feed);
+        feed.subscribers.retain(|s| s.connection != connection);
+        if feed.subscribers.is_empty() {
+            // Wakes the fan-out task so it sees it is no longer needed.
+            feed.wake.notify_one();
+            feeds.remove(&cohort_id);
+            return;
+        }
+        let people = present(feed);
+        if people != before {
+            broadcast_ephemeral(
+                feed,
+                &ServerMessage::Presence {
+                    cohort_id,
+                    people: &people,
+                },
+            );
+        }
+    }
+
+    /// Sends an ephemeral message to the cohort's sockets on this instance.
+    pub(crate) fn ephemeral(&self, cohort_id: i32, message: &ServerMessage<'_>) {
+        if let Some(feed) = self.feeds().get(&cohort_id) {
+            broadcast_ephemeral(feed, message);
+        }
+    }
+
+    /// Hands one serialised event to every subscriber of the cohort. A full queue takes the
+    /// socket off the feed and tells it to resync; it is never skipped silently.
+    fn deliver(&self, cohort_id: i32, seq: i64, frame: &Utf8Bytes) {
+        let mut feeds = self.feeds();
+        let Some(feed) = feeds.get_mut(&cohort_id) else { return };
+        feed.subscribers.retain(|subscriber| {
+            let outgoing = Outgoing::Event {
+                cohort_id,
+                seq,
+                frame: frame.clone(),
+            };
+            match subscriber.queue.try_send(outgoing) {
+                Ok(()) => true,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    let _ = subscriber.lagged.send(cohort_id);
+                    false
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => false,
             }
-            *last = event.seq;
+        });
+    }
+
+    /// Whether the feed that `wake` belongs to is still the cohort's.
+    fn feed_is_current(&self, cohort_id: i32, wake: &Arc<Notify>) -> bool {
+        self.feeds()
+            .get(&cohort_id)
+            .is_some_and(|feed| Arc::ptr_eq(&feed.wake, wake))
+    }
+}
+
+fn present(feed: &Feed) -> Vec<Person> {
+    let mut people: Vec<Person> = feed
+        .subscribers
+        .iter()
+        .map(|s| Person {
+            user_id: s.user_id,
+            name: s.name.to_string(),
+        })
+        .collect();
+    people.sort();
+    people.dedup();
+    people
+}
+
+/// Best effort: presence and typing are only about "now", so a socket whose queue is half full
+/// misses them, keeping the room for stored events it must not miss.
+fn broadcast_ephemeral(feed: &Feed, message: &ServerMessage<'_>) {
+    let frame = frame(message);
+    for subscriber in &feed.subscribers {
+        if subscriber.queue.capacity() > QUEUE_CAPACITY / 2 {
+            let _ = subscriber.queue.try_send(Outgoing::Ephemeral(frame.clone()));
         }
     }
 }
 
-async fn serve(state: AppState, current: CurrentUser, mut socket: WebSocket) {
-    let mut signals = state.hub.subscribe();
-    // Cohort → last sequence number sent on this socket.
-    let mut following: Vec<(i32, i64)> = Vec::new();
-    let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
+/// Reads the cohort's new events once per signal and hands them to its sockets.
+async fn fan_out(hub: Hub, cohort_id: i32, wake: Arc<Notify>, mut sent: i64) {
     loop {
-        tokio::select! {
-            incoming = socket.recv() => {
-                let Some(Ok(message)) = incoming else { break };
-                let text = match message {
-                    Message::Text(text) => text,
-                    Message::Close(_) => break,
-                    _ => continue,
-                };
-                match serde_json::from_str::<ClientMessage>(text.as_str()) {
-                    Ok(ClientMessage::Ping) => {
-                        if !send(&mut socket, &ServerMessage::Pong).await { break }
-                    }
-                    Ok(ClientMessage::Subscribe { cohort_id, after }) => {
-                        if current.require(Action::ViewCohort { cohort_id }).is_err() {
-                            if !send(&mut socket, &ServerMessage::Error { code: "not_found" }).await { break }
-                            continue;
-                        }
-                        if !send(&mut socket, &ServerMessage::Subscribed { cohort_id, after }).await { break }
-                        let mut last = after.max(0);
-                        if !catch_up(&state, &current, &mut socket, cohort_id, &mut last).await { break }
-                        following.retain(|(id, _)| *id != cohort_id);
-                        following.push((cohort_id, last));
-                    }
-                    Err(_) => {
-                        if !send(&mut socket, &ServerMessage::Error { code: "invalid_message" }).await { break }
+        wake.notified().await;
+        if !hub.feed_is_current(cohort_id, &wake) {
+            return;
+        }
+        loop {
+            let events = match load_events(&hub.inner.db, cohort_id, sent, REPLAY_LIMIT).await {
+                Ok(events) => events,
+                Err(error) => {
+                    error.log();
+                    // Try again shortly; sockets that see a gap catch up from the log themselves.
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    wake.notify_one();
+                    break;
+                }
+            };
+            let Some(last) = events.last().map(|event| event.seq) else {
+                break;
+            };
+            for event in &events {
+                hub.deliver(cohort_id, event.seq, &frame(&ServerMessage::Event { cohort_id, event }));
+            }
+            sent = last;
+        }
+    }
+}
+
+/// Listens for other instances' signals on PostgreSQL and passes them to this instance's hub.
+/// The signals only say "cohort N changed" or "person N's access changed"; the events
+/// themselves are read from the database, so a notification lost while reconnecting is
+/// caught up by the next one.
+pub async fn listen(hub: Hub) {
+    if hub.inner.db.get_database_backend() != DatabaseBackend::Postgres {
+        return;
+    }
+    let pool = hub.inner.db.get_postgres_connection_pool().clone();
+    loop {
+        let mut listener = match sea_orm::sqlx::postgres::PgListener::connect_with(&pool).await {
+            Ok(listener) => listener,
+            Err(error) => {
+                tracing::warn!(error = %error, "cannot listen for other instances; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if let Err(error) = listener.listen(PG_CHANNEL).await {
+            tracing::warn!(error = %error, "cannot listen for other instances; retrying");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
+        // Anything missed while not listening: every feed looks again.
+        hub.wake_all();
+        while let Ok(notification) = listener.recv().await {
+            match notification.payload().split_once(':') {
+                Some(("c", cohort)) => {
+                    if let Ok(cohort_id) = cohort.parse() {
+                        hub.notify(cohort_id);
                     }
                 }
-            }
-            signal = signals.recv() => {
-                let due: Vec<usize> = match signal {
-                    Ok(cohort_id) => following.iter().enumerate().filter(|(_, (id, _))| *id == cohort_id).map(|(i, _)| i).collect(),
-                    // Missed signals: catch up on everything this socket follows.
-                    Err(broadcast::error::RecvError::Lagged(_)) => (0..following.len()).collect(),
-                    Err(broadcast::error::RecvError::Closed) => break,
-                };
-                let mut open = true;
-                for index in due {
-                    let (cohort_id, mut last) = following[index];
-                    open = catch_up(&state, &current, &mut socket, cohort_id, &mut last).await;
-                    following[index].1 = last;
-                    if !open { break }
+                Some(("u", user)) => {
+                    if let Ok(user_id) = user.parse() {
+                        let _ = hub.inner.access.send(user_id);
+                    }
                 }
-                if !open { break }
+                _ => {}
             }
-            _ = heartbeat.tick() => {
-                if socket.send(Message::Ping(Default::default())).await.is_err() { break }
-            }
+        }
+        tracing::warn!("lost the PostgreSQL listener; reconnecting");
+    }
+}
+
+impl Hub {
+    fn wake_all(&self) {
+        for feed in self.feeds().values() {
+            feed.wake.notify_one();
         }
     }
 }

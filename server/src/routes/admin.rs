@@ -331,6 +331,7 @@ pub async fn deactivate_user(
 ) -> PageResult {
     page.user.require(Action::ManageUsers)?;
     users::deactivate(&state.db, user_id, page.user.user.id, state.now()).await?;
+    state.hub.access_changed(user_id);
     Ok(Redirect::to("/admin/users").into_response())
 }
 

@@ -94,6 +94,7 @@ pub type ApiResult<T> = Result<ApiJson<T>, AppError>;
     tags(
         (name = "auth", description = "Sign-in links and sessions"),
         (name = "cohorts", description = "Themed cohorts, their members and projects"),
+        (name = "moderation", description = "Reports, hiding and restoring posts, locking and pinning threads, muting members"),
         (name = "admin", description = "Programme administration"),
         (name = "threads", description = "Discussion threads, posts and the cohort's event log"),
         (name = "sessions", description = "The four sessions of a cohort: planning, registration, preparation, polls, recaps, calendars"),
@@ -130,6 +131,7 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(create_session, delete_session))
         .routes(routes!(list_cohorts))
         .routes(routes!(get_cohort))
+        .routes(routes!(remove_member))
         .routes(routes!(list_invitations, create_invitation))
         .routes(routes!(accept_invitation))
         .routes(routes!(list_review))
@@ -265,7 +267,21 @@ async fn delete_session(
     jar: CookieJar,
 ) -> Result<Response, AppError> {
     revoke_sessions(&state.db, current.user.id).await?;
+    state.hub.access_changed(current.user.id);
     Ok((jar.add(cleared_session_cookie(&state)), StatusCode::NO_CONTENT).into_response())
+}
+
+/// Takes a person out of a cohort; their open live connections close.
+#[utoipa::path(delete, path = "/api/v1/cohorts/{cohort_id}/members/{user_id}", tag = "cohorts", params(("cohort_id" = i32, Path), ("user_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
+    responses((status = 204, description = "Removed"), (status = 403, description = "Not allowed (problem+json, code forbidden)", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found or not visible to the caller (problem+json)", body = Problem, content_type = "application/problem+json")))]
+async fn remove_member(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath((cohort_id, user_id)): ApiPath<(i32, i32)>,
+) -> Result<StatusCode, AppError> {
+    cohorts::remove_member(&state.db, &current, cohort_id, user_id, state.now()).await?;
+    state.hub.access_changed(user_id);
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The cohorts the caller may see, with their theme and member projects.
@@ -491,6 +507,7 @@ async fn deactivate_user(
 ) -> Result<StatusCode, AppError> {
     current.require(Action::ManageUsers)?;
     users::deactivate(&state.db, user_id, current.user.id, state.now()).await?;
+    state.hub.access_changed(user_id);
     Ok(StatusCode::NO_CONTENT)
 }
 

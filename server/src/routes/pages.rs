@@ -159,6 +159,7 @@ pub async fn sign_in_link_submit(
 pub async fn sign_out(State(state): State<AppState>, page: Page, jar: CookieJar) -> PageResult {
     if let Some(user) = page.user {
         revoke_sessions(&state.db, user.user.id).await?;
+        state.hub.access_changed(user.user.id);
     }
     Ok((jar.add(cleared_session_cookie(&state)), Redirect::to("/sign-in")).into_response())
 }

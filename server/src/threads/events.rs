@@ -1,43 +1,81 @@
 //! The cohort's event log. Every stored change appends one event with the next per-cohort
-//! sequence number, in the transaction that stores the change: the counter row is locked by
-//! the update, so numbers are gapless and follow commit order. A client that reconnects asks
-//! for everything after the last number it saw.
+//! sequence number, in the transaction that stores it: the counter row is locked by the
+//! update, so numbers are gapless and follow commit order. A client that reconnects asks for
+//! everything after the last number it saw.
+//!
+//! An event row only names what changed; its content is read when the event is sent, so a
+//! replay shows the post as it is now (a post hidden since is replayed hidden).
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set, Statement,
+};
 use serde::Serialize;
 
+use super::views::{PostView, ThreadView, post_views, thread_views};
 use crate::auth::CurrentUser;
 use crate::domain::policy::Action;
-use crate::entities::{cohort_event, cohort_event_counter};
+use crate::entities::{cohort_event, cohort_event_counter, post, thread};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
+
+/// The PostgreSQL channel other instances listen on (see `realtime::listen`).
+pub const PG_CHANNEL: &str = "samling_events";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     ThreadCreated,
+    /// Locked, unlocked, pinned, unpinned or its answer marked.
+    ThreadUpdated,
     PostCreated,
+    PostEdited,
+    PostDeleted,
+    PostHidden,
+    PostRestored,
+    ReactionsChanged,
 }
 
 impl EventKind {
+    const ALL: [EventKind; 8] = [
+        Self::ThreadCreated,
+        Self::ThreadUpdated,
+        Self::PostCreated,
+        Self::PostEdited,
+        Self::PostDeleted,
+        Self::PostHidden,
+        Self::PostRestored,
+        Self::ReactionsChanged,
+    ];
+
     pub fn code(self) -> &'static str {
         match self {
             EventKind::ThreadCreated => "thread_created",
+            EventKind::ThreadUpdated => "thread_updated",
             EventKind::PostCreated => "post_created",
+            EventKind::PostEdited => "post_edited",
+            EventKind::PostDeleted => "post_deleted",
+            EventKind::PostHidden => "post_hidden",
+            EventKind::PostRestored => "post_restored",
+            EventKind::ReactionsChanged => "reactions_changed",
         }
     }
 
     pub fn parse(code: &str) -> Option<Self> {
-        [Self::ThreadCreated, Self::PostCreated]
-            .into_iter()
-            .find(|kind| kind.code() == code)
+        Self::ALL.into_iter().find(|kind| kind.code() == code)
+    }
+
+    fn carries_thread(self) -> bool {
+        matches!(self, EventKind::ThreadCreated | EventKind::ThreadUpdated)
     }
 }
 
 /// Appends an event and returns its sequence number. Call inside the transaction that stores
-/// the change the event announces.
+/// the change the event announces. On PostgreSQL the other instances are told at commit.
 pub async fn append(
     txn: &impl ConnectionTrait,
     cohort_id: i32,
@@ -76,6 +114,15 @@ pub async fn append(
     }
     .insert(txn)
     .await?;
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        // Delivered to listeners only if and when this transaction commits.
+        txn.execute_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            "SELECT pg_notify($1, $2)",
+            [PG_CHANNEL.into(), format!("c:{cohort_id}").into()],
+        ))
+        .await?;
+    }
     Ok(seq)
 }
 
@@ -86,12 +133,94 @@ pub struct EventView {
     pub thread_id: Option<i32>,
     pub post_id: Option<i32>,
     pub created_at: DateTime<Utc>,
+    /// The post as it is now, for post events and a new thread's first post.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub post: Option<PostView>,
+    /// The thread as it is now, for thread events.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thread: Option<ThreadView>,
 }
 
 /// The most events one replay returns; a client asks again from the last one it got.
 pub const REPLAY_LIMIT: u64 = 500;
 
-/// The cohort's events after `after`, in order.
+/// The cohort's last sequence number (0 before its first event).
+pub async fn last_seq(db: &impl ConnectionTrait, cohort_id: i32) -> AppResult<i64> {
+    Ok(cohort_event_counter::Entity::find_by_id(cohort_id)
+        .one(db)
+        .await?
+        .map_or(0, |counter| counter.last_seq))
+}
+
+/// Up to `limit` of the cohort's events after `after`, in order, with their content. No
+/// policy check: callers decide who may see the cohort.
+pub async fn load_events(
+    db: &impl ConnectionTrait,
+    cohort_id: i32,
+    after: i64,
+    limit: u64,
+) -> AppResult<Vec<EventView>> {
+    let events = cohort_event::Entity::find()
+        .filter(cohort_event::Column::CohortId.eq(cohort_id))
+        .filter(cohort_event::Column::Seq.gt(after))
+        .order_by_asc(cohort_event::Column::Seq)
+        .limit(limit)
+        .all(db)
+        .await?;
+    let mut post_ids: Vec<i32> = events.iter().filter_map(|e| e.post_id).collect();
+    post_ids.sort_unstable();
+    post_ids.dedup();
+    let posts = if post_ids.is_empty() {
+        Vec::new()
+    } else {
+        post::Entity::find()
+            .filter(post::Column::Id.is_in(post_ids))
+            .all(db)
+            .await?
+    };
+    let posts: HashMap<i32, PostView> = post_views(db, posts).await?.into_iter().map(|p| (p.id, p)).collect();
+    let mut thread_ids: Vec<i32> = events
+        .iter()
+        .filter(|e| EventKind::parse(&e.kind).is_some_and(EventKind::carries_thread))
+        .filter_map(|e| e.thread_id)
+        .collect();
+    thread_ids.sort_unstable();
+    thread_ids.dedup();
+    let threads = if thread_ids.is_empty() {
+        Vec::new()
+    } else {
+        thread::Entity::find()
+            .filter(thread::Column::Id.is_in(thread_ids))
+            .all(db)
+            .await?
+    };
+    let threads: HashMap<i32, ThreadView> = thread_views(db, &threads)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t))
+        .collect();
+    Ok(events
+        .into_iter()
+        .filter_map(|event| {
+            let kind = EventKind::parse(&event.kind)?;
+            Some(EventView {
+                seq: event.seq,
+                kind,
+                thread_id: event.thread_id,
+                post_id: event.post_id,
+                created_at: event.created_at,
+                post: event.post_id.and_then(|id| posts.get(&id).cloned()),
+                thread: if kind.carries_thread() {
+                    event.thread_id.and_then(|id| threads.get(&id).cloned())
+                } else {
+                    None
+                },
+            })
+        })
+        .collect())
+}
+
+/// The cohort's events after `after`, in order (at most [`REPLAY_LIMIT`]).
 pub async fn events_after(
     state: &AppState,
     viewer: &CurrentUser,
@@ -99,22 +228,5 @@ pub async fn events_after(
     after: i64,
 ) -> AppResult<Vec<EventView>> {
     viewer.require(Action::ViewCohort { cohort_id })?;
-    Ok(cohort_event::Entity::find()
-        .filter(cohort_event::Column::CohortId.eq(cohort_id))
-        .filter(cohort_event::Column::Seq.gt(after))
-        .order_by_asc(cohort_event::Column::Seq)
-        .limit(REPLAY_LIMIT)
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .filter_map(|event| {
-            Some(EventView {
-                seq: event.seq,
-                kind: EventKind::parse(&event.kind)?,
-                thread_id: event.thread_id,
-                post_id: event.post_id,
-                created_at: event.created_at,
-            })
-        })
-        .collect())
+    load_events(&state.db, cohort_id, after, REPLAY_LIMIT).await
 }

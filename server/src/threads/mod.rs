@@ -1,56 +1,30 @@
 //! Discussion threads of a cohort and their posts. Posting is idempotent by a client-chosen id,
 //! and every change appends to the cohort's event log in the same transaction.
 
+pub mod changes;
 pub mod events;
+pub mod moderation;
+pub mod views;
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::CurrentUser;
 use crate::domain::policy::Action;
-use crate::entities::{post, session, thread, user};
+use crate::entities::{cohort_mute, membership, post, post_mention, session, thread, thread_read, user};
 use crate::error::{AppError, AppResult};
-use crate::markdown::to_safe_html;
+use crate::i18n::Tr;
 use crate::sessions::registration::write_transaction;
 use crate::state::AppState;
 use events::EventKind;
+use views::{PostActivity, fresh_post_view, names, post_views, thread_view};
+pub use views::{PostView, ThreadView};
 
 /// The longest post, in characters.
 pub const MAX_POST_CHARS: usize = 20_000;
-
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct PostView {
-    pub id: i32,
-    pub thread_id: i32,
-    pub author_id: i32,
-    pub author: String,
-    pub parent_post_id: Option<i32>,
-    /// Sanitised HTML; empty for a hidden or deleted post.
-    pub body_html: String,
-    pub hidden: bool,
-    pub deleted: bool,
-    pub client_id: String,
-    pub created_at: DateTime<Utc>,
-    pub edited_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct ThreadView {
-    pub id: i32,
-    pub cohort_id: i32,
-    pub session_id: Option<i32>,
-    pub title: String,
-    pub author_id: i32,
-    pub author: String,
-    pub locked: bool,
-    pub pinned: bool,
-    pub answered_post_id: Option<i32>,
-    pub post_count: usize,
-    pub last_activity: DateTime<Utc>,
-}
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct ThreadDetail {
@@ -58,56 +32,42 @@ pub struct ThreadDetail {
     pub posts: Vec<PostView>,
 }
 
-async fn names(state: &AppState, ids: Vec<i32>) -> AppResult<HashMap<i32, String>> {
-    Ok(user::Entity::find()
-        .filter(user::Column::Id.is_in(ids))
-        .all(&state.db)
+/// A thread in the cohort's list, with what the viewer has not read yet.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct ThreadSummary {
+    #[serde(flatten)]
+    pub thread: ThreadView,
+    /// Visible posts by others after the viewer's read position.
+    pub unread: usize,
+}
+
+/// Counts the visible posts by others after each thread's read position.
+fn unread_counts(posts: &[post::Model], reads: &HashMap<i32, i32>, viewer_id: i32) -> HashMap<i32, usize> {
+    let mut counts = HashMap::new();
+    for found in posts {
+        let unread = !found.deleted
+            && !found.hidden
+            && found.author_id != viewer_id
+            && found.id > reads.get(&found.thread_id).copied().unwrap_or(0);
+        if unread {
+            *counts.entry(found.thread_id).or_insert(0) += 1;
+        }
+    }
+    counts
+}
+
+async fn read_positions(db: &impl ConnectionTrait, user_id: i32) -> AppResult<HashMap<i32, i32>> {
+    Ok(thread_read::Entity::find()
+        .filter(thread_read::Column::UserId.eq(user_id))
+        .all(db)
         .await?
         .into_iter()
-        .map(|u| (u.id, u.name))
+        .map(|read| (read.thread_id, read.last_read_post_id))
         .collect())
 }
 
-fn post_view(found: post::Model, names: &HashMap<i32, String>) -> PostView {
-    let visible = !found.hidden && !found.deleted;
-    PostView {
-        id: found.id,
-        thread_id: found.thread_id,
-        author_id: found.author_id,
-        author: names.get(&found.author_id).cloned().unwrap_or_default(),
-        parent_post_id: found.parent_post_id,
-        body_html: if visible {
-            to_safe_html(&found.body)
-        } else {
-            String::new()
-        },
-        hidden: found.hidden,
-        deleted: found.deleted,
-        client_id: found.client_id,
-        created_at: found.created_at,
-        edited_at: found.edited_at,
-    }
-}
-
-fn thread_view(found: &thread::Model, posts: &[post::Model], names: &HashMap<i32, String>) -> ThreadView {
-    let of_thread: Vec<&post::Model> = posts.iter().filter(|p| p.thread_id == found.id).collect();
-    ThreadView {
-        id: found.id,
-        cohort_id: found.cohort_id,
-        session_id: found.session_id,
-        title: found.title.clone(),
-        author_id: found.author_id,
-        author: names.get(&found.author_id).cloned().unwrap_or_default(),
-        locked: found.locked,
-        pinned: found.pinned,
-        answered_post_id: found.answered_post_id,
-        post_count: of_thread.iter().filter(|p| !p.deleted).count(),
-        last_activity: of_thread.iter().map(|p| p.created_at).max().unwrap_or(found.created_at),
-    }
-}
-
-/// The cohort's threads, pinned first, then by latest activity.
-pub async fn cohort_threads(state: &AppState, viewer: &CurrentUser, cohort_id: i32) -> AppResult<Vec<ThreadView>> {
+/// The cohort's threads, pinned first, then by latest activity, with unread counts.
+pub async fn cohort_threads(state: &AppState, viewer: &CurrentUser, cohort_id: i32) -> AppResult<Vec<ThreadSummary>> {
     viewer.require(Action::ViewCohort { cohort_id })?;
     let threads = thread::Entity::find()
         .filter(thread::Column::CohortId.eq(cohort_id))
@@ -117,14 +77,62 @@ pub async fn cohort_threads(state: &AppState, viewer: &CurrentUser, cohort_id: i
         .filter(post::Column::CohortId.eq(cohort_id))
         .all(&state.db)
         .await?;
-    let names = names(state, threads.iter().map(|t| t.author_id).collect()).await?;
-    let mut views: Vec<ThreadView> = threads.iter().map(|t| thread_view(t, &posts, &names)).collect();
-    views.sort_by_key(|view| std::cmp::Reverse((view.pinned, view.last_activity)));
-    Ok(views)
+    let activity: Vec<PostActivity> = posts.iter().map(PostActivity::from).collect();
+    let names = names(&state.db, threads.iter().map(|t| t.author_id).collect::<Vec<_>>()).await?;
+    let unread = unread_counts(
+        &posts,
+        &read_positions(&state.db, viewer.user.id).await?,
+        viewer.user.id,
+    );
+    let mut summaries: Vec<ThreadSummary> = threads
+        .iter()
+        .map(|t| ThreadSummary {
+            thread: thread_view(t, &activity, &names),
+            unread: unread.get(&t.id).copied().unwrap_or(0),
+        })
+        .collect();
+    summaries.sort_by_key(|summary| std::cmp::Reverse((summary.thread.pinned, summary.thread.last_activity)));
+    Ok(summaries)
 }
 
-async fn visible_thread(state: &AppState, viewer: &CurrentUser, thread_id: i32) -> AppResult<thread::Model> {
+/// Unread posts per cohort the viewer belongs to, for the dashboard.
+pub async fn unread_by_cohort(state: &AppState, viewer: &CurrentUser) -> AppResult<HashMap<i32, usize>> {
+    let cohort_ids: Vec<i32> = viewer.actor.memberships.keys().copied().collect();
+    if cohort_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let posts = post::Entity::find()
+        .filter(post::Column::CohortId.is_in(cohort_ids))
+        .all(&state.db)
+        .await?;
+    let unread = unread_counts(
+        &posts,
+        &read_positions(&state.db, viewer.user.id).await?,
+        viewer.user.id,
+    );
+    let cohort_of: HashMap<i32, i32> = posts.iter().map(|p| (p.thread_id, p.cohort_id)).collect();
+    let mut by_cohort = HashMap::new();
+    for (thread_id, count) in unread {
+        if let Some(cohort_id) = cohort_of.get(&thread_id) {
+            *by_cohort.entry(*cohort_id).or_insert(0) += count;
+        }
+    }
+    Ok(by_cohort)
+}
+
+pub(crate) async fn visible_thread(state: &AppState, viewer: &CurrentUser, thread_id: i32) -> AppResult<thread::Model> {
     let found = thread::Entity::find_by_id(thread_id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    viewer.require(Action::ViewCohort {
+        cohort_id: found.cohort_id,
+    })?;
+    Ok(found)
+}
+
+pub(crate) async fn visible_post(state: &AppState, viewer: &CurrentUser, post_id: i32) -> AppResult<post::Model> {
+    let found = post::Entity::find_by_id(post_id)
         .one(&state.db)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -138,21 +146,19 @@ pub async fn thread_detail(state: &AppState, viewer: &CurrentUser, thread_id: i3
     let found = visible_thread(state, viewer, thread_id).await?;
     let posts = post::Entity::find()
         .filter(post::Column::ThreadId.eq(thread_id))
-        .order_by_asc(post::Column::CreatedAt)
         .order_by_asc(post::Column::Id)
         .all(&state.db)
         .await?;
-    let mut ids: Vec<i32> = posts.iter().map(|p| p.author_id).collect();
-    ids.push(found.author_id);
-    let names = names(state, ids).await?;
-    let thread = thread_view(&found, &posts, &names);
+    let activity: Vec<PostActivity> = posts.iter().map(PostActivity::from).collect();
+    let names = names(&state.db, [found.author_id]).await?;
+    let thread = thread_view(&found, &activity, &names);
     Ok(ThreadDetail {
         thread,
-        posts: posts.into_iter().map(|p| post_view(p, &names)).collect(),
+        posts: post_views(&state.db, posts).await?,
     })
 }
 
-fn checked_body(body: &str) -> AppResult<String> {
+pub(crate) fn checked_body(body: &str) -> AppResult<String> {
     let body = body.trim();
     if body.is_empty() {
         return Err(AppError::invalid("empty_post", "body"));
@@ -173,6 +179,83 @@ fn checked_client_id(client_id: &str) -> AppResult<String> {
     } else {
         Err(AppError::invalid("invalid_client_id", "client_id"))
     }
+}
+
+/// Refuses a member a moderator has muted in the cohort, saying until when.
+async fn require_not_muted(state: &AppState, viewer: &CurrentUser, cohort_id: i32) -> AppResult<()> {
+    let mute = cohort_mute::Entity::find_by_id((cohort_id, viewer.user.id))
+        .one(&state.db)
+        .await?;
+    match mute {
+        Some(mute) if mute.until > state.now() => Err(AppError::Refused {
+            code: "muted",
+            args: vec![("until", Tr::new(viewer.language()).date_time(mute.until))],
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Everything that is checked before a post is written, in one place for threads and replies.
+async fn require_may_post(state: &AppState, viewer: &CurrentUser, cohort_id: i32) -> AppResult<()> {
+    viewer.require(Action::WriteInCohort { cohort_id })?;
+    require_not_muted(state, viewer, cohort_id).await?;
+    state.post_limits.check(viewer.user.id)
+}
+
+/// The cohort members a body mentions as `@Name`, matched case-insensitively on whole names.
+pub(crate) async fn mentioned_members(
+    db: &impl ConnectionTrait,
+    cohort_id: i32,
+    body: &str,
+) -> AppResult<Vec<(i32, String)>> {
+    if !body.contains('@') {
+        return Ok(Vec::new());
+    }
+    let member_ids: Vec<i32> = membership::Entity::find()
+        .filter(membership::Column::CohortId.eq(cohort_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| m.user_id)
+        .collect();
+    let lowered = body.to_lowercase();
+    let mut mentioned: Vec<(i32, String)> = user::Entity::find()
+        .filter(user::Column::Id.is_in(member_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|member| {
+            let needle = format!("@{}", member.name.to_lowercase());
+            !member.name.trim().is_empty()
+                && lowered.match_indices(&needle).any(|(at, _)| {
+                    // A whole name: not followed by more letters ("@Kari" is not "@Karianne").
+                    !lowered[at + needle.len()..].starts_with(char::is_alphanumeric)
+                })
+        })
+        .map(|member| (member.id, member.name))
+        .collect();
+    mentioned.sort_unstable();
+    Ok(mentioned)
+}
+
+pub(crate) async fn store_mentions(
+    txn: &impl ConnectionTrait,
+    post_id: i32,
+    mentioned: &[(i32, String)],
+) -> AppResult<()> {
+    post_mention::Entity::delete_many()
+        .filter(post_mention::Column::PostId.eq(post_id))
+        .exec(txn)
+        .await?;
+    if !mentioned.is_empty() {
+        post_mention::Entity::insert_many(mentioned.iter().map(|(user_id, _)| post_mention::ActiveModel {
+            post_id: Set(post_id),
+            user_id: Set(*user_id),
+        }))
+        .exec(txn)
+        .await?;
+    }
+    Ok(())
 }
 
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
@@ -209,6 +292,8 @@ pub async fn create_thread(
     if let Some(existing) = existing_post(state, viewer, &client_id).await? {
         return Ok((thread_detail(state, viewer, existing.thread_id).await?, false));
     }
+    require_may_post(state, viewer, cohort_id).await?;
+    let mentioned = mentioned_members(&state.db, cohort_id, &body).await?;
     let now = state.now();
     let txn = write_transaction(&state.db).await?;
     let created = thread::ActiveModel {
@@ -236,6 +321,7 @@ pub async fn create_thread(
         }
         Err(error) => return Err(error),
     };
+    store_mentions(&txn, first.id, &mentioned).await?;
     events::append(
         &txn,
         cohort_id,
@@ -267,7 +353,7 @@ fn is_duplicate(error: &AppError) -> bool {
 }
 
 async fn insert_post(
-    txn: &impl sea_orm::ConnectionTrait,
+    txn: &impl ConnectionTrait,
     in_thread: &thread::Model,
     author_id: i32,
     parent_post_id: Option<i32>,
@@ -318,18 +404,19 @@ pub async fn create_post(
     let body = checked_body(&new.body)?;
     let client_id = checked_client_id(&new.client_id)?;
     if let Some(existing) = existing_post(state, viewer, &client_id).await? {
-        let names = names(state, vec![existing.author_id]).await?;
-        return Ok((post_view(existing, &names), false));
+        return Ok((post_views(&state.db, vec![existing]).await?.remove(0), false));
     }
     if in_thread.locked {
         return Err(AppError::Conflict { code: "thread_locked" });
     }
+    require_may_post(state, viewer, in_thread.cohort_id).await?;
     if let Some(parent_id) = new.parent_post_id {
         let parent = post::Entity::find_by_id(parent_id).one(&state.db).await?;
         if parent.is_none_or(|p| p.thread_id != thread_id) {
             return Err(AppError::invalid("unknown_parent_post", "parent_post_id"));
         }
     }
+    let mentioned = mentioned_members(&state.db, in_thread.cohort_id, &body).await?;
     let now = state.now();
     let txn = write_transaction(&state.db).await?;
     let created = match insert_post(
@@ -348,11 +435,11 @@ pub async fn create_post(
         Err(error) if is_duplicate(&error) => {
             txn.rollback().await?;
             let existing = existing_post(state, viewer, &client_id).await?.ok_or(error)?;
-            let names = names(state, vec![existing.author_id]).await?;
-            return Ok((post_view(existing, &names), false));
+            return Ok((post_views(&state.db, vec![existing]).await?.remove(0), false));
         }
         Err(error) => return Err(error),
     };
+    store_mentions(&txn, created.id, &mentioned).await?;
     events::append(
         &txn,
         in_thread.cohort_id,
@@ -364,6 +451,5 @@ pub async fn create_post(
     .await?;
     txn.commit().await?;
     state.hub.notify(in_thread.cohort_id);
-    let names = names(state, vec![created.author_id]).await?;
-    Ok((post_view(created, &names), true))
+    Ok((fresh_post_view(created, viewer.user.name.clone(), mentioned), true))
 }
