@@ -182,10 +182,7 @@ async fn a_non_member_gets_nothing_and_strangers_cannot_connect() {
     .await;
     quiet(&mut socket).await;
     send(&mut socket, json!({ "type": "shout" })).await;
-    assert_eq!(
-        next(&mut socket).await,
-        json!({ "type": "error", "code": "invalid_message" })
-    );
+    assert_eq!(next(&mut socket).await["code"], "invalid_message");
 
     // No token: no upgrade. A foreign Origin: no upgrade.
     let url = format!("{}/api/v1/realtime", app.address.replace("http://", "ws://"));
