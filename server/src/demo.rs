@@ -11,11 +11,12 @@ use crate::cohorts::{self, NewProgramme, find_or_create_user, set_membership};
 use crate::domain::grants::GrantStatus;
 use crate::domain::roles::Role;
 use crate::domain::sessions::{RegistrationStatus, SessionStatus};
-use crate::entities::{cohort, grant, membership, registration, session, session_expert, theme, user};
+use crate::entities::{cohort, grant, membership, post, registration, session, session_expert, theme, thread, user};
 use crate::error::AppResult;
 use crate::grants::import::import_grants;
 use crate::sessions;
 use crate::sessions::planning::{self, PlanQuery};
+use crate::threads::events::{EventKind, append};
 use crate::users;
 
 const DEMO_GRANT_YEARS: [i32; 2] = [2021, 2022];
@@ -112,7 +113,178 @@ pub async fn load<C: TransactionTrait + sea_orm::ConnectionTrait>(
     }
     txn.commit().await?;
     plan_demo_sessions(db, now).await?;
+    start_demo_threads(db, now).await?;
     Ok(Some(people))
+}
+
+/// A question, its answer and a follow-up per theme: (theme, title, question, answer, thanks).
+const DEMO_QUESTIONS: [(&str, &str, &str, &str, &str); 3] = [
+    (
+        "mat-og-matsvinn",
+        "Hvordan måler dere matsvinnet i kantinene?",
+        "Vi skal i gang med måling på tre sykehjem. **Veier** dere hver dag, eller holder det med stikkprøver?",
+        "Vi veide hver dag i fire uker først, og så én uke i måneden. Det ga et godt nok bilde. Malen vår ligger på [Matvett](https://www.matvett.no).",
+        "Takk! Da starter vi med fire uker daglig.",
+    ),
+    (
+        "sirkulaerokonomi",
+        "Ombruk av møbler: hvem har lagerløsning?",
+        "Vi vil starte ombruk av kontormøbler mellom etatene. Hvor lagrer dere møblene mens de venter på ny eier?",
+        "Vi leier en del av et kommunalt lager og har en enkel oversikt i et regneark. Det viktigste var én fast person som tar imot.",
+        "Nyttig, vi prøver det samme.",
+    ),
+    (
+        "klimavennlig-arealplanlegging",
+        "Klimagassregnskap i kommuneplanens arealdel",
+        "Hvordan har dere regnet på utslipp fra nedbygging av myr og skog i arealdelen?",
+        "Vi brukte Miljødirektoratets veileder og kartla arealreserver med arealbruksendring. Et eget kartlag gjorde det lett å diskutere i politikken.",
+        "Takk, det kartlaget vil vi gjerne se på neste samling.",
+    ),
+];
+
+/// Starts a pinned welcome thread and an answered question in every demo cohort.
+async fn start_demo_threads<C: TransactionTrait + sea_orm::ConnectionTrait>(
+    db: &C,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let themes = theme::Entity::find().all(db).await?;
+    let txn = db.begin().await?;
+    for cohort in cohort::Entity::find().all(&txn).await? {
+        let Some(theme) = themes.iter().find(|theme| theme.id == cohort.theme_id) else {
+            continue;
+        };
+        let Some((_, title, question, answer, thanks)) = DEMO_QUESTIONS.iter().find(|(slug, ..)| *slug == theme.slug)
+        else {
+            continue;
+        };
+        let members = membership::Entity::find()
+            .filter(membership::Column::CohortId.eq(cohort.id))
+            .all(&txn)
+            .await?;
+        let facilitator = members.iter().find(|m| m.role == Role::Facilitator.code());
+        let leads: Vec<i32> = members
+            .iter()
+            .filter(|m| m.role == Role::ProjectLead.code())
+            .map(|m| m.user_id)
+            .collect();
+        let (Some(facilitator), [asker, helper, ..]) = (facilitator, leads.as_slice()) else {
+            continue;
+        };
+        let earlier = |hours: i64| now - Duration::hours(hours);
+        let welcome = demo_thread(
+            &txn,
+            cohort.id,
+            facilitator.user_id,
+            "Velkommen! Presenter dere her",
+            earlier(50),
+        )
+        .await?;
+        demo_post(
+            &txn,
+            &welcome,
+            facilitator.user_id,
+            None,
+            "Skriv gjerne et par linjer om prosjektet og hva dere håper å lære av de andre.",
+            earlier(50),
+        )
+        .await?;
+        demo_post(
+            &txn,
+            &welcome,
+            *asker,
+            None,
+            "Hei alle! Vi er i gang med prosjektet og ser fram til å lære av dere.",
+            earlier(30),
+        )
+        .await?;
+        let mut pinned: thread::ActiveModel = welcome.into();
+        pinned.pinned = Set(true);
+        pinned.update(&txn).await?;
+
+        let asked = demo_thread(&txn, cohort.id, *asker, title, earlier(26)).await?;
+        demo_post(&txn, &asked, *asker, None, question, earlier(26)).await?;
+        let answer_post = demo_post(&txn, &asked, *helper, None, answer, earlier(20)).await?;
+        demo_post(&txn, &asked, *asker, Some(answer_post.id), thanks, earlier(18)).await?;
+        let mut answered: thread::ActiveModel = asked.clone().into();
+        answered.answered_post_id = Set(Some(answer_post.id));
+        answered.version = Set(1);
+        answered.update(&txn).await?;
+        append(
+            &txn,
+            cohort.id,
+            EventKind::ThreadUpdated,
+            Some(asked.id),
+            None,
+            earlier(17),
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+async fn demo_thread(
+    txn: &impl sea_orm::ConnectionTrait,
+    cohort_id: i32,
+    author_id: i32,
+    title: &str,
+    at: DateTime<Utc>,
+) -> AppResult<thread::Model> {
+    Ok(thread::ActiveModel {
+        cohort_id: Set(cohort_id),
+        session_id: Set(None),
+        title: Set(title.to_string()),
+        author_id: Set(author_id),
+        locked: Set(false),
+        pinned: Set(false),
+        answered_post_id: Set(None),
+        version: Set(0),
+        created_at: Set(at),
+        updated_at: Set(at),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?)
+}
+
+/// A post with its event; a thread's first post announces the thread.
+async fn demo_post(
+    txn: &impl sea_orm::ConnectionTrait,
+    in_thread: &thread::Model,
+    author_id: i32,
+    parent_post_id: Option<i32>,
+    body: &str,
+    at: DateTime<Utc>,
+) -> AppResult<post::Model> {
+    let first = post::Entity::find()
+        .filter(post::Column::ThreadId.eq(in_thread.id))
+        .count(txn)
+        .await?
+        == 0;
+    let created = post::ActiveModel {
+        thread_id: Set(in_thread.id),
+        cohort_id: Set(in_thread.cohort_id),
+        author_id: Set(author_id),
+        parent_post_id: Set(parent_post_id),
+        body: Set(body.to_string()),
+        client_id: Set(format!("demo-{}-{}", in_thread.id, uuid::Uuid::new_v4().simple())),
+        hidden: Set(false),
+        hidden_reason: Set(None),
+        deleted: Set(false),
+        version: Set(0),
+        created_at: Set(at),
+        edited_at: Set(None),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    let kind = if first {
+        EventKind::ThreadCreated
+    } else {
+        EventKind::PostCreated
+    };
+    append(txn, in_thread.cohort_id, kind, Some(in_thread.id), Some(created.id), at).await?;
+    Ok(created)
 }
 
 const DEMO_AGENDA: &str = "1. Velkommen og runde rundt bordet\n2. Behovene dere meldte inn\n3. Innlegg fra fagperson\n4. Erfaringsdeling i grupper\n5. Oppsummering og veien videre\n";

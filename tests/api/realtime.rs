@@ -11,7 +11,12 @@ type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStre
 
 /// A real websocket client, signed in with a bearer token.
 async fn connect(app: &TestApp, token: &str) -> Socket {
-    let url = format!("{}/api/v1/realtime", app.address.replace("http://", "ws://"));
+    connect_to(&app.address, token).await
+}
+
+/// A real websocket client of the server instance at `address`.
+async fn connect_to(address: &str, token: &str) -> Socket {
+    let url = format!("{}/api/v1/realtime", address.replace("http://", "ws://"));
     let mut request = url.into_client_request().unwrap();
     request
         .headers_mut()
@@ -63,6 +68,35 @@ async fn quiet(socket: &mut Socket) {
     })
     .await;
     assert!(waited.is_err(), "expected nothing, got {waited:?}");
+}
+
+/// Reads until the server closes the socket; the close code it gave, if any.
+async fn close_code(socket: &mut Socket) -> Option<u16> {
+    loop {
+        match socket.next().await {
+            None | Some(Err(_)) => return None,
+            Some(Ok(Message::Close(frame))) => return frame.map(|frame| u16::from(frame.code)),
+            Some(Ok(_)) => continue,
+        }
+    }
+}
+
+async fn user_id(app: &TestApp, token: &str) -> i64 {
+    app.get("/api/v1/me", Some(token)).await.json()["user"]["id"]
+        .as_i64()
+        .unwrap()
+}
+
+async fn start_thread(app: &TestApp, token: &str, cohort_id: i64) -> i64 {
+    let thread = app
+        .post_json(
+            &format!("/api/v1/cohorts/{cohort_id}/threads"),
+            Some(token),
+            &json!({ "title": "Live", "body": "Start", "client_id": "start" }),
+        )
+        .await;
+    assert_eq!(thread.status.as_u16(), 201, "{}", thread.body);
+    thread.json()["thread"]["id"].as_i64().unwrap()
 }
 
 async fn post(app: &TestApp, token: &str, thread_id: i64, client_id: &str) -> i64 {
@@ -211,18 +245,453 @@ async fn an_oversized_message_closes_that_socket_and_the_server_keeps_serving_ot
             "x".repeat(samling::realtime::MAX_MESSAGE_BYTES + 1).into(),
         ))
         .await;
-    let closed = tokio::time::timeout(Duration::from_secs(5), async {
-        loop {
-            match flooder.next().await {
-                None | Some(Err(_)) => return true,
-                Some(Ok(Message::Close(_))) => return true,
-                Some(Ok(_)) => continue,
-            }
-        }
-    })
-    .await;
-    assert_eq!(closed, Ok(true), "the oversized message ends that connection");
+    let closed = tokio::time::timeout(Duration::from_secs(5), close_code(&mut flooder)).await;
+    assert_eq!(
+        closed,
+        Ok(Some(1009)),
+        "the oversized message ends that connection with 1009"
+    );
     let mut other = connect(&app, &kari).await;
     send(&mut other, json!({ "type": "ping" })).await;
     assert_eq!(next(&mut other).await, json!({ "type": "pong" }));
+}
+
+#[tokio::test]
+async fn posting_over_the_websocket_is_idempotent_and_errors_are_clear() {
+    let app = spawn_app().await;
+    let (_, cohorts) = app.with_sample_cohorts().await;
+    let food = cohorts["mat-og-matsvinn"];
+    let kari = app
+        .member_token(food, "kari@example.no", "Kari", Role::ProjectLead)
+        .await;
+    let ola = app.member_token(food, "ola@example.no", "Ola", Role::ProjectLead).await;
+    let thread_id = start_thread(&app, &kari, food).await;
+    let mut ola_socket = connect(&app, &ola).await;
+    send(
+        &mut ola_socket,
+        json!({ "type": "subscribe", "cohort_id": food, "after": 1 }),
+    )
+    .await;
+    assert_eq!(next(&mut ola_socket).await["type"], "subscribed");
+
+    let mut kari_socket = connect(&app, &kari).await;
+    let message = json!({ "type": "post", "thread_id": thread_id, "body": "Over **socket**", "client_id": "ws-1" });
+    send(&mut kari_socket, message.clone()).await;
+    let posted = next(&mut kari_socket).await;
+    assert_eq!((&posted["type"], &posted["created"]), (&json!("posted"), &json!(true)));
+    // The retry after a lost answer finds the same post.
+    send(&mut kari_socket, message).await;
+    let again = next(&mut kari_socket).await;
+    assert_eq!(
+        (&again["post_id"], &again["created"]),
+        (&posted["post_id"], &json!(false))
+    );
+
+    let event = next(&mut ola_socket).await;
+    assert_eq!(
+        (&event["kind"], &event["post"]["id"], &event["post"]["author"]),
+        (&json!("post_created"), &posted["post_id"], &json!("Kari"))
+    );
+    assert!(
+        event["post"]["body_html"]
+            .as_str()
+            .unwrap()
+            .contains("<strong>socket</strong>")
+    );
+    quiet(&mut ola_socket).await;
+
+    send(
+        &mut kari_socket,
+        json!({ "type": "post", "thread_id": thread_id, "body": "   ", "client_id": "ws-2" }),
+    )
+    .await;
+    let refused = next(&mut kari_socket).await;
+    assert_eq!(
+        (&refused["type"], &refused["code"], &refused["client_id"]),
+        (&json!("error"), &json!("empty_post"), &json!("ws-2"))
+    );
+    assert_eq!(refused["message"], "Skriv noe før du sender.");
+    let stored = app
+        .get(&format!("/api/v1/threads/{thread_id}"), Some(&kari))
+        .await
+        .json();
+    assert_eq!(
+        stored["posts"].as_array().unwrap().len(),
+        2,
+        "one post from two sends, none from the bad one"
+    );
+}
+
+#[tokio::test]
+async fn presence_and_typing_reach_the_others_and_are_never_stored() {
+    let app = spawn_app().await;
+    let (_, cohorts) = app.with_sample_cohorts().await;
+    let food = cohorts["mat-og-matsvinn"];
+    let kari = app
+        .member_token(food, "kari@example.no", "Kari", Role::ProjectLead)
+        .await;
+    let ola = app.member_token(food, "ola@example.no", "Ola", Role::ProjectLead).await;
+    let thread_id = start_thread(&app, &kari, food).await;
+    let mut kari_socket = connect(&app, &kari).await;
+    send(
+        &mut kari_socket,
+        json!({ "type": "subscribe", "cohort_id": food, "after": 1 }),
+    )
+    .await;
+    let mut ola_socket = connect(&app, &ola).await;
+    send(
+        &mut ola_socket,
+        json!({ "type": "subscribe", "cohort_id": food, "after": 1 }),
+    )
+    .await;
+
+    let names = |message: &Value| -> Vec<String> {
+        message["people"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|person| person["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let mut seen = Vec::new();
+    while seen != ["Kari", "Ola"] {
+        let message = next_any(&mut kari_socket).await;
+        if message["type"] == "presence" {
+            seen = names(&message);
+        }
+    }
+    send(&mut ola_socket, json!({ "type": "typing", "thread_id": thread_id })).await;
+    loop {
+        let message = next_any(&mut kari_socket).await;
+        if message["type"] == "typing" {
+            assert_eq!(
+                (&message["thread_id"], &message["name"]),
+                (&json!(thread_id), &json!("Ola"))
+            );
+            break;
+        }
+    }
+    drop(ola_socket);
+    loop {
+        let message = next_any(&mut kari_socket).await;
+        if message["type"] == "presence" {
+            assert_eq!(names(&message), ["Kari"], "Ola left");
+            break;
+        }
+    }
+    let events = app
+        .get(&format!("/api/v1/cohorts/{food}/events"), Some(&kari))
+        .await
+        .json();
+    assert_eq!(
+        events.as_array().unwrap().len(),
+        1,
+        "only the thread itself is stored: {events}"
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_falls_behind_is_told_to_resync_and_then_gets_everything_once() {
+    let app = samling_tests::spawn_app_with(|settings| settings.posts_per_minute = 10_000).await;
+    let (_, cohorts) = app.with_sample_cohorts().await;
+    let food = cohorts["mat-og-matsvinn"];
+    let kari = app
+        .member_token(food, "kari@example.no", "Kari", Role::ProjectLead)
+        .await;
+    let ola = app.member_token(food, "ola@example.no", "Ola", Role::ProjectLead).await;
+    let thread_id = start_thread(&app, &kari, food).await;
+    let mut slow = connect(&app, &ola).await;
+    send(&mut slow, json!({ "type": "subscribe", "cohort_id": food, "after": 1 })).await;
+    assert_eq!(next(&mut slow).await["type"], "subscribed");
+
+    // Ola's socket stops reading while big posts pile up: more than the socket buffers and
+    // the server's queue hold.
+    let body = "Matsvinn ".repeat(2_000);
+    let posts = 2 * samling::realtime::QUEUE_CAPACITY + 100;
+    for n in 0..posts {
+        let response = app
+            .post_json(
+                &format!("/api/v1/threads/{thread_id}/posts"),
+                Some(&kari),
+                &json!({ "body": body, "client_id": format!("big-{n}") }),
+            )
+            .await;
+        assert_eq!(response.status.as_u16(), 201, "{}", response.body);
+    }
+
+    let mut seqs = Vec::new();
+    let mut resyncs = 0;
+    while seqs.last() != Some(&(posts as i64 + 1)) {
+        let message = next(&mut slow).await;
+        match message["type"].as_str() {
+            Some("event") => seqs.push(message["seq"].as_i64().unwrap()),
+            Some("resync") => {
+                resyncs += 1;
+                assert_eq!(message["after"].as_i64(), seqs.last().copied().or(Some(1)), "{message}");
+                send(
+                    &mut slow,
+                    json!({ "type": "subscribe", "cohort_id": food, "after": message["after"] }),
+                )
+                .await;
+            }
+            Some("subscribed") => {}
+            other => panic!("unexpected {other:?}: {message}"),
+        }
+    }
+    assert!(resyncs >= 1, "the slow client was told to resync");
+    let expected: Vec<i64> = (2..=posts as i64 + 1).collect();
+    assert_eq!(seqs, expected, "every event once, in order");
+    quiet(&mut slow).await;
+}
+
+#[tokio::test]
+async fn a_client_too_far_behind_is_told_to_reload() {
+    let app = spawn_app().await;
+    let (_, cohorts) = app.with_sample_cohorts().await;
+    let food = cohorts["mat-og-matsvinn"];
+    let kari = app
+        .member_token(food, "kari@example.no", "Kari", Role::ProjectLead)
+        .await;
+    start_thread(&app, &kari, food).await;
+    let mut socket = connect(&app, &kari).await;
+    // A number the cohort never reached (a restored backup, say): replay cannot be trusted.
+    send(
+        &mut socket,
+        json!({ "type": "subscribe", "cohort_id": food, "after": 999 }),
+    )
+    .await;
+    assert_eq!(
+        next(&mut socket).await,
+        json!({ "type": "reload", "cohort_id": food, "last_seq": 1 })
+    );
+}
+
+#[tokio::test]
+async fn removing_deactivating_or_signing_out_a_member_closes_their_sockets() {
+    let app = spawn_app().await;
+    let (admin, cohorts) = app.with_sample_cohorts().await;
+    let food = cohorts["mat-og-matsvinn"];
+    let facilitator = app
+        .facilitator_token(&admin, food, "fasilitator@example.no", "Fride")
+        .await;
+    let kari = app
+        .member_token(food, "kari@example.no", "Kari", Role::ProjectLead)
+        .await;
+    let ola = app.member_token(food, "ola@example.no", "Ola", Role::ProjectLead).await;
+    let per = app.member_token(food, "per@example.no", "Per", Role::ProjectLead).await;
+    let mut sockets = Vec::new();
+    for token in [&kari, &ola, &per] {
+        let mut socket = connect(&app, token).await;
+        send(
+            &mut socket,
+            json!({ "type": "subscribe", "cohort_id": food, "after": 0 }),
+        )
+        .await;
+        assert_eq!(next(&mut socket).await["type"], "subscribed");
+        sockets.push(socket);
+    }
+    let [mut kari_socket, mut ola_socket, mut per_socket] = <[Socket; 3]>::try_from(sockets).ok().unwrap();
+
+    let kari_id = user_id(&app, &kari).await;
+    let removed = app
+        .send_json(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/cohorts/{food}/members/{kari_id}"),
+            Some(&facilitator),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(removed.status.as_u16(), 204, "{}", removed.body);
+    let closed = tokio::time::timeout(Duration::from_secs(5), close_code(&mut kari_socket)).await;
+    assert_eq!(closed, Ok(Some(4403)), "a removed member's socket closes");
+    // And she gets nothing of the cohort any more.
+    let mut again = connect(&app, &kari).await;
+    send(
+        &mut again,
+        json!({ "type": "subscribe", "cohort_id": food, "after": 0 }),
+    )
+    .await;
+    assert_eq!(next(&mut again).await["code"], "not_found");
+
+    let signed_out = app
+        .send_json(reqwest::Method::DELETE, "/api/v1/auth/session", Some(&ola), &json!({}))
+        .await;
+    assert_eq!(signed_out.status.as_u16(), 204);
+    let closed = tokio::time::timeout(Duration::from_secs(5), close_code(&mut ola_socket)).await;
+    assert_eq!(closed, Ok(Some(4401)), "signing out closes the socket");
+
+    let per_id = user_id(&app, &per).await;
+    let deactivated = app
+        .post_json(
+            &format!("/api/v1/admin/users/{per_id}/deactivate"),
+            Some(&admin),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(deactivated.status.as_u16(), 204, "{}", deactivated.body);
+    let closed = tokio::time::timeout(Duration::from_secs(5), close_code(&mut per_socket)).await;
+    assert_eq!(closed, Ok(Some(4401)), "deactivation closes the socket");
+}
+
+#[tokio::test]
+async fn a_flood_closes_that_socket_with_a_clear_code_and_others_keep_being_served() {
+    let app = spawn_app().await;
+    let (_, cohorts) = app.with_sample_cohorts().await;
+    let food = cohorts["mat-og-matsvinn"];
+    let kari = app
+        .member_token(food, "kari@example.no", "Kari", Role::ProjectLead)
+        .await;
+    let ola = app.member_token(food, "ola@example.no", "Ola", Role::ProjectLead).await;
+    let thread_id = start_thread(&app, &kari, food).await;
+    let mut calm = connect(&app, &ola).await;
+    send(&mut calm, json!({ "type": "subscribe", "cohort_id": food, "after": 1 })).await;
+    assert_eq!(next(&mut calm).await["type"], "subscribed");
+
+    let mut flooder = connect(&app, &kari).await;
+    for _ in 0..500 {
+        if flooder
+            .send(Message::Text(json!({ "type": "ping" }).to_string().into()))
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+    let closed = tokio::time::timeout(Duration::from_secs(5), close_code(&mut flooder)).await;
+    assert_eq!(closed, Ok(Some(1008)), "a flood is closed as a policy violation");
+
+    let live = post(&app, &kari, thread_id, "after-flood").await;
+    assert_eq!(next(&mut calm).await["post_id"], live, "the others are still served");
+}
+
+/// Posts through the server instance at `address`.
+async fn post_to(app: &TestApp, address: &str, token: &str, thread_id: i64, client_id: &str) -> i64 {
+    let response = app
+        .api
+        .post(format!("{address}/api/v1/threads/{thread_id}/posts"))
+        .bearer_auth(token)
+        .json(&json!({ "body": client_id, "client_id": client_id }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+    response.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn after_a_server_restart_no_stored_post_is_lost_and_clients_resume() {
+    let app = spawn_app().await;
+    let (_, cohorts) = app.with_sample_cohorts().await;
+    let food = cohorts["mat-og-matsvinn"];
+    let kari = app
+        .member_token(food, "kari@example.no", "Kari", Role::ProjectLead)
+        .await;
+    let ola = app.member_token(food, "ola@example.no", "Ola", Role::ProjectLead).await;
+    let thread_id = start_thread(&app, &kari, food).await;
+
+    let first = app.start_instance().await;
+    let mut socket = connect_to(&first.address, &ola).await;
+    send(
+        &mut socket,
+        json!({ "type": "subscribe", "cohort_id": food, "after": 1 }),
+    )
+    .await;
+    assert_eq!(next(&mut socket).await["type"], "subscribed");
+    let before = post_to(&app, &first.address, &kari, thread_id, "before-restart").await;
+    let event = next(&mut socket).await;
+    assert_eq!(
+        (event["seq"].as_i64(), event["post_id"].as_i64()),
+        (Some(2), Some(before))
+    );
+
+    // The instance goes down; its socket ends; posts are made elsewhere meanwhile.
+    first.stop();
+    assert_eq!(
+        tokio::time::timeout(Duration::from_secs(5), close_code(&mut socket)).await,
+        Ok(None),
+        "the connection ended with the instance"
+    );
+    let during: Vec<i64> = vec![
+        post(&app, &kari, thread_id, "during-1").await,
+        post(&app, &kari, thread_id, "during-2").await,
+    ];
+
+    let second = app.start_instance().await;
+    let mut socket = connect_to(&second.address, &ola).await;
+    send(
+        &mut socket,
+        json!({ "type": "subscribe", "cohort_id": food, "after": 2 }),
+    )
+    .await;
+    assert_eq!(next(&mut socket).await["type"], "subscribed");
+    let mut replayed = Vec::new();
+    for _ in 0..2 {
+        replayed.push(next(&mut socket).await["post_id"].as_i64().unwrap());
+    }
+    assert_eq!(replayed, during, "everything missed, in order");
+    let after = post_to(&app, &second.address, &kari, thread_id, "after-restart").await;
+    let event = next(&mut socket).await;
+    assert_eq!(
+        (event["seq"].as_i64(), event["post_id"].as_i64()),
+        (Some(5), Some(after))
+    );
+    quiet(&mut socket).await;
+    let stored = app
+        .get(&format!("/api/v1/threads/{thread_id}"), Some(&kari))
+        .await
+        .json();
+    assert_eq!(stored["posts"].as_array().unwrap().len(), 5, "no stored post lost");
+}
+
+/// Several instances share signals through PostgreSQL's LISTEN/NOTIFY; with SQLite Samling
+/// runs as one instance, so this test needs the PostgreSQL run.
+#[tokio::test]
+async fn a_post_through_one_instance_reaches_sockets_on_another() {
+    if !samling_tests::backend_is_postgres() {
+        return;
+    }
+    let app = spawn_app().await;
+    let (admin, cohorts) = app.with_sample_cohorts().await;
+    let food = cohorts["mat-og-matsvinn"];
+    let kari = app
+        .member_token(food, "kari@example.no", "Kari", Role::ProjectLead)
+        .await;
+    let ola = app.member_token(food, "ola@example.no", "Ola", Role::ProjectLead).await;
+    let thread_id = start_thread(&app, &kari, food).await;
+    let other = app.start_instance().await;
+    let mut socket = connect_to(&other.address, &ola).await;
+    send(
+        &mut socket,
+        json!({ "type": "subscribe", "cohort_id": food, "after": 1 }),
+    )
+    .await;
+    assert_eq!(next(&mut socket).await["type"], "subscribed");
+
+    let mut posted = Vec::new();
+    for n in 0..5 {
+        posted.push(post(&app, &kari, thread_id, &format!("first-instance-{n}")).await);
+    }
+    let mut delivered = Vec::new();
+    for _ in 0..5 {
+        let event = next(&mut socket).await;
+        delivered.push((event["seq"].as_i64().unwrap(), event["post_id"].as_i64().unwrap()));
+    }
+    let expected: Vec<(i64, i64)> = (2..).zip(posted).collect();
+    assert_eq!(delivered, expected, "live, in order, once, across instances");
+    quiet(&mut socket).await;
+
+    // Deactivating Ola through the first instance closes his socket on the second.
+    let ola_id = user_id(&app, &ola).await;
+    let deactivated = app
+        .post_json(
+            &format!("/api/v1/admin/users/{ola_id}/deactivate"),
+            Some(&admin),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(deactivated.status.as_u16(), 204);
+    assert_eq!(
+        tokio::time::timeout(Duration::from_secs(5), close_code(&mut socket)).await,
+        Ok(Some(4401))
+    );
 }

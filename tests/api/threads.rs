@@ -235,3 +235,57 @@ async fn observers_read_strangers_see_nothing_and_bad_posts_get_clear_errors() {
         "refused posts leave no event behind"
     );
 }
+
+#[tokio::test]
+async fn the_demo_starts_threads_with_replies_and_an_answered_question_in_every_cohort() {
+    use samling::entities::{cohort, cohort_event, post, thread};
+    use samling_tests::ClockExt;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+    let app = spawn_app().await;
+    let people = samling::demo::load(&app.db, app.clock.now_for_tests())
+        .await
+        .expect("the demo loads")
+        .expect("an empty database gets the demo");
+    assert!(!people.is_empty());
+    let cohorts = cohort::Entity::find().all(&app.db).await.unwrap();
+    assert_eq!(cohorts.len(), 3);
+    for cohort in cohorts {
+        let threads = thread::Entity::find()
+            .filter(thread::Column::CohortId.eq(cohort.id))
+            .all(&app.db)
+            .await
+            .unwrap();
+        assert!(threads.len() >= 2, "cohort {} has threads", cohort.id);
+        assert!(threads.iter().any(|t| t.pinned), "a pinned welcome thread");
+        let answered = threads
+            .iter()
+            .find(|t| t.answered_post_id.is_some())
+            .unwrap_or_else(|| panic!("cohort {} has an answered question", cohort.id));
+        let posts = post::Entity::find()
+            .filter(post::Column::ThreadId.eq(answered.id))
+            .all(&app.db)
+            .await
+            .unwrap();
+        assert!(
+            posts
+                .iter()
+                .any(|p| Some(p.id) == answered.answered_post_id && p.author_id != answered.author_id)
+        );
+        assert!(
+            posts.iter().any(|p| p.parent_post_id.is_some()),
+            "a reply to the answer"
+        );
+        // Every demo post is in the cohort's event log, numbered without gaps.
+        let seqs: Vec<i64> = cohort_event::Entity::find()
+            .filter(cohort_event::Column::CohortId.eq(cohort.id))
+            .order_by_asc(cohort_event::Column::Seq)
+            .all(&app.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.seq)
+            .collect();
+        assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
+    }
+}

@@ -26,7 +26,40 @@ pub struct TestApp {
     pub clock: ManualClock,
     /// A client without cookies; requests authenticate with bearer tokens.
     pub api: reqwest::Client,
+    /// What the server was started with, for more instances on the same database.
+    pub settings: Settings,
     _dir: tempfile::TempDir,
+}
+
+/// Another server instance on the same database, with its own runtime: stopping it ends every
+/// task it runs, open websockets included, like a process that exits.
+pub struct Instance {
+    /// `http://127.0.0.1:PORT`
+    pub address: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Instance {
+    /// Stops the instance and waits until its runtime is gone.
+    pub fn stop(mut self) {
+        self.halt();
+    }
+
+    fn halt(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        self.halt();
+    }
 }
 
 /// Which database the suite runs against.
@@ -81,6 +114,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     };
     adjust(&mut settings);
     let clock = ManualClock::starting_at(test_start_time());
+    let started_with = settings.clone();
     let application = Application::build_on(settings, listener, Arc::new(clock.clone()))
         .await
         .expect("the server starts");
@@ -92,6 +126,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         smtp,
         clock,
         api: reqwest::Client::new(),
+        settings: started_with,
         _dir: dir,
     }
 }
@@ -140,6 +175,46 @@ async fn into_response(response: reqwest::Response) -> Response {
 }
 
 impl TestApp {
+    /// Starts one more server instance on this app's database, settings and clock.
+    pub async fn start_instance(&self) -> Instance {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        let address = format!("http://{}", listener.local_addr().expect("a bound port"));
+        listener.set_nonblocking(true).expect("a non-blocking listener");
+        let settings = Settings {
+            public_url: address.clone(),
+            ..self.settings.clone()
+        };
+        let clock = self.clock.clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (ready, started) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
+                let application = Application::build_on(settings, listener, Arc::new(clock))
+                    .await
+                    .expect("the instance starts");
+                let _ = ready.send(());
+                let _ = application
+                    .run_until_stopped(async {
+                        let _ = stopped.await;
+                    })
+                    .await;
+            });
+            // Dropping the runtime here ends every task of the instance.
+        });
+        started.await.expect("the instance starts");
+        Instance {
+            address,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

@@ -34,6 +34,8 @@ pub const MAX_REPLAY_EVENTS: i64 = 10_000;
 const READ_BUFFER_BYTES: usize = 4 * 1024;
 const WRITE_BUFFER_BYTES: usize = 8 * 1024;
 const HEARTBEAT: Duration = Duration::from_secs(25);
+/// How long a closing socket waits for the client's Close.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// Events written before one flush, so a burst costs few system calls.
 const WRITE_BATCH: usize = 64;
 
@@ -164,6 +166,16 @@ async fn serve(state: AppState, current: CurrentUser, socket: WebSocket) {
                     reason: Utf8Bytes::from_static(reason),
                 };
                 let _ = connection.socket.send(Message::Close(Some(close))).await;
+                // Finish the closing handshake: read what the client still sends until its
+                // Close, so the connection is not reset before the client reads our code.
+                let _ = tokio::time::timeout(CLOSE_GRACE, async {
+                    while let Some(Ok(message)) = connection.socket.recv().await {
+                        if let Message::Close(_) = message {
+                            break;
+                        }
+                    }
+                })
+                .await;
                 break;
             }
         }
