@@ -5,10 +5,12 @@
 #[derive(Debug, PartialEq, Eq)]
 pub enum Incoming<'a> {
     Subscribed,
-    /// A `post_created` event; `client_id` is absent when the server does not send the post.
+    /// A `post_created` event; `client_id` is absent when the server does not send the post,
+    /// and `post_id` when it sends only the post.
     PostCreated {
         seq: u64,
         client_id: Option<&'a str>,
+        post_id: Option<u64>,
     },
     /// Another kind of event: only its number matters.
     OtherEvent {
@@ -61,6 +63,7 @@ pub fn scan(text: &str) -> Incoming<'_> {
                 Incoming::PostCreated {
                     seq,
                     client_id: string_field(text, "client_id"),
+                    post_id: number_field(text, "post_id"),
                 }
             } else {
                 Incoming::OtherEvent { seq }
@@ -93,7 +96,8 @@ mod tests {
             scan(text),
             Incoming::PostCreated {
                 seq: 42,
-                client_id: Some("r1a-17")
+                client_id: Some("r1a-17"),
+                post_id: Some(9)
             }
         );
         assert_eq!(post_index("r1a-17", "r1a"), Some(17));
@@ -107,7 +111,8 @@ mod tests {
             scan(text),
             Incoming::PostCreated {
                 seq: 5,
-                client_id: None
+                client_id: None,
+                post_id: Some(9)
             }
         );
         let thread = r#"{"type":"event","cohort_id":3,"seq":1,"kind":"thread_created","thread_id":7}"#;

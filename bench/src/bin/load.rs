@@ -2,6 +2,7 @@
 //! timetable (or a closed window for peak throughput), post-to-delivery latency per subscriber,
 //! and loss and duplicate checks. Also measures a server's memory per idle connection.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -138,6 +139,8 @@ struct Shared {
     ready: AtomicUsize,
     latency_us: Mutex<Histogram<u64>>,
     first_error: Mutex<Option<String>>,
+    /// Post id → k from Samling's answers, for events that carry no client id.
+    post_numbers: Mutex<HashMap<u64, usize>>,
     warned_missing_post: AtomicBool,
 }
 
@@ -303,6 +306,7 @@ async fn start_subscribers(
             last_seq: 0,
             seen: vec![0; posts_per_cohort / 64 + 1],
             latencies: Vec::with_capacity(256),
+            unresolved: Vec::new(),
             report: SubscriberReport::default(),
             shared: shared.clone(),
         };
@@ -343,6 +347,8 @@ struct Subscriber {
     /// Bit per post of this cohort (post k is bit k / C), to catch a client id twice.
     seen: Vec<u64>,
     latencies: Vec<u64>,
+    /// Events matched by post id that arrived before the answer to their POST: (post id, when).
+    unresolved: Vec<(u64, u64)>,
     report: SubscriberReport,
     shared: Arc<Shared>,
 }
@@ -387,7 +393,7 @@ impl Subscriber {
                         Some(Ok(_)) => continue,
                     };
                     match scan(text.as_str()) {
-                        Incoming::PostCreated { seq, client_id } => self.on_post(seq, client_id),
+                        Incoming::PostCreated { seq, client_id, post_id } => self.on_post(seq, client_id, post_id),
                         Incoming::OtherEvent { seq } => self.on_seq(seq),
                         Incoming::Pong => {
                             if permit.take().is_some() {
@@ -410,12 +416,18 @@ impl Subscriber {
                         Incoming::Subscribed | Incoming::Other => {}
                     }
                 }
+                // Otherwise a subscriber whose cohort goes quiet would hold its early events forever.
+                _ = tokio::time::sleep(Duration::from_millis(20)), if !self.unresolved.is_empty() => {
+                    self.resolve_waiting();
+                }
                 _ = stop.changed() => {
                     let _ = socket.close(None).await;
                     break;
                 }
             }
         }
+        self.resolve_waiting();
+        self.report.foreign += self.unresolved.len() as u64;
         self.shared.record_latencies(&mut self.latencies);
         self.report
     }
@@ -428,21 +440,62 @@ impl Subscriber {
         }
     }
 
-    fn on_post(&mut self, seq: u64, client_id: Option<&str>) {
+    fn on_post(&mut self, seq: u64, client_id: Option<&str>, post_id: Option<u64>) {
         let received_ns = self.shared.now_ns();
         self.on_seq(seq);
-        let Some(client_id) = client_id else {
-            if !self.shared.warned_missing_post.swap(true, Ordering::Relaxed) {
-                eprintln!("bench-load: post_created events carry no post.client_id; deliveries cannot be matched");
+        let k = match (client_id, post_id) {
+            (Some(client_id), _) => post_index(client_id, &self.shared.prefix),
+            (None, Some(post_id)) => {
+                if !self.shared.warned_missing_post.swap(true, Ordering::Relaxed) {
+                    eprintln!("bench-load: events carry no post.client_id; matching them by post_id instead");
+                }
+                self.resolve_waiting();
+                let known = self
+                    .shared
+                    .post_numbers
+                    .lock()
+                    .expect("post id lock poisoned")
+                    .get(&post_id)
+                    .copied();
+                if known.is_none() {
+                    self.unresolved.push((post_id, received_ns));
+                    return;
+                }
+                known
             }
-            self.report.foreign += 1;
-            return;
+            (None, None) => None,
         };
-        let Some(k) = post_index(client_id, &self.shared.prefix).filter(|k| *k < self.shared.status.len()) else {
+        match k.filter(|k| *k < self.shared.status.len()) {
+            Some(k) => self.deliver(k, received_ns),
             // Replayed history from earlier runs.
-            self.report.foreign += 1;
+            None => self.report.foreign += 1,
+        }
+    }
+
+    /// Matches the events that came before their POST's answer, now that more answers are in.
+    fn resolve_waiting(&mut self) {
+        if self.unresolved.is_empty() {
             return;
+        }
+        let known: Vec<(usize, u64)> = {
+            let numbers = self.shared.post_numbers.lock().expect("post id lock poisoned");
+            let mut known = Vec::new();
+            self.unresolved
+                .retain(|(post_id, received_ns)| match numbers.get(post_id) {
+                    Some(k) => {
+                        known.push((*k, *received_ns));
+                        false
+                    }
+                    None => true,
+                });
+            known
         };
+        for (k, received_ns) in known {
+            self.deliver(k, received_ns);
+        }
+    }
+
+    fn deliver(&mut self, k: usize, received_ns: u64) {
         if k % self.cohort_count != self.cohort_index {
             self.report.errors += 1;
             self.shared
@@ -528,7 +581,18 @@ impl Poster {
                 shared.sent_at_ns[k].store(shared.now_ns(), Ordering::Relaxed);
                 tokio::spawn(async move {
                     let outcome = match request.send().await {
-                        Ok(response) if response.status().is_success() => Ok(()),
+                        Ok(response) if response.status().is_success() => {
+                            // Only needed while events carry no client id; cheap next to the request.
+                            let post: serde_json::Value = response.json().await.unwrap_or_default();
+                            if let Some(post_id) = post["id"].as_u64() {
+                                shared
+                                    .post_numbers
+                                    .lock()
+                                    .expect("post id lock poisoned")
+                                    .insert(post_id, k);
+                            }
+                            Ok(())
+                        }
                         Ok(response) => {
                             let status = response.status();
                             Err(format!(
@@ -641,6 +705,7 @@ async fn load(args: &Args, cohorts: Vec<Cohort>) -> anyhow::Result<()> {
         ready: AtomicUsize::new(0),
         latency_us: Mutex::new(Histogram::new_with_bounds(1, 600_000_000, 3)?),
         first_error: Mutex::new(None),
+        post_numbers: Mutex::new(HashMap::new()),
         warned_missing_post: AtomicBool::new(false),
     });
     let (stop_sender, stop) = watch::channel(false);
@@ -783,6 +848,7 @@ async fn idle(args: &Args, cohorts: &[Cohort]) -> anyhow::Result<()> {
         ready: AtomicUsize::new(0),
         latency_us: Mutex::new(Histogram::new(3)?),
         first_error: Mutex::new(None),
+        post_numbers: Mutex::new(HashMap::new()),
         warned_missing_post: AtomicBool::new(false),
     });
     let before = vm_rss_kib(pid)?;
