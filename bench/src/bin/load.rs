@@ -774,6 +774,7 @@ async fn load(args: &Args, cohorts: Vec<Cohort>) -> anyhow::Result<()> {
         "posts_sent": report.sent,
         "posts_accepted": report.accepted,
         "posts_rejected": report.rejected,
+        "posts_unanswered": report.sent - report.accepted - report.rejected,
         "posts_per_s": round2(report.sent as f64 / report.posting_seconds.max(1e-9)),
         "expected": expected,
         "delivered": merged.delivered,
@@ -791,7 +792,7 @@ async fn load(args: &Args, cohorts: Vec<Cohort>) -> anyhow::Result<()> {
     });
     println!(
         "{} {} · {} clients in {} cohorts · {:?} mode{}\n\
-         posts: {} sent, {} accepted, {} rejected ({:.1}/s over {:.1} s)\n\
+         posts: {} sent, {} accepted, {} rejected, {} unanswered ({:.1}/s over {:.1} s)\n\
          deliveries: {} expected, {} delivered, {} lost, {} duplicated ({} by client id, {} by seq), {} unexpected\n\
          resyncs {}, server errors {}, disconnected {}, ignored events {}\n\
          latency post→delivery: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms\n\
@@ -808,6 +809,7 @@ async fn load(args: &Args, cohorts: Vec<Cohort>) -> anyhow::Result<()> {
         report.sent,
         report.accepted,
         report.rejected,
+        outcome["posts_unanswered"],
         report.sent as f64 / report.posting_seconds.max(1e-9),
         report.posting_seconds,
         expected,

@@ -78,10 +78,11 @@ const DETAILS: [&str; 9] = [
     "connect_s",
 ];
 /// Must be 0 in every run, so they are summed over the runs.
-const SUMMED: [&str; 6] = [
+const SUMMED: [&str; 7] = [
     "lost",
     "duplicated",
     "posts_rejected",
+    "posts_unanswered",
     "resyncs",
     "errors",
     "disconnected",
@@ -127,7 +128,7 @@ fn main() -> anyhow::Result<()> {
     }
     println!();
     println!(
-        "Medians over the runs; lost, duplicated, rejected, resyncs, errors and disconnected are sums over the runs."
+        "Medians over the runs; lost, duplicated, rejected, unanswered, resyncs, errors and disconnected are sums over the runs."
     );
     println!();
     let mut header = vec!["Scenario", "Server", "Runs"];
