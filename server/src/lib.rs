@@ -4,6 +4,8 @@
 pub mod audit;
 /// Sign-in links, session tokens, request extractors, rate limits.
 pub mod auth;
+/// Seed data for the realtime benchmark.
+pub mod bench_seed;
 /// Injectable time.
 pub mod clock;
 /// Programmes, cohorts, members, invitations.

@@ -63,6 +63,16 @@ enum Command {
     CreateAdmin { email: String },
     /// Print the OpenAPI document of the JSON API.
     Openapi,
+    /// Seed cohorts of members with session tokens for the realtime benchmark (never in production).
+    BenchSeed {
+        #[arg(long)]
+        cohorts: usize,
+        #[arg(long)]
+        members: usize,
+        /// Where to write the cohorts, threads and tokens as JSON.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -141,6 +151,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Openapi => Ok(()),
+        Command::BenchSeed { cohorts, members, out } => {
+            samling::bench_seed::run(&settings, cohorts, members, &out, clock.now()).await
+        }
         Command::CreateAdmin { email } => {
             let db = db::connect(&settings.database_url).await?;
             db::migrate(&db).await?;
