@@ -103,6 +103,8 @@ start_samling() {
     export SAMLING_PUBLIC_URL=http://127.0.0.1:$port
     export SAMLING_OUTBOX_DIR=$dir/outbox
     export SAMLING_SIGNING_SECRET=bench-realtime-signing-secret-0123456789abcdef
+    # The benchmark measures fan-out, not the per-person post limit.
+    export SAMLING_POSTS_PER_MINUTE=1000000
     export RUST_LOG=${SAMLING_BENCH_LOG:-warn}
     "$bin/samling" bench-seed --cohorts "$cohorts" --members "$members" --out "$dir/seed.json"
     seed=$dir/seed.json

@@ -84,25 +84,22 @@ pub async fn append(
     post_id: Option<i32>,
     now: DateTime<Utc>,
 ) -> AppResult<i64> {
-    cohort_event_counter::Entity::insert(cohort_event_counter::ActiveModel {
-        cohort_id: Set(cohort_id),
-        last_seq: Set(0),
-    })
-    .on_conflict_do_nothing_on([cohort_event_counter::Column::CohortId])
-    .exec(txn)
-    .await?;
-    let counters = cohort_event_counter::Entity::update_many()
-        .col_expr(
-            cohort_event_counter::Column::LastSeq,
-            Expr::col(cohort_event_counter::Column::LastSeq).add(1),
-        )
-        .filter(cohort_event_counter::Column::CohortId.eq(cohort_id))
-        .exec_with_returning(txn)
-        .await?;
-    let seq = counters
-        .first()
-        .map(|counter| counter.last_seq)
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the event counter of cohort {cohort_id} is missing")))?;
+    let seq = match next_seq(txn, cohort_id).await? {
+        Some(seq) => seq,
+        // The cohort's first event: create its counter (once, even when two race), then count.
+        None => {
+            cohort_event_counter::Entity::insert(cohort_event_counter::ActiveModel {
+                cohort_id: Set(cohort_id),
+                last_seq: Set(0),
+            })
+            .on_conflict_do_nothing_on([cohort_event_counter::Column::CohortId])
+            .exec(txn)
+            .await?;
+            next_seq(txn, cohort_id).await?.ok_or_else(|| {
+                AppError::Internal(anyhow::anyhow!("the event counter of cohort {cohort_id} is missing"))
+            })?
+        }
+    };
     cohort_event::ActiveModel {
         cohort_id: Set(cohort_id),
         seq: Set(seq),
@@ -124,6 +121,20 @@ pub async fn append(
         .await?;
     }
     Ok(seq)
+}
+
+/// Raises the cohort's counter and returns the new number; none when it has no counter yet.
+/// The update locks the counter row until the transaction ends.
+async fn next_seq(txn: &impl ConnectionTrait, cohort_id: i32) -> AppResult<Option<i64>> {
+    let counters = cohort_event_counter::Entity::update_many()
+        .col_expr(
+            cohort_event_counter::Column::LastSeq,
+            Expr::col(cohort_event_counter::Column::LastSeq).add(1),
+        )
+        .filter(cohort_event_counter::Column::CohortId.eq(cohort_id))
+        .exec_with_returning(txn)
+        .await?;
+    Ok(counters.first().map(|counter| counter.last_seq))
 }
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]

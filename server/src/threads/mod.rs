@@ -321,7 +321,9 @@ pub async fn create_thread(
         }
         Err(error) => return Err(error),
     };
-    store_mentions(&txn, first.id, &mentioned).await?;
+    if !mentioned.is_empty() {
+        store_mentions(&txn, first.id, &mentioned).await?;
+    }
     events::append(
         &txn,
         cohort_id,
@@ -439,7 +441,9 @@ pub async fn create_post(
         }
         Err(error) => return Err(error),
     };
-    store_mentions(&txn, created.id, &mentioned).await?;
+    if !mentioned.is_empty() {
+        store_mentions(&txn, created.id, &mentioned).await?;
+    }
     events::append(
         &txn,
         in_thread.cohort_id,
