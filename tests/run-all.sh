@@ -20,7 +20,8 @@ step "Unit, CLI and integration tests on SQLite"
 cargo test --workspace --locked
 
 step "Integration tests on PostgreSQL"
-SAMLING_TEST_DATABASE=postgres cargo test -p samling-tests --locked
+# The same package selection as above, so cargo reuses the build (features unify per selection).
+SAMLING_TEST_DATABASE=postgres cargo test --workspace --locked --test api
 
 step "OpenAPI document"
 target/debug/samling openapi > target/openapi.json

@@ -26,12 +26,9 @@ pub enum AppError {
     },
     #[error("conflict: {code}")]
     Conflict { code: &'static str },
-    /// Refused for a reason the person should read (muted until a time, …): 403 with its own code.
-    #[error("refused: {code}")]
-    Refused {
-        code: &'static str,
-        args: Vec<(&'static str, String)>,
-    },
+    /// A moderator muted the person in this cohort until a time: 403 `muted`.
+    #[error("muted")]
+    Muted { until: chrono::DateTime<chrono::Utc> },
     #[error("too many requests")]
     TooManyRequests,
     /// A time that breaks planning rules, saved only when the facilitator confirms it.
@@ -73,7 +70,7 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden | AppError::Refused { .. } => StatusCode::FORBIDDEN,
+            AppError::Forbidden | AppError::Muted { .. } => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict { .. } | AppError::RuleBroken { .. } => StatusCode::CONFLICT,
@@ -87,7 +84,8 @@ impl AppError {
             AppError::Unauthenticated => "unauthenticated",
             AppError::Forbidden => "forbidden",
             AppError::NotFound => "not_found",
-            AppError::Invalid { code, .. } | AppError::Conflict { code } | AppError::Refused { code, .. } => code,
+            AppError::Invalid { code, .. } | AppError::Conflict { code } => code,
+            AppError::Muted { .. } => "muted",
             AppError::TooManyRequests => "too_many_requests",
             AppError::RuleBroken { .. } => "planning_rule_broken",
             AppError::Internal(_) => "internal",
@@ -98,7 +96,9 @@ impl AppError {
     pub fn message(&self, tr: Tr) -> String {
         let key = format!("error.{}", self.code());
         match self {
-            AppError::Invalid { args, .. } | AppError::Refused { args, .. } => tr.f(&key, args),
+            AppError::Invalid { args, .. } => tr.f(&key, args),
+            // The time in the same language as the sentence around it.
+            AppError::Muted { until } => tr.f(&key, &[("until", tr.date_time(until))]),
             AppError::RuleBroken { violations } => {
                 let reasons: Vec<String> = violations
                     .iter()

@@ -118,11 +118,14 @@ pub struct FormError {
 }
 
 impl FormError {
-    /// Invalid input, a conflict or too many attempts become a `FormError`; anything else stays
-    /// an error page.
+    /// Invalid input, a conflict, too many attempts or a mute become a `FormError`; anything
+    /// else stays an error page.
     pub fn from_error(error: AppError, tr: Tr) -> Result<FormError, PageError> {
         match error {
-            AppError::Invalid { .. } | AppError::Conflict { .. } | AppError::TooManyRequests => Ok(FormError {
+            AppError::Invalid { .. }
+            | AppError::Conflict { .. }
+            | AppError::TooManyRequests
+            | AppError::Muted { .. } => Ok(FormError {
                 status: error.status(),
                 message: error.message(tr),
             }),

@@ -2,9 +2,11 @@
 
 mod calendar;
 mod cohorts;
+mod discussion;
 mod health;
 mod import;
 mod invitations;
+mod moderation;
 mod openapi;
 mod pages;
 mod participation;

@@ -6,6 +6,7 @@ pub mod api_sessions;
 pub mod api_threads;
 pub mod pages;
 pub mod session_pages;
+pub mod thread_pages;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
@@ -41,6 +42,12 @@ pub fn router(state: AppState) -> Router {
         .route("/cohorts/{cohort_id}/planning", get(session_pages::planning))
         .route("/cohorts/{cohort_id}/planning/propose", post(session_pages::propose))
         .route("/cohorts/{cohort_id}/planning/accept", post(session_pages::accept))
+        .route(
+            "/cohorts/{cohort_id}/threads",
+            get(thread_pages::list).post(thread_pages::start),
+        )
+        .route("/threads/{thread_id}", get(thread_pages::show))
+        .route("/threads/{thread_id}/posts", post(thread_pages::reply))
         .route("/sessions/{session_id}", get(session_pages::show))
         .route("/sessions/{session_id}/registration", post(session_pages::register))
         .route(
@@ -96,6 +103,7 @@ pub fn router(state: AppState) -> Router {
             get(move || async move { ([(header::CONTENT_TYPE, "application/json")], openapi_json) }),
         )
         .route("/static/samling.css", get(stylesheet))
+        .route("/static/thread.js", get(thread_pages::script))
         .merge(api_routes)
         .route("/api/{*rest}", axum::routing::any(|| async { AppError::NotFound }))
         .fallback(pages::not_found)

@@ -193,6 +193,8 @@ struct CohortPage {
     invitations: Vec<InvitationView>,
     sessions: Vec<crate::sessions::SessionView>,
     may_plan: bool,
+    /// Posts in the cohort's threads the viewer has not read.
+    unread: usize,
     notice: Option<String>,
     error: Option<String>,
 }
@@ -226,6 +228,11 @@ async fn cohort_page(
     } else {
         Vec::new()
     };
+    let unread = crate::threads::unread_by_cohort(state, &page.user)
+        .await?
+        .get(&cohort_id)
+        .copied()
+        .unwrap_or(0);
     let status = error.as_ref().map_or(StatusCode::OK, |shown| shown.status);
     let error = error.map(|shown| shown.message);
     Ok(render(
@@ -239,6 +246,7 @@ async fn cohort_page(
             invitations,
             sessions,
             may_plan,
+            unread,
             notice,
             error,
         },

@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use super::events::{self, EventKind};
 use super::views::{PostView, ThreadView, names, post_views, thread_views};
-use super::{checked_body, mentioned_members, store_mentions, visible_post, visible_thread};
+use super::{
+    checked_body, mentioned_members, require_may_post, require_not_muted, store_mentions, visible_post, visible_thread,
+};
 use crate::auth::CurrentUser;
 use crate::domain::policy::Action;
 use crate::entities::{post, post_reaction, post_revision, thread, thread_read};
@@ -71,6 +73,8 @@ pub async fn edit_post(state: &AppState, viewer: &CurrentUser, post_id: i32, edi
     if body == found.body {
         return stored_post(state, post_id).await;
     }
+    // An edit is a new text: the same mute and rate limit as a new post.
+    require_may_post(state, viewer, found.cohort_id).await?;
     let mentioned = mentioned_members(&state.db, found.cohort_id, &body).await?;
     let now = state.now();
     let txn = write_transaction(&state.db).await?;
@@ -178,9 +182,13 @@ pub async fn react(
     if !REACTIONS.contains(&reaction) {
         return Err(AppError::invalid("invalid_reaction", "reaction"));
     }
-    if found.deleted || found.hidden {
+    if found.deleted {
+        return Err(AppError::Conflict { code: "post_deleted" });
+    }
+    if found.hidden {
         return Err(AppError::Conflict { code: "post_hidden" });
     }
+    require_not_muted(state, viewer, found.cohort_id).await?;
     let now = state.now();
     let txn = write_transaction(&state.db).await?;
     let key = (post_id, viewer.user.id, reaction.to_string());
@@ -276,6 +284,12 @@ pub async fn mark_read(
     position: ReadPosition,
 ) -> AppResult<()> {
     visible_thread(state, viewer, thread_id).await?;
+    let read = post::Entity::find_by_id(position.last_read_post_id)
+        .one(&state.db)
+        .await?;
+    if read.is_none_or(|p| p.thread_id != thread_id) {
+        return Err(AppError::invalid("unknown_post", "last_read_post_id"));
+    }
     let now = state.now();
     // Insert-or-ignore, then only ever forward: two tabs reporting at once cannot move it back.
     thread_read::Entity::insert(thread_read::ActiveModel {

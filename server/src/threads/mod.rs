@@ -16,7 +16,6 @@ use crate::auth::CurrentUser;
 use crate::domain::policy::Action;
 use crate::entities::{cohort_mute, membership, post, post_mention, session, thread, thread_read, user};
 use crate::error::{AppError, AppResult};
-use crate::i18n::Tr;
 use crate::sessions::registration::write_transaction;
 use crate::state::AppState;
 use events::EventKind;
@@ -182,21 +181,18 @@ fn checked_client_id(client_id: &str) -> AppResult<String> {
 }
 
 /// Refuses a member a moderator has muted in the cohort, saying until when.
-async fn require_not_muted(state: &AppState, viewer: &CurrentUser, cohort_id: i32) -> AppResult<()> {
+pub(crate) async fn require_not_muted(state: &AppState, viewer: &CurrentUser, cohort_id: i32) -> AppResult<()> {
     let mute = cohort_mute::Entity::find_by_id((cohort_id, viewer.user.id))
         .one(&state.db)
         .await?;
     match mute {
-        Some(mute) if mute.until > state.now() => Err(AppError::Refused {
-            code: "muted",
-            args: vec![("until", Tr::new(viewer.language()).date_time(mute.until))],
-        }),
+        Some(mute) if mute.until > state.now() => Err(AppError::Muted { until: mute.until }),
         _ => Ok(()),
     }
 }
 
-/// Everything that is checked before a post is written, in one place for threads and replies.
-async fn require_may_post(state: &AppState, viewer: &CurrentUser, cohort_id: i32) -> AppResult<()> {
+/// Everything that is checked before a post is written or rewritten, in one place.
+pub(crate) async fn require_may_post(state: &AppState, viewer: &CurrentUser, cohort_id: i32) -> AppResult<()> {
     viewer.require(Action::WriteInCohort { cohort_id })?;
     require_not_muted(state, viewer, cohort_id).await?;
     state.post_limits.check(viewer.user.id)
@@ -411,13 +407,13 @@ pub async fn create_post(
     if in_thread.locked {
         return Err(AppError::Conflict { code: "thread_locked" });
     }
-    require_may_post(state, viewer, in_thread.cohort_id).await?;
     if let Some(parent_id) = new.parent_post_id {
         let parent = post::Entity::find_by_id(parent_id).one(&state.db).await?;
         if parent.is_none_or(|p| p.thread_id != thread_id) {
             return Err(AppError::invalid("unknown_parent_post", "parent_post_id"));
         }
     }
+    require_may_post(state, viewer, in_thread.cohort_id).await?;
     let mentioned = mentioned_members(&state.db, in_thread.cohort_id, &body).await?;
     let now = state.now();
     let txn = write_transaction(&state.db).await?;

@@ -1,0 +1,220 @@
+// Discussions: the thread list, starting a thread, live posts between two people over the
+// websocket (announced to screen readers), typing and presence, the no-JS fallback, and the
+// "reconnecting" status when the server goes away.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import {
+  TEST_TIMEOUT_MS,
+  adminSignInLink,
+  confirmSignInLink,
+  expectNoAxeViolations,
+  launchBrowser,
+  newContext,
+  signInByMail,
+  startServer,
+  submitForm,
+} from '../harness.mjs';
+
+/** A demo project lead of "Mat og matsvinn" and its facilitator: two members of one cohort. */
+const PROJECT_LEAD = 'ingrid.berg@example.drammen.kommune.no';
+const PROJECT_LEAD_NAME = 'Ingrid Berg';
+const FACILITATOR = 'marte.fjeld@example.no';
+const FACILITATOR_NAME = 'Marte Fjeld';
+
+let server;
+let browser;
+let cohortId;
+
+before(
+  async () => {
+    server = await startServer({ demo: true });
+    browser = await launchBrowser();
+    const context = await newContext(browser);
+    try {
+      const page = await context.newPage();
+      await confirmSignInLink(page, await adminSignInLink(server));
+      const response = await page.request.get(`${server.url}/api/v1/cohorts`);
+      assert.equal(response.status(), 200, await response.text());
+      cohortId = (await response.json()).find((cohort) => cohort.theme.slug === 'mat-og-matsvinn')?.id;
+      assert.ok(cohortId, 'the demo has the cohort "Mat og matsvinn"');
+    } finally {
+      await context.close();
+    }
+  },
+  { timeout: 90_000 },
+);
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** A signed-in page in a context of its own, closed after test `t`. */
+async function signedIn(t, email, options = {}) {
+  const context = options.javaScriptEnabled === false
+    ? await browser.newContext({ locale: 'nb-NO', javaScriptEnabled: false })
+    : await newContext(browser);
+  context.setDefaultTimeout(15_000);
+  t.after(() => context.close());
+  const page = await context.newPage();
+  await signInByMail(page, server, email);
+  return page;
+}
+
+const threadsUrl = () => `${server.url}/cohorts/${cohortId}/threads`;
+
+/** Starts a thread through the form on the thread list and returns its URL. */
+async function startThread(page, title, body) {
+  await page.goto(threadsUrl());
+  await page.getByRole('heading', { level: 1, name: 'Diskusjoner: Mat og matsvinn' }).waitFor();
+  const form = page.getByRole('region', { name: 'Start en ny tråd' });
+  await form.getByLabel('Tittel').fill(title);
+  await form.getByLabel('Innlegg', { exact: true }).fill(body);
+  await submitForm(page, form.getByRole('button', { name: 'Start tråden' }), 303);
+  await page.waitForURL(/\/threads\/\d+$/);
+  await page.getByRole('heading', { level: 1, name: title }).waitFor();
+  return page.url();
+}
+
+/** The live status (role="status") reads `text`. */
+async function waitForStatus(page, text) {
+  await page.locator('#live-status', { hasText: text }).waitFor();
+}
+
+test('the thread list shows the demo threads with their badges and passes axe', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const page = await signedIn(t, PROJECT_LEAD);
+  await page.goto(`${server.url}/cohorts/${cohortId}`);
+  await page.getByRole('link', { name: 'Diskusjoner', exact: true }).click();
+  await page.waitForURL(threadsUrl());
+  const list = page.getByRole('region', { name: 'Tråder' });
+  const items = list.getByRole('listitem');
+  assert.ok((await items.count()) >= 2, 'the demo cohort has threads');
+  // Pinned first.
+  await items.first().getByText('Festet', { exact: true }).waitFor();
+  await list.getByText('Besvart', { exact: true }).first().waitFor();
+  await expectNoAxeViolations(page);
+
+  // An empty form is refused by the browser; a title that is only spaces by the server.
+  const form = page.getByRole('region', { name: 'Start en ny tråd' });
+  await form.getByLabel('Tittel').fill('   ');
+  await form.getByLabel('Innlegg', { exact: true }).fill('Noe å si');
+  await submitForm(page, form.getByRole('button', { name: 'Start tråden' }), 422);
+  await page.getByRole('alert').getByText('Skriv inn en tittel (høyst 200 tegn).').waitFor();
+  assert.equal(await form.getByLabel('Innlegg', { exact: true }).inputValue(), 'Noe å si', 'the body is kept');
+  await expectNoAxeViolations(page);
+});
+
+test('two members see each other post live, announced, without reloading', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const lead = await signedIn(t, PROJECT_LEAD);
+  const facilitator = await signedIn(t, FACILITATOR);
+
+  const url = await startThread(lead, 'Hvordan veier dere matsvinnet?', 'Vi veier hver dag på kjøkkenet. **Hva gjør dere?**');
+  await waitForStatus(lead, 'Tilkoblet');
+  await lead.locator('#posts strong', { hasText: 'Hva gjør dere?' }).waitFor();
+  await expectNoAxeViolations(lead);
+
+  await facilitator.goto(url);
+  await waitForStatus(facilitator, 'Tilkoblet');
+  await expectNoAxeViolations(facilitator);
+  // A page that reloads loses this marker.
+  for (const page of [lead, facilitator]) {
+    await page.evaluate(() => {
+      window.samlingMarker = 'not reloaded';
+    });
+  }
+
+  // Presence: each sees the other.
+  await lead.locator('#presence', { hasText: `Her nå: ${FACILITATOR_NAME}` }).waitFor();
+  await facilitator.locator('#presence', { hasText: `Her nå: ${PROJECT_LEAD_NAME}` }).waitFor();
+
+  // Typing is shown to the other, not to oneself.
+  await lead.getByLabel('Ditt svar').pressSequentially('Vi bruker ', { delay: 10 });
+  await facilitator.locator('#typing', { hasText: `${PROJECT_LEAD_NAME} skriver` }).waitFor();
+  assert.equal(await lead.locator('#typing').isVisible(), false, 'nobody sees their own typing');
+
+  const reply = 'Vi bruker en vekt ved oppvasken.';
+  await lead.getByLabel('Ditt svar').fill(reply);
+  await lead.getByRole('button', { name: 'Send svaret' }).click();
+
+  // The other sees it without reloading, and the live region announces it.
+  const replyOnOtherPage = facilitator.locator('#posts li.post', { hasText: reply });
+  await replyOnOtherPage.waitFor();
+  await facilitator.locator('[aria-live="polite"]', { hasText: `Nytt innlegg fra ${PROJECT_LEAD_NAME}` }).waitFor();
+  assert.equal(await facilitator.evaluate(() => window.samlingMarker), 'not reloaded');
+  assert.equal(await replyOnOtherPage.locator('.post-author').textContent(), PROJECT_LEAD_NAME);
+
+  // The poster's textarea is cleared and the post is shown once (the socket's event and the reply are one).
+  await lead.waitForFunction(() => document.getElementById('reply-body').value === '');
+  assert.equal(await lead.evaluate(() => window.samlingMarker), 'not reloaded', 'the reply went over the socket, not as a form');
+  await lead.locator('#posts li.post', { hasText: reply }).waitFor();
+  assert.equal(await lead.locator('#posts li.post', { hasText: reply }).count(), 1);
+  assert.equal(await lead.locator('[aria-live="polite"]').textContent(), '', 'one\'s own post is not announced');
+
+  // The facilitator answers from the keyboard. The lead sees it live, so it counts as read.
+  const readStored = lead.waitForResponse(
+    (response) => response.url().endsWith('/read') && response.request().method() === 'PUT' && response.status() === 204,
+  );
+  await facilitator.getByLabel('Ditt svar').focus();
+  await facilitator.keyboard.type('Takk! Vi prøver det samme.');
+  await facilitator.keyboard.press('Tab'); // past the hint to the button
+  await facilitator.keyboard.press('Enter');
+  await lead.locator('#posts li.post', { hasText: 'Takk! Vi prøver det samme.' }).waitFor();
+  await lead.locator('[aria-live="polite"]', { hasText: `Nytt innlegg fra ${FACILITATOR_NAME}` }).waitFor();
+  await readStored;
+  await expectNoAxeViolations(facilitator);
+
+  await lead.goto(threadsUrl());
+  const item = lead.getByRole('listitem').filter({ has: lead.getByRole('link', { name: 'Hvordan veier dere matsvinnet?' }) });
+  await item.getByText('3 innlegg').waitFor();
+  assert.equal(await item.getByText('1 uleste', { exact: true }).count(), 0, 'a post seen live is read');
+
+  // A post made while the lead is elsewhere counts as unread on the list.
+  await facilitator.getByLabel('Ditt svar').focus();
+  await facilitator.keyboard.type('Ett spørsmål til.');
+  await facilitator.keyboard.press('Tab');
+  await facilitator.keyboard.press('Enter');
+  await facilitator.locator('#posts li.post', { hasText: 'Ett spørsmål til.' }).waitFor();
+  await lead.goto(threadsUrl());
+  await item.getByText('1 uleste', { exact: true }).waitFor();
+  await item.getByText('4 innlegg').waitFor();
+  // Opening the thread reads it.
+  await item.getByRole('link').click();
+  await lead.waitForURL(url);
+  await lead.goto(threadsUrl());
+  await item.getByText('4 innlegg').waitFor();
+  assert.equal(await item.getByText('1 uleste', { exact: true }).count(), 0);
+});
+
+test('without JavaScript the reply form posts and the page shows the post', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const lead = await signedIn(t, PROJECT_LEAD);
+  const url = await startThread(lead, 'Spørsmål uten skript', 'Fungerer det uten JavaScript?');
+
+  const page = await signedIn(t, FACILITATOR, { javaScriptEnabled: false });
+  await page.goto(url);
+  await page.getByRole('heading', { level: 1, name: 'Spørsmål uten skript' }).waitFor();
+  assert.equal(await page.locator('#live-status').textContent(), '', 'no live status without the script');
+  const reply = 'Ja, skjemaet sendes som vanlig.';
+  await page.getByLabel('Ditt svar').fill(reply);
+  await submitForm(page, page.getByRole('button', { name: 'Send svaret' }), 303);
+  await page.waitForURL(/\/threads\/\d+#post-\d+$/);
+  const postId = new URL(page.url()).hash.slice(1);
+  await page.locator(`#${postId}`, { hasText: reply }).waitFor();
+  assert.equal(await page.locator('#posts li.post', { hasText: reply }).count(), 1);
+
+  // The lead, live on the page, sees the no-JS reply arrive.
+  await lead.locator('#posts li.post', { hasText: reply }).waitFor();
+});
+
+// Last: it stops the server.
+test('the live status says it is reconnecting when the server goes away', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const page = await signedIn(t, PROJECT_LEAD);
+  await page.goto(threadsUrl());
+  await page.getByRole('region', { name: 'Tråder' }).getByRole('link').first().click();
+  await page.waitForURL(/\/threads\/\d+$/);
+  await waitForStatus(page, 'Tilkoblet');
+  await server.stop();
+  await waitForStatus(page, 'Kobler til på nytt');
+  assert.equal(await page.getByRole('status').textContent(), 'Kobler til på nytt …');
+});
