@@ -4,6 +4,7 @@ pub mod admin;
 pub mod api;
 pub mod api_sessions;
 pub mod api_threads;
+pub mod moderation_pages;
 pub mod pages;
 pub mod session_pages;
 pub mod thread_pages;
@@ -48,6 +49,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/threads/{thread_id}", get(thread_pages::show))
         .route("/threads/{thread_id}/posts", post(thread_pages::reply))
+        .route("/threads/{thread_id}/moderation", post(moderation_pages::decide_thread))
+        .route("/cohorts/{cohort_id}/moderation", get(moderation_pages::queue))
+        .route("/posts/{post_id}/moderation", post(moderation_pages::decide_post))
         .route("/sessions/{session_id}", get(session_pages::show))
         .route("/sessions/{session_id}/registration", post(session_pages::register))
         .route(

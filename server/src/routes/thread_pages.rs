@@ -36,6 +36,7 @@ struct ThreadsPage {
     cohort_name: String,
     threads: Vec<ThreadSummary>,
     may_write: bool,
+    may_moderate: bool,
     error: Option<String>,
     /// The new-thread form as sent (kept after an error).
     title: String,
@@ -66,6 +67,7 @@ async fn threads_page(
     let cohort = cohorts::cohort_view(&state.db, &page.user, cohort_id).await?;
     let threads = threads::cohort_threads(state, &page.user, cohort_id).await?;
     let may_write = page.user.may(Action::WriteInCohort { cohort_id });
+    let may_moderate = page.user.may(Action::ModerateCohort { cohort_id });
     let status = error.as_ref().map_or(StatusCode::OK, |e| e.status);
     let draft = draft.unwrap_or_else(|| ThreadDraft {
         title: String::new(),
@@ -80,6 +82,7 @@ async fn threads_page(
             cohort_name: cohort.theme.name,
             threads,
             may_write,
+            may_moderate,
             error: error.map(|e| e.message),
             title: draft.title,
             body: draft.body,
@@ -143,6 +146,7 @@ struct ThreadPage {
     thread: ThreadView,
     posts: Vec<PostView>,
     may_write: bool,
+    may_moderate: bool,
     user_id: i32,
     /// The cohort's last event number when the page was read: the script follows from here.
     last_seq: i64,
@@ -174,7 +178,7 @@ impl ThreadPage {
     }
 }
 
-async fn thread_page(
+pub(crate) async fn thread_page(
     state: &AppState,
     page: SignedInPage,
     thread_id: i32,
@@ -205,6 +209,7 @@ async fn thread_page(
         &ThreadPage {
             user_id: page.user.user.id,
             may_write: page.user.may(Action::WriteInCohort { cohort_id }),
+            may_moderate: page.user.may(Action::ModerateCohort { cohort_id }),
             page: page.view,
             cohort_name: cohort.theme.name,
             thread: detail.thread,

@@ -208,6 +208,40 @@ test('without JavaScript the reply form posts and the page shows the post', { ti
 });
 
 // Last: it stops the server.
+test('a facilitator hides a reported post from the moderation page and locks the thread', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const lead = await signedIn(t, PROJECT_LEAD);
+  const url = await startThread(lead, 'Et innlegg som blir rapportert', 'Dette bryter retningslinjene.');
+  const threadId = Number(url.split('/').pop());
+  const thread = await (await lead.request.get(`${server.url}/api/v1/threads/${threadId}`)).json();
+  const postId = thread.posts[0].id;
+  const reported = await lead.request.post(`${server.url}/api/v1/posts/${postId}/reports`, {
+    data: { reason: 'Utenfor temaet' },
+  });
+  assert.equal(reported.status(), 204, await reported.text());
+
+  const facilitator = await signedIn(t, FACILITATOR);
+  await facilitator.goto(threadsUrl());
+  await facilitator.getByRole('link', { name: 'Moderering: rapporterte og skjulte innlegg' }).click();
+  const item = facilitator.getByRole('listitem').filter({ hasText: 'Et innlegg som blir rapportert' });
+  await item.getByText('Utenfor temaet').waitFor();
+  await expectNoAxeViolations(facilitator);
+  await item.getByLabel('Begrunnelse').fill('Hører ikke hjemme her');
+  await submitForm(facilitator, item.getByRole('button', { name: 'Skjul innlegget' }), 200);
+  await facilitator.getByRole('status').getByText('Innlegget er skjult, og forfatteren har fått beskjed.').waitFor();
+  await facilitator.getByText('Skjult fordi: Hører ikke hjemme her').waitFor();
+  await expectNoAxeViolations(facilitator);
+
+  // The author's page shows the post hidden; a moderator locks the thread from its page.
+  await lead.goto(url);
+  await lead.getByText('Innlegget er skjult av en moderator.').waitFor();
+  await facilitator.goto(url);
+  await submitForm(facilitator, facilitator.getByRole('button', { name: 'Lås tråden' }), 303);
+  await facilitator.getByRole('button', { name: 'Lås opp tråden' }).waitFor();
+  await lead.goto(url);
+  await lead.getByText('Tråden er låst. Nye innlegg er ikke mulig.').waitFor();
+  await expectNoAxeViolations(facilitator);
+});
+
 test('the live status says it is reconnecting when the server goes away', { timeout: TEST_TIMEOUT_MS }, async (t) => {
   const page = await signedIn(t, PROJECT_LEAD);
   await page.goto(threadsUrl());
