@@ -35,7 +35,10 @@ async fn send(socket: &mut Socket, message: Value) {
 async fn next(socket: &mut Socket) -> Value {
     loop {
         let message = next_any(socket).await;
-        if !matches!(message["type"].as_str(), Some("presence" | "typing")) {
+        if !matches!(
+            message["type"].as_str(),
+            Some("presence" | "presence_joined" | "presence_left" | "typing")
+        ) {
             return message;
         }
     }
@@ -61,7 +64,7 @@ async fn quiet(socket: &mut Socket) {
         loop {
             match socket.next().await {
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                Some(Ok(Message::Text(text))) if text.contains(r#""type":"presence""#) => continue,
+                Some(Ok(Message::Text(text))) if text.contains(r#""type":"presence"#) => continue,
                 other => return other,
             }
         }
@@ -345,21 +348,32 @@ async fn presence_and_typing_reach_the_others_and_are_never_stored() {
     )
     .await;
 
-    let names = |message: &Value| -> Vec<String> {
-        message["people"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|person| person["name"].as_str().unwrap().to_string())
-            .collect()
-    };
-    let mut seen = Vec::new();
-    while seen != ["Kari", "Ola"] {
+    // Kari subscribed first: her snapshot lists herself, then she hears Ola join.
+    let snapshot = loop {
         let message = next_any(&mut kari_socket).await;
         if message["type"] == "presence" {
-            seen = names(&message);
+            break message;
+        }
+    };
+    assert_eq!(
+        (&snapshot["people"][0]["name"], &snapshot["count"]),
+        (&json!("Kari"), &json!(1))
+    );
+    loop {
+        let message = next_any(&mut kari_socket).await;
+        if message["type"] == "presence_joined" {
+            assert_eq!(message["name"], "Ola");
+            break;
         }
     }
+    // Ola's snapshot lists both.
+    let snapshot = loop {
+        let message = next_any(&mut ola_socket).await;
+        if message["type"] == "presence" {
+            break message;
+        }
+    };
+    assert_eq!(snapshot["count"], 2);
     send(&mut ola_socket, json!({ "type": "typing", "thread_id": thread_id })).await;
     loop {
         let message = next_any(&mut kari_socket).await;
@@ -371,11 +385,12 @@ async fn presence_and_typing_reach_the_others_and_are_never_stored() {
             break;
         }
     }
+    let ola_id = user_id(&app, &ola).await;
     drop(ola_socket);
     loop {
         let message = next_any(&mut kari_socket).await;
-        if message["type"] == "presence" {
-            assert_eq!(names(&message), ["Kari"], "Ola left");
+        if message["type"] == "presence_left" {
+            assert_eq!(message["user_id"], ola_id, "Ola left");
             break;
         }
     }

@@ -186,13 +186,15 @@
   // ---------------------------------------------------------------------------------------
   // Presence and typing.
 
-  function showPresence(people) {
-    var names = people
-      .filter(function (person) {
-        return person.user_id !== userId;
+  // Who is here: a snapshot when subscribing, then one person joining or leaving at a time.
+  var present = {};
+  function showPresence() {
+    var names = Object.keys(present)
+      .filter(function (id) {
+        return Number(id) !== userId;
       })
-      .map(function (person) {
-        return person.name;
+      .map(function (id) {
+        return present[id];
       });
     presenceEl.textContent = names.length ? t('tHereNow', { names: names.join(', ') }) : '';
     presenceEl.hidden = names.length === 0;
@@ -303,7 +305,22 @@
         if (message.cohort_id === cohortId) location.reload();
         break;
       case 'presence':
-        if (message.cohort_id === cohortId) showPresence(message.people || []);
+        if (message.cohort_id !== cohortId) return;
+        present = {};
+        (message.people || []).forEach(function (person) {
+          present[person.user_id] = person.name;
+        });
+        showPresence();
+        break;
+      case 'presence_joined':
+        if (message.cohort_id !== cohortId) return;
+        present[message.user_id] = message.name;
+        showPresence();
+        break;
+      case 'presence_left':
+        if (message.cohort_id !== cohortId) return;
+        delete present[message.user_id];
+        showPresence();
         break;
       case 'typing':
         someoneTyping(message);

@@ -85,10 +85,23 @@ pub(crate) enum ServerMessage<'a> {
         /// The cohort's newest number: load the page, then subscribe after it.
         last_seq: i64,
     },
-    /// Who has the cohort open now (on this instance).
+    /// Who has the cohort open now (on this instance), sent to a socket when it subscribes:
+    /// at most [`PRESENCE_LISTED`] people by name, and how many there are in all.
     Presence {
         cohort_id: i32,
         people: &'a [Person],
+        count: usize,
+    },
+    /// One more person has the cohort open.
+    PresenceJoined {
+        cohort_id: i32,
+        user_id: i32,
+        name: &'a str,
+    },
+    /// Someone closed their last socket on the cohort.
+    PresenceLeft {
+        cohort_id: i32,
+        user_id: i32,
     },
     Typing {
         cohort_id: i32,
@@ -116,6 +129,9 @@ pub(crate) struct Person {
     pub user_id: i32,
     pub name: String,
 }
+
+/// The most people a presence snapshot lists by name.
+pub const PRESENCE_LISTED: usize = 50;
 
 pub(crate) fn frame(message: &ServerMessage<'_>) -> Utf8Bytes {
     // Serialising these types cannot fail: no maps with non-string keys, no custom serialisers.
@@ -189,28 +205,42 @@ impl Hub {
                 subscribers: Vec::new(),
             }
         });
-        let before = present(feed);
         feed.subscribers.retain(|s| s.connection != subscriber.connection);
-        let joined = subscriber.queue.clone();
+        let (joined, user_id, name) = (subscriber.queue.clone(), subscriber.user_id, subscriber.name.clone());
+        // The others hear of one new person, not the whole list again: presence stays linear
+        // in the number of people, however large the cohort.
+        if !feed.subscribers.iter().any(|s| s.user_id == user_id) {
+            broadcast_ephemeral(
+                feed,
+                &ServerMessage::PresenceJoined {
+                    cohort_id,
+                    user_id,
+                    name: &name,
+                },
+            );
+        }
         feed.subscribers.push(subscriber);
         let people = present(feed);
-        let message = ServerMessage::Presence {
+        let snapshot = ServerMessage::Presence {
             cohort_id,
-            people: &people,
+            people: &people[..people.len().min(PRESENCE_LISTED)],
+            count: people.len(),
         };
-        if people != before {
-            broadcast_ephemeral(feed, &message);
-        } else {
-            // Nobody new for the others, but the socket that joined needs the list.
-            let _ = joined.try_send(Outgoing::Ephemeral(frame(&message)));
-        }
+        let _ = joined.try_send(Outgoing::Ephemeral(frame(&snapshot)));
     }
 
     /// Takes a socket off a cohort's feed; the last one out ends the feed.
     fn leave(&self, cohort_id: i32, connection: u64) {
         let mut feeds = self.feeds();
         let Some(feed) = feeds.get_mut(&cohort_id) else { return };
-        let before = present(feed);
+        let Some(user_id) = feed
+            .subscribers
+            .iter()
+            .find(|s| s.connection == connection)
+            .map(|s| s.user_id)
+        else {
+            return;
+        };
         feed.subscribers.retain(|s| s.connection != connection);
         if feed.subscribers.is_empty() {
             // Wakes the fan-out task so it sees it is no longer needed.
@@ -218,15 +248,8 @@ impl Hub {
             feeds.remove(&cohort_id);
             return;
         }
-        let people = present(feed);
-        if people != before {
-            broadcast_ephemeral(
-                feed,
-                &ServerMessage::Presence {
-                    cohort_id,
-                    people: &people,
-                },
-            );
+        if !feed.subscribers.iter().any(|s| s.user_id == user_id) {
+            broadcast_ephemeral(feed, &ServerMessage::PresenceLeft { cohort_id, user_id });
         }
     }
 
