@@ -19,11 +19,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
-use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
+use sea_orm::{DatabaseBackend, DatabaseConnection};
 use serde::Serialize;
 use tokio::sync::{Notify, broadcast, mpsc};
 
-use crate::threads::events::{EventView, PG_CHANNEL, REPLAY_LIMIT, load_events};
+use crate::threads::events::{EventView, PG_CHANNEL, REPLAY_LIMIT, load_events, notify_instances};
 pub use socket::{MAX_MESSAGE_BYTES, QUEUE_CAPACITY, upgrade};
 
 /// What a socket's writer sends: a stored event (with its number, to skip what it already
@@ -167,21 +167,12 @@ impl Hub {
     pub fn access_changed(&self, user_id: i32) {
         // No receivers is fine: nobody is connected.
         let _ = self.inner.access.send(user_id);
-        if self.inner.db.get_database_backend() == DatabaseBackend::Postgres {
-            let db = self.inner.db.clone();
-            tokio::spawn(async move {
-                let told = db
-                    .execute_raw(Statement::from_sql_and_values(
-                        DatabaseBackend::Postgres,
-                        "SELECT pg_notify($1, $2)",
-                        [PG_CHANNEL.into(), format!("u:{user_id}").into()],
-                    ))
-                    .await;
-                if let Err(error) = told {
-                    tracing::warn!(error = %error, "could not tell other instances about an access change");
-                }
-            });
-        }
+        let db = self.inner.db.clone();
+        tokio::spawn(async move {
+            if let Err(error) = notify_instances(&db, format!("u:{user_id}")).await {
+                tracing::warn!(error = %error, "could not tell other instances about an access change");
+            }
+        });
     }
 
     fn access_signals(&self) -> broadcast::Receiver<i32> {

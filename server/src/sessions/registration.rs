@@ -30,15 +30,23 @@ pub async fn write_transaction(db: &DatabaseConnection) -> AppResult<DatabaseTra
         .await?)
 }
 
-/// Reads the session inside the transaction, locking its row on PostgreSQL.
-async fn lock_session(txn: &DatabaseTransaction, session_id: i32) -> AppResult<session::Model> {
-    let query = session::Entity::find_by_id(session_id);
+/// Reads a row inside a [`write_transaction`], locking it on PostgreSQL (on SQLite the
+/// transaction already holds the write lock).
+pub async fn lock_row<E: EntityTrait>(txn: &DatabaseTransaction, id: i32) -> AppResult<E::Model>
+where
+    <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<i32>,
+{
+    let query = E::find_by_id(id);
     let query = if txn.get_database_backend() == DatabaseBackend::Postgres {
         query.lock_exclusive()
     } else {
         query
     };
     query.one(txn).await?.ok_or(AppError::NotFound)
+}
+
+async fn lock_session(txn: &DatabaseTransaction, session_id: i32) -> AppResult<session::Model> {
+    lock_row::<session::Entity>(txn, session_id).await
 }
 
 /// Moves people up from the waitlist, oldest first, while seats are free.

@@ -111,16 +111,23 @@ pub async fn append(
     }
     .insert(txn)
     .await?;
-    if txn.get_database_backend() == DatabaseBackend::Postgres {
-        // Delivered to listeners only if and when this transaction commits.
-        txn.execute_raw(Statement::from_sql_and_values(
+    // Inside the transaction: delivered to listeners only if and when it commits.
+    notify_instances(txn, format!("c:{cohort_id}")).await?;
+    Ok(seq)
+}
+
+/// Tells the other server instances (PostgreSQL `NOTIFY` on [`PG_CHANNEL`]); nothing to do on
+/// SQLite, which runs as one instance. `c:<cohort>`: new events; `u:<user>`: access changed.
+pub async fn notify_instances(db: &impl ConnectionTrait, payload: String) -> AppResult<()> {
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        db.execute_raw(Statement::from_sql_and_values(
             DatabaseBackend::Postgres,
             "SELECT pg_notify($1, $2)",
-            [PG_CHANNEL.into(), format!("c:{cohort_id}").into()],
+            [PG_CHANNEL.into(), payload.into()],
         ))
         .await?;
     }
-    Ok(seq)
+    Ok(())
 }
 
 /// Raises the cohort's counter and returns the new number; none when it has no counter yet.

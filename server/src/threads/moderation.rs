@@ -8,10 +8,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::ExprTrait;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -25,7 +22,7 @@ use crate::entities::{cohort_mute, membership, post, post_report, thread, user};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Tr;
 use crate::mails;
-use crate::sessions::registration::write_transaction;
+use crate::sessions::registration::{lock_row, write_transaction};
 use crate::state::AppState;
 
 const MAX_REASON_CHARS: usize = 500;
@@ -150,21 +147,6 @@ pub async fn moderation_queue(state: &AppState, viewer: &CurrentUser, cohort_id:
         .collect())
 }
 
-/// Reads a row inside the transaction, locking it on PostgreSQL (SQLite's transaction
-/// already holds the write lock).
-async fn locked<E: EntityTrait>(txn: &DatabaseTransaction, id: i32) -> AppResult<E::Model>
-where
-    <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<i32>,
-{
-    let query = E::find_by_id(id);
-    let query = if txn.get_database_backend() == DatabaseBackend::Postgres {
-        query.lock_exclusive()
-    } else {
-        query
-    };
-    query.one(txn).await?.ok_or(AppError::NotFound)
-}
-
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 pub struct Visibility {
     /// Shown to the author and kept in the audit log.
@@ -188,7 +170,7 @@ pub async fn set_post_hidden(
     let reason = checked_reason(&request.reason)?;
     let now = state.now();
     let txn = write_transaction(&state.db).await?;
-    let current = locked::<post::Entity>(&txn, post_id).await?;
+    let current = lock_row::<post::Entity>(&txn, post_id).await?;
     if current.version != request.version {
         return Err(AppError::Conflict {
             code: "version_conflict",
@@ -322,7 +304,7 @@ pub async fn set_thread_flags(
     })?;
     let now = state.now();
     let txn = write_transaction(&state.db).await?;
-    let current = locked::<thread::Entity>(&txn, thread_id).await?;
+    let current = lock_row::<thread::Entity>(&txn, thread_id).await?;
     if current.version != flags.version {
         return Err(AppError::Conflict {
             code: "version_conflict",
