@@ -341,14 +341,9 @@ async fn presence_and_typing_reach_the_others_and_are_never_stored() {
         json!({ "type": "subscribe", "cohort_id": food, "after": 1 }),
     )
     .await;
-    let mut ola_socket = connect(&app, &ola).await;
-    send(
-        &mut ola_socket,
-        json!({ "type": "subscribe", "cohort_id": food, "after": 1 }),
-    )
-    .await;
 
-    // Kari subscribed first: her snapshot lists herself, then she hears Ola join.
+    // Kari subscribes first: her snapshot lists herself, then she hears Ola join. (Ola
+    // connects only after Kari's snapshot, so the order of the two joins is fixed.)
     let snapshot = loop {
         let message = next_any(&mut kari_socket).await;
         if message["type"] == "presence" {
@@ -359,6 +354,12 @@ async fn presence_and_typing_reach_the_others_and_are_never_stored() {
         (&snapshot["people"][0]["name"], &snapshot["count"]),
         (&json!("Kari"), &json!(1))
     );
+    let mut ola_socket = connect(&app, &ola).await;
+    send(
+        &mut ola_socket,
+        json!({ "type": "subscribe", "cohort_id": food, "after": 1 }),
+    )
+    .await;
     loop {
         let message = next_any(&mut kari_socket).await;
         if message["type"] == "presence_joined" {
