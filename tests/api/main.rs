@@ -10,6 +10,7 @@ mod moderation;
 mod openapi;
 mod pages;
 mod participation;
+mod post_pages;
 mod realtime;
 mod session_pages;
 mod sessions;

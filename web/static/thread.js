@@ -13,12 +13,20 @@
   var userId = Number(data.userId);
   var lastSeq = Number(data.lastSeq) || 0;
   var answeredPostId = data.answeredPostId ? Number(data.answeredPostId) : null;
-  var reactionLabels = {};
+  var mayWrite = data.mayWrite === 'true';
+  var mayMarkAnswer = data.mayMarkAnswer === 'true';
+  var mayReport = data.mayReport === 'true';
+  /** The reactions in their order: [{code, label}]. */
+  var reactions = [];
   try {
-    reactionLabels = JSON.parse(data.reactionLabels || '{}');
+    reactions = JSON.parse(data.reactionLabels || '[]');
   } catch (e) {
-    reactionLabels = {};
+    reactions = [];
   }
+  var reactionLabels = {};
+  reactions.forEach(function (reaction) {
+    reactionLabels[reaction.code] = reaction.label;
+  });
   var locale = { nb: 'nb-NO', nn: 'nn-NO', en: 'en-GB' }[data.lang] || 'nb-NO';
   var timeFormat = new Intl.DateTimeFormat(locale, {
     timeZone: 'Europe/Oslo',
@@ -40,6 +48,9 @@
   var lockedNotice = document.getElementById('locked-notice');
   var textarea = document.getElementById('reply-body');
   var errorEl = document.getElementById('reply-error');
+  var actionError = document.getElementById('action-error');
+  // The opening post is the question: it cannot be marked as its own answer.
+  var firstPostId = posts.firstElementChild ? Number(posts.firstElementChild.dataset.postId) : null;
 
   /** A translated text with `{name}` placeholders filled in. */
   function t(key, args) {
@@ -97,7 +108,10 @@
       body.innerHTML = post.body_html;
       article.appendChild(body);
     }
-    if (post.reactions && post.reactions.length) {
+    var changeable = !post.deleted && !post.hidden;
+    if (mayWrite && changeable) {
+      article.appendChild(reactionForm(post));
+    } else if (post.reactions && post.reactions.length) {
       var list = el('ul', 'reactions');
       list.setAttribute('aria-label', t('tReactions'));
       post.reactions.forEach(function (reaction) {
@@ -105,8 +119,74 @@
       });
       article.appendChild(list);
     }
+    if (changeable) article.appendChild(postActions(post));
     item.appendChild(article);
     return item;
+  }
+
+  function hiddenInput(name, value) {
+    var input = el('input');
+    input.type = 'hidden';
+    input.name = name;
+    input.value = value;
+    return input;
+  }
+
+  function postForm(action, className) {
+    var form = el('form', className);
+    form.method = 'post';
+    form.action = action;
+    form.appendChild(hiddenInput('csrf_token', data.csrf));
+    return form;
+  }
+
+  function reactionForm(post) {
+    var form = postForm('/posts/' + post.id + '/reactions', 'reaction-form');
+    form.setAttribute('aria-label', t('tReactions'));
+    reactions.forEach(function (reaction) {
+      var given = (post.reactions || []).filter(function (r) {
+        return r.reaction === reaction.code;
+      })[0];
+      var count = given ? given.count : 0;
+      var mine = given ? given.user_ids.indexOf(userId) >= 0 : false;
+      var button = el('button', 'reaction', reaction.label);
+      button.type = 'submit';
+      button.name = mine ? 'remove' : 'add';
+      button.value = reaction.code;
+      button.setAttribute('aria-pressed', mine ? 'true' : 'false');
+      if (count > 0) {
+        button.appendChild(document.createTextNode(' '));
+        button.appendChild(el('span', 'reaction-count', String(count)));
+      }
+      form.appendChild(button);
+    });
+    return form;
+  }
+
+  function answerForm(postId) {
+    var form = postForm('/threads/' + threadId + '/answer', 'inline answer-form');
+    form.dataset.postId = String(postId);
+    var isAnswer = answeredPostId === postId;
+    form.appendChild(hiddenInput('post_id', isAnswer ? '' : String(postId)));
+    var button = el('button', 'secondary', isAnswer ? t('tUnmarkAnswer') : t('tMarkAnswer'));
+    button.type = 'submit';
+    form.appendChild(button);
+    return form;
+  }
+
+  function postActions(post) {
+    var actions = el('div', 'post-actions');
+    if (mayMarkAnswer && post.id !== firstPostId) actions.appendChild(answerForm(post.id));
+    var link = null;
+    if (post.author_id === userId && mayWrite) {
+      link = el('a', null, t('tEdit'));
+      link.href = '/posts/' + post.id + '/edit';
+    } else if (post.author_id !== userId && mayReport) {
+      link = el('a', null, t('tReport'));
+      link.href = '/posts/' + post.id + '/report';
+    }
+    if (link) actions.appendChild(link);
+    return actions;
   }
 
   function showPost(post, isNew) {
@@ -131,6 +211,9 @@
     });
     Array.prototype.forEach.call(posts.querySelectorAll('.post-answer'), function (item) {
       item.classList.remove('post-answer');
+    });
+    Array.prototype.forEach.call(posts.querySelectorAll('.answer-form'), function (answer) {
+      answer.replaceWith(answerForm(Number(answer.dataset.postId)));
     });
     if (postId === null) return;
     var item = document.getElementById('post-' + postId);
@@ -391,6 +474,40 @@
         break;
     }
   }
+
+  // ---------------------------------------------------------------------------------------
+  // Reactions go through the API, so the page stays where it is; the change comes back as an
+  // event for everyone. Without the script they are ordinary forms.
+
+  function showActionError(message) {
+    actionError.textContent = message;
+    actionError.hidden = !message;
+  }
+
+  posts.addEventListener('submit', function (submit) {
+    var form = submit.target;
+    var button = submit.submitter;
+    if (!form.classList.contains('reaction-form') || !button || !window.fetch) return;
+    submit.preventDefault();
+    var item = form.closest('.post');
+    var postId = Number(item.dataset.postId);
+    fetch('/api/v1/posts/' + postId + '/reactions/' + encodeURIComponent(button.value), {
+      method: button.name === 'remove' ? 'DELETE' : 'PUT',
+      credentials: 'same-origin',
+    })
+      .then(function (response) {
+        return response.json().then(function (body) {
+          if (!response.ok) throw new Error(body.detail || '');
+          showActionError('');
+          showPost(body, false);
+          var again = document.querySelector('#post-' + postId + ' button[value="' + button.value + '"]');
+          if (again) again.focus();
+        });
+      })
+      .catch(function (error) {
+        showActionError(error.message);
+      });
+  });
 
   // ---------------------------------------------------------------------------------------
   // The reply form: sent over the socket when it is open, as an ordinary form otherwise.

@@ -6,6 +6,7 @@ pub mod api_sessions;
 pub mod api_threads;
 pub mod moderation_pages;
 pub mod pages;
+pub mod post_pages;
 pub mod session_pages;
 pub mod thread_pages;
 
@@ -52,6 +53,17 @@ pub fn router(state: AppState) -> Router {
         .route("/threads/{thread_id}/moderation", post(moderation_pages::decide_thread))
         .route("/cohorts/{cohort_id}/moderation", get(moderation_pages::queue))
         .route("/posts/{post_id}/moderation", post(moderation_pages::decide_post))
+        .route("/posts/{post_id}/reactions", post(post_pages::react))
+        .route(
+            "/posts/{post_id}/edit",
+            get(post_pages::edit_form).post(post_pages::edit),
+        )
+        .route("/posts/{post_id}/delete", post(post_pages::delete))
+        .route(
+            "/posts/{post_id}/report",
+            get(post_pages::report_form).post(post_pages::report),
+        )
+        .route("/threads/{thread_id}/answer", post(post_pages::mark_answer))
         .route("/sessions/{session_id}", get(session_pages::show))
         .route("/sessions/{session_id}/registration", post(session_pages::register))
         .route(

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
+use super::thread_pages::{ThreadPageExtras, thread_page};
 use crate::cohorts;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -148,7 +149,11 @@ pub async fn decide_thread(
         Ok(()) => Ok(Redirect::to(&format!("/threads/{thread_id}")).into_response()),
         Err(error) => {
             let shown = FormError::from_error(error, page.view.tr)?;
-            super::thread_pages::thread_page(&state, page, thread_id, String::new(), None, Some(shown)).await
+            let extras = ThreadPageExtras {
+                error: Some(shown),
+                ..Default::default()
+            };
+            thread_page(&state, page, thread_id, extras).await
         }
     }
 }

@@ -2,7 +2,7 @@
 //! ordinary forms that work without JavaScript, and the script that keeps a thread live.
 
 use askama::Template;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Form, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -21,6 +21,12 @@ use crate::web::{FormError, PageResult, PageView, SignedInPage, render};
 /// thread or post. 43 characters of A–Z, a–z, 0–9, `-` and `_`.
 fn form_client_id() -> String {
     new_secret()
+}
+
+/// The client id a form sent, to render again after an error: a good one is kept so a retry
+/// stores one thing; a broken one would fail every retry, so it is replaced.
+fn kept_client_id(sent: String) -> String {
+    threads::checked_client_id(&sent).unwrap_or_else(|_| form_client_id())
 }
 
 /// `2027-03-29T09:00:00Z`, for `<time datetime>`.
@@ -126,12 +132,7 @@ pub async fn start(
             let draft = ThreadDraft {
                 title: form.title,
                 body: form.body,
-                // A broken id would fail every retry; a good one is kept so a retry stays one thread.
-                client_id: if form.client_id.is_empty() || form.client_id.len() > 64 {
-                    form_client_id()
-                } else {
-                    form.client_id
-                },
+                client_id: kept_client_id(form.client_id),
             };
             threads_page(&state, page, cohort_id, Some(draft), Some(shown)).await
         }
@@ -148,11 +149,41 @@ struct ThreadPage {
     may_write: bool,
     may_moderate: bool,
     user_id: i32,
+    /// The asker, the facilitator and experts may mark which post answers the thread.
+    may_mark_answer: bool,
+    may_report: bool,
     /// The cohort's last event number when the page was read: the script follows from here.
     last_seq: i64,
+    notice: Option<String>,
+    /// An action's error (a reaction, the answer mark, moderation), shown at the top.
     error: Option<String>,
-    body: String,
-    client_id: String,
+    reply: ReplyDraft,
+}
+
+/// The reply form as it is shown: empty, or as sent with what was wrong.
+pub(crate) struct ReplyDraft {
+    pub body: String,
+    pub client_id: String,
+    pub error: Option<FormError>,
+}
+
+impl Default for ReplyDraft {
+    fn default() -> Self {
+        ReplyDraft {
+            body: String::new(),
+            client_id: form_client_id(),
+            error: None,
+        }
+    }
+}
+
+/// What a thread page shows besides the thread: a notice after an action, an action's error,
+/// and the reply form.
+#[derive(Default)]
+pub(crate) struct ThreadPageExtras {
+    pub notice: Option<String>,
+    pub error: Option<FormError>,
+    pub reply: ReplyDraft,
 }
 
 impl ThreadPage {
@@ -168,13 +199,36 @@ impl ThreadPage {
         self.page.t(&format!("threads.reaction.{code}")).to_string()
     }
 
-    /// The reaction names for the script, as JSON (`{"thumbs_up": "👍 Tommel opp", …}`).
-    fn reaction_labels_json(&self) -> String {
-        let labels: serde_json::Map<String, serde_json::Value> = REACTIONS
+    fn reaction_codes(&self) -> &'static [&'static str] {
+        &REACTIONS
+    }
+
+    fn reaction_count(&self, post: &PostView, code: &str) -> usize {
+        post.reactions
             .iter()
-            .map(|code| (code.to_string(), self.reaction_label(code).into()))
+            .find(|reaction| reaction.reaction == code)
+            .map_or(0, |reaction| reaction.count)
+    }
+
+    /// Whether the reader has given this reaction to the post.
+    fn reacted(&self, post: &PostView, code: &str) -> bool {
+        post.reactions
+            .iter()
+            .any(|reaction| reaction.reaction == code && reaction.user_ids.contains(&self.user_id))
+    }
+
+    fn is_own(&self, post: &PostView) -> bool {
+        post.author_id == self.user_id
+    }
+
+    /// The reactions in their order with their names, for the script, as JSON
+    /// (`[{"code": "thumbs_up", "label": "👍 Tommel opp"}, …]`).
+    fn reaction_labels_json(&self) -> String {
+        let labels: Vec<serde_json::Value> = REACTIONS
+            .iter()
+            .map(|code| serde_json::json!({ "code": code, "label": self.reaction_label(code) }))
             .collect();
-        serde_json::Value::Object(labels).to_string()
+        serde_json::Value::Array(labels).to_string()
     }
 }
 
@@ -182,9 +236,7 @@ pub(crate) async fn thread_page(
     state: &AppState,
     page: SignedInPage,
     thread_id: i32,
-    body: String,
-    client_id: Option<String>,
-    error: Option<FormError>,
+    extras: ThreadPageExtras,
 ) -> PageResult {
     // Read before the thread, so nothing stored in between is missed (the script dedupes).
     let found = threads::visible_thread(state, &page.user, thread_id).await?;
@@ -203,28 +255,57 @@ pub(crate) async fn thread_page(
     }
     let cohort_id = detail.thread.cohort_id;
     let cohort = cohorts::cohort_view(&state.db, &page.user, cohort_id).await?;
-    let status = error.as_ref().map_or(StatusCode::OK, |e| e.status);
+    let status = extras
+        .error
+        .as_ref()
+        .or(extras.reply.error.as_ref())
+        .map_or(StatusCode::OK, |error| error.status);
+    let is_asker = detail.thread.author_id == page.user.user.id;
     Ok(render(
         status,
         &ThreadPage {
             user_id: page.user.user.id,
             may_write: page.user.may(Action::WriteInCohort { cohort_id }),
             may_moderate: page.user.may(Action::ModerateCohort { cohort_id }),
+            may_mark_answer: page.user.may(Action::MarkAnswered { cohort_id, is_asker }),
+            may_report: page.user.may(Action::ReportPost { cohort_id }),
             page: page.view,
             cohort_name: cohort.theme.name,
             thread: detail.thread,
             posts: detail.posts,
             last_seq,
-            error: error.map(|e| e.message),
-            body,
-            client_id: client_id.unwrap_or_else(form_client_id),
+            notice: extras.notice,
+            error: extras.error.map(|e| e.message),
+            reply: extras.reply,
         },
     ))
 }
 
+/// What a post action redirects back with (`?done=reported`), to say it worked.
+#[derive(Deserialize)]
+pub struct DoneQuery {
+    done: Option<String>,
+}
+
+/// The notices a thread page can show after an action, each `threads.notice.<done>`.
+const NOTICES: [&str; 3] = ["saved", "deleted", "reported"];
+
 /// `GET /threads/{thread_id}`: the thread; opening it moves the read position to its last post.
-pub async fn show(State(state): State<AppState>, page: SignedInPage, Path(thread_id): Path<i32>) -> PageResult {
-    thread_page(&state, page, thread_id, String::new(), None, None).await
+pub async fn show(
+    State(state): State<AppState>,
+    page: SignedInPage,
+    Path(thread_id): Path<i32>,
+    Query(query): Query<DoneQuery>,
+) -> PageResult {
+    let notice = query
+        .done
+        .filter(|done| NOTICES.contains(&done.as_str()))
+        .map(|done| page.view.t(&format!("threads.notice.{done}")).to_string());
+    let extras = ThreadPageExtras {
+        notice,
+        ..Default::default()
+    };
+    thread_page(&state, page, thread_id, extras).await
 }
 
 #[derive(Deserialize)]
@@ -251,8 +332,15 @@ pub async fn reply(
         Ok((post, _)) => Ok(Redirect::to(&format!("/threads/{thread_id}#post-{}", post.id)).into_response()),
         Err(error) => {
             let shown = FormError::from_error(error, page.view.tr)?;
-            let client_id = (!form.client_id.is_empty() && form.client_id.len() <= 64).then_some(form.client_id);
-            thread_page(&state, page, thread_id, form.body, client_id, Some(shown)).await
+            let extras = ThreadPageExtras {
+                reply: ReplyDraft {
+                    body: form.body,
+                    client_id: kept_client_id(form.client_id),
+                    error: Some(shown),
+                },
+                ..Default::default()
+            };
+            thread_page(&state, page, thread_id, extras).await
         }
     }
 }

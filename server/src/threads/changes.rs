@@ -20,7 +20,7 @@ use crate::state::AppState;
 /// The reactions members can give; a fixed list keeps them meaningful and translatable.
 pub const REACTIONS: [&str; 5] = ["thumbs_up", "heart", "celebrate", "idea", "thanks"];
 
-async fn stored_post(state: &AppState, post_id: i32) -> AppResult<PostView> {
+pub(crate) async fn stored_post(state: &AppState, post_id: i32) -> AppResult<PostView> {
     let found = post::Entity::find_by_id(post_id)
         .one(&state.db)
         .await?
@@ -45,7 +45,11 @@ async fn commit_with_event(
 }
 
 /// A post its author may change: not deleted, not hidden by a moderator.
-async fn own_changeable_post(state: &AppState, viewer: &CurrentUser, post_id: i32) -> AppResult<post::Model> {
+pub(crate) async fn own_changeable_post(
+    state: &AppState,
+    viewer: &CurrentUser,
+    post_id: i32,
+) -> AppResult<post::Model> {
     let found = visible_post(state, viewer, post_id).await?;
     viewer.require(Action::ChangePost {
         cohort_id: found.cohort_id,

@@ -168,7 +168,7 @@ pub(crate) fn checked_body(body: &str) -> AppResult<String> {
     Ok(body.to_string())
 }
 
-fn checked_client_id(client_id: &str) -> AppResult<String> {
+pub(crate) fn checked_client_id(client_id: &str) -> AppResult<String> {
     let valid = (1..=64).contains(&client_id.len())
         && client_id
             .chars()

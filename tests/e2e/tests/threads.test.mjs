@@ -1,6 +1,7 @@
 // Discussions: the thread list, starting a thread, live posts between two people over the
-// websocket (announced to screen readers), typing and presence, the no-JS fallback, and the
-// "reconnecting" status when the server goes away.
+// websocket (announced to screen readers), typing and presence, reactions, the answer mark,
+// editing, deleting and reporting from the page, the no-JS fallback, and the "reconnecting"
+// status when the server goes away.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -51,15 +52,23 @@ after(async () => {
   await server?.stop();
 });
 
+/** Each person's cookies after their first sign-in: the server limits sign-ins per address. */
+const signedInState = new Map();
+
 /** A signed-in page in a context of its own, closed after test `t`. */
 async function signedIn(t, email, options = {}) {
-  const context = options.javaScriptEnabled === false
-    ? await browser.newContext({ locale: 'nb-NO', javaScriptEnabled: false })
-    : await newContext(browser);
+  const context = await browser.newContext({
+    locale: 'nb-NO',
+    javaScriptEnabled: options.javaScriptEnabled !== false,
+    storageState: signedInState.get(email),
+  });
   context.setDefaultTimeout(15_000);
   t.after(() => context.close());
   const page = await context.newPage();
-  await signInByMail(page, server, email);
+  if (!signedInState.has(email)) {
+    await signInByMail(page, server, email);
+    signedInState.set(email, await context.storageState());
+  }
   return page;
 }
 
@@ -205,6 +214,126 @@ test('without JavaScript the reply form posts and the page shows the post', { ti
 
   // The lead, live on the page, sees the no-JS reply arrive.
   await lead.locator('#posts li.post', { hasText: reply }).waitFor();
+});
+
+test('from the thread page a member reacts, marks the answer, edits and deletes, and the other sees it live', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const lead = await signedIn(t, PROJECT_LEAD);
+  const facilitator = await signedIn(t, FACILITATOR);
+  const url = await startThread(lead, 'Hvem har erfaring med kompostering?', 'Vi vurderer kompost i barnehagene.');
+  await facilitator.goto(url);
+  await waitForStatus(facilitator, 'Tilkoblet');
+  await facilitator.getByLabel('Ditt svar').fill('Asker kommune komposterer i alle barnehager.');
+  await facilitator.getByRole('button', { name: 'Send svaret' }).click();
+  const answerOnLeadPage = lead.locator('#posts li.post', { hasText: 'Asker kommune komposterer' });
+  await answerOnLeadPage.waitFor();
+  await waitForStatus(lead, 'Tilkoblet');
+
+  // A reaction goes through the API: the button is pressed for the lead, the count reaches the other live.
+  const thanks = answerOnLeadPage.getByRole('button', { name: /Takk/ });
+  assert.equal(await thanks.getAttribute('aria-pressed'), 'false');
+  await thanks.click();
+  await answerOnLeadPage.locator('button[value="thanks"][aria-pressed="true"]', { hasText: '1' }).waitFor();
+  const answerOnFacilitatorPage = facilitator.locator('#posts li.post', { hasText: 'Asker kommune komposterer' });
+  await answerOnFacilitatorPage.locator('button[value="thanks"][aria-pressed="false"]', { hasText: '1' }).waitFor();
+  await expectNoAxeViolations(lead);
+  // Pressed again, it is taken back.
+  await answerOnLeadPage.locator('button[value="thanks"]').click();
+  await answerOnFacilitatorPage.locator('button[value="thanks"]:not(:has(.reaction-count))').waitFor();
+
+  // The asker marks the answer (an ordinary form); the other sees the badge live.
+  assert.equal(await lead.locator('#posts li.post').first().getByRole('button', { name: 'Merk som svaret' }).count(), 0,
+    'the question is not its own answer');
+  await submitForm(lead, answerOnLeadPage.getByRole('button', { name: 'Merk som svaret' }), 303);
+  await lead.locator('#posts li.post-answer', { hasText: 'Asker kommune komposterer' }).getByText('Svaret', { exact: true }).waitFor();
+  await answerOnFacilitatorPage.getByText('Svaret', { exact: true }).waitFor();
+  await facilitator.locator('#thread-badges').getByText('Besvart').waitFor();
+  await answerOnFacilitatorPage.getByRole('button', { name: 'Fjern svarmerket' }).waitFor();
+
+  // The lead edits the question on its own page; the old text is kept as a revision.
+  await lead.locator('#posts li.post').first().getByRole('link', { name: 'Rediger' }).click();
+  await lead.getByRole('heading', { level: 1, name: 'Rediger innlegget ditt' }).waitFor();
+  await expectNoAxeViolations(lead);
+  const editBox = lead.getByLabel('Innlegget', { exact: true });
+  assert.equal(await editBox.inputValue(), 'Vi vurderer kompost i barnehagene.');
+  await editBox.fill('   ');
+  await submitForm(lead, lead.getByRole('button', { name: 'Lagre endringen' }), 422);
+  await lead.getByRole('alert').waitFor();
+  assert.equal(await editBox.getAttribute('aria-invalid'), 'true');
+  await expectNoAxeViolations(lead);
+  await editBox.fill('Vi vurderer kompost i alle barnehagene i kommunen.');
+  await submitForm(lead, lead.getByRole('button', { name: 'Lagre endringen' }), 303);
+  await lead.getByRole('status').getByText('Endringen er lagret.').waitFor();
+  const firstOnFacilitatorPage = facilitator.locator('#posts li.post').first();
+  await firstOnFacilitatorPage.getByText('Vi vurderer kompost i alle barnehagene i kommunen.').waitFor();
+  await firstOnFacilitatorPage.getByText('redigert').waitFor();
+  const threadId = Number(url.split('/').pop());
+  const detail = await (await lead.request.get(`${server.url}/api/v1/threads/${threadId}`)).json();
+  const revisions = await (await lead.request.get(`${server.url}/api/v1/posts/${detail.posts[0].id}/revisions`)).json();
+  assert.deepEqual(revisions.map((revision) => revision.body_html.trim()), ['<p>Vi vurderer kompost i barnehagene.</p>']);
+
+  // Someone else's post has no edit link, only a report link.
+  assert.equal(await answerOnLeadPage.getByRole('link', { name: 'Rediger' }).count(), 0);
+  await answerOnLeadPage.getByRole('link', { name: 'Rapporter' }).waitFor();
+
+  // The lead writes a second post and deletes it: it keeps its place, shown as deleted, for both.
+  await lead.getByLabel('Ditt svar').fill('Feil tråd, beklager.');
+  await lead.getByRole('button', { name: 'Send svaret' }).click();
+  const mistake = facilitator.locator('#posts li.post', { hasText: 'Feil tråd, beklager.' });
+  await mistake.waitFor();
+  const mistakeId = await mistake.getAttribute('data-post-id');
+  await lead.locator(`#post-${mistakeId}`).getByRole('link', { name: 'Rediger' }).click();
+  await lead.getByRole('heading', { level: 2, name: 'Slett innlegget' }).waitFor();
+  await submitForm(lead, lead.getByRole('button', { name: 'Slett innlegget' }), 303);
+  await lead.getByRole('status').getByText('Innlegget er slettet.').waitFor();
+  await facilitator.locator(`#post-${mistakeId}`).getByText('Innlegget er slettet.').waitFor();
+  assert.equal(await facilitator.locator(`#post-${mistakeId}`).getByText('Feil tråd').count(), 0);
+  assert.equal(await facilitator.locator(`#post-${mistakeId} .reaction-form`).count(), 0, 'nobody reacts to a deleted post');
+});
+
+test('reporting a post from the thread page, and reacting without JavaScript', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const facilitator = await signedIn(t, FACILITATOR);
+  const url = await startThread(facilitator, 'Innspill til neste samling', 'Kjøp billige kurs hos oss!');
+
+  const lead = await signedIn(t, PROJECT_LEAD);
+  await lead.goto(url);
+  const post = lead.locator('#posts li.post').first();
+  await post.getByRole('link', { name: 'Rapporter' }).click();
+  await lead.getByRole('heading', { level: 1, name: 'Rapporter et innlegg' }).waitFor();
+  await lead.getByText('Kjøp billige kurs hos oss!').waitFor();
+  await expectNoAxeViolations(lead);
+  const reason = lead.getByLabel('Hvorfor bør moderatorene se på innlegget?');
+  await reason.fill('  ');
+  await submitForm(lead, lead.getByRole('button', { name: 'Send rapporten' }), 422);
+  assert.equal(await reason.getAttribute('aria-invalid'), 'true');
+  await lead.getByRole('alert').waitFor();
+  await reason.fill('Reklame');
+  await submitForm(lead, lead.getByRole('button', { name: 'Send rapporten' }), 303);
+  await lead.getByRole('status').getByText('Takk. Moderatorene ser på innlegget.').waitFor();
+
+  // The report is in the facilitator's queue.
+  await facilitator.goto(`${server.url}/cohorts/${cohortId}/moderation`);
+  const item = facilitator.getByRole('listitem').filter({ hasText: 'Innspill til neste samling' });
+  await item.getByText(`${PROJECT_LEAD_NAME}: Reklame`).waitFor();
+
+  // Without the script, a reaction is an ordinary form that comes back to the post.
+  const plain = await signedIn(t, PROJECT_LEAD, { javaScriptEnabled: false });
+  await plain.goto(url);
+  const plainPost = plain.locator('#posts li.post').first();
+  await submitForm(plain, plainPost.getByRole('button', { name: /Idé/ }), 303);
+  await plain.waitForURL(/#post-\d+$/);
+  await plain.locator('#posts li.post').first().locator('button[value="idea"][aria-pressed="true"]', { hasText: '1' }).waitFor();
+  // Sending the same form again (a double click, a back-and-resend) changes nothing.
+  const again = await plain.request.post(`${server.url}/posts/${await plainPost.getAttribute('data-post-id')}/reactions`, {
+    form: { csrf_token: await plain.locator('input[name="csrf_token"]').first().inputValue(), add: 'idea' },
+    headers: { Origin: server.url },
+    maxRedirects: 0,
+  });
+  assert.equal(again.status(), 303);
+  await plain.reload();
+  await plain.locator('#posts li.post').first().locator('button[value="idea"][aria-pressed="true"]', { hasText: '1' }).waitFor();
+  await submitForm(plain, plain.locator('#posts li.post').first().locator('button[value="idea"]'), 303);
+  await plain.locator('#posts li.post').first().locator('button[value="idea"][aria-pressed="false"]').waitFor();
+  assert.equal(await plain.locator('#posts li.post').first().locator('button[value="idea"] .reaction-count').count(), 0);
 });
 
 // Last: it stops the server.
