@@ -4,6 +4,8 @@
 #
 #   tests/bench-realtime.sh            # RUNS=3 DURATION=10 by default
 #   RUNS=1 DURATION=5 tests/bench-realtime.sh
+#   ONLY="b c" TARGETS=samling tests/bench-realtime.sh   # some scenarios, one server
+#   BIN_DIR=/tmp/old-build ONLY=d TARGETS=samling tests/bench-realtime.sh   # another build
 #
 # The server runs on core 0 and the load generator on core 1. Each run starts a fresh server
 # (Samling: a fresh SQLite file, seeded members and tokens), so every run starts alike.
@@ -14,7 +16,8 @@ RUNS=${RUNS:-3}
 DURATION=${DURATION:-10}
 GRACE=${GRACE:-5}
 root=$(cd "$(dirname "$0")/.." && pwd)
-bin=${CARGO_TARGET_DIR:-$root/target}/release
+# BIN_DIR: binaries built before (an A/B comparison of two builds); nothing is built then.
+bin=${BIN_DIR:-${CARGO_TARGET_DIR:-$root/target}/release}
 out=$root/target/bench-realtime
 mkdir -p "$out"
 results=$out/results.jsonl
@@ -46,8 +49,10 @@ else
     on_load_core=()
 fi
 
-echo "== building (release)"
-(cd "$root" && cargo build --release --locked -p samling -p samling-bench)
+if [[ -z ${BIN_DIR:-} ]]; then
+    echo "== building (release)"
+    (cd "$root" && cargo build --release --locked -p samling -p samling-bench)
+fi
 
 # name | bench-load arguments (the server address and the label are added per run)
 scenarios=(
@@ -145,8 +150,9 @@ run_scenario() {
     stop_server
 }
 
-for target in bare samling; do
+for target in ${TARGETS:-bare samling}; do
     for scenario in "${scenarios[@]}"; do
+        [[ " ${ONLY:-a b c d e} " == *" ${scenario%%|*} "* ]] || continue
         for run in $(seq "$RUNS"); do
             run_scenario "$target" "${scenario%%|*}" "${scenario#*|}" "$run"
         done

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
 /// Connects; for a SQLite file, creates its folder first and turns on write-ahead logging.
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
@@ -21,15 +22,20 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
     options
         .max_connections(if is_sqlite { 8 } else { 16 })
         .connect_timeout(Duration::from_secs(10))
-        .sqlx_logging(false);
+        .sqlx_logging(false)
+        // Write-ahead logging on every connection. `synchronous = NORMAL` is SQLite's advice
+        // for WAL: a commit survives the server crashing or being killed and the file is never
+        // corrupted; only a power cut can lose the last commits. FULL syncs the disk on every
+        // commit: measured here, 0.22 ms a commit at the median and 10–33 ms at the 99th
+        // percentile, against 0.02 ms and 0.1 ms (docs/performance.md).
+        .map_sqlx_sqlite_opts(|sqlite| {
+            sqlite
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+        });
     let db = Database::connect(options)
         .await
         .with_context(|| format!("cannot connect to the database at {}", redact(url)))?;
-    if is_sqlite {
-        db.execute_unprepared("PRAGMA journal_mode=WAL")
-            .await
-            .context("cannot turn on SQLite write-ahead logging")?;
-    }
     Ok(db)
 }
 

@@ -711,3 +711,55 @@ async fn a_post_through_one_instance_reaches_sockets_on_another() {
         Ok(Some(4401))
     );
 }
+
+#[tokio::test]
+async fn posts_made_at_once_by_several_members_arrive_in_order_once_each_with_their_text() {
+    let app = spawn_app().await;
+    let (_, cohorts) = app.with_sample_cohorts().await;
+    let food = cohorts["mat-og-matsvinn"];
+    let mut tokens = Vec::new();
+    for n in 0..4 {
+        let email = format!("medlem{n}@example.no");
+        tokens.push(
+            app.member_token(food, &email, &format!("Medlem {n}"), Role::ProjectLead)
+                .await,
+        );
+    }
+    let thread_id = start_thread(&app, &tokens[0], food).await;
+    let mut socket = connect(&app, &tokens[0]).await;
+    send(
+        &mut socket,
+        json!({ "type": "subscribe", "cohort_id": food, "after": 1 }),
+    )
+    .await;
+    assert_eq!(next(&mut socket).await["type"], "subscribed");
+
+    // Four members post ten times each, all at once: commits and their signals interleave,
+    // so some events reach the hub out of order and must come from the log.
+    let senders = tokens.iter().enumerate().map(|(n, token)| {
+        let app = &app;
+        async move {
+            let mut ids = Vec::new();
+            for m in 0..10 {
+                ids.push(post(app, token, thread_id, &format!("m{n}-{m}")).await);
+            }
+            ids
+        }
+    });
+    let mut posted: Vec<i64> = futures::future::join_all(senders).await.concat();
+    let mut seen = Vec::new();
+    for expected_seq in 2..42 {
+        let event = next(&mut socket).await;
+        assert_eq!(event["seq"].as_i64(), Some(expected_seq), "{event}");
+        let post = &event["post"];
+        assert_eq!(
+            post["body_html"].as_str().map(str::trim),
+            Some(format!("<p>{}</p>", post["client_id"].as_str().unwrap()).as_str())
+        );
+        seen.push(event["post_id"].as_i64().unwrap());
+    }
+    quiet(&mut socket).await;
+    seen.sort_unstable();
+    posted.sort_unstable();
+    assert_eq!(seen, posted, "every post once");
+}

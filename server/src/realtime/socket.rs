@@ -138,7 +138,9 @@ async fn serve(state: AppState, current: CurrentUser, socket: WebSocket) {
                     if limiter.check().is_err() {
                         Flow::Close(CLOSE_POLICY, "rate_limited")
                     } else {
-                        connection.handle(text.as_str()).await
+                        // Boxed: a request's future (database calls) is large, and inline it
+                        // would size every idle connection's task for it.
+                        Box::pin(connection.handle(text.as_str())).await
                     }
                 }
                 Some(Ok(Message::Binary(_))) => connection.error("invalid_message", None).await,
@@ -152,7 +154,7 @@ async fn serve(state: AppState, current: CurrentUser, socket: WebSocket) {
             changed = access.recv() => match changed {
                 Ok(user_id) if user_id != connection.current.user.id => Flow::Continue,
                 // Ours, or missed some: check again.
-                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => connection.check_access().await,
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => Box::pin(connection.check_access()).await,
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => Flow::Gone,
             },
             _ = heartbeat.tick() => connection.write(Message::Ping(Default::default())).await,
