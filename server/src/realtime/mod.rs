@@ -13,7 +13,7 @@
 
 mod socket;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -46,7 +46,16 @@ struct Subscriber {
 struct Feed {
     wake: Arc<Notify>,
     subscribers: Vec<Subscriber>,
+    /// Events this instance just stored and rendered, by number: delivered without reading
+    /// them back from the database when they follow on from the last one sent.
+    fresh: BTreeMap<i64, EventView>,
+    /// Something changed that only the database knows (an edit, another instance, a missed
+    /// signal): the fan-out task reads the event log.
+    stale: bool,
 }
+
+/// The most fresh events a feed holds for its fan-out task; beyond that it reads the log.
+const FRESH_LIMIT: usize = 256;
 
 struct HubInner {
     db: DatabaseConnection,
@@ -157,8 +166,35 @@ impl Hub {
 
     /// Call after the transaction that stored a cohort's change has committed.
     pub fn notify(&self, cohort_id: i32) {
-        if let Some(feed) = self.feeds().get(&cohort_id) {
+        if let Some(feed) = self.feeds().get_mut(&cohort_id) {
+            feed.stale = true;
             feed.wake.notify_one();
+        }
+    }
+
+    /// Call after the transaction that stored `event` has committed, with the event as it
+    /// was stored: the fan-out task sends it without reading it back. If it does not follow
+    /// on from what was sent (two commits signalled out of order), the task reads the log.
+    pub fn publish(&self, cohort_id: i32, event: EventView) {
+        if let Some(feed) = self.feeds().get_mut(&cohort_id) {
+            if feed.fresh.len() < FRESH_LIMIT {
+                feed.fresh.insert(event.seq, event);
+            } else {
+                feed.stale = true;
+            }
+            feed.wake.notify_one();
+        }
+    }
+
+    /// What the fan-out task should send now: the fresh events in order, and whether it must
+    /// read the log as well.
+    fn take_fresh(&self, cohort_id: i32) -> (BTreeMap<i64, EventView>, bool) {
+        match self.feeds().get_mut(&cohort_id) {
+            Some(feed) => (
+                std::mem::take(&mut feed.fresh),
+                std::mem::replace(&mut feed.stale, false),
+            ),
+            None => (BTreeMap::new(), false),
         }
     }
 
@@ -194,6 +230,9 @@ impl Hub {
             Feed {
                 wake,
                 subscribers: Vec::new(),
+                fresh: BTreeMap::new(),
+                // A new feed starts from `sent`: anything newer is in the log.
+                stale: true,
             }
         });
         feed.subscribers.retain(|s| s.connection != subscriber.connection);
@@ -306,12 +345,31 @@ fn broadcast_ephemeral(feed: &Feed, message: &ServerMessage<'_>) {
     }
 }
 
-/// Reads the cohort's new events once per signal and hands them to its sockets.
+/// Per signal, sends the cohort's new events to its sockets: the ones this instance just
+/// stored as they are, anything else read from the event log once. Every event is serialised
+/// once for all sockets.
 async fn fan_out(hub: Hub, cohort_id: i32, wake: Arc<Notify>, mut sent: i64) {
     loop {
         wake.notified().await;
         if !hub.feed_is_current(cohort_id, &wake) {
             return;
+        }
+        // Under load, let the posts that are finishing now finish first: they are then sent
+        // together, and each socket's writer sends several per system call. Idle, this
+        // costs nothing.
+        tokio::task::yield_now().await;
+        let (fresh, mut stale) = hub.take_fresh(cohort_id);
+        for (seq, event) in fresh.range(sent + 1..) {
+            if *seq != sent + 1 {
+                // A gap: an event committed meanwhile is in the log, not here yet.
+                stale = true;
+                break;
+            }
+            hub.deliver(cohort_id, *seq, &frame(&ServerMessage::Event { cohort_id, event }));
+            sent = *seq;
+        }
+        if !stale {
+            continue;
         }
         loop {
             let events = match load_events(&hub.inner.db, cohort_id, sent, REPLAY_LIMIT).await {
@@ -381,7 +439,8 @@ pub async fn listen(hub: Hub) {
 
 impl Hub {
     fn wake_all(&self) {
-        for feed in self.feeds().values() {
+        for feed in self.feeds().values_mut() {
+            feed.stale = true;
             feed.wake.notify_one();
         }
     }

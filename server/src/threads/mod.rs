@@ -440,7 +440,7 @@ pub async fn create_post(
     if !mentioned.is_empty() {
         store_mentions(&txn, created.id, &mentioned).await?;
     }
-    events::append(
+    let seq = events::append(
         &txn,
         in_thread.cohort_id,
         EventKind::PostCreated,
@@ -450,6 +450,19 @@ pub async fn create_post(
     )
     .await?;
     txn.commit().await?;
-    state.hub.notify(in_thread.cohort_id);
-    Ok((fresh_post_view(created, viewer.user.name.clone(), mentioned), true))
+    let view = fresh_post_view(created, viewer.user.name.clone(), mentioned);
+    // The busiest path: the sockets get the post as stored, without reading it back.
+    state.hub.publish(
+        in_thread.cohort_id,
+        events::EventView {
+            seq,
+            kind: EventKind::PostCreated,
+            thread_id: Some(thread_id),
+            post_id: Some(view.id),
+            created_at: now,
+            post: Some(view.clone()),
+            thread: None,
+        },
+    );
+    Ok((view, true))
 }
