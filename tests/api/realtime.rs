@@ -7,6 +7,8 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
+use crate::discussion::user_id;
+
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A real websocket client, signed in with a bearer token.
@@ -82,12 +84,6 @@ async fn close_code(socket: &mut Socket) -> Option<u16> {
             Some(Ok(_)) => continue,
         }
     }
-}
-
-async fn user_id(app: &TestApp, token: &str) -> i64 {
-    app.get("/api/v1/me", Some(token)).await.json()["user"]["id"]
-        .as_i64()
-        .unwrap()
 }
 
 async fn start_thread(app: &TestApp, token: &str, cohort_id: i64) -> i64 {

@@ -228,11 +228,7 @@ async fn cohort_page(
     } else {
         Vec::new()
     };
-    let unread = crate::threads::unread_by_cohort(state, &page.user)
-        .await?
-        .get(&cohort_id)
-        .copied()
-        .unwrap_or(0);
+    let unread = crate::threads::unread_in_cohort(state, &page.user, cohort_id).await?;
     let status = error.as_ref().map_or(StatusCode::OK, |shown| shown.status);
     let error = error.map(|shown| shown.message);
     Ok(render(

@@ -14,6 +14,7 @@ use crate::error::AppError;
 use crate::state::AppState;
 use crate::threads::changes::{self, AnswerMark, PostEdit};
 use crate::threads::moderation::{self, NewReport};
+use crate::threads::views::post_views;
 use crate::threads::{PostView, visible_post, visible_thread};
 use crate::web::{FormError, PageResult, PageView, SignedInPage, render};
 
@@ -50,15 +51,18 @@ pub async fn react(
     Path(post_id): Path<i32>,
     Form(form): Form<ReactionForm>,
 ) -> PageResult {
-    let thread_id = visible_post(&state, &page.user, post_id).await?.thread_id;
     let (reaction, on) = match (form.add, form.remove) {
         (Some(reaction), None) => (reaction, true),
         (None, Some(reaction)) => (reaction, false),
         _ => (String::new(), true),
     };
     match changes::react(&state, &page.user, post_id, &reaction, on).await {
-        Ok(_) => Ok(back_to_post(thread_id, post_id, None)),
-        Err(error) => thread_with_error(&state, page, thread_id, error).await,
+        Ok(post) => Ok(back_to_post(post.thread_id, post_id, None)),
+        Err(error) => {
+            // Only a post the reader may see has a thread page to show the reason on.
+            let thread_id = visible_post(&state, &page.user, post_id).await?.thread_id;
+            thread_with_error(&state, page, thread_id, error).await
+        }
     }
 }
 
@@ -76,20 +80,18 @@ pub async fn mark_answer(
     Path(thread_id): Path<i32>,
     Form(form): Form<AnswerForm>,
 ) -> PageResult {
-    let done = match form.post_id.trim() {
-        "" => Ok(None),
-        sent => sent
-            .parse::<i32>()
-            .map(Some)
-            .map_err(|_| AppError::invalid("unknown_post", "post_id")),
+    let post_id = match form.post_id.trim() {
+        "" => None,
+        sent => match sent.parse::<i32>() {
+            Ok(post_id) => Some(post_id),
+            Err(_) => {
+                let error = AppError::invalid("unknown_post", "post_id");
+                return thread_with_error(&state, page, thread_id, error).await;
+            }
+        },
     };
-    let done = match done {
-        Ok(post_id) => changes::mark_answered(&state, &page.user, thread_id, AnswerMark { post_id })
-            .await
-            .map(|thread| thread.answered_post_id),
-        Err(error) => Err(error),
-    };
-    match done {
+    let done = changes::mark_answered(&state, &page.user, thread_id, AnswerMark { post_id }).await;
+    match done.map(|thread| thread.answered_post_id) {
         Ok(Some(post_id)) => Ok(back_to_post(thread_id, post_id, None)),
         Ok(None) => Ok(Redirect::to(&format!("/threads/{thread_id}")).into_response()),
         Err(error) => thread_with_error(&state, page, thread_id, error).await,
@@ -116,7 +118,7 @@ async fn edit_page(
     let found = changes::own_changeable_post(state, &page.user, post_id).await?;
     let thread = visible_thread(state, &page.user, found.thread_id).await?;
     let body = body.unwrap_or_else(|| found.body.clone());
-    let post = changes::stored_post(state, post_id).await?;
+    let post = post_views(&state.db, vec![found]).await?.remove(0);
     let status = error.as_ref().map_or(StatusCode::OK, |shown| shown.status);
     Ok(render(
         status,
@@ -193,7 +195,7 @@ async fn report_page(
         cohort_id: found.cohort_id,
     })?;
     let thread = visible_thread(state, &page.user, found.thread_id).await?;
-    let post = changes::stored_post(state, post_id).await?;
+    let post = post_views(&state.db, vec![found]).await?.remove(0);
     let status = error.as_ref().map_or(StatusCode::OK, |shown| shown.status);
     Ok(render(
         status,

@@ -238,10 +238,11 @@ pub(crate) async fn thread_page(
     thread_id: i32,
     extras: ThreadPageExtras,
 ) -> PageResult {
-    // Read before the thread, so nothing stored in between is missed (the script dedupes).
+    // The last event number is read before the posts, so nothing stored in between is missed
+    // (the script skips what it already shows).
     let found = threads::visible_thread(state, &page.user, thread_id).await?;
     let last_seq = last_seq(&state.db, found.cohort_id).await?;
-    let detail = threads::thread_detail(state, &page.user, thread_id).await?;
+    let detail = threads::detail_of(state, found).await?;
     if let Some(last) = detail.posts.iter().map(|post| post.id).max() {
         mark_read(
             state,

@@ -20,7 +20,7 @@ use crate::state::AppState;
 /// The reactions members can give; a fixed list keeps them meaningful and translatable.
 pub const REACTIONS: [&str; 5] = ["thumbs_up", "heart", "celebrate", "idea", "thanks"];
 
-pub(crate) async fn stored_post(state: &AppState, post_id: i32) -> AppResult<PostView> {
+async fn stored_post(state: &AppState, post_id: i32) -> AppResult<PostView> {
     let found = post::Entity::find_by_id(post_id)
         .one(&state.db)
         .await?

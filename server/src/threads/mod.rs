@@ -97,6 +97,23 @@ pub async fn cohort_threads(state: &AppState, viewer: &CurrentUser, cohort_id: i
 /// Unread posts per cohort the viewer belongs to, for the dashboard.
 pub async fn unread_by_cohort(state: &AppState, viewer: &CurrentUser) -> AppResult<HashMap<i32, usize>> {
     let cohort_ids: Vec<i32> = viewer.actor.memberships.keys().copied().collect();
+    unread_in_cohorts(state, viewer, cohort_ids).await
+}
+
+/// Unread posts in one cohort, for its page.
+pub async fn unread_in_cohort(state: &AppState, viewer: &CurrentUser, cohort_id: i32) -> AppResult<usize> {
+    if !viewer.actor.memberships.contains_key(&cohort_id) {
+        return Ok(0);
+    }
+    let counts = unread_in_cohorts(state, viewer, vec![cohort_id]).await?;
+    Ok(counts.get(&cohort_id).copied().unwrap_or(0))
+}
+
+async fn unread_in_cohorts(
+    state: &AppState,
+    viewer: &CurrentUser,
+    cohort_ids: Vec<i32>,
+) -> AppResult<HashMap<i32, usize>> {
     if cohort_ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -143,8 +160,13 @@ pub(crate) async fn visible_post(state: &AppState, viewer: &CurrentUser, post_id
 
 pub async fn thread_detail(state: &AppState, viewer: &CurrentUser, thread_id: i32) -> AppResult<ThreadDetail> {
     let found = visible_thread(state, viewer, thread_id).await?;
+    detail_of(state, found).await
+}
+
+/// A thread already checked with [`visible_thread`], with its posts.
+pub(crate) async fn detail_of(state: &AppState, found: thread::Model) -> AppResult<ThreadDetail> {
     let posts = post::Entity::find()
-        .filter(post::Column::ThreadId.eq(thread_id))
+        .filter(post::Column::ThreadId.eq(found.id))
         .order_by_asc(post::Column::Id)
         .all(&state.db)
         .await?;
