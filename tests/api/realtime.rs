@@ -37,10 +37,7 @@ async fn send(socket: &mut Socket, message: Value) {
 async fn next(socket: &mut Socket) -> Value {
     loop {
         let message = next_any(socket).await;
-        if !matches!(
-            message["type"].as_str(),
-            Some("presence" | "presence_joined" | "presence_left" | "typing")
-        ) {
+        if !matches!(message["type"].as_str(), Some("presence" | "typing")) {
             return message;
         }
     }
@@ -338,8 +335,8 @@ async fn presence_and_typing_reach_the_others_and_are_never_stored() {
     )
     .await;
 
-    // Kari subscribes first: her snapshot lists herself, then she hears Ola join. (Ola
-    // connects only after Kari's snapshot, so the order of the two joins is fixed.)
+    // Kari subscribes first: her snapshot lists herself; when Ola joins, she gets a new
+    // snapshot with both. (Ola connects only after Kari's snapshot, so the order is fixed.)
     let snapshot = loop {
         let message = next_any(&mut kari_socket).await;
         if message["type"] == "presence" {
@@ -356,13 +353,21 @@ async fn presence_and_typing_reach_the_others_and_are_never_stored() {
         json!({ "type": "subscribe", "cohort_id": food, "after": 1 }),
     )
     .await;
-    loop {
+    let snapshot = loop {
         let message = next_any(&mut kari_socket).await;
-        if message["type"] == "presence_joined" {
-            assert_eq!(message["name"], "Ola");
-            break;
+        if message["type"] == "presence" {
+            break message;
         }
-    }
+    };
+    assert_eq!(
+        (
+            &snapshot["people"][0]["name"],
+            &snapshot["people"][1]["name"],
+            &snapshot["count"]
+        ),
+        (&json!("Kari"), &json!("Ola"), &json!(2)),
+        "Kari hears Ola join"
+    );
     // Ola's snapshot lists both.
     let snapshot = loop {
         let message = next_any(&mut ola_socket).await;
@@ -384,13 +389,14 @@ async fn presence_and_typing_reach_the_others_and_are_never_stored() {
     }
     let ola_id = user_id(&app, &ola).await;
     drop(ola_socket);
-    loop {
+    let snapshot = loop {
         let message = next_any(&mut kari_socket).await;
-        if message["type"] == "presence_left" {
-            assert_eq!(message["user_id"], ola_id, "Ola left");
-            break;
+        if message["type"] == "presence" {
+            break message;
         }
-    }
+    };
+    assert_eq!(snapshot["count"], 1, "Ola left");
+    assert_ne!(snapshot["people"][0]["user_id"], ola_id);
     let events = app
         .get(&format!("/api/v1/cohorts/{food}/events"), Some(&kari))
         .await
@@ -400,6 +406,66 @@ async fn presence_and_typing_reach_the_others_and_are_never_stored() {
         1,
         "only the thread itself is stored: {events}"
     );
+}
+
+/// Many people arriving at once: the others get one snapshot per second with all of them, not
+/// one message per person, and a snapshot names the first 20 and counts everyone.
+#[tokio::test]
+async fn presence_changes_are_sent_together_and_name_at_most_twenty() {
+    let app = spawn_app().await;
+    let (_, cohorts) = app.with_sample_cohorts().await;
+    let food = cohorts["mat-og-matsvinn"];
+    let kari = app
+        .member_token(food, "kari@example.no", "Kari", Role::ProjectLead)
+        .await;
+    let mut kari_socket = connect(&app, &kari).await;
+    send(&mut kari_socket, json!({ "type": "subscribe", "cohort_id": food })).await;
+    loop {
+        if next_any(&mut kari_socket).await["type"] == "presence" {
+            break;
+        }
+    }
+    let started = std::time::Instant::now();
+    let mut others = Vec::new();
+    for n in 1..=24 {
+        let token = app
+            .member_token(
+                food,
+                &format!("member{n}@example.no"),
+                &format!("Member {n:02}"),
+                Role::ProjectLead,
+            )
+            .await;
+        let mut socket = connect(&app, &token).await;
+        send(&mut socket, json!({ "type": "subscribe", "cohort_id": food })).await;
+        others.push(socket);
+    }
+    let mut snapshots = 0;
+    let last = loop {
+        let message = next_any(&mut kari_socket).await;
+        if message["type"] == "presence" {
+            snapshots += 1;
+            if message["count"] == 25 {
+                break message;
+            }
+        }
+    };
+    let people = last["people"].as_array().unwrap();
+    assert_eq!(people.len(), 20, "the first 20 are named: {last}");
+    assert_eq!(people[0]["name"], "Kari", "ordered by user id");
+    // One snapshot per second at most (and one more for the second that had begun).
+    let seconds = started.elapsed().as_secs() as usize;
+    assert!(
+        snapshots <= seconds + 2,
+        "{snapshots} snapshots for 24 arrivals in {seconds} s"
+    );
+    drop(others);
+    loop {
+        let message = next_any(&mut kari_socket).await;
+        if message["type"] == "presence" && message["count"] == 1 {
+            break;
+        }
+    }
 }
 
 #[tokio::test]

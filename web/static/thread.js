@@ -269,16 +269,19 @@
   // ---------------------------------------------------------------------------------------
   // Presence and typing.
 
-  // Who is here: a snapshot when subscribing, then one person joining or leaving at a time.
-  var present = {};
-  function showPresence() {
-    var names = Object.keys(present)
-      .filter(function (id) {
-        return Number(id) !== userId;
+  // Who is here: a snapshot when subscribing and whenever it changes (at most once a second),
+  // naming the first few people and counting the rest.
+  function showPresence(message) {
+    var people = message.people || [];
+    var names = people
+      .filter(function (person) {
+        return person.user_id !== userId;
       })
-      .map(function (id) {
-        return present[id];
+      .map(function (person) {
+        return person.name;
       });
+    var unlisted = (message.count || 0) - people.length;
+    if (unlisted > 0) names.push(t('tHereMore', { count: unlisted }));
     presenceEl.textContent = names.length ? t('tHereNow', { names: names.join(', ') }) : '';
     presenceEl.hidden = names.length === 0;
   }
@@ -388,22 +391,7 @@
         if (message.cohort_id === cohortId) location.reload();
         break;
       case 'presence':
-        if (message.cohort_id !== cohortId) return;
-        present = {};
-        (message.people || []).forEach(function (person) {
-          present[person.user_id] = person.name;
-        });
-        showPresence();
-        break;
-      case 'presence_joined':
-        if (message.cohort_id !== cohortId) return;
-        present[message.user_id] = message.name;
-        showPresence();
-        break;
-      case 'presence_left':
-        if (message.cohort_id !== cohortId) return;
-        delete present[message.user_id];
-        showPresence();
+        if (message.cohort_id === cohortId) showPresence(message);
         break;
       case 'typing':
         someoneTyping(message);

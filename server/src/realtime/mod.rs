@@ -28,17 +28,21 @@ pub use socket::{MAX_MESSAGE_BYTES, QUEUE_CAPACITY, upgrade};
 
 /// What a socket's writer sends: a stored event (with its number, to skip what it already
 /// sent) or an ephemeral message.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub(crate) enum Outgoing {
     Event { cohort_id: i32, seq: i64, frame: Utf8Bytes },
     Ephemeral(Utf8Bytes),
 }
 
+/// One message shared by every socket it goes to. A queue slot is a pointer, so a socket's
+/// queue blocks stay small however large the messages are.
+pub(crate) type Queued = Arc<Outgoing>;
+
 struct Subscriber {
     connection: u64,
     user_id: i32,
     name: Arc<str>,
-    queue: mpsc::Sender<Outgoing>,
+    queue: mpsc::Sender<Queued>,
     /// Told the cohort id when this socket fell behind and was taken off the cohort.
     lagged: mpsc::UnboundedSender<i32>,
 }
@@ -52,6 +56,8 @@ struct Feed {
     /// Something changed that only the database knows (an edit, another instance, a missed
     /// signal): the fan-out task reads the event log.
     stale: bool,
+    /// Who is present changed and the sockets hear of it shortly ([`PRESENCE_INTERVAL`]).
+    presence_due: bool,
 }
 
 /// The most fresh events a feed holds for its fan-out task; beyond that it reads the log.
@@ -94,23 +100,13 @@ pub(crate) enum ServerMessage<'a> {
         /// The cohort's newest number: load the page, then subscribe after it.
         last_seq: i64,
     },
-    /// Who has the cohort open now (on this instance), sent to a socket when it subscribes:
-    /// at most [`PRESENCE_LISTED`] people by name, and how many there are in all.
+    /// Who has the cohort open now (on this instance): sent to a socket when it subscribes,
+    /// and to all of them at most once per [`PRESENCE_INTERVAL`] when it changes. At most
+    /// [`PRESENCE_LISTED`] people by name, and how many there are in all.
     Presence {
         cohort_id: i32,
         people: &'a [Person],
         count: usize,
-    },
-    /// One more person has the cohort open.
-    PresenceJoined {
-        cohort_id: i32,
-        user_id: i32,
-        name: &'a str,
-    },
-    /// Someone closed their last socket on the cohort.
-    PresenceLeft {
-        cohort_id: i32,
-        user_id: i32,
     },
     Typing {
         cohort_id: i32,
@@ -139,8 +135,13 @@ pub(crate) struct Person {
     pub name: String,
 }
 
-/// The most people a presence snapshot lists by name.
-pub const PRESENCE_LISTED: usize = 50;
+/// The most people a presence snapshot lists by name (the others are counted): enough to
+/// show, and small enough that every socket's snapshot stays small.
+pub const PRESENCE_LISTED: usize = 20;
+/// How often, at most, a cohort's sockets hear who is present. Changes in between are sent
+/// together: when many people connect at once, each socket gets one snapshot per interval,
+/// not one message per person.
+pub const PRESENCE_INTERVAL: Duration = Duration::from_secs(1);
 
 pub(crate) fn frame(message: &ServerMessage<'_>) -> Utf8Bytes {
     // Serialising these types cannot fail: no maps with non-string keys, no custom serialisers.
@@ -233,30 +234,16 @@ impl Hub {
                 fresh: BTreeMap::new(),
                 // A new feed starts from `sent`: anything newer is in the log.
                 stale: true,
+                presence_due: false,
             }
         });
         feed.subscribers.retain(|s| s.connection != subscriber.connection);
-        let (joined, user_id, name) = (subscriber.queue.clone(), subscriber.user_id, subscriber.name.clone());
-        // The others hear of one new person, not the whole list again: presence stays linear
-        // in the number of people, however large the cohort.
-        if !feed.subscribers.iter().any(|s| s.user_id == user_id) {
-            broadcast_ephemeral(
-                feed,
-                &ServerMessage::PresenceJoined {
-                    cohort_id,
-                    user_id,
-                    name: &name,
-                },
-            );
+        let joined = subscriber.queue.clone();
+        if !feed.subscribers.iter().any(|s| s.user_id == subscriber.user_id) {
+            self.presence_changed(cohort_id, feed);
         }
         feed.subscribers.push(subscriber);
-        let people = present(feed);
-        let snapshot = ServerMessage::Presence {
-            cohort_id,
-            people: &people[..people.len().min(PRESENCE_LISTED)],
-            count: people.len(),
-        };
-        let _ = joined.try_send(Outgoing::Ephemeral(frame(&snapshot)));
+        let _ = joined.try_send(Arc::new(Outgoing::Ephemeral(presence_frame(cohort_id, feed))));
     }
 
     /// Takes a socket off a cohort's feed; the last one out ends the feed.
@@ -279,14 +266,34 @@ impl Hub {
             return;
         }
         if !feed.subscribers.iter().any(|s| s.user_id == user_id) {
-            broadcast_ephemeral(feed, &ServerMessage::PresenceLeft { cohort_id, user_id });
+            self.presence_changed(cohort_id, feed);
         }
+    }
+
+    /// Someone came or left: the cohort's sockets get a new snapshot after
+    /// [`PRESENCE_INTERVAL`], with whatever else changed meanwhile.
+    fn presence_changed(&self, cohort_id: i32, feed: &mut Feed) {
+        if feed.presence_due {
+            return;
+        }
+        feed.presence_due = true;
+        let (hub, wake) = (self.clone(), feed.wake.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(PRESENCE_INTERVAL).await;
+            let mut feeds = hub.feeds();
+            // The feed may have ended, and another begun, meanwhile.
+            if let Some(feed) = feeds.get_mut(&cohort_id).filter(|feed| Arc::ptr_eq(&feed.wake, &wake)) {
+                feed.presence_due = false;
+                let snapshot = presence_frame(cohort_id, feed);
+                broadcast_ephemeral(feed, snapshot);
+            }
+        });
     }
 
     /// Sends an ephemeral message to the cohort's sockets on this instance.
     pub(crate) fn ephemeral(&self, cohort_id: i32, message: &ServerMessage<'_>) {
         if let Some(feed) = self.feeds().get(&cohort_id) {
-            broadcast_ephemeral(feed, message);
+            broadcast_ephemeral(feed, frame(message));
         }
     }
 
@@ -295,21 +302,20 @@ impl Hub {
     fn deliver(&self, cohort_id: i32, seq: i64, frame: &Utf8Bytes) {
         let mut feeds = self.feeds();
         let Some(feed) = feeds.get_mut(&cohort_id) else { return };
-        feed.subscribers.retain(|subscriber| {
-            let outgoing = Outgoing::Event {
-                cohort_id,
-                seq,
-                frame: frame.clone(),
-            };
-            match subscriber.queue.try_send(outgoing) {
+        let outgoing = Arc::new(Outgoing::Event {
+            cohort_id,
+            seq,
+            frame: frame.clone(),
+        });
+        feed.subscribers
+            .retain(|subscriber| match subscriber.queue.try_send(outgoing.clone()) {
                 Ok(()) => true,
                 Err(mpsc::error::TrySendError::Full(_)) => {
                     let _ = subscriber.lagged.send(cohort_id);
                     false
                 }
                 Err(mpsc::error::TrySendError::Closed(_)) => false,
-            }
-        });
+            });
     }
 
     /// Whether the feed that `wake` belongs to is still the cohort's.
@@ -320,27 +326,31 @@ impl Hub {
     }
 }
 
-fn present(feed: &Feed) -> Vec<Person> {
-    let mut people: Vec<Person> = feed
-        .subscribers
+/// Who has the cohort open now: the first [`PRESENCE_LISTED`] people by user id, and the count.
+fn presence_frame(cohort_id: i32, feed: &Feed) -> Utf8Bytes {
+    let present: BTreeMap<i32, &str> = feed.subscribers.iter().map(|s| (s.user_id, &*s.name)).collect();
+    let people: Vec<Person> = present
         .iter()
-        .map(|s| Person {
-            user_id: s.user_id,
-            name: s.name.to_string(),
+        .take(PRESENCE_LISTED)
+        .map(|(user_id, name)| Person {
+            user_id: *user_id,
+            name: name.to_string(),
         })
         .collect();
-    people.sort();
-    people.dedup();
-    people
+    frame(&ServerMessage::Presence {
+        cohort_id,
+        people: &people,
+        count: present.len(),
+    })
 }
 
 /// Best effort: presence and typing are only about "now", so a socket whose queue is half full
 /// misses them, keeping the room for stored events it must not miss.
-fn broadcast_ephemeral(feed: &Feed, message: &ServerMessage<'_>) {
-    let frame = frame(message);
+fn broadcast_ephemeral(feed: &Feed, frame: Utf8Bytes) {
+    let outgoing = Arc::new(Outgoing::Ephemeral(frame));
     for subscriber in &feed.subscribers {
         if subscriber.queue.capacity() > QUEUE_CAPACITY / 2 {
-            let _ = subscriber.queue.try_send(Outgoing::Ephemeral(frame.clone()));
+            let _ = subscriber.queue.try_send(outgoing.clone());
         }
     }
 }

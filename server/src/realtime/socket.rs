@@ -12,9 +12,10 @@ use futures::SinkExt;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use sea_orm::EntityTrait;
 use serde::Deserialize;
+use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 
-use super::{Hub, Outgoing, ServerMessage, Subscriber, frame};
+use super::{Hub, Outgoing, Queued, ServerMessage, Subscriber, frame};
 use crate::auth::CurrentUser;
 use crate::domain::policy::Action;
 use crate::entities::thread;
@@ -88,8 +89,20 @@ pub async fn upgrade(
         .write_buffer_size(WRITE_BUFFER_BYTES)
         .max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| serve(state, current, socket))
+        .on_upgrade(move |socket| {
+            let (connection, inbox) = open(state, current, socket);
+            serve(connection, inbox)
+        })
         .into_response())
+}
+
+/// What woke a connection's loop.
+enum Input {
+    Socket(Option<Result<Message, axum::Error>>),
+    Queued(Queued),
+    Lagged(i32),
+    Access(Result<i32, RecvError>),
+    Heartbeat,
 }
 
 /// Whether the loop goes on.
@@ -105,22 +118,38 @@ struct Connection {
     current: CurrentUser,
     id: u64,
     socket: WebSocket,
-    queue: mpsc::Sender<Outgoing>,
+    queue: mpsc::Sender<Queued>,
     lagged: mpsc::UnboundedSender<i32>,
     /// Cohort → the last sequence number this socket has sent.
     following: HashMap<i32, i64>,
 }
 
-async fn serve(state: AppState, current: CurrentUser, socket: WebSocket) {
+/// What a connection's loop waits on besides its socket.
+struct Inbox {
+    queued: mpsc::Receiver<Queued>,
+    lag_notices: mpsc::UnboundedReceiver<i32>,
+    access: tokio::sync::broadcast::Receiver<i32>,
+    limiter: DefaultDirectRateLimiter,
+    heartbeat: tokio::time::Interval,
+}
+
+/// Sets up a new connection, boxed: an async fn's task stores its arguments twice (as
+/// arguments and as locals), so [`serve`] takes pointers, not a kilobyte of state.
+fn open(state: AppState, current: CurrentUser, socket: WebSocket) -> (Box<Connection>, Box<Inbox>) {
     let hub = state.hub.clone();
-    let (queue, mut queued) = mpsc::channel(QUEUE_CAPACITY);
-    let (lagged, mut lag_notices) = mpsc::unbounded_channel();
-    let mut access = hub.access_signals();
+    let (queue, queued) = mpsc::channel(QUEUE_CAPACITY);
+    let (lagged, lag_notices) = mpsc::unbounded_channel();
     let per_second = NonZeroU32::new(state.settings.socket_messages_per_second.max(1)).unwrap_or(NonZeroU32::MIN);
     // Bursts of three seconds' worth are fine (a reconnect subscribes to several cohorts).
     let burst = NonZeroU32::new(per_second.get().saturating_mul(3)).unwrap_or(per_second);
-    let limiter: DefaultDirectRateLimiter = RateLimiter::direct(Quota::per_second(per_second).allow_burst(burst));
-    let mut connection = Connection {
+    let inbox = Inbox {
+        queued,
+        lag_notices,
+        access: hub.access_signals(),
+        limiter: RateLimiter::direct(Quota::per_second(per_second).allow_burst(burst)),
+        heartbeat: tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT),
+    };
+    let connection = Connection {
         id: hub.new_connection_id(),
         hub,
         state,
@@ -130,16 +159,33 @@ async fn serve(state: AppState, current: CurrentUser, socket: WebSocket) {
         lagged,
         following: HashMap::new(),
     };
-    let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
+    (Box::new(connection), Box::new(inbox))
+}
+
+async fn serve(mut connection: Box<Connection>, mut inbox: Box<Inbox>) {
+    let Inbox {
+        queued,
+        lag_notices,
+        access,
+        limiter,
+        heartbeat,
+    } = &mut *inbox;
     loop {
-        let flow = tokio::select! {
-            incoming = connection.socket.recv() => match incoming {
+        // The select only says what happened; the awaits that follow are outside it, so the
+        // task holds the waiting futures or one step's future, never both.
+        let input = tokio::select! {
+            incoming = connection.socket.recv() => Input::Socket(incoming),
+            Some(outgoing) = queued.recv() => Input::Queued(outgoing),
+            Some(cohort_id) = lag_notices.recv() => Input::Lagged(cohort_id),
+            changed = access.recv() => Input::Access(changed),
+            _ = heartbeat.tick() => Input::Heartbeat,
+        };
+        let flow = match input {
+            Input::Socket(incoming) => match incoming {
                 Some(Ok(Message::Text(text))) => {
                     if limiter.check().is_err() {
                         Flow::Close(CLOSE_POLICY, "rate_limited")
                     } else {
-                        // Boxed: a request's future (database calls) is large, and inline it
-                        // would size every idle connection's task for it.
                         Box::pin(connection.handle(text.as_str())).await
                     }
                 }
@@ -149,35 +195,21 @@ async fn serve(state: AppState, current: CurrentUser, socket: WebSocket) {
                 Some(Err(error)) if is_too_big(&error) => Flow::Close(CLOSE_TOO_BIG, "message_too_big"),
                 Some(Err(_)) => Flow::Gone,
             },
-            Some(outgoing) = queued.recv() => connection.write_queued(outgoing, &mut queued).await,
-            Some(cohort_id) = lag_notices.recv() => connection.resync(cohort_id).await,
-            changed = access.recv() => match changed {
+            Input::Queued(outgoing) => connection.write_queued(outgoing, queued).await,
+            Input::Lagged(cohort_id) => connection.resync(cohort_id).await,
+            Input::Access(changed) => match changed {
                 Ok(user_id) if user_id != connection.current.user.id => Flow::Continue,
                 // Ours, or missed some: check again.
-                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => Box::pin(connection.check_access()).await,
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => Flow::Gone,
+                Ok(_) | Err(RecvError::Lagged(_)) => Box::pin(connection.check_access()).await,
+                Err(RecvError::Closed) => Flow::Gone,
             },
-            _ = heartbeat.tick() => connection.write(Message::Ping(Default::default())).await,
+            Input::Heartbeat => connection.write(Message::Ping(Default::default())).await,
         };
         match flow {
             Flow::Continue => {}
             Flow::Gone => break,
             Flow::Close(code, reason) => {
-                let close = CloseFrame {
-                    code,
-                    reason: Utf8Bytes::from_static(reason),
-                };
-                let _ = connection.socket.send(Message::Close(Some(close))).await;
-                // Finish the closing handshake: read what the client still sends until its
-                // Close, so the connection is not reset before the client reads our code.
-                let _ = tokio::time::timeout(CLOSE_GRACE, async {
-                    while let Some(Ok(message)) = connection.socket.recv().await {
-                        if let Message::Close(_) = message {
-                            break;
-                        }
-                    }
-                })
-                .await;
+                Box::pin(connection.close(code, reason)).await;
                 break;
             }
         }
@@ -199,6 +231,24 @@ fn is_too_big(error: &axum::Error) -> bool {
 }
 
 impl Connection {
+    /// Sends our Close and finishes the closing handshake: reads what the client still sends
+    /// until its Close, so the connection is not reset before the client reads our code.
+    async fn close(&mut self, code: u16, reason: &'static str) {
+        let close = CloseFrame {
+            code,
+            reason: Utf8Bytes::from_static(reason),
+        };
+        let _ = self.socket.send(Message::Close(Some(close))).await;
+        let _ = tokio::time::timeout(CLOSE_GRACE, async {
+            while let Some(Ok(message)) = self.socket.recv().await {
+                if let Message::Close(_) = message {
+                    break;
+                }
+            }
+        })
+        .await;
+    }
+
     fn tr(&self) -> Tr {
         Tr::new(self.current.language())
     }
@@ -342,23 +392,27 @@ impl Connection {
     }
 
     /// Writes one queued message and whatever else is waiting, then flushes once.
-    async fn write_queued(&mut self, first: Outgoing, queued: &mut mpsc::Receiver<Outgoing>) -> Flow {
+    async fn write_queued(&mut self, first: Queued, queued: &mut mpsc::Receiver<Queued>) -> Flow {
         let mut next = Some(first);
         let mut written = 0;
         while let Some(outgoing) = next.take() {
-            let frame = match outgoing {
-                Outgoing::Ephemeral(frame) => Some(frame),
-                Outgoing::Event { cohort_id, seq, frame } => match self.following.get(&cohort_id).copied() {
+            let frame = match &*outgoing {
+                Outgoing::Ephemeral(frame) => Some(frame.clone()),
+                &Outgoing::Event {
+                    cohort_id,
+                    seq,
+                    ref frame,
+                } => match self.following.get(&cohort_id).copied() {
                     // Not (or no longer) following: a resync or unsubscribe is under way.
                     None => None,
                     Some(last) if seq <= last => None,
                     Some(last) if seq == last + 1 => {
                         self.following.insert(cohort_id, seq);
-                        Some(frame)
+                        Some(frame.clone())
                     }
                     Some(mut last) => {
                         // A gap: read what is missing from the log; it includes this event.
-                        if let Flow::Gone = self.catch_up(cohort_id, &mut last).await {
+                        if let Flow::Gone = Box::pin(self.catch_up(cohort_id, &mut last)).await {
                             return Flow::Gone;
                         }
                         self.following.insert(cohort_id, last);
