@@ -6,6 +6,7 @@ mod m20261122_000001_foundation;
 mod m20261122_000002_sessions;
 mod m20261122_000003_threads;
 mod m20261122_000004_discussion;
+mod m20261122_000005_digests;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_sessions::Migration),
             Box::new(m20261122_000003_threads::Migration),
             Box::new(m20261122_000004_discussion::Migration),
+            Box::new(m20261122_000005_digests::Migration),
         ]
     }
 }

@@ -89,6 +89,11 @@ pub struct Settings {
     pub posts_per_minute: u32,
     /// Messages one websocket may send per second; a flood closes it.
     pub socket_messages_per_second: u32,
+    /// Seconds between the server's digest runs (deciding what is due, sending the outbox);
+    /// 0 turns the server's own digest worker off (`samling digests run` still works).
+    pub digest_interval_seconds: u64,
+    /// Attempts at sending one digest mail before giving up (keeping the last error).
+    pub digest_max_attempts: u32,
 }
 
 /// The development signing secret; a production start refuses it.
@@ -117,6 +122,8 @@ impl Default for Settings {
             meeting_link_minutes_before: 60,
             posts_per_minute: 30,
             socket_messages_per_second: 20,
+            digest_interval_seconds: 60,
+            digest_max_attempts: 5,
         }
     }
 }
@@ -146,6 +153,9 @@ impl Settings {
         }
         if self.session_hours <= 0 {
             return Err("session_hours must be at least 1".into());
+        }
+        if self.digest_max_attempts == 0 {
+            return Err("digest_max_attempts must be at least 1".into());
         }
         if self.environment == Environment::Production {
             if self.signing_secret.is_empty() {

@@ -16,6 +16,8 @@ pub mod config;
 pub mod db;
 /// Demo data for `serve --demo`.
 pub mod demo;
+/// E-mail digests: schedule, composition, outbox worker.
+pub mod digests;
 /// Pure types and rules: grant records, roles, the authorization policy.
 pub mod domain;
 /// sea-orm entities.

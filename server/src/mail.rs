@@ -2,19 +2,27 @@
 //! outbox folder (lettre's file transport).
 
 use anyhow::Context;
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Attachment, Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::{Settings, SmtpTls};
 
 /// A mail ready to compose: plain text and HTML alternatives.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct OutgoingMail {
     pub to: String,
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// A stable `Message-ID` (`<…@…>`), so a resend of the same mail is recognisable;
+    /// otherwise lettre makes a new one.
+    pub message_id: Option<String>,
+    /// One-click unsubscribe (RFC 8058): `List-Unsubscribe` and `List-Unsubscribe-Post`.
+    pub unsubscribe_url: Option<String>,
+    /// An iCalendar invitation, attached as `invitation.ics`.
+    pub calendar: Option<String>,
 }
 
 #[derive(Clone)]
@@ -65,12 +73,35 @@ impl Mailer {
             .to
             .parse()
             .with_context(|| format!("cannot send to {:?}", mail.to))?;
-        let message = Message::builder()
+        let mut builder = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(mail.subject)
-            .multipart(MultiPart::alternative_plain_html(mail.text, mail.html))
-            .context("cannot compose mail")?;
+            .message_id(mail.message_id);
+        if let Some(url) = mail.unsubscribe_url {
+            builder = builder
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                    format!("<{url}>"),
+                ))
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                    "List-Unsubscribe=One-Click".to_string(),
+                ));
+        }
+        let body = MultiPart::alternative_plain_html(mail.text, mail.html);
+        let message = match mail.calendar {
+            None => builder.multipart(body),
+            Some(calendar) => {
+                let invitation = Attachment::new("invitation.ics".to_string()).body(
+                    calendar,
+                    ContentType::parse("text/calendar; charset=utf-8; method=PUBLISH")
+                        .context("calendar content type")?,
+                );
+                builder.multipart(MultiPart::mixed().multipart(body).singlepart(invitation))
+            }
+        }
+        .context("cannot compose mail")?;
         match &self.transport {
             Transport::Outbox(outbox) => {
                 outbox.send(message).await.context("cannot write mail to the outbox")?;

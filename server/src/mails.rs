@@ -42,6 +42,7 @@ pub fn sign_in(tr: Tr, to: &user::Model, link: &str) -> AppResult<OutgoingMail> 
         }
         .render()
         .map_err(anyhow::Error::from)?,
+        ..Default::default()
     })
 }
 
@@ -100,6 +101,7 @@ pub fn invitation(
         }
         .render()
         .map_err(anyhow::Error::from)?,
+        ..Default::default()
     })
 }
 
@@ -162,5 +164,6 @@ pub fn moderation_notice(
         }
         .render()
         .map_err(anyhow::Error::from)?,
+        ..Default::default()
     })
 }

@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use samling::clock::{Clock, SystemClock};
 use samling::cohorts::{self, NewProgramme};
 use samling::config::Settings;
+use samling::domain::digest_schedule::DigestKind;
 use samling::error::AppError;
 use samling::i18n::{Language, Tr};
 use samling::startup::{Application, shutdown_signal};
@@ -63,6 +64,11 @@ enum Command {
     CreateAdmin { email: String },
     /// Print the OpenAPI document of the JSON API.
     Openapi,
+    /// E-mail digests: preview one person's, or process what is due now.
+    Digests {
+        #[command(subcommand)]
+        command: DigestsCommand,
+    },
     /// Seed cohorts of members with session tokens for the realtime benchmark (never in production).
     BenchSeed {
         #[arg(long)]
@@ -73,6 +79,21 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum DigestsCommand {
+    /// Print what this person would get now, per cohort (the next digest of each kind).
+    Preview {
+        /// The person's e-mail address.
+        #[arg(long)]
+        user: String,
+        /// Only this kind: recap, activity or reminder.
+        #[arg(long)]
+        kind: Option<String>,
+    },
+    /// Decide the digests that are due and send the outbox, once.
+    Run,
 }
 
 fn main() -> ExitCode {
@@ -151,6 +172,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Openapi => Ok(()),
+        Command::Digests { command } => digests(settings, clock, command).await,
         Command::BenchSeed { cohorts, members, out } => {
             samling::bench_seed::run(&settings, cohorts, members, &out, clock.now()).await
         }
@@ -196,6 +218,42 @@ async fn serve(settings: Settings, clock: Arc<dyn Clock>, with_demo: bool) -> an
     tracing::info!(address = %application.state().settings.bind, port = application.port(), "Samling is listening");
     println!("Samling runs at {public_url}");
     application.run_until_stopped(shutdown_signal()).await
+}
+
+async fn digests(settings: Settings, clock: Arc<dyn Clock>, command: DigestsCommand) -> anyhow::Result<()> {
+    let state = samling::startup::build_state(settings, clock).await?;
+    match command {
+        DigestsCommand::Preview { user, kind } => {
+            let kind = match kind.as_deref() {
+                None => None,
+                Some(code) => Some(
+                    DigestKind::parse(code)
+                        .ok_or_else(|| anyhow::anyhow!("unknown kind {code:?}: use recap, activity or reminder"))?,
+                ),
+            };
+            let previews = samling::digests::preview_for_person(&state, &user, kind).await?;
+            if previews.is_empty() {
+                println!("{user} has no digests planned (no cohort with sessions).");
+            }
+            for preview in previews {
+                println!("=== {}", preview.heading);
+                match preview.mail {
+                    Some(mail) => println!("Subject: {}\n\n{}", mail.subject, mail.text),
+                    None => println!("(nothing for this person now)\n"),
+                }
+            }
+            Ok(())
+        }
+        DigestsCommand::Run => {
+            let worker_id = format!("cli-{}", std::process::id());
+            let report = samling::digests::run_due(&state, &worker_id).await?;
+            println!(
+                "Digests decided: {}, mails enqueued: {}, sent: {}, failed: {}",
+                report.decided, report.enqueued, report.sent, report.failed
+            );
+            Ok(())
+        }
+    }
 }
 
 async fn import(settings: Settings, clock: Arc<dyn Clock>, file: PathBuf) -> anyhow::Result<()> {

@@ -40,21 +40,7 @@ impl Application {
     /// Like [`Application::build`], on a listener the caller bound (tests bind port 0 first, so
     /// the public URL can name the real port).
     pub async fn build_on(settings: Settings, listener: TcpListener, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        let db = db::connect(&settings.database_url).await?;
-        db::migrate(&db).await?;
-        let state = AppState {
-            db: db.clone(),
-            mailer: Mailer::from_settings(&settings)?,
-            sessions: SessionKeys::new(settings.signing_secret.expose()),
-            sign_in_limits: Arc::new(SignInLimits::new(
-                settings.sign_in_limit_per_address,
-                settings.sign_in_limit_per_ip,
-            )),
-            post_limits: Arc::new(PostLimits::new(settings.posts_per_minute)),
-            hub: crate::realtime::Hub::new(db.clone()),
-            settings: Arc::new(settings),
-            clock,
-        };
+        let state = build_state(settings, clock).await?;
         Ok(Self { listener, state })
     }
 
@@ -80,6 +66,13 @@ impl Application {
             }
         });
         let listener = tokio::spawn(crate::realtime::listen(self.state.hub.clone()));
+        let (stop_digests, digests_stopped) = tokio::sync::watch::channel(false);
+        let digests = (self.state.settings.digest_interval_seconds > 0).then(|| {
+            tokio::spawn(crate::digests::worker::run_periodically(
+                self.state.clone(),
+                digests_stopped,
+            ))
+        });
         let app = app(self.state);
         let result = axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
@@ -87,8 +80,33 @@ impl Application {
             .context("server stopped with an error");
         cleaner.abort();
         listener.abort();
+        // The digest worker finishes the mail it is sending, then stops.
+        let _ = stop_digests.send(true);
+        if let Some(digests) = digests {
+            let _ = digests.await;
+        }
         result
     }
+}
+
+/// Connects, migrates and sets up what handlers share; also for commands that work without
+/// serving (`samling digests …`).
+pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
+    let db = db::connect(&settings.database_url).await?;
+    db::migrate(&db).await?;
+    Ok(AppState {
+        db: db.clone(),
+        mailer: Mailer::from_settings(&settings)?,
+        sessions: SessionKeys::new(settings.signing_secret.expose()),
+        sign_in_limits: Arc::new(SignInLimits::new(
+            settings.sign_in_limit_per_address,
+            settings.sign_in_limit_per_ip,
+        )),
+        post_limits: Arc::new(PostLimits::new(settings.posts_per_minute)),
+        hub: crate::realtime::Hub::new(db.clone()),
+        settings: Arc::new(settings),
+        clock,
+    })
 }
 
 /// The routes wrapped in the middleware every request passes: request id, tracing, security

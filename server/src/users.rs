@@ -136,6 +136,24 @@ pub async fn all_users<C: sea_orm::ConnectionTrait>(db: &C) -> AppResult<Vec<Use
 }
 
 /// Changes a person's own language.
+/// What the person gets by e-mail (also from an unsubscribe link, without signing in).
+pub async fn set_digest_preference<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    user_id: i32,
+    preference: crate::domain::digest_schedule::DigestPreference,
+) -> AppResult<()> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    user::Entity::update_many()
+        .col_expr(
+            user::Column::DigestPreference,
+            sea_orm::sea_query::Expr::value(preference.code()),
+        )
+        .filter(user::Column::Id.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 pub async fn set_language<C: sea_orm::ConnectionTrait>(
     db: &C,
     user: &user::Model,

@@ -17,6 +17,20 @@ pub struct Claims {
     pub exp: i64,
 }
 
+/// An unsubscribe link's claims: who, and that it is for nothing else. A session token lacks
+/// `purpose`, and this token lacks `ver`, so neither passes as the other.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+struct UnsubscribeClaims {
+    sub: String,
+    purpose: String,
+    iat: i64,
+    exp: i64,
+}
+
+const UNSUBSCRIBE_PURPOSE: &str = "unsubscribe";
+/// Old mails' links keep working for a year.
+const UNSUBSCRIBE_LIFETIME_DAYS: i64 = 366;
+
 #[derive(Clone)]
 pub struct SessionKeys {
     encoding: EncodingKey,
@@ -51,6 +65,35 @@ impl SessionKeys {
         )?)
     }
 
+    /// The token of a one-click unsubscribe link for `user_id` (needs no sign-in).
+    pub fn issue_unsubscribe(&self, user_id: i32, now: DateTime<Utc>) -> anyhow::Result<String> {
+        let claims = UnsubscribeClaims {
+            sub: user_id.to_string(),
+            purpose: UNSUBSCRIBE_PURPOSE.to_string(),
+            iat: now.timestamp(),
+            exp: (now + Duration::days(UNSUBSCRIBE_LIFETIME_DAYS)).timestamp(),
+        };
+        Ok(jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &self.encoding,
+        )?)
+    }
+
+    /// The user id of an unsubscribe token signed by us and not expired at `now`.
+    pub fn verify_unsubscribe(&self, token: &str, now: DateTime<Utc>) -> Option<i32> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.algorithms = vec![Algorithm::HS256];
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        validation.validate_exp = false;
+        let claims = jsonwebtoken::decode::<UnsubscribeClaims>(token, &self.decoding, &validation)
+            .ok()?
+            .claims;
+        (claims.purpose == UNSUBSCRIBE_PURPOSE && claims.exp > now.timestamp())
+            .then(|| claims.sub.parse().ok())
+            .flatten()
+    }
+
     /// The claims of a token signed by us with HS256 and not expired at `now`; `None` otherwise.
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Option<Claims> {
         let mut validation = Validation::new(Algorithm::HS256);
@@ -81,6 +124,19 @@ mod tests {
         let token = keys.issue(42, 3, now(), Duration::hours(1)).unwrap();
         let claims = keys.verify(&token, now()).unwrap();
         assert_eq!((claims.sub.as_str(), claims.ver), ("42", 3));
+    }
+
+    #[test]
+    fn unsubscribe_and_session_tokens_do_not_pass_as_each_other() {
+        let keys = SessionKeys::new("a-secret-of-enough-length-for-tests");
+        let unsubscribe = keys.issue_unsubscribe(42, now()).unwrap();
+        assert_eq!(keys.verify_unsubscribe(&unsubscribe, now()), Some(42));
+        assert_eq!(keys.verify_unsubscribe(&unsubscribe, now() + Duration::days(400)), None);
+        assert!(keys.verify(&unsubscribe, now()).is_none());
+        let session = keys.issue(42, 3, now(), Duration::hours(1)).unwrap();
+        assert_eq!(keys.verify_unsubscribe(&session, now()), None);
+        let other = SessionKeys::new("another-secret-of-enough-length");
+        assert_eq!(other.verify_unsubscribe(&unsubscribe, now()), None);
     }
 
     #[test]

@@ -32,6 +32,9 @@ pub enum Action {
     InviteToCohort { cohort_id: i32, role: Role },
     /// Plan, edit and run the cohort's sessions: dates, agenda, experts, attendance, recap, polls.
     ManageSessions { cohort_id: i32 },
+    /// See the cohort's digest schedule, preview a digest as a member gets it, write its intro,
+    /// postpone it or send it now.
+    ManageDigests { cohort_id: i32 },
     /// Take part in a session: register, answer a poll, write what you need and can share.
     ParticipateInSession { cohort_id: i32 },
     /// Start threads and post in the cohort's discussions.
@@ -88,7 +91,7 @@ pub fn decide(actor: &Actor, action: Action) -> Decision {
             Some(_) => Forbidden,
             None => NotFound,
         },
-        Action::ManageSessions { cohort_id } => match actor.role_in(cohort_id) {
+        Action::ManageSessions { cohort_id } | Action::ManageDigests { cohort_id } => match actor.role_in(cohort_id) {
             Some(Role::Facilitator) => Allow,
             Some(_) => Forbidden,
             None => NotFound,
@@ -329,6 +332,23 @@ mod tests {
                 decide(&actor(false, &[(1, role)]), Action::ManageSessions { cohort_id: 1 }),
                 Decision::Forbidden
             );
+        }
+    }
+
+    #[test]
+    fn only_facilitators_and_admins_manage_digests() {
+        let action = Action::ManageDigests { cohort_id: 1 };
+        assert_eq!(
+            decide(&actor(false, &[(1, Role::Facilitator)]), action),
+            Decision::Allow
+        );
+        assert_eq!(decide(&actor(true, &[]), action), Decision::Allow);
+        assert_eq!(
+            decide(&actor(false, &[(2, Role::Facilitator)]), action),
+            Decision::NotFound
+        );
+        for role in [Role::ProjectLead, Role::Expert, Role::Observer] {
+            assert_eq!(decide(&actor(false, &[(1, role)]), action), Decision::Forbidden);
         }
     }
 

@@ -6,6 +6,8 @@ pub mod cohort;
 pub mod cohort_event;
 pub mod cohort_event_counter;
 pub mod cohort_mute;
+pub mod digest;
+pub mod digest_mail;
 pub mod grant;
 pub mod invitation;
 pub mod membership;

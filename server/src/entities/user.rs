@@ -13,6 +13,8 @@ pub struct Model {
     pub token_version: i32,
     pub organisation_id: Option<i32>,
     pub created_at: DateTimeUtc,
+    /// See [`crate::domain::digest_schedule::DigestPreference`].
+    pub digest_preference: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

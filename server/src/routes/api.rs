@@ -97,6 +97,7 @@ pub type ApiResult<T> = Result<ApiJson<T>, AppError>;
         (name = "moderation", description = "Reports, hiding and restoring posts, locking and pinning threads, muting members"),
         (name = "admin", description = "Programme administration"),
         (name = "threads", description = "Discussion threads, posts and the cohort's event log"),
+        (name = "digests", description = "E-mail digests: preferences, one-click unsubscribe, the facilitator's schedule"),
         (name = "sessions", description = "The four sessions of a cohort: planning, registration, preparation, polls, recaps, calendars"),
     )
 )]
@@ -146,6 +147,7 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(list_audit))
         .merge(super::api_sessions::routes())
         .merge(super::api_threads::routes())
+        .merge(super::api_digests::routes())
         .split_for_parts();
     let imports = OpenApiRouter::new()
         .routes(routes!(import_grants_file))

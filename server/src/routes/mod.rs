@@ -2,8 +2,10 @@
 
 pub mod admin;
 pub mod api;
+pub mod api_digests;
 pub mod api_sessions;
 pub mod api_threads;
+pub mod digest_pages;
 pub mod moderation_pages;
 pub mod pages;
 pub mod post_pages;
@@ -34,6 +36,18 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/sign-out", post(pages::sign_out))
         .route("/language", post(pages::set_language))
+        .route(
+            "/settings",
+            get(digest_pages::settings).post(digest_pages::save_settings),
+        )
+        .route(
+            "/unsubscribe",
+            get(digest_pages::unsubscribe_form).post(digest_pages::unsubscribe),
+        )
+        .route("/cohorts/{cohort_id}/digests", get(digest_pages::schedule))
+        .route("/digests/{digest_id}", post(digest_pages::change))
+        .route("/digests/{digest_id}/send", post(digest_pages::send_now))
+        .route("/digests/{digest_id}/preview", get(digest_pages::preview))
         .route("/cohorts", get(pages::my_cohorts))
         .route("/cohorts/{cohort_id}", get(pages::cohort))
         .route("/cohorts/{cohort_id}/invitations", post(pages::invite))

@@ -31,6 +31,11 @@ fn event(state: &AppState, found: &session::Model) -> CalendarEvent {
     }
 }
 
+/// The calendar file of one session (attached to reminders).
+pub fn session_calendar(state: &AppState, found: &session::Model) -> String {
+    calendar(&found.title, &[event(state, found)])
+}
+
 /// The calendar file of one session, for a member.
 pub async fn session_ics(state: &AppState, viewer: &CurrentUser, session_id: i32) -> AppResult<String> {
     let found = visible_session(&state.db, viewer, session_id).await?;

@@ -1,0 +1,196 @@
+//! Sends the digest outbox. A worker leases a batch of due mails (a row changes hands only
+//! if its lease is free), sends each outside any transaction, and records the outcome right
+//! after each send. Several workers, on several instances, never send the same mail at once;
+//! a worker that dies leaves its leases to run out, and the mails are sent again later with
+//! the same `Message-ID`, so a resend after an unknown outcome is recognisable.
+
+use std::time::Duration as StdDuration;
+
+use chrono::Duration;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use crate::digests::{run_due, wants};
+use crate::domain::digest_schedule::DigestKind;
+use crate::entities::{digest, digest_mail, user};
+use crate::error::AppResult;
+use crate::mail::OutgoingMail;
+use crate::state::AppState;
+
+pub const PENDING: &str = "pending";
+pub const SENT: &str = "sent";
+/// Gave up after the last attempt; `last_error` says why.
+pub const FAILED: &str = "failed";
+/// The person unsubscribed (or left) after the digest was decided.
+pub const CANCELLED: &str = "cancelled";
+
+/// Mails one worker takes at a time.
+const BATCH: u64 = 50;
+/// How long a leased mail is the worker's; after that another may take it.
+const LEASE: Duration = Duration::minutes(5);
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SendReport {
+    pub sent: usize,
+    pub failed: usize,
+}
+
+/// Sends every due mail in the outbox, batch by batch, until none is left.
+pub async fn send_pending(state: &AppState, worker_id: &str) -> AppResult<SendReport> {
+    let mut report = SendReport::default();
+    loop {
+        let batch = lease_batch(state, worker_id).await?;
+        if batch.is_empty() {
+            return Ok(report);
+        }
+        for mail in batch {
+            match send_one(state, worker_id, mail).await? {
+                Outcome::Sent => report.sent += 1,
+                Outcome::Failed => report.failed += 1,
+                Outcome::Cancelled => {}
+            }
+        }
+    }
+}
+
+enum Outcome {
+    Sent,
+    Failed,
+    Cancelled,
+}
+
+/// Takes up to [`BATCH`] due mails whose lease is free. Each row is claimed by its own
+/// conditional update, so two workers racing for it cannot both win.
+async fn lease_batch(state: &AppState, worker_id: &str) -> AppResult<Vec<digest_mail::Model>> {
+    let now = state.now();
+    let lease_free = Condition::any()
+        .add(digest_mail::Column::LeaseUntil.is_null())
+        .add(digest_mail::Column::LeaseUntil.lt(now));
+    let candidates = digest_mail::Entity::find()
+        .filter(digest_mail::Column::Status.eq(PENDING))
+        .filter(digest_mail::Column::NextAttemptAt.lte(now))
+        .filter(lease_free.clone())
+        .order_by_asc(digest_mail::Column::Id)
+        .limit(BATCH)
+        .all(&state.db)
+        .await?;
+    let mut leased = Vec::with_capacity(candidates.len());
+    for candidate in candidates {
+        let claimed = digest_mail::Entity::update_many()
+            .col_expr(digest_mail::Column::LeaseUntil, Expr::value(Some(now + LEASE)))
+            .col_expr(
+                digest_mail::Column::LeaseOwner,
+                Expr::value(Some(worker_id.to_string())),
+            )
+            .filter(digest_mail::Column::Id.eq(candidate.id))
+            .filter(digest_mail::Column::Status.eq(PENDING))
+            .filter(lease_free.clone())
+            .exec(&state.db)
+            .await?;
+        if claimed.rows_affected == 1 {
+            leased.push(candidate);
+        }
+    }
+    Ok(leased)
+}
+
+async fn send_one(state: &AppState, worker_id: &str, mail: digest_mail::Model) -> AppResult<Outcome> {
+    let now = state.now();
+    // Checked again at sending: never after the reader unsubscribed.
+    let kind = digest::Entity::find_by_id(mail.digest_id)
+        .one(&state.db)
+        .await?
+        .and_then(|found| DigestKind::parse(&found.kind));
+    let person = user::Entity::find_by_id(mail.user_id).one(&state.db).await?;
+    let still_wanted = match (kind, &person) {
+        (Some(kind), Some(person)) => person.active && wants(person, kind),
+        _ => false,
+    };
+    if !still_wanted {
+        record(state, worker_id, mail.id, CANCELLED, mail.attempts, None, now).await?;
+        return Ok(Outcome::Cancelled);
+    }
+    let outgoing = OutgoingMail {
+        to: mail.recipient.clone(),
+        subject: mail.subject.clone(),
+        text: mail.text_body.clone(),
+        html: mail.html_body.clone(),
+        message_id: Some(mail.message_id.clone()),
+        unsubscribe_url: Some(mail.unsubscribe_url.clone()).filter(|url| !url.is_empty()),
+        calendar: mail.calendar.clone(),
+    };
+    let attempts = mail.attempts + 1;
+    match state.mailer.send(outgoing).await {
+        Ok(()) => {
+            record(state, worker_id, mail.id, SENT, attempts, None, now).await?;
+            Ok(Outcome::Sent)
+        }
+        Err(error) => {
+            let message = format!("{error:#}");
+            tracing::warn!(mail = mail.id, attempts, error = %message, "digest mail not sent");
+            let status = if attempts >= i32::try_from(state.settings.digest_max_attempts).unwrap_or(i32::MAX) {
+                FAILED
+            } else {
+                PENDING
+            };
+            record(state, worker_id, mail.id, status, attempts, Some(message), now).await?;
+            Ok(Outcome::Failed)
+        }
+    }
+}
+
+/// Records what happened to a leased mail, if the lease is still this worker's.
+async fn record(
+    state: &AppState,
+    worker_id: &str,
+    mail_id: i32,
+    status: &str,
+    attempts: i32,
+    error: Option<String>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<()> {
+    // Back-off: 1, 2, 4, 8 … minutes, at most a day.
+    let delay = Duration::minutes(1i64 << attempts.clamp(0, 10)).min(Duration::days(1));
+    let mut update = digest_mail::Entity::update_many()
+        .col_expr(digest_mail::Column::Status, Expr::value(status))
+        .col_expr(digest_mail::Column::Attempts, Expr::value(attempts))
+        .col_expr(
+            digest_mail::Column::LeaseUntil,
+            Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
+        )
+        .col_expr(digest_mail::Column::LeaseOwner, Expr::value(Option::<String>::None));
+    update = match status {
+        SENT => update.col_expr(digest_mail::Column::SentAt, Expr::value(Some(now))),
+        PENDING => update
+            .col_expr(digest_mail::Column::NextAttemptAt, Expr::value(now + delay))
+            .col_expr(digest_mail::Column::LastError, Expr::value(error)),
+        _ => update.col_expr(digest_mail::Column::LastError, Expr::value(error)),
+    };
+    update
+        .filter(digest_mail::Column::Id.eq(mail_id))
+        .filter(digest_mail::Column::LeaseOwner.eq(worker_id))
+        .exec(&state.db)
+        .await?;
+    Ok(())
+}
+
+/// The server's own worker: a run every `digest_interval_seconds` until `stop` resolves. A run
+/// in progress finishes its current mail first.
+pub async fn run_periodically(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let worker_id = format!("{}-{}", std::process::id(), crate::auth::tokens::new_secret());
+    let every = StdDuration::from_secs(state.settings.digest_interval_seconds.max(1));
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => return,
+        }
+        match run_due(&state, &worker_id).await {
+            Ok(report) if report != Default::default() => tracing::info!(?report, "digests run"),
+            Ok(_) => {}
+            Err(error) => error.log(),
+        }
+        if *stop.borrow() {
+            return;
+        }
+    }
+}
