@@ -36,7 +36,7 @@ impl MigrationTrait for Migration {
                     // Set by the facilitator; a new plan does not move it back.
                     .col(boolean(Digests::Postponed).default(false))
                     .col(text(Digests::Intro).default(""))
-                    // scheduled | decided | dropped (its session was cancelled or moved)
+                    // scheduled | decided | dropped (its session was cancelled or moved) | missed (planned too late)
                     .col(string(Digests::Status))
                     .col(timestamp_with_time_zone_null(Digests::DecidedAt))
                     .col(timestamp_with_time_zone(Digests::CreatedAt))

@@ -2,6 +2,7 @@
 
 mod calendar;
 mod cohorts;
+mod digests;
 mod discussion;
 mod health;
 mod import;

@@ -4,6 +4,7 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use mail_parser::MimeHeaders;
 use mailin_embedded::response::{OK, Response};
 use mailin_embedded::{Handler, Server};
 
@@ -36,6 +37,25 @@ impl ReceivedMail {
             .body_html(0)
             .map(|html| html.into_owned())
             .unwrap_or_default()
+    }
+
+    /// A header's raw value, trimmed (empty when missing).
+    pub fn header(&self, name: &str) -> String {
+        self.parsed()
+            .header_raw(name)
+            .map(|value| value.trim().to_string())
+            .unwrap_or_default()
+    }
+
+    /// The first attachment's content type and text, if there is one.
+    pub fn attachment(&self) -> Option<(String, String)> {
+        let parsed = self.parsed();
+        let part = parsed.attachment(0)?;
+        let content_type = part
+            .content_type()
+            .map(|ct| format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or_default()))
+            .unwrap_or_default();
+        Some((content_type, String::from_utf8_lossy(part.contents()).into_owned()))
     }
 
     /// The links in the plain-text part.
@@ -108,7 +128,7 @@ impl TestSmtp {
         });
         server
             .with_name("smtp.test")
-            .with_num_threads(2)
+            .with_num_threads(16)
             .with_tcp_listener(listener);
         std::thread::spawn(move || {
             // The server runs until the test process ends; an error here would show as missing mail.

@@ -169,6 +169,11 @@ impl DigestContent {
         })
     }
 
+    /// A reminder after the session began would be no reminder.
+    pub fn session_started(&self, now: DateTime<Utc>) -> bool {
+        self.session.starts_at <= now
+    }
+
     pub fn recap_published(&self) -> bool {
         self.session.recap_published_at.is_some()
     }
@@ -219,7 +224,9 @@ impl DigestContent {
             .sessions
             .issue_unsubscribe(person.id, state.now())
             .map_err(AppError::Internal)?;
+        // The page asks to confirm; mail programs post to the API link in the header.
         let unsubscribe_link = state.link(&format!("/unsubscribe?token={token}"));
+        let one_click = state.link(&format!("/api/v1/unsubscribe?token={token}"));
         let preferences_link = state.link("/settings");
         let text = DigestText {
             tr,
@@ -255,7 +262,7 @@ impl DigestContent {
             text,
             html,
             message_id: None,
-            unsubscribe_url: Some(unsubscribe_link),
+            unsubscribe_url: Some(one_click),
             calendar,
         }))
     }

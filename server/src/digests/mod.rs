@@ -10,7 +10,7 @@ pub mod worker;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
 };
@@ -27,6 +27,12 @@ pub const SCHEDULED: &str = "scheduled";
 pub const DECIDED: &str = "decided";
 /// Its session was cancelled or moved away: the plan no longer has it.
 pub const DROPPED: &str = "dropped";
+/// Planned only after its time had passed (sessions added late): never sent, so a new plan
+/// does not flood people with old digests. A digest planned in time but sent late (the server
+/// was down) still goes out.
+pub const MISSED: &str = "missed";
+/// How late a newly planned digest may still be sent.
+const MISSED_AFTER: chrono::Duration = chrono::Duration::hours(24);
 
 /// What one run did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -69,7 +75,12 @@ pub async fn sync_schedule(db: &impl ConnectionTrait, cohort_id: i32, now: DateT
     for plan in planned {
         match by_key.remove(&(plan.kind.code().to_string(), plan.period.clone())) {
             None => {
-                digest::ActiveModel {
+                let status = if plan.due_at < now - MISSED_AFTER {
+                    MISSED
+                } else {
+                    SCHEDULED
+                };
+                let new = digest::ActiveModel {
                     cohort_id: Set(cohort_id),
                     kind: Set(plan.kind.code().to_string()),
                     period: Set(plan.period),
@@ -77,16 +88,23 @@ pub async fn sync_schedule(db: &impl ConnectionTrait, cohort_id: i32, now: DateT
                     due_at: Set(plan.due_at),
                     postponed: Set(false),
                     intro: Set(String::new()),
-                    status: Set(SCHEDULED.to_string()),
+                    status: Set(status.to_string()),
                     decided_at: Set(None),
                     created_at: Set(now),
                     updated_at: Set(now),
                     ..Default::default()
-                }
-                .insert(db)
-                .await?;
+                };
+                // Another worker may plan the same digest at the same moment: one row wins.
+                digest::Entity::insert(new)
+                    .on_conflict(
+                        OnConflict::columns([digest::Column::CohortId, digest::Column::Kind, digest::Column::Period])
+                            .do_nothing()
+                            .to_owned(),
+                    )
+                    .exec_without_returning(db)
+                    .await?;
             }
-            Some(found) if found.status == DECIDED => {}
+            Some(found) if found.status == DECIDED || found.status == MISSED => {}
             Some(found) => {
                 let due_at = if found.postponed { found.due_at } else { plan.due_at };
                 if found.status != SCHEDULED || found.due_at != due_at || found.session_id != plan.session_id {
@@ -172,6 +190,13 @@ async fn decide(state: &AppState, found: &digest::Model, wait_for_recap: bool) -
         return Ok(None);
     };
     let content = compose::DigestContent::load(state, found).await?;
+    if kind == DigestKind::Reminder && content.session_started(now) {
+        let mut late: digest::ActiveModel = found.clone().into();
+        late.status = Set(MISSED.to_string());
+        late.updated_at = Set(now);
+        late.update(&state.db).await?;
+        return Ok(None);
+    }
     if wait_for_recap && kind == DigestKind::Recap && !content.recap_published() {
         let mut wait: digest::ActiveModel = found.clone().into();
         wait.due_at = Set(next_send_time(now + chrono::Duration::minutes(1)));
@@ -252,7 +277,7 @@ pub struct DigestView {
     pub due_at: DateTime<Utc>,
     pub postponed: bool,
     pub intro: String,
-    /// `scheduled`, `decided` or `dropped`.
+    /// `scheduled`, `decided`, `dropped` or `missed`.
     pub status: String,
     pub decided_at: Option<DateTime<Utc>>,
     /// Mails enqueued, and how many of them are sent (decided digests).

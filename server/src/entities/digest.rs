@@ -14,7 +14,7 @@ pub struct Model {
     pub due_at: DateTimeUtc,
     pub postponed: bool,
     pub intro: String,
-    /// `scheduled`, `decided` or `dropped`.
+    /// `scheduled`, `decided`, `dropped` or `missed`.
     pub status: String,
     pub decided_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
