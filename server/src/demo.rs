@@ -114,8 +114,41 @@ pub async fn load<C: TransactionTrait + sea_orm::ConnectionTrait>(
     txn.commit().await?;
     plan_demo_sessions(db, now).await?;
     start_demo_threads(db, now).await?;
+    make_demo_digests_due(db, now).await?;
     Ok(Some(people))
 }
+
+/// Every demo cohort's first reminder and first activity digest are due at once (as if the
+/// facilitator pressed "send now"), so the server's first digest run writes them to the
+/// outbox folder for a newcomer to open.
+async fn make_demo_digests_due<C: sea_orm::ConnectionTrait>(db: &C, now: DateTime<Utc>) -> AppResult<()> {
+    use crate::digests::{SCHEDULED, sync_schedule};
+    use crate::domain::digest_schedule::DigestKind;
+    use crate::entities::digest;
+    use sea_orm::QueryOrder;
+    for found in cohort::Entity::find().all(db).await? {
+        sync_schedule(db, found.id, now).await?;
+        for kind in [DigestKind::Reminder, DigestKind::Activity] {
+            let first = digest::Entity::find()
+                .filter(digest::Column::CohortId.eq(found.id))
+                .filter(digest::Column::Kind.eq(kind.code()))
+                .filter(digest::Column::Status.eq(SCHEDULED))
+                .order_by_asc(digest::Column::DueAt)
+                .one(db)
+                .await?;
+            if let Some(first) = first {
+                let mut due: digest::ActiveModel = first.into();
+                due.due_at = Set(now);
+                due.postponed = Set(true);
+                due.intro = Set(DEMO_DIGEST_INTRO.to_string());
+                due.update(db).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+const DEMO_DIGEST_INTRO: &str = "Denne e-posten er sendt med en gang fordi Samling kjører med demodata.";
 
 /// A question, its answer and a follow-up per theme: (theme, title, question, answer, thanks).
 const DEMO_QUESTIONS: [(&str, &str, &str, &str, &str); 3] = [

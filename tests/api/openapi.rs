@@ -77,6 +77,13 @@ async fn the_openapi_document_lists_every_endpoint_and_they_are_served() {
         ("delete", "/api/v1/cohorts/{cohort_id}/mutes/{user_id}"),
         ("delete", "/api/v1/cohorts/{cohort_id}/members/{user_id}"),
         ("get", "/api/v1/me/unread"),
+        ("post", "/api/v1/unsubscribe"),
+        ("get", "/api/v1/me/digest-preference"),
+        ("put", "/api/v1/me/digest-preference"),
+        ("get", "/api/v1/cohorts/{cohort_id}/digests"),
+        ("patch", "/api/v1/digests/{digest_id}"),
+        ("get", "/api/v1/digests/{digest_id}/preview"),
+        ("post", "/api/v1/digests/{digest_id}/send"),
     ];
     for (method, path) in expected {
         let operation = &paths.get(path).unwrap_or_else(|| panic!("{path} is not documented"))[method];

@@ -71,6 +71,8 @@ function samlingEnv({ dir, port, outboxDir }) {
     SAMLING_BIND: `127.0.0.1:${port}`,
     SAMLING_PUBLIC_URL: `http://127.0.0.1:${port}`,
     SAMLING_OUTBOX_DIR: outboxDir,
+    // The browser tests read sign-in links from the outbox; digests would mix in with them.
+    SAMLING_DIGEST_INTERVAL_SECONDS: '0',
     NO_COLOR: '1',
   };
 }
@@ -240,22 +242,9 @@ function parseEntity(binary) {
 function parseMail(binary) {
   const { headers, body } = parseEntity(binary);
   const to = decodeHeaderValue(headers.to ?? '');
-  const contentType = headers['content-type'] ?? 'text/plain';
-  let text;
-  const boundary = /boundary="?([^";]+)"?/i.exec(contentType)?.[1];
-  if (boundary) {
-    if (!body.includes(`--${boundary}--`)) return { complete: false, to };
-    const parts = body
-      .split(`--${boundary}--`)[0]
-      .split(`--${boundary}`)
-      .slice(1)
-      .map((part) => parseEntity(part.replace(/^\r?\n/, '')));
-    const plain = parts.find((part) => /^text\/plain/i.test(part.headers['content-type'] ?? 'text/plain'));
-    assert.ok(plain, `mail has no text/plain part: ${contentType}`);
-    text = decodeBody(plain.body.replace(/\r?\n$/, ''), plain.headers['content-transfer-encoding']);
-  } else {
-    text = decodeBody(body, headers['content-transfer-encoding']);
-  }
+  const plain = plainPart(headers, body);
+  if (!plain) return { complete: false, to };
+  let text = decodeBody(plain.body, plain.headers['content-transfer-encoding']);
   text = text.replace(/\r\n/g, '\n');
   return {
     complete: true,
@@ -264,6 +253,31 @@ function parseMail(binary) {
     text,
     links: text.match(/https?:\/\/[^\s<>"]+/g) ?? [],
   };
+}
+
+/**
+ * The text/plain part of an entity, looking inside nested multiparts (a reminder is
+ * multipart/mixed: the text and HTML alternatives, then the calendar file). `null` while the
+ * file is still being written (a closing boundary is missing).
+ */
+function plainPart(headers, body) {
+  const contentType = headers['content-type'] ?? 'text/plain';
+  const boundary = /boundary="?([^";]+)"?/i.exec(contentType)?.[1];
+  if (!boundary) {
+    return /^text\/plain/i.test(contentType) ? { headers, body } : undefined;
+  }
+  if (!body.includes(`--${boundary}--`)) return null;
+  const parts = body
+    .split(`--${boundary}--`)[0]
+    .split(`--${boundary}`)
+    .slice(1)
+    .map((part) => parseEntity(part.replace(/^\r?\n/, '')));
+  for (const part of parts) {
+    const found = plainPart(part.headers, part.body.replace(/\r?\n$/, ''));
+    if (found === null) return null;
+    if (found) return found;
+  }
+  assert.fail(`mail has no text/plain part: ${contentType}`);
 }
 
 /**

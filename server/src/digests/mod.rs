@@ -335,7 +335,7 @@ pub async fn schedule(state: &AppState, viewer: &CurrentUser, cohort_id: i32) ->
 }
 
 /// A digest the viewer may manage; other cohorts' digests are not found.
-async fn managed(state: &AppState, viewer: &CurrentUser, digest_id: i32) -> AppResult<digest::Model> {
+pub async fn managed(state: &AppState, viewer: &CurrentUser, digest_id: i32) -> AppResult<digest::Model> {
     let found = digest::Entity::find_by_id(digest_id)
         .one(&state.db)
         .await?

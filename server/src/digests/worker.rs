@@ -174,23 +174,21 @@ async fn record(
     Ok(())
 }
 
-/// The server's own worker: a run every `digest_interval_seconds` until `stop` resolves. A run
-/// in progress finishes its current mail first.
+/// The server's own worker: a run at start (what fell due while the server was down goes out
+/// now), then one every `digest_interval_seconds`, until `stop` changes. A run in progress
+/// finishes first.
 pub async fn run_periodically(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
     let worker_id = format!("{}-{}", std::process::id(), crate::auth::tokens::new_secret());
     let every = StdDuration::from_secs(state.settings.digest_interval_seconds.max(1));
     loop {
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = stop.changed() => return,
-        }
         match run_due(&state, &worker_id).await {
             Ok(report) if report != Default::default() => tracing::info!(?report, "digests run"),
             Ok(_) => {}
             Err(error) => error.log(),
         }
-        if *stop.borrow() {
-            return;
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => return,
         }
     }
 }

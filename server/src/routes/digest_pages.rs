@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::cohorts::{self, MemberView};
 use crate::digests::{self, DigestChange, DigestView};
-use crate::domain::digest_schedule::{DigestPreference, send_time};
+use crate::domain::digest_schedule::{DigestPreference, oslo_date, send_time};
 use crate::domain::policy::Action;
 use crate::error::AppError;
 use crate::i18n::Language;
@@ -214,12 +214,16 @@ pub async fn change(
     Path(digest_id): Path<i32>,
     Form(form): Form<ChangeForm>,
 ) -> PageResult {
-    let cohort_id = digests::cohort_of(&state, &page.user, digest_id).await?;
+    let found = digests::managed(&state, &page.user, digest_id).await?;
+    let cohort_id = found.cohort_id;
+    // The form always shows the day; only a different day is a postponement.
     let send_at = match form.send_on.trim() {
         "" => None,
-        text => Some(send_time(
-            NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| AppError::invalid("invalid_date", "send_on"))?,
-        )),
+        text => {
+            let day = NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .map_err(|_| AppError::invalid("invalid_date", "send_on"))?;
+            (day != oslo_date(found.due_at)).then(|| send_time(day))
+        }
     };
     let change = DigestChange {
         intro: Some(form.intro),
