@@ -156,18 +156,71 @@ pub async fn seed(
     Ok(BenchSeed { cohorts: seeded })
 }
 
-/// Seeds and writes the cohorts, threads and tokens to `out` as JSON.
+/// Seeds and writes the cohorts, threads and tokens to `out` as JSON. With `recap_due`, every
+/// cohort also has a session that ended yesterday with a published recap, and that recap's
+/// digest is due now (for `tests/bench-digests.sh`).
 pub async fn run(
     settings: &Settings,
     cohorts: usize,
     members: usize,
+    recap_due: bool,
     out: &Path,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     let db = crate::db::connect(&settings.database_url).await?;
     crate::db::migrate(&db).await?;
     let seeded = seed(&db, settings, cohorts, members, now).await?;
+    if recap_due {
+        for found in &seeded.cohorts {
+            make_recap_due(&db, found.cohort_id, now).await?;
+        }
+    }
     let json = serde_json::to_vec(&seeded)?;
     std::fs::write(out, json).with_context(|| format!("cannot write {}", out.display()))?;
     Ok(())
 }
+
+/// A session that ended yesterday, its recap published, and its recap digest due now.
+async fn make_recap_due(db: &DatabaseConnection, cohort_id: i32, now: DateTime<Utc>) -> anyhow::Result<()> {
+    use crate::entities::{digest, session};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let held = session::ActiveModel {
+        cohort_id: Set(cohort_id),
+        number: Set(1),
+        title: Set("Samling 1: matsvinn i kantiner".to_string()),
+        starts_at: Set(now - Duration::hours(26)),
+        ends_at: Set(now - Duration::hours(24)),
+        meeting_url: Set(Some("https://video.example.no/bench".to_string())),
+        agenda: Set("1. Velkommen\n2. **Erfaringer** fra kantinene\n3. Veien videre".to_string()),
+        status: Set(crate::domain::sessions::SessionStatus::Held.code().to_string()),
+        capacity: Set(None),
+        sequence: Set(0),
+        recap_summary: Set(BENCH_RECAP.to_string()),
+        recap_decisions: Set("- Alle måler matsvinn i fire uker\n- Neste samling om seks uker".to_string()),
+        recap_resources: Set("[Veileder](https://example.no/veileder)".to_string()),
+        recap_published_at: Set(Some(now - Duration::hours(2))),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    crate::digests::sync_schedule(db, cohort_id, now).await?;
+    let recap = digest::Entity::find()
+        .filter(digest::Column::CohortId.eq(cohort_id))
+        .filter(digest::Column::Kind.eq("recap"))
+        .filter(digest::Column::SessionId.eq(held.id))
+        .one(db)
+        .await?
+        .context("the recap digest was not planned")?;
+    let mut due: digest::ActiveModel = recap.into();
+    due.due_at = Set(now);
+    due.postponed = Set(true);
+    due.status = Set(crate::digests::SCHEDULED.to_string());
+    due.update(db).await?;
+    Ok(())
+}
+
+const BENCH_RECAP: &str = "Vi delte erfaringer med **matsvinn** i kantiner og sykehjem. \
+Tre kommuner har målt i fire uker, og alle fant at mest ble kastet fra buffeten. \
+Vi ble enige om å prøve mindre porsjoner og å merke rester tydelig.";

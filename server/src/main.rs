@@ -78,6 +78,10 @@ enum Command {
         /// Where to write the cohorts, threads and tokens as JSON.
         #[arg(long)]
         out: PathBuf,
+        /// Also give every cohort a held session with a published recap, its digest due now
+        /// (for the digest benchmark).
+        #[arg(long)]
+        recap_due: bool,
     },
 }
 
@@ -173,9 +177,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Openapi => Ok(()),
         Command::Digests { command } => digests(settings, clock, command).await,
-        Command::BenchSeed { cohorts, members, out } => {
-            samling::bench_seed::run(&settings, cohorts, members, &out, clock.now()).await
-        }
+        Command::BenchSeed {
+            cohorts,
+            members,
+            out,
+            recap_due,
+        } => samling::bench_seed::run(&settings, cohorts, members, recap_due, &out, clock.now()).await,
         Command::CreateAdmin { email } => {
             let db = db::connect(&settings.database_url).await?;
             db::migrate(&db).await?;
