@@ -10,6 +10,7 @@ import {
   freshPage,
   latestMailTo,
   launchBrowser,
+  runCli,
   signInByMail,
   startServer,
   submitForm,
@@ -112,4 +113,18 @@ test('the unsubscribe link in a digest works without signing in', { timeout: TES
   await submitForm(page, page.getByRole('button', { name: 'Meld meg av' }), 200);
   await page.getByRole('status').filter({ hasText: 'Du er meldt av.' }).waitFor();
   await expectNoAxeViolations(page);
+});
+
+test('the command line previews what a person would get and runs what is due', { timeout: TEST_TIMEOUT_MS }, async () => {
+  // The expert wants recaps and reminders (the settings test); the facilitator unsubscribed.
+  const preview = await runCli(['digests', 'preview', '--user', EXPERT, '--kind', 'reminder'], server);
+  assert.match(preview, /=== cohort \d+, reminder due \d{4}-\d{2}-\d{2} \d{2}:\d{2}/);
+  assert.match(preview, /Subject: Påminnelse: /);
+  assert.match(preview, /Hei Eli Ekspert,/);
+  const unsubscribed = await runCli(['digests', 'preview', '--user', FACILITATOR, '--kind', 'reminder'], server);
+  assert.match(unsubscribed, /\(nothing for this person now\)/);
+  await assert.rejects(runCli(['digests', 'preview', '--user', FACILITATOR, '--kind', 'weekly'], server), /unknown kind/);
+
+  const run = await runCli(['digests', 'run'], server);
+  assert.match(run, /^Digests decided: \d+, mails enqueued: \d+, sent: \d+, failed: 0$/m);
 });
