@@ -117,6 +117,7 @@ pub struct TestSmtp {
 
 impl TestSmtp {
     /// Starts the server on a free port, in its own thread, for the rest of the test process.
+    /// mailin serves one connection per thread, and every digest worker keeps several open.
     pub fn start() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("a free port for SMTP");
         let port = listener.local_addr().expect("a bound port").port();
@@ -128,7 +129,7 @@ impl TestSmtp {
         });
         server
             .with_name("smtp.test")
-            .with_num_threads(16)
+            .with_num_threads(64)
             .with_tcp_listener(listener);
         std::thread::spawn(move || {
             // The server runs until the test process ends; an error here would show as missing mail.

@@ -1,4 +1,5 @@
-//! A local SMTP server for the digest benchmark: accepts every mail, keeps nothing but a count
+//! A local SMTP server for the digest benchmark (one thread per connection, so more threads
+//! than the worker has connections): accepts every mail, keeps nothing but a count
 //! of mails and recipients, and writes the count to `--count-file` every 100 ms.
 
 use std::net::TcpListener;
@@ -53,7 +54,7 @@ fn main() -> anyhow::Result<()> {
     let mut server = Server::new(Counter { mails });
     server
         .with_name("bench-sink")
-        .with_num_threads(4)
+        .with_num_threads(32)
         .with_tcp_listener(listener);
     server
         .serve()
