@@ -471,6 +471,54 @@ async fn two_workers_at_once_send_every_digest_once() {
 }
 
 #[tokio::test]
+async fn a_member_removed_or_unsubscribed_after_the_decision_gets_nothing() {
+    let app = digest_app().await;
+    let (food, _) = food_cohort(&app).await;
+    let found = add_session(&app, food, 1, "2027-03-12T12:00:00Z").await;
+    publish_recap(&app, &found, "Kort.").await;
+    set_clock(&app, "2027-03-15T07:00:00Z");
+    // Decided by a worker whose SMTP server is gone, so nothing is sent yet.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut settings = app.settings.clone();
+    settings.smtp_port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let broken = samling::startup::build_state(settings, Arc::new(app.clock.clone()))
+        .await
+        .unwrap();
+    assert!(run(&broken).await.enqueued >= 2);
+    // Then Ola leaves the cohort and Kari unsubscribes.
+    let ola = user::Entity::find()
+        .filter(user::Column::Email.eq("ola@example.no"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    samling::entities::membership::Entity::delete_many()
+        .filter(samling::entities::membership::Column::UserId.eq(ola.id))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    set_person(&app, "kari@example.no", "nb", "nothing").await;
+    app.clock.advance(Duration::minutes(5));
+    let working = worker_state(&app).await;
+    run(&working).await;
+    assert!(
+        recaps_to(&app, "ola@example.no").is_empty(),
+        "Ola left before it was sent"
+    );
+    assert!(
+        recaps_to(&app, "kari@example.no").is_empty(),
+        "Kari unsubscribed before it was sent"
+    );
+    let cancelled = digest_mail::Entity::find()
+        .filter(digest_mail::Column::Status.eq("cancelled"))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(cancelled.len(), 2, "both kept as cancelled, not lost");
+}
+
+#[tokio::test]
 async fn a_failing_smtp_server_is_retried_with_back_off_and_given_up_with_the_last_error() {
     let app = digest_app().await;
     let (food, _) = food_cohort(&app).await;

@@ -13,7 +13,7 @@ use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, Quer
 
 use crate::digests::{run_due, wants};
 use crate::domain::digest_schedule::DigestKind;
-use crate::entities::{digest, digest_mail, user};
+use crate::entities::{digest, digest_mail, membership, user};
 use crate::error::AppResult;
 use crate::mail::OutgoingMail;
 use crate::state::AppState;
@@ -105,14 +105,22 @@ async fn lease_batch(state: &AppState, worker_id: &str) -> AppResult<Vec<digest_
 
 async fn send_one(state: &AppState, worker_id: &str, mail: digest_mail::Model) -> AppResult<Outcome> {
     let now = state.now();
-    // Checked again at sending: never after the reader unsubscribed.
-    let kind = digest::Entity::find_by_id(mail.digest_id)
-        .one(&state.db)
-        .await?
-        .and_then(|found| DigestKind::parse(&found.kind));
+    // Checked again at sending: never after the reader unsubscribed, was deactivated or left
+    // the cohort.
+    let found = digest::Entity::find_by_id(mail.digest_id).one(&state.db).await?;
     let person = user::Entity::find_by_id(mail.user_id).one(&state.db).await?;
+    let still_member = match &found {
+        Some(found) => membership::Entity::find()
+            .filter(membership::Column::CohortId.eq(found.cohort_id))
+            .filter(membership::Column::UserId.eq(mail.user_id))
+            .one(&state.db)
+            .await?
+            .is_some(),
+        None => false,
+    };
+    let kind = found.and_then(|found| DigestKind::parse(&found.kind));
     let still_wanted = match (kind, &person) {
-        (Some(kind), Some(person)) => person.active && wants(person, kind),
+        (Some(kind), Some(person)) => still_member && person.active && wants(person, kind),
         _ => false,
     };
     if !still_wanted {
