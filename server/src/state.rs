@@ -28,6 +28,14 @@ impl AppState {
         self.clock.now()
     }
 
+    /// The host (and port) of the public URL, e.g. `samling.example.no`: calendar UIDs and
+    /// Message-IDs end with it.
+    pub fn public_host(&self) -> &str {
+        let url = self.settings.public_url.as_str();
+        let without_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+        without_scheme.split('/').next().unwrap_or(without_scheme)
+    }
+
     /// An absolute link into Samling, for e-mails.
     pub fn link(&self, path_and_query: &str) -> String {
         format!("{}{}", self.settings.public_url.trim_end_matches('/'), path_and_query)

@@ -5,7 +5,7 @@
 //! Hidden and deleted posts are never included, and an activity digest holds only what the
 //! reader has not read, from the time since the cohort's previous digest.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use askama::Template;
 use chrono::{DateTime, Duration, Utc};
@@ -87,8 +87,9 @@ struct DigestHtml<'a> {
 struct Activity {
     since: DateTime<Utc>,
     threads: Vec<thread::Model>,
-    /// Visible posts (not hidden, not deleted) of the cohort, oldest first.
-    posts: Vec<post::Model>,
+    /// Visible posts (not hidden, not deleted) by thread, oldest first: each reader's mail
+    /// looks at one thread's posts at a time.
+    posts: HashMap<i32, Vec<post::Model>>,
     /// (user, thread) → the last post read.
     read: HashMap<(i32, i32), i32>,
     names: HashMap<i32, String>,
@@ -350,28 +351,15 @@ impl DigestContent {
                     .get(&(me, found.thread_id))
                     .is_none_or(|last| found.id > *last)
         };
-        let took_part: HashSet<i32> = activity
-            .posts
-            .iter()
-            .filter(|found| found.author_id == me)
-            .map(|found| found.thread_id)
-            .chain(activity.threads.iter().filter(|t| t.author_id == me).map(|t| t.id))
-            .collect();
-        let opening_posts: HashMap<i32, i32> = activity.posts.iter().fold(HashMap::new(), |mut first, found| {
-            first.entry(found.thread_id).or_insert(found.id);
-            first
-        });
         let mut new_threads = Vec::new();
         let mut replies = Vec::new();
         let mut answers = Vec::new();
         for found in &activity.threads {
             let link = state.link(&format!("/threads/{}", found.id));
-            let opening = opening_posts.get(&found.id).copied();
-            let unread_posts: Vec<&post::Model> = activity
-                .posts
-                .iter()
-                .filter(|p| p.thread_id == found.id && unread(p))
-                .collect();
+            let posts = activity.posts.get(&found.id).map(Vec::as_slice).unwrap_or_default();
+            let opening = posts.first().map(|p| p.id);
+            let took_part = found.author_id == me || posts.iter().any(|p| p.author_id == me);
+            let unread_posts: Vec<&post::Model> = posts.iter().filter(|p| unread(p)).collect();
             if found.author_id != me
                 && found.created_at > activity.since
                 && opening.is_some_and(|id| unread_posts.iter().any(|p| p.id == id))
@@ -395,7 +383,7 @@ impl DigestContent {
                     link: format!("{link}#post-{answer}"),
                 });
             }
-            if took_part.contains(&found.id) {
+            if took_part {
                 let count = unread_posts.iter().filter(|p| Some(p.id) != opening).count();
                 if count > 0 {
                     replies.push(Item {
@@ -442,13 +430,17 @@ async fn load_activity(state: &AppState, found: &digest::Model) -> AppResult<Act
         .order_by_asc(thread::Column::Id)
         .all(db)
         .await?;
-    let posts = post::Entity::find()
+    let mut posts: HashMap<i32, Vec<post::Model>> = HashMap::new();
+    for visible in post::Entity::find()
         .filter(post::Column::CohortId.eq(found.cohort_id))
         .filter(post::Column::Hidden.eq(false))
         .filter(post::Column::Deleted.eq(false))
         .order_by_asc(post::Column::Id)
         .all(db)
-        .await?;
+        .await?
+    {
+        posts.entry(visible.thread_id).or_default().push(visible);
+    }
     let thread_ids: Vec<i32> = threads.iter().map(|t| t.id).collect();
     let read = thread_read::Entity::find()
         .filter(thread_read::Column::ThreadId.is_in(thread_ids))

@@ -256,10 +256,10 @@ async fn decide(state: &AppState, found: &digest::Model, wait_for_recap: bool) -
 
 /// The same for every attempt at one person's digest: `<digest-12-34@host>`.
 fn message_id(state: &AppState, digest_id: i32, user_id: i32) -> String {
-    let url = state.settings.public_url.as_str();
-    let host = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let host = host
-        .split(['/', ':'])
+    // A Message-ID's domain part has no port.
+    let host = state
+        .public_host()
+        .split(':')
         .next()
         .filter(|host| !host.is_empty())
         .unwrap_or("samling");
@@ -315,23 +315,28 @@ pub async fn schedule(state: &AppState, viewer: &CurrentUser, cohort_id: i32) ->
     Ok(digests
         .into_iter()
         .map(|found| {
-            let (mails, mails_sent) = counts.get(&found.id).copied().unwrap_or_default();
-            DigestView {
-                id: found.id,
-                cohort_id: found.cohort_id,
-                kind: found.kind,
-                period: found.period,
-                session_id: found.session_id,
-                due_at: found.due_at,
-                postponed: found.postponed,
-                intro: found.intro,
-                status: found.status,
-                decided_at: found.decided_at,
-                mails,
-                mails_sent,
-            }
+            let mails = counts.get(&found.id).copied().unwrap_or_default();
+            digest_view(found, mails)
         })
         .collect())
+}
+
+/// `mails`: how many were enqueued, and how many of those are sent.
+fn digest_view(found: digest::Model, (mails, mails_sent): (usize, usize)) -> DigestView {
+    DigestView {
+        id: found.id,
+        cohort_id: found.cohort_id,
+        kind: found.kind,
+        period: found.period,
+        session_id: found.session_id,
+        due_at: found.due_at,
+        postponed: found.postponed,
+        intro: found.intro,
+        status: found.status,
+        decided_at: found.decided_at,
+        mails,
+        mails_sent,
+    }
 }
 
 /// A digest the viewer may manage; other cohorts' digests are not found.
@@ -406,13 +411,8 @@ pub async fn change(
         update.postponed = Set(true);
     }
     update.updated_at = Set(now);
-    update.update(&state.db).await?;
-    let cohort_id = found.cohort_id;
-    schedule(state, viewer, cohort_id)
-        .await?
-        .into_iter()
-        .find(|view| view.id == digest_id)
-        .ok_or(AppError::NotFound)
+    // Still scheduled, so nothing is enqueued for it yet.
+    Ok(digest_view(update.update(&state.db).await?, (0, 0)))
 }
 
 /// Decides the digest now and sends its mails in the background.

@@ -11,15 +11,9 @@ use crate::entities::{calendar_feed, membership, session, user};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
-fn host(state: &AppState) -> String {
-    let url = state.settings.public_url.as_str();
-    let without_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
-    without_scheme.split('/').next().unwrap_or(without_scheme).to_string()
-}
-
 fn event(state: &AppState, found: &session::Model) -> CalendarEvent {
     CalendarEvent {
-        uid: event_uid(found.id, &host(state)),
+        uid: event_uid(found.id, state.public_host()),
         sequence: found.sequence,
         summary: found.title.clone(),
         description: found.agenda.clone(),
