@@ -23,6 +23,10 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
         .max_connections(if is_sqlite { 8 } else { 16 })
         .connect_timeout(Duration::from_secs(10))
         .sqlx_logging(false)
+        // sqlx pings a pooled connection before every checkout by default: one more round trip
+        // to the connection's thread (SQLite) or server (PostgreSQL) per query. A connection
+        // goes stale (a database restart, a proxy) only after sitting idle, so only those are.
+        .test_before_acquire_if_idle_for(Duration::from_secs(30))
         // Write-ahead logging on every connection. `synchronous = NORMAL` is SQLite's advice
         // for WAL: a commit survives the server crashing or being killed and the file is never
         // corrupted; only a power cut can lose the last commits. FULL syncs the disk on every

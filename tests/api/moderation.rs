@@ -414,7 +414,7 @@ async fn a_locked_thread_takes_no_posts_until_unlocked_and_a_stale_version_is_re
     let facilitator = app
         .facilitator_token(&admin, food, "fasilitator@example.no", "Fasilitator")
         .await;
-    let (thread_id, _) = start_thread(&app, &kari, food, "Avsluttet", "k1").await;
+    let (thread_id, first_post) = start_thread(&app, &kari, food, "Avsluttet", "k1").await;
 
     let by_participant = patch_thread(&app, &kari, thread_id, json!({ "locked": true, "version": 0 })).await;
     assert_eq!(
@@ -443,6 +443,16 @@ async fn a_locked_thread_takes_no_posts_until_unlocked_and_a_stale_version_is_re
         thread(&app, &kari, thread_id).await["posts"].as_array().unwrap().len(),
         1
     );
+    // A send retried after the lock (its answer was lost) still finds the post it made.
+    let retried = app
+        .post_json(
+            &format!("/api/v1/threads/{thread_id}/posts"),
+            Some(&kari),
+            &json!({ "body": "Avsluttet?", "client_id": "k1" }),
+        )
+        .await;
+    assert_eq!(retried.status.as_u16(), 200, "{}", retried.body);
+    assert_eq!(retried.json()["id"].as_i64(), Some(first_post));
 
     let stale = patch_thread(&app, &admin, thread_id, json!({ "locked": false, "version": 0 })).await;
     assert_eq!(

@@ -6,7 +6,7 @@ use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum_extra::extract::CookieJar;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{EntityTrait, JoinType, QuerySelect};
 
 use super::session::SESSION_COOKIE;
 use crate::domain::policy::{self, Action, Actor, Decision};
@@ -59,33 +59,45 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Option<Curren
     let Ok(user_id) = claims.sub.parse::<i32>() else {
         return Ok(None);
     };
-    let Some(user) = user::Entity::find_by_id(user_id).one(&state.db).await? else {
+    let Some(current) = load(state, user_id).await? else {
         return Ok(None);
     };
-    if !user.active || user.token_version != claims.ver {
+    if !current.user.active || current.user.token_version != claims.ver {
         return Ok(None);
     }
-    Ok(Some(with_memberships(state, user).await?))
+    Ok(Some(current))
 }
 
 /// The same person read again, for a long-lived connection: none when they were signed out
 /// or deactivated since; their memberships as they are now.
 pub async fn refresh(state: &AppState, current: &CurrentUser) -> Result<Option<CurrentUser>, AppError> {
-    let Some(user) = user::Entity::find_by_id(current.user.id).one(&state.db).await? else {
+    let Some(now) = load(state, current.user.id).await? else {
         return Ok(None);
     };
-    if !user.active || user.token_version != current.user.token_version {
+    if !now.user.active || now.user.token_version != current.user.token_version {
         return Ok(None);
     }
-    Ok(Some(with_memberships(state, user).await?))
+    Ok(Some(now))
 }
 
-async fn with_memberships(state: &AppState, user: user::Model) -> Result<CurrentUser, AppError> {
-    let memberships: HashMap<i32, Role> = membership::Entity::find()
-        .filter(membership::Column::UserId.eq(user.id))
+/// A person with their memberships, in one query: every authenticated request starts here.
+async fn load(state: &AppState, user_id: i32) -> Result<Option<CurrentUser>, AppError> {
+    let their_memberships = membership::Entity::belongs_to(user::Entity)
+        .from(membership::Column::UserId)
+        .to(user::Column::Id)
+        .into();
+    let rows = user::Entity::find_by_id(user_id)
+        .join_rev(JoinType::LeftJoin, their_memberships)
+        .select_also(membership::Entity)
         .all(&state.db)
-        .await?
+        .await?;
+    let Some((user, _)) = rows.first() else {
+        return Ok(None);
+    };
+    let user = user.clone();
+    let memberships: HashMap<i32, Role> = rows
         .into_iter()
+        .filter_map(|(_, membership)| membership)
         .filter_map(|membership| Role::parse(&membership.role).map(|role| (membership.cohort_id, role)))
         .collect();
     let actor = Actor {
@@ -93,7 +105,7 @@ async fn with_memberships(state: &AppState, user: user::Model) -> Result<Current
         is_admin: user.is_admin,
         memberships,
     };
-    Ok(CurrentUser { user, actor })
+    Ok(Some(CurrentUser { user, actor }))
 }
 
 impl FromRequestParts<AppState> for CurrentUser {

@@ -9,7 +9,10 @@ pub mod views;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::sea_query::{Expr, ExprTrait, IntoCondition};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect, Set,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::CurrentUser;
@@ -207,6 +210,10 @@ pub(crate) async fn require_not_muted(state: &AppState, viewer: &CurrentUser, co
     let mute = cohort_mute::Entity::find_by_id((cohort_id, viewer.user.id))
         .one(&state.db)
         .await?;
+    check_not_muted(state, mute.as_ref())
+}
+
+fn check_not_muted(state: &AppState, mute: Option<&cohort_mute::Model>) -> AppResult<()> {
     match mute {
         Some(mute) if mute.until > state.now() => Err(AppError::Muted { until: mute.until }),
         _ => Ok(()),
@@ -215,9 +222,50 @@ pub(crate) async fn require_not_muted(state: &AppState, viewer: &CurrentUser, co
 
 /// Everything that is checked before a post is written or rewritten, in one place.
 pub(crate) async fn require_may_post(state: &AppState, viewer: &CurrentUser, cohort_id: i32) -> AppResult<()> {
+    let mute = cohort_mute::Entity::find_by_id((cohort_id, viewer.user.id))
+        .one(&state.db)
+        .await?;
+    check_may_post(state, viewer, cohort_id, mute.as_ref())
+}
+
+fn check_may_post(
+    state: &AppState,
+    viewer: &CurrentUser,
+    cohort_id: i32,
+    mute: Option<&cohort_mute::Model>,
+) -> AppResult<()> {
     viewer.require(Action::WriteInCohort { cohort_id })?;
-    require_not_muted(state, viewer, cohort_id).await?;
+    check_not_muted(state, mute)?;
     state.post_limits.check(viewer.user.id)
+}
+
+/// A thread the viewer may see, with the viewer's mute in its cohort if any: the busiest path
+/// (every new post) reads both in one query.
+async fn visible_thread_and_mute(
+    state: &AppState,
+    viewer: &CurrentUser,
+    thread_id: i32,
+) -> AppResult<(thread::Model, Option<cohort_mute::Model>)> {
+    let viewer_id = viewer.user.id;
+    let viewers_mute = thread::Entity::belongs_to(cohort_mute::Entity)
+        .from(thread::Column::CohortId)
+        .to(cohort_mute::Column::CohortId)
+        .on_condition(move |_thread, mute| {
+            Expr::col((mute, cohort_mute::Column::UserId))
+                .eq(viewer_id)
+                .into_condition()
+        })
+        .into();
+    let (found, mute) = thread::Entity::find_by_id(thread_id)
+        .join(JoinType::LeftJoin, viewers_mute)
+        .select_also(cohort_mute::Entity)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    viewer.require(Action::ViewCohort {
+        cohort_id: found.cohort_id,
+    })?;
+    Ok((found, mute))
 }
 
 /// The cohort members a body mentions as `@Name`, matched case-insensitively on whole names.
@@ -417,17 +465,25 @@ pub async fn create_post(
     thread_id: i32,
     new: NewPost,
 ) -> AppResult<(PostView, bool)> {
-    let in_thread = visible_thread(state, viewer, thread_id).await?;
+    let (in_thread, mute) = visible_thread_and_mute(state, viewer, thread_id).await?;
     viewer.require(Action::WriteInCohort {
         cohort_id: in_thread.cohort_id,
     })?;
     let body = checked_body(&new.body)?;
     let client_id = checked_client_id(&new.client_id)?;
-    if let Some(existing) = existing_post(state, viewer, &client_id).await? {
-        return Ok((post_views(&state.db, vec![existing]).await?.remove(0), false));
-    }
-    if in_thread.locked {
-        return Err(AppError::Conflict { code: "thread_locked" });
+    // A retried send finds its post even when the thread was locked or the author muted
+    // since; the unique client id catches the rest when the insert runs, so the usual path
+    // does not read first.
+    let refused = if in_thread.locked {
+        Err(AppError::Conflict { code: "thread_locked" })
+    } else {
+        check_may_post(state, viewer, in_thread.cohort_id, mute.as_ref())
+    };
+    if let Err(refusal) = refused {
+        return match existing_post(state, viewer, &client_id).await? {
+            Some(existing) => Ok((post_views(&state.db, vec![existing]).await?.remove(0), false)),
+            None => Err(refusal),
+        };
     }
     if let Some(parent_id) = new.parent_post_id {
         let parent = post::Entity::find_by_id(parent_id).one(&state.db).await?;
@@ -435,7 +491,6 @@ pub async fn create_post(
             return Err(AppError::invalid("unknown_parent_post", "parent_post_id"));
         }
     }
-    require_may_post(state, viewer, in_thread.cohort_id).await?;
     let mentioned = mentioned_members(&state.db, in_thread.cohort_id, &body).await?;
     let now = state.now();
     let txn = write_transaction(&state.db).await?;
