@@ -7,6 +7,7 @@ mod m20261122_000002_sessions;
 mod m20261122_000003_threads;
 mod m20261122_000004_discussion;
 mod m20261122_000005_digests;
+mod m20261122_000006_resources;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_threads::Migration),
             Box::new(m20261122_000004_discussion::Migration),
             Box::new(m20261122_000005_digests::Migration),
+            Box::new(m20261122_000006_resources::Migration),
         ]
     }
 }

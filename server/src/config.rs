@@ -94,7 +94,30 @@ pub struct Settings {
     pub digest_interval_seconds: u64,
     /// Attempts at sending one digest mail before giving up (keeping the last error).
     pub digest_max_attempts: u32,
+    /// Folder for uploaded resource files.
+    pub files_dir: PathBuf,
+    /// The largest resource file accepted, in bytes; checked while the upload streams in.
+    pub resource_max_bytes: u64,
+    /// File types accepted as resources, as detected from their content (MIME types).
+    pub resource_types: Vec<String>,
 }
+
+/// PDF, Office documents (Microsoft and OpenDocument) and common images.
+pub const DEFAULT_RESOURCE_TYPES: [&str; 13] = [
+    "application/pdf",
+    "application/msword",
+    "application/vnd.ms-excel",
+    "application/vnd.ms-powerpoint",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/vnd.oasis.opendocument.text",
+    "application/vnd.oasis.opendocument.spreadsheet",
+    "application/vnd.oasis.opendocument.presentation",
+    "image/png",
+    "image/jpeg",
+    "image/webp",
+];
 
 /// The development signing secret; a production start refuses it.
 const DEVELOPMENT_SECRET: &str = "development-only-secret-change-me-0123456789";
@@ -124,6 +147,9 @@ impl Default for Settings {
             socket_messages_per_second: 20,
             digest_interval_seconds: 60,
             digest_max_attempts: 5,
+            files_dir: PathBuf::from("data/files"),
+            resource_max_bytes: 25 * 1024 * 1024,
+            resource_types: DEFAULT_RESOURCE_TYPES.iter().map(|kind| kind.to_string()).collect(),
         }
     }
 }

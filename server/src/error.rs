@@ -31,6 +31,9 @@ pub enum AppError {
     Muted { until: chrono::DateTime<chrono::Utc> },
     #[error("too many requests")]
     TooManyRequests,
+    /// An upload over the size limit, refused while it streamed in: 413 `file_too_large`.
+    #[error("file too large")]
+    FileTooLarge { max_bytes: u64 },
     /// A time that breaks planning rules, saved only when the facilitator confirms it.
     #[error("planning rules broken")]
     RuleBroken {
@@ -75,6 +78,7 @@ impl AppError {
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict { .. } | AppError::RuleBroken { .. } => StatusCode::CONFLICT,
             AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            AppError::FileTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -87,6 +91,7 @@ impl AppError {
             AppError::Invalid { code, .. } | AppError::Conflict { code } => code,
             AppError::Muted { .. } => "muted",
             AppError::TooManyRequests => "too_many_requests",
+            AppError::FileTooLarge { .. } => "file_too_large",
             AppError::RuleBroken { .. } => "planning_rule_broken",
             AppError::Internal(_) => "internal",
         }
@@ -99,6 +104,9 @@ impl AppError {
             AppError::Invalid { args, .. } => tr.f(&key, args),
             // The time in the same language as the sentence around it.
             AppError::Muted { until } => tr.f(&key, &[("until", tr.date_time(until))]),
+            AppError::FileTooLarge { max_bytes } => {
+                tr.f(&key, &[("max", format!("{} MiB", max_bytes.div_ceil(1024 * 1024)))])
+            }
             AppError::RuleBroken { violations } => {
                 let reasons: Vec<String> = violations
                     .iter()

@@ -36,6 +36,8 @@ pub mod mails;
 pub mod markdown;
 /// Live events over websockets.
 pub mod realtime;
+/// Resources: links and files posted to a cohort.
+pub mod resources;
 /// HTTP routes: pages, API, health.
 pub mod routes;
 /// Sessions: planning, registration, preparation, polls, recaps, calendars.

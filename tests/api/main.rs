@@ -13,6 +13,7 @@ mod pages;
 mod participation;
 mod post_pages;
 mod realtime;
+mod resources;
 mod session_pages;
 mod sessions;
 mod sign_in;

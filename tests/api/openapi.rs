@@ -84,6 +84,10 @@ async fn the_openapi_document_lists_every_endpoint_and_they_are_served() {
         ("patch", "/api/v1/digests/{digest_id}"),
         ("get", "/api/v1/digests/{digest_id}/preview"),
         ("post", "/api/v1/digests/{digest_id}/send"),
+        ("get", "/api/v1/cohorts/{cohort_id}/resources"),
+        ("post", "/api/v1/cohorts/{cohort_id}/resources"),
+        ("get", "/api/v1/resources/{resource_id}"),
+        ("get", "/api/v1/resources/{resource_id}/file"),
     ];
     for (method, path) in expected {
         let operation = &paths.get(path).unwrap_or_else(|| panic!("{path} is not documented"))[method];

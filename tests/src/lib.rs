@@ -110,6 +110,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         smtp_port: smtp.port,
         smtp_tls: SmtpTls::None,
         outbox_dir: dir.path().join("outbox"),
+        files_dir: dir.path().join("files"),
         ..Settings::default()
     };
     adjust(&mut settings);

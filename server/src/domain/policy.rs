@@ -45,6 +45,9 @@ pub enum Action {
     MarkAnswered { cohort_id: i32, is_asker: bool },
     /// Edit or delete a post: only its author, while they may write in the cohort.
     ChangePost { cohort_id: i32, is_author: bool },
+    /// Post a link or file: experts and facilitators, and project leads where the cohort's
+    /// facilitator allows it.
+    PostResource { cohort_id: i32, participants_allowed: bool },
     /// Report a post to the moderators: every member, observers too.
     ReportPost { cohort_id: i32 },
     /// Read the members' needs and offers for a session: its facilitator and booked experts.
@@ -126,6 +129,15 @@ pub fn decide(actor: &Actor, action: Action) -> Decision {
             Some(_) => Forbidden,
             None => NotFound,
         },
+        Action::PostResource {
+            cohort_id,
+            participants_allowed,
+        } => match actor.role_in(cohort_id) {
+            Some(Role::Facilitator | Role::Expert) => Allow,
+            Some(Role::ProjectLead) if participants_allowed => Allow,
+            Some(_) => Forbidden,
+            None => NotFound,
+        },
         Action::ReportPost { cohort_id } => match actor.role_in(cohort_id) {
             Some(_) => Allow,
             None => NotFound,
@@ -157,6 +169,28 @@ mod tests {
             is_admin,
             memberships: memberships.iter().copied().collect(),
         }
+    }
+
+    #[test]
+    fn experts_and_facilitators_post_resources_and_project_leads_only_when_allowed() {
+        let post = |participants_allowed| Action::PostResource {
+            cohort_id: 1,
+            participants_allowed,
+        };
+        for role in [Role::Facilitator, Role::Expert] {
+            assert_eq!(decide(&actor(false, &[(1, role)]), post(false)), Decision::Allow);
+        }
+        let lead = actor(false, &[(1, Role::ProjectLead)]);
+        assert_eq!(decide(&lead, post(false)), Decision::Forbidden);
+        assert_eq!(decide(&lead, post(true)), Decision::Allow);
+        assert_eq!(
+            decide(&actor(false, &[(1, Role::Observer)]), post(true)),
+            Decision::Forbidden
+        );
+        assert_eq!(
+            decide(&actor(false, &[(2, Role::Expert)]), post(true)),
+            Decision::NotFound
+        );
     }
 
     #[test]

@@ -7,6 +7,8 @@ pub struct Model {
     pub id: i32,
     pub programme_id: i32,
     pub theme_id: i32,
+    /// Project leads may post resources too (experts and facilitators always may).
+    pub participants_post_resources: bool,
     pub created_at: DateTimeUtc,
 }
 

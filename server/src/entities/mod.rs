@@ -22,6 +22,7 @@ pub mod post_revision;
 pub mod preparation;
 pub mod programme;
 pub mod registration;
+pub mod resource;
 pub mod session;
 pub mod session_expert;
 pub mod session_follow_up;

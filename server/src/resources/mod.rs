@@ -1,0 +1,401 @@
+//! Resources: links and files posted to a cohort. Files are checked by their content against
+//! an allow-list, limited in size while they stream in, stored under a server-made name and
+//! served only to those who may see the cohort.
+
+pub mod storage;
+
+use axum::extract::Multipart;
+use axum::extract::multipart::Field;
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use serde::Serialize;
+
+use crate::auth::CurrentUser;
+use crate::domain::policy::Action;
+use crate::entities::{cohort, resource, session};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use crate::threads::views::names;
+use storage::IncomingFile;
+
+const MAX_TITLE_CHARS: usize = 200;
+const MAX_SUMMARY_CHARS: usize = 4_000;
+const MAX_TAGS: usize = 20;
+const MAX_URL_CHARS: usize = 2_000;
+const MAX_FILE_NAME_CHARS: usize = 200;
+/// Enough of the start of a file to tell its type, Office documents (zip) included.
+const SNIFF_BYTES: usize = 64 * 1024;
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct ResourceView {
+    pub id: i32,
+    pub cohort_id: i32,
+    pub session_id: Option<i32>,
+    /// `link` or `file`.
+    pub kind: String,
+    pub title: String,
+    pub summary: String,
+    pub tags: Vec<String>,
+    pub url: Option<String>,
+    pub file_name: Option<String>,
+    pub content_type: Option<String>,
+    pub size_bytes: Option<i64>,
+    /// Where members download the file.
+    pub download_url: Option<String>,
+    pub posted_by: i32,
+    pub posted_by_name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What the form sends besides the file.
+#[derive(Default)]
+struct Fields {
+    title: String,
+    summary: String,
+    tags: String,
+    url: String,
+    session_id: String,
+}
+
+/// A file that streamed in and passed the checks, not yet kept.
+struct Upload {
+    incoming: IncomingFile,
+    key: String,
+    file_name: String,
+    content_type: String,
+    size: u64,
+}
+
+/// Posts a resource from a `multipart/form-data` body: `title`, `summary`, `tags`
+/// (comma-separated), `session_id` (optional), and either `url` or `file`.
+pub async fn post(
+    state: &AppState,
+    viewer: &CurrentUser,
+    cohort_id: i32,
+    mut form: Multipart,
+) -> AppResult<ResourceView> {
+    let found = cohort::Entity::find_by_id(cohort_id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    viewer.require(Action::PostResource {
+        cohort_id,
+        participants_allowed: found.participants_post_resources,
+    })?;
+    let mut fields = Fields::default();
+    let mut upload: Option<Upload> = None;
+    while let Some(field) = form.next_field().await.map_err(|_| malformed())? {
+        match field.name().unwrap_or_default() {
+            "file" if field.file_name().is_some_and(|name| !name.is_empty()) => {
+                if upload.is_some() {
+                    return Err(AppError::invalid("one_file_only", "file"));
+                }
+                upload = Some(receive_file(state, field).await?);
+            }
+            "file" => {}
+            name => {
+                let target = match name {
+                    "title" => &mut fields.title,
+                    "summary" => &mut fields.summary,
+                    "tags" => &mut fields.tags,
+                    "url" => &mut fields.url,
+                    "session_id" => &mut fields.session_id,
+                    _ => continue,
+                };
+                *target = read_text(field).await?;
+            }
+        }
+    }
+    // From here on an error drops `upload`, which removes its partial file.
+    let title = fields.title.trim().to_string();
+    if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
+        return Err(AppError::invalid("invalid_resource_title", "title"));
+    }
+    let summary = fields.summary.trim().to_string();
+    if summary.chars().count() > MAX_SUMMARY_CHARS {
+        return Err(AppError::invalid("resource_summary_too_long", "summary"));
+    }
+    let tags = normalised_tags(&fields.tags)?;
+    let session_id = checked_session(state, cohort_id, fields.session_id.trim()).await?;
+    let url = fields.url.trim();
+    let (kind, url) = match (&upload, url.is_empty()) {
+        (Some(_), false) => return Err(AppError::invalid("link_or_file", "url")),
+        (None, true) => return Err(AppError::invalid("link_or_file", "url")),
+        (Some(_), true) => ("file", None),
+        (None, false) => ("link", Some(checked_link(url)?)),
+    };
+    let now = state.now();
+    let mut row = resource::ActiveModel {
+        cohort_id: Set(cohort_id),
+        session_id: Set(session_id),
+        kind: Set(kind.to_string()),
+        title: Set(title),
+        summary: Set(summary),
+        tags: Set(tags.join(",")),
+        url: Set(url),
+        storage_key: Set(None),
+        file_name: Set(None),
+        content_type: Set(None),
+        size_bytes: Set(None),
+        posted_by: Set(viewer.user.id),
+        created_at: Set(now),
+        ..Default::default()
+    };
+    let stored_key = match upload {
+        Some(upload) => {
+            row.storage_key = Set(Some(upload.key.clone()));
+            row.file_name = Set(Some(upload.file_name));
+            row.content_type = Set(Some(upload.content_type));
+            row.size_bytes = Set(Some(i64::try_from(upload.size).unwrap_or(i64::MAX)));
+            upload.incoming.keep().await?;
+            Some(upload.key)
+        }
+        None => None,
+    };
+    let inserted = match row.insert(&state.db).await {
+        Ok(inserted) => inserted,
+        Err(error) => {
+            // The file was kept for a row that does not exist: take it away again.
+            if let Some(key) = stored_key {
+                let _ = state.storage.remove(&key).await;
+            }
+            return Err(error.into());
+        }
+    };
+    Ok(views(state, vec![inserted]).await?.remove(0))
+}
+
+/// Streams one file field to storage, checking its name, its type (from the first bytes) and
+/// its size as it arrives.
+async fn receive_file(state: &AppState, mut field: Field<'_>) -> AppResult<Upload> {
+    let file_name = shown_file_name(field.file_name().unwrap_or_default())?;
+    let max = state.settings.resource_max_bytes;
+    let key = uuid::Uuid::new_v4().simple().to_string();
+    let mut head: Vec<u8> = Vec::new();
+    let mut incoming: Option<IncomingFile> = None;
+    let mut content_type = String::new();
+    let mut size: u64 = 0;
+    loop {
+        let chunk = field.chunk().await.map_err(|_| malformed())?;
+        let finished = chunk.is_none();
+        if let Some(chunk) = &chunk {
+            size += chunk.len() as u64;
+            if size > max {
+                return Err(AppError::FileTooLarge { max_bytes: max });
+            }
+        }
+        match (&mut incoming, chunk) {
+            (Some(file), Some(chunk)) => file.write(&chunk).await?,
+            (Some(_), None) => break,
+            (None, chunk) => {
+                if let Some(chunk) = chunk {
+                    head.extend_from_slice(&chunk);
+                }
+                if head.len() >= SNIFF_BYTES || finished {
+                    content_type = allowed_type(state, &head)?;
+                    let mut file = state.storage.begin(&key).await?;
+                    file.write(&head).await?;
+                    head = Vec::new();
+                    incoming = Some(file);
+                    if finished {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    if size == 0 {
+        return Err(AppError::invalid("empty_file", "file"));
+    }
+    let incoming = incoming.ok_or_else(|| AppError::invalid("empty_file", "file"))?;
+    Ok(Upload {
+        incoming,
+        key,
+        file_name,
+        content_type,
+        size,
+    })
+}
+
+/// The type the content shows, if the allow-list has it.
+fn allowed_type(state: &AppState, head: &[u8]) -> AppResult<String> {
+    let detected = infer::get(head).map(|kind| kind.mime_type());
+    match detected {
+        Some(mime) if state.settings.resource_types.iter().any(|allowed| allowed == mime) => Ok(mime.to_string()),
+        _ => Err(AppError::invalid("unsupported_file_type", "file")),
+    }
+}
+
+/// The uploader's file name, for showing: refused when it tries to name a path.
+fn shown_file_name(name: &str) -> AppResult<String> {
+    let name = name.trim();
+    let is_path = name.contains(['/', '\\']) || name.split('.').all(str::is_empty) || name.contains("..");
+    if name.is_empty() || is_path || name.chars().any(char::is_control) {
+        return Err(AppError::invalid("invalid_file_name", "file"));
+    }
+    Ok(name.chars().take(MAX_FILE_NAME_CHARS).collect())
+}
+
+fn normalised_tags(raw: &str) -> AppResult<Vec<String>> {
+    let mut tags: Vec<String> = raw
+        .split(',')
+        .map(|tag| tag.trim().to_lowercase())
+        .filter(|tag| !tag.is_empty())
+        .collect();
+    tags.sort();
+    tags.dedup();
+    if tags.len() > MAX_TAGS || tags.iter().any(|tag| tag.chars().count() > 50) {
+        return Err(AppError::invalid("too_many_tags", "tags"));
+    }
+    Ok(tags)
+}
+
+/// Only http and https links.
+fn checked_link(url: &str) -> AppResult<String> {
+    let lowered = url.to_ascii_lowercase();
+    let has_host = lowered
+        .strip_prefix("https://")
+        .or_else(|| lowered.strip_prefix("http://"))
+        .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'));
+    if !has_host || url.len() > MAX_URL_CHARS || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(AppError::invalid("invalid_link", "url"));
+    }
+    Ok(url.to_string())
+}
+
+async fn checked_session(state: &AppState, cohort_id: i32, raw: &str) -> AppResult<Option<i32>> {
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let id: i32 = raw
+        .parse()
+        .map_err(|_| AppError::invalid("unknown_session", "session_id"))?;
+    let found = session::Entity::find_by_id(id).one(&state.db).await?;
+    match found {
+        Some(found) if found.cohort_id == cohort_id => Ok(Some(id)),
+        _ => Err(AppError::invalid("unknown_session", "session_id")),
+    }
+}
+
+/// A text field of the form, read up to a limit (the body as a whole has none: files are
+/// limited while they stream in).
+async fn read_text(mut field: Field<'_>) -> AppResult<String> {
+    const MAX_FIELD_BYTES: usize = 16 * 1024;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(|_| malformed())? {
+        bytes.extend_from_slice(&chunk);
+        if bytes.len() > MAX_FIELD_BYTES {
+            return Err(AppError::invalid("field_too_long", "summary"));
+        }
+    }
+    String::from_utf8(bytes).map_err(|_| malformed())
+}
+
+fn malformed() -> AppError {
+    AppError::invalid("malformed_upload", "file")
+}
+
+/// The cohort's resources, newest first.
+pub async fn list(state: &AppState, viewer: &CurrentUser, cohort_id: i32) -> AppResult<Vec<ResourceView>> {
+    viewer.require(Action::ViewCohort { cohort_id })?;
+    let rows = resource::Entity::find()
+        .filter(resource::Column::CohortId.eq(cohort_id))
+        .order_by_desc(resource::Column::CreatedAt)
+        .order_by_desc(resource::Column::Id)
+        .all(&state.db)
+        .await?;
+    views(state, rows).await
+}
+
+/// A resource the viewer may see.
+pub async fn visible(state: &AppState, viewer: &CurrentUser, resource_id: i32) -> AppResult<resource::Model> {
+    let found = resource::Entity::find_by_id(resource_id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    viewer.require(Action::ViewCohort {
+        cohort_id: found.cohort_id,
+    })?;
+    Ok(found)
+}
+
+pub async fn view(state: &AppState, viewer: &CurrentUser, resource_id: i32) -> AppResult<ResourceView> {
+    let found = visible(state, viewer, resource_id).await?;
+    Ok(views(state, vec![found]).await?.remove(0))
+}
+
+async fn views(state: &AppState, rows: Vec<resource::Model>) -> AppResult<Vec<ResourceView>> {
+    let posters = names(&state.db, rows.iter().map(|row| row.posted_by)).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| ResourceView {
+            download_url: row
+                .storage_key
+                .as_ref()
+                .map(|_| format!("/api/v1/resources/{}/file", row.id)),
+            id: row.id,
+            cohort_id: row.cohort_id,
+            session_id: row.session_id,
+            kind: row.kind,
+            title: row.title,
+            summary: row.summary,
+            tags: row
+                .tags
+                .split(',')
+                .filter(|tag| !tag.is_empty())
+                .map(str::to_string)
+                .collect(),
+            url: row.url,
+            file_name: row.file_name,
+            content_type: row.content_type,
+            size_bytes: row.size_bytes,
+            posted_by_name: posters.get(&row.posted_by).cloned().unwrap_or_default(),
+            posted_by: row.posted_by,
+            created_at: row.created_at,
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_that_name_a_path_are_refused() {
+        for name in [
+            "../../etc/passwd.pdf",
+            "a/b.pdf",
+            "..\\boot.ini",
+            "..",
+            ".",
+            "",
+            "a\u{0}.pdf",
+        ] {
+            assert!(shown_file_name(name).is_err(), "{name:?} was accepted");
+        }
+        assert_eq!(shown_file_name(" Rapport 2026.pdf ").unwrap(), "Rapport 2026.pdf");
+    }
+
+    #[test]
+    fn only_http_and_https_links_with_a_host_are_accepted() {
+        for bad in [
+            "javascript:alert(1)",
+            "ftp://x.no/a",
+            "https://",
+            "http:///x",
+            "data:text/html,x",
+            "https://a b.no",
+        ] {
+            assert!(checked_link(bad).is_err(), "{bad:?} was accepted");
+        }
+        assert!(checked_link("https://www.miljodirektoratet.no/klimasats").is_ok());
+    }
+
+    #[test]
+    fn tags_are_lower_case_sorted_and_unique() {
+        assert_eq!(
+            normalised_tags(" Matsvinn, kantine,matsvinn ,").unwrap(),
+            vec!["kantine", "matsvinn"]
+        );
+    }
+}

@@ -1,0 +1,142 @@
+//! The JSON API for resources: post a link or upload a file, list a cohort's resources, read
+//! one, and download its file.
+
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use tokio_util::io::ReaderStream;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::api::{ApiJson, ApiPath};
+use crate::auth::CurrentUser;
+use crate::error::{AppError, Problem};
+use crate::resources::{self, ResourceView};
+use crate::state::AppState;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_resources, post_resource))
+        .routes(routes!(get_resource))
+        .routes(routes!(download_file))
+        // Uploads are limited by `resource_max_bytes` while they stream in (resources::post).
+        .layer(DefaultBodyLimit::disable())
+}
+
+/// The multipart form of a new resource (for the OpenAPI document).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct NewResourceForm {
+    title: String,
+    summary: Option<String>,
+    /// Comma-separated.
+    tags: Option<String>,
+    session_id: Option<i32>,
+    /// An http or https link; or give `file`.
+    url: Option<String>,
+    /// PDF, Office document or image, checked by content; at most `resource_max_bytes`.
+    #[schema(value_type = Option<String>, format = Binary)]
+    file: Option<Vec<u8>>,
+}
+
+/// A cohort's resources, newest first.
+#[utoipa::path(get, path = "/api/v1/cohorts/{cohort_id}/resources", tag = "resources", params(("cohort_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "The resources", body = [ResourceView]),
+              (status = 404, description = "Not found or not a member", body = Problem, content_type = "application/problem+json")))]
+async fn list_resources(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(cohort_id): ApiPath<i32>,
+) -> Result<ApiJson<Vec<ResourceView>>, AppError> {
+    Ok(ApiJson(resources::list(&state, &current, cohort_id).await?))
+}
+
+/// Posts a link or uploads a file (`multipart/form-data`).
+#[utoipa::path(post, path = "/api/v1/cohorts/{cohort_id}/resources", tag = "resources", params(("cohort_id" = i32, Path)),
+    request_body(content = NewResourceForm, content_type = "multipart/form-data"), security(("bearer" = []), ("cookie" = [])),
+    responses((status = 201, description = "Posted", body = ResourceView),
+              (status = 403, description = "May not post resources here", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "Not found or not a member", body = Problem, content_type = "application/problem+json"),
+              (status = 413, description = "The file is over the size limit (code file_too_large)", body = Problem, content_type = "application/problem+json"),
+              (status = 422, description = "Invalid input: unsupported_file_type, invalid_file_name, invalid_link, …", body = Problem, content_type = "application/problem+json")))]
+async fn post_resource(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(cohort_id): ApiPath<i32>,
+    form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<Response, AppError> {
+    let form = form.map_err(|_| AppError::invalid("malformed_upload", "file"))?;
+    let posted = resources::post(&state, &current, cohort_id, form).await?;
+    Ok((StatusCode::CREATED, ApiJson(posted)).into_response())
+}
+
+/// One resource.
+#[utoipa::path(get, path = "/api/v1/resources/{resource_id}", tag = "resources", params(("resource_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "The resource", body = ResourceView),
+              (status = 404, description = "Not found or not visible to the caller", body = Problem, content_type = "application/problem+json")))]
+async fn get_resource(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(resource_id): ApiPath<i32>,
+) -> Result<ApiJson<ResourceView>, AppError> {
+    Ok(ApiJson(resources::view(&state, &current, resource_id).await?))
+}
+
+/// Downloads a resource's file, always as an attachment and never to be run by the browser.
+#[utoipa::path(get, path = "/api/v1/resources/{resource_id}/file", tag = "resources", params(("resource_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "The file as uploaded", content_type = "application/octet-stream"),
+              (status = 404, description = "Not found, not a file, or not visible to the caller", body = Problem, content_type = "application/problem+json")))]
+async fn download_file(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(resource_id): ApiPath<i32>,
+) -> Result<Response, AppError> {
+    let found = resources::visible(&state, &current, resource_id).await?;
+    let (Some(key), Some(name)) = (found.storage_key, found.file_name) else {
+        return Err(AppError::NotFound);
+    };
+    let file = state.storage.open(&key).await?;
+    let content_type = found.content_type.unwrap_or_else(|| "application/octet-stream".into());
+    let mut response = Body::from_stream(ReaderStream::new(file)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    headers.insert(header::CONTENT_DISPOSITION, attachment(&name));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox; default-src 'none'"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    Ok(response)
+}
+
+/// `attachment; filename="…"; filename*=UTF-8''…` (RFC 6266): an ASCII stand-in for old
+/// clients, the real name percent-encoded for the rest.
+fn attachment(name: &str) -> HeaderValue {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = name
+        .bytes()
+        .map(|byte| {
+            if byte.is_ascii_alphanumeric() || b".-_".contains(&byte) {
+                (byte as char).to_string()
+            } else {
+                format!("%{byte:02X}")
+            }
+        })
+        .collect();
+    HeaderValue::from_str(&format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"))
+        .unwrap_or(HeaderValue::from_static("attachment"))
+}

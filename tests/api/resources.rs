@@ -1,0 +1,224 @@
+//! Resources: uploading real files through the API and getting them back. The checks that keep
+//! a file out (its content, its size while it streams, its name) and who may download it.
+
+use std::path::{Path, PathBuf};
+
+use reqwest::multipart::{Form, Part};
+use samling::domain::roles::Role;
+use samling_tests::{TestApp, spawn_app, spawn_app_with};
+
+/// A small, valid PDF with a binary line, so a changed byte would show.
+fn sample_pdf() -> Vec<u8> {
+    let mut pdf = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    pdf.extend_from_slice(
+        b"1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n\
+          2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n\
+          3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >> endobj\n\
+          trailer << /Root 1 0 R >>\n%%EOF\n",
+    );
+    pdf.extend((0..=255u8).cycle().take(4096));
+    pdf
+}
+
+fn file_form(title: &str, file_name: &str, bytes: Vec<u8>) -> Form {
+    Form::new()
+        .text("title", title.to_string())
+        .text("summary", "Erfaringer fra kantinen")
+        .text("tags", "Matsvinn, kantine")
+        .part("file", Part::bytes(bytes).file_name(file_name.to_string()))
+}
+
+async fn upload(app: &TestApp, token: &str, cohort_id: i64, form: Form) -> (u16, serde_json::Value) {
+    let response = app
+        .api
+        .post(format!("{}/api/v1/cohorts/{cohort_id}/resources", app.address))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .expect("the upload request");
+    let status = response.status().as_u16();
+    let body = response.json().await.expect("a JSON answer");
+    (status, body)
+}
+
+/// Every file under the storage folder, the folder for unfinished uploads included.
+fn stored_files(root: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut folders = vec![root.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn an_uploaded_pdf_comes_back_byte_identical_to_members_only_and_as_an_attachment() {
+    let app = spawn_app().await;
+    let (admin, cohorts) = app.with_sample_cohorts().await;
+    let food = cohorts["mat-og-matsvinn"];
+    let circular = cohorts["sirkulaerokonomi"];
+    let expert = app
+        .member_token(food, "ekspert@example.no", "Eva Ekspert", Role::Expert)
+        .await;
+    let kari = app
+        .member_token(food, "kari@example.no", "Kari", Role::ProjectLead)
+        .await;
+    let stranger = app
+        .member_token(circular, "per@example.no", "Per", Role::ProjectLead)
+        .await;
+    let pdf = sample_pdf();
+
+    let (status, posted) = upload(
+        &app,
+        &expert,
+        food,
+        file_form("Veileder", "Veileder matsvinn æøå.pdf", pdf.clone()),
+    )
+    .await;
+    assert_eq!(status, 201, "{posted}");
+    assert_eq!(posted["kind"], "file");
+    assert_eq!(posted["content_type"], "application/pdf");
+    assert_eq!(posted["file_name"], "Veileder matsvinn æøå.pdf");
+    assert_eq!(posted["size_bytes"].as_u64(), Some(pdf.len() as u64));
+    assert_eq!(posted["tags"], serde_json::json!(["kantine", "matsvinn"]));
+    assert_eq!(posted["posted_by_name"], "Eva Ekspert");
+    let stored = stored_files(&app.settings.files_dir);
+    assert_eq!(stored.len(), 1, "one file kept: {stored:?}");
+    let stored_name = stored[0].file_name().unwrap().to_string_lossy().to_string();
+    assert!(
+        !stored_name.contains("Veileder"),
+        "the stored name is the server's: {stored_name}"
+    );
+
+    let download = posted["download_url"].as_str().unwrap().to_string();
+    let got = app
+        .api
+        .get(format!("{}{download}", app.address))
+        .bearer_auth(&kari)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.status().as_u16(), 200);
+    let header = |name: &str| {
+        got.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(header("content-type"), "application/pdf");
+    assert_eq!(header("x-content-type-options"), "nosniff");
+    assert!(
+        header("content-security-policy").starts_with("sandbox"),
+        "{}",
+        header("content-security-policy")
+    );
+    let disposition = header("content-disposition");
+    assert!(disposition.starts_with("attachment;"), "{disposition}");
+    assert!(
+        disposition.contains("filename*=UTF-8''Veileder%20matsvinn%20%C3%A6%C3%B8%C3%A5.pdf"),
+        "{disposition}"
+    );
+    assert_eq!(got.bytes().await.unwrap().to_vec(), pdf, "byte-identical");
+
+    // Someone from another cohort: neither the resource nor its file exists for them.
+    for path in [format!("/api/v1/resources/{}", posted["id"]), download.clone()] {
+        let refused = app.get(&path, Some(&stranger)).await;
+        assert_eq!(
+            (refused.status.as_u16(), refused.code().as_str()),
+            (404, "not_found"),
+            "{path}"
+        );
+    }
+    let listed = app.get(&format!("/api/v1/cohorts/{food}/resources"), Some(&kari)).await;
+    assert_eq!(listed.json().as_array().unwrap().len(), 1);
+    let not_listed = app
+        .get(&format!("/api/v1/cohorts/{food}/resources"), Some(&stranger))
+        .await;
+    assert_eq!(not_listed.status.as_u16(), 404);
+    let _ = admin;
+}
+
+#[tokio::test]
+async fn disguised_scripted_oversized_and_path_named_files_are_refused_and_leave_nothing() {
+    let app = spawn_app_with(|settings| settings.resource_max_bytes = 1024 * 1024).await;
+    let (_admin, cohorts) = app.with_sample_cohorts().await;
+    let food = cohorts["mat-og-matsvinn"];
+    let expert = app
+        .member_token(food, "ekspert@example.no", "Eva Ekspert", Role::Expert)
+        .await;
+
+    let html = b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>".to_vec();
+    let svg = br#"<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>"#.to_vec();
+    let mut oversized = sample_pdf();
+    oversized.resize(1024 * 1024 + 1, b'x');
+    let cases: [(&str, Vec<u8>, u16, &str); 4] = [
+        ("rapport.pdf", html, 422, "unsupported_file_type"),
+        ("logo.svg", svg, 422, "unsupported_file_type"),
+        ("stor.pdf", oversized, 413, "file_too_large"),
+        ("../../etc/passwd.pdf", sample_pdf(), 422, "invalid_file_name"),
+    ];
+    for (name, bytes, status, code) in cases {
+        let (got_status, problem) = upload(&app, &expert, food, file_form("Forsøk", name, bytes)).await;
+        assert_eq!(
+            (got_status, problem["code"].as_str().unwrap()),
+            (status, code),
+            "{name}: {problem}"
+        );
+        assert!(
+            !problem["detail"].as_str().unwrap().is_empty(),
+            "a sentence for people: {problem}"
+        );
+        assert_eq!(
+            stored_files(&app.settings.files_dir),
+            Vec::<PathBuf>::new(),
+            "{name} left a file"
+        );
+    }
+    let mut twice_the_limit = sample_pdf();
+    twice_the_limit.resize(2 * 1024 * 1024, b'x');
+    let (_, too_large) = upload(&app, &expert, food, file_form("Forsøk", "stor.pdf", twice_the_limit)).await;
+    assert!(too_large["detail"].as_str().unwrap().contains("1 MiB"), "{too_large}");
+
+    let listed = app
+        .get(&format!("/api/v1/cohorts/{food}/resources"), Some(&expert))
+        .await;
+    assert_eq!(listed.json(), serde_json::json!([]), "no row for a refused upload");
+}
+
+#[tokio::test]
+async fn links_must_be_http_and_only_experts_and_facilitators_post_unless_participants_are_allowed() {
+    let app = spawn_app().await;
+    let (_admin, cohorts) = app.with_sample_cohorts().await;
+    let food = cohorts["mat-og-matsvinn"];
+    let expert = app
+        .member_token(food, "ekspert@example.no", "Eva Ekspert", Role::Expert)
+        .await;
+    let kari = app
+        .member_token(food, "kari@example.no", "Kari", Role::ProjectLead)
+        .await;
+    let link = |url: &str| Form::new().text("title", "Klimasats").text("url", url.to_string());
+
+    let (status, problem) = upload(&app, &expert, food, link("javascript:alert(1)")).await;
+    assert_eq!((status, problem["code"].as_str().unwrap()), (422, "invalid_link"));
+    let (status, posted) = upload(&app, &expert, food, link("https://www.miljodirektoratet.no/klimasats")).await;
+    assert_eq!(status, 201, "{posted}");
+    assert_eq!(posted["kind"], "link");
+    assert_eq!(posted["download_url"], serde_json::Value::Null);
+
+    let (status, problem) = upload(&app, &kari, food, link("https://example.no")).await;
+    assert_eq!((status, problem["code"].as_str().unwrap()), (403, "forbidden"));
+    let (status, problem) = upload(&app, &expert, food, Form::new().text("title", "Tom")).await;
+    assert_eq!((status, problem["code"].as_str().unwrap()), (422, "link_or_file"));
+}
