@@ -170,44 +170,38 @@ pub async fn post(
 async fn receive_file(state: &AppState, mut field: Field<'_>) -> AppResult<Upload> {
     let file_name = shown_file_name(field.file_name().unwrap_or_default())?;
     let max = state.settings.resource_max_bytes;
-    let key = uuid::Uuid::new_v4().simple().to_string();
+    let too_large = |size: u64| size > max;
+    // First the head, to tell the type before anything is written.
     let mut head: Vec<u8> = Vec::new();
-    let mut incoming: Option<IncomingFile> = None;
-    let mut content_type = String::new();
-    let mut size: u64 = 0;
-    loop {
-        let chunk = field.chunk().await.map_err(|_| malformed())?;
-        let finished = chunk.is_none();
-        if let Some(chunk) = &chunk {
-            size += chunk.len() as u64;
-            if size > max {
-                return Err(AppError::FileTooLarge { max_bytes: max });
+    let mut finished = false;
+    while head.len() < SNIFF_BYTES {
+        match field.chunk().await.map_err(|_| malformed())? {
+            Some(chunk) => head.extend_from_slice(&chunk),
+            None => {
+                finished = true;
+                break;
             }
         }
-        match (&mut incoming, chunk) {
-            (Some(file), Some(chunk)) => file.write(&chunk).await?,
-            (Some(_), None) => break,
-            (None, chunk) => {
-                if let Some(chunk) = chunk {
-                    head.extend_from_slice(&chunk);
-                }
-                if head.len() >= SNIFF_BYTES || finished {
-                    content_type = allowed_type(state, &head)?;
-                    let mut file = state.storage.begin(&key).await?;
-                    file.write(&head).await?;
-                    head = Vec::new();
-                    incoming = Some(file);
-                    if finished {
-                        break;
-                    }
-                }
-            }
+        if too_large(head.len() as u64) {
+            return Err(AppError::FileTooLarge { max_bytes: max });
         }
     }
-    if size == 0 {
+    if head.is_empty() {
         return Err(AppError::invalid("empty_file", "file"));
     }
-    let incoming = incoming.ok_or_else(|| AppError::invalid("empty_file", "file"))?;
+    let content_type = allowed_type(state, &head)?;
+    // Then the rest, straight to storage.
+    let key = uuid::Uuid::new_v4().simple().to_string();
+    let mut incoming = state.storage.begin(&key).await?;
+    incoming.write(&head).await?;
+    let mut size = head.len() as u64;
+    while !finished && let Some(chunk) = field.chunk().await.map_err(|_| malformed())? {
+        size += chunk.len() as u64;
+        if too_large(size) {
+            return Err(AppError::FileTooLarge { max_bytes: max });
+        }
+        incoming.write(&chunk).await?;
+    }
     Ok(Upload {
         incoming,
         key,
@@ -229,7 +223,7 @@ fn allowed_type(state: &AppState, head: &[u8]) -> AppResult<String> {
 /// The uploader's file name, for showing: refused when it tries to name a path.
 fn shown_file_name(name: &str) -> AppResult<String> {
     let name = name.trim();
-    let is_path = name.contains(['/', '\\']) || name.split('.').all(str::is_empty) || name.contains("..");
+    let is_path = name.contains(['/', '\\']) || name == "." || name.contains("..");
     if name.is_empty() || is_path || name.chars().any(char::is_control) {
         return Err(AppError::invalid("invalid_file_name", "file"));
     }

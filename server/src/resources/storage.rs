@@ -2,7 +2,7 @@
 //! name while it streams in and renamed into place only when it is complete and accepted, so
 //! a refused or broken upload leaves nothing behind.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
 use tokio::fs::{self, File};
@@ -68,12 +68,6 @@ impl Storage {
     fn path_of(&self, key: &str) -> PathBuf {
         let Storage::LocalDisk { root } = self;
         root.join(key)
-    }
-
-    /// The folder files are kept in (for tests and the README).
-    pub fn root(&self) -> &Path {
-        let Storage::LocalDisk { root } = self;
-        root
     }
 }
 

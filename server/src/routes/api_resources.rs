@@ -120,7 +120,7 @@ fn attachment(name: &str) -> HeaderValue {
     let ascii: String = name
         .chars()
         .map(|c| {
-            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+            if c == ' ' || (c.is_ascii_graphic() && c != '"' && c != '\\') {
                 c
             } else {
                 '_'

@@ -207,10 +207,13 @@ pub(crate) fn checked_client_id(client_id: &str) -> AppResult<String> {
 
 /// Refuses a member a moderator has muted in the cohort, saying until when.
 pub(crate) async fn require_not_muted(state: &AppState, viewer: &CurrentUser, cohort_id: i32) -> AppResult<()> {
-    let mute = cohort_mute::Entity::find_by_id((cohort_id, viewer.user.id))
+    check_not_muted(state, mute_of(state, viewer, cohort_id).await?.as_ref())
+}
+
+async fn mute_of(state: &AppState, viewer: &CurrentUser, cohort_id: i32) -> AppResult<Option<cohort_mute::Model>> {
+    Ok(cohort_mute::Entity::find_by_id((cohort_id, viewer.user.id))
         .one(&state.db)
-        .await?;
-    check_not_muted(state, mute.as_ref())
+        .await?)
 }
 
 fn check_not_muted(state: &AppState, mute: Option<&cohort_mute::Model>) -> AppResult<()> {
@@ -222,10 +225,12 @@ fn check_not_muted(state: &AppState, mute: Option<&cohort_mute::Model>) -> AppRe
 
 /// Everything that is checked before a post is written or rewritten, in one place.
 pub(crate) async fn require_may_post(state: &AppState, viewer: &CurrentUser, cohort_id: i32) -> AppResult<()> {
-    let mute = cohort_mute::Entity::find_by_id((cohort_id, viewer.user.id))
-        .one(&state.db)
-        .await?;
-    check_may_post(state, viewer, cohort_id, mute.as_ref())
+    check_may_post(
+        state,
+        viewer,
+        cohort_id,
+        mute_of(state, viewer, cohort_id).await?.as_ref(),
+    )
 }
 
 fn check_may_post(
