@@ -8,6 +8,7 @@ mod m20261122_000003_threads;
 mod m20261122_000004_discussion;
 mod m20261122_000005_digests;
 mod m20261122_000006_resources;
+mod m20261122_000007_profiles_lessons_search;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_discussion::Migration),
             Box::new(m20261122_000005_digests::Migration),
             Box::new(m20261122_000006_resources::Migration),
+            Box::new(m20261122_000007_profiles_lessons_search::Migration),
         ]
     }
 }

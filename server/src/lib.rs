@@ -34,12 +34,16 @@ pub mod mail;
 pub mod mails;
 /// Markdown to sanitised HTML.
 pub mod markdown;
+/// Project profiles with needs and offers, match suggestions, lessons learned.
+pub mod projects;
 /// Live events over websockets.
 pub mod realtime;
 /// Resources: links and files posted to a cohort.
 pub mod resources;
 /// HTTP routes: pages, API, health.
 pub mod routes;
+/// Search with Norwegian stemming.
+pub mod search;
 /// Sessions: planning, registration, preparation, polls, recaps, calendars.
 pub mod sessions;
 /// Building and running the server.

@@ -2,7 +2,7 @@
 //! then cleaned with ammonia, so no script, style or event handler survives; links get
 //! `rel="nofollow noopener"`.
 
-use pulldown_cmark::{Options, Parser, html};
+use pulldown_cmark::{Event, Options, Parser, TagEnd, html};
 
 pub fn to_safe_html(markdown: &str) -> String {
     let mut unsafe_html = String::new();
@@ -17,9 +17,31 @@ pub fn to_safe_html(markdown: &str) -> String {
         .to_string()
 }
 
+/// The words of a markdown text without its markup (HTML tags left out), for search and snippets.
+pub fn to_plain_text(markdown: &str) -> String {
+    let mut text = String::new();
+    for event in Parser::new_ext(markdown, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH) {
+        match event {
+            Event::Text(words) | Event::Code(words) => text.push_str(&words),
+            Event::SoftBreak | Event::HardBreak | Event::End(TagEnd::Paragraph | TagEnd::Item | TagEnd::Heading(_)) => {
+                text.push(' ')
+            }
+            _ => {}
+        }
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_text_keeps_the_words_and_drops_markup_and_html() {
+        let text =
+            to_plain_text("## Matsvinn\n\n- **Veiing** av `avfall`\n- <b>rå html</b> [lenke](https://example.no)");
+        assert_eq!(text, "Matsvinn Veiing av avfall rå html lenke");
+    }
 
     #[test]
     fn markdown_becomes_html() {

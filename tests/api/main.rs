@@ -7,6 +7,7 @@ mod discussion;
 mod health;
 mod import;
 mod invitations;
+mod knowledge;
 mod moderation;
 mod openapi;
 mod pages;

@@ -88,6 +88,12 @@ async fn the_openapi_document_lists_every_endpoint_and_they_are_served() {
         ("post", "/api/v1/cohorts/{cohort_id}/resources"),
         ("get", "/api/v1/resources/{resource_id}"),
         ("get", "/api/v1/resources/{resource_id}/file"),
+        ("get", "/api/v1/projects/{grant_id}"),
+        ("put", "/api/v1/projects/{grant_id}/profile"),
+        ("put", "/api/v1/projects/{grant_id}/lesson"),
+        ("get", "/api/v1/lessons"),
+        ("get", "/api/v1/lessons/{lesson_id}"),
+        ("get", "/api/v1/search"),
     ];
     for (method, path) in expected {
         let operation = &paths.get(path).unwrap_or_else(|| panic!("{path} is not documented"))[method];

@@ -28,7 +28,8 @@ fn by_id<T>(rows: Vec<T>, id: impl Fn(&T) -> i32) -> HashMap<i32, T> {
     rows.into_iter().map(|row| (id(&row), row)).collect()
 }
 
-/// Makes sure every programme has a cohort for each theme that has projects in its grant years.
+/// Makes sure every programme has a cohort for each theme that has projects in its grant years,
+/// and re-indexes the project profiles for search.
 pub async fn form_cohorts(txn: &impl ConnectionTrait, now: DateTime<Utc>) -> AppResult<()> {
     let existing: Vec<(i32, i32)> = cohort::Entity::find()
         .all(txn)
@@ -61,11 +62,12 @@ pub async fn form_cohorts(txn: &impl ConnectionTrait, now: DateTime<Utc>) -> App
             }
         }
     }
-    Ok(())
+    // Projects may have moved between cohorts: their profiles are found where they are now.
+    crate::projects::index_all_profiles(txn).await
 }
 
 /// Grants a programme invites: placed in a theme, of its grant years, not withdrawn.
-async fn eligible_grants(db: &impl ConnectionTrait, programme: &programme::Model) -> AppResult<Vec<grant::Model>> {
+pub async fn eligible_grants(db: &impl ConnectionTrait, programme: &programme::Model) -> AppResult<Vec<grant::Model>> {
     Ok(grant::Entity::find()
         .filter(grant::Column::Placement.is_in([Placement::Automatic.code(), Placement::Confirmed.code()]))
         .filter(grant::Column::Status.ne(GrantStatus::Withdrawn.code()))
@@ -187,6 +189,30 @@ fn programme_view(programme: &programme::Model) -> ProgrammeView {
     }
 }
 
+pub fn project_view(grant: grant::Model, organisation: &organisation::Model, show_email: bool) -> ProjectView {
+    ProjectView {
+        grant_id: grant.id,
+        reference: grant.reference,
+        title: grant.title,
+        organisation: OrganisationView {
+            id: organisation.id,
+            name: organisation.name.clone(),
+            number: organisation.number.clone(),
+            county: organisation.county.clone(),
+            kind: organisation.kind.clone(),
+        },
+        amount_nok: grant.amount_nok,
+        status: GrantStatus::from_code(&grant.status).unwrap_or(GrantStatus::Awarded),
+        period_start: grant.period_start,
+        period_end: grant.period_end,
+        measure_type: grant.measure_type,
+        grant_year: grant.grant_year,
+        contact_name: grant.contact_name,
+        contact_email: if show_email { grant.contact_email } else { None },
+        description: grant.description,
+    }
+}
+
 /// The cohorts `viewer` may see (all when `viewer` is `None`, for administration), with projects.
 pub async fn cohort_views(
     db: &impl ConnectionTrait,
@@ -214,27 +240,7 @@ pub async fn cohort_views(
             .filter(|grant| grant.theme_id == Some(cohort.theme_id))
             .filter_map(|grant| {
                 let organisation = organisations.get(&grant.organisation_id)?;
-                Some(ProjectView {
-                    grant_id: grant.id,
-                    reference: grant.reference,
-                    title: grant.title,
-                    organisation: OrganisationView {
-                        id: organisation.id,
-                        name: organisation.name.clone(),
-                        number: organisation.number.clone(),
-                        county: organisation.county.clone(),
-                        kind: organisation.kind.clone(),
-                    },
-                    amount_nok: grant.amount_nok,
-                    status: GrantStatus::from_code(&grant.status).unwrap_or(GrantStatus::Awarded),
-                    period_start: grant.period_start,
-                    period_end: grant.period_end,
-                    measure_type: grant.measure_type,
-                    grant_year: grant.grant_year,
-                    contact_name: grant.contact_name,
-                    contact_email: if show_emails { grant.contact_email } else { None },
-                    description: grant.description,
-                })
+                Some(project_view(grant, organisation, show_emails))
             })
             .collect();
         views.push(CohortView {

@@ -48,6 +48,9 @@ pub enum Action {
     /// Post a link or file: experts and facilitators, and project leads where the cohort's
     /// facilitator allows it.
     PostResource { cohort_id: i32, participants_allowed: bool },
+    /// Write a project's needs and offers and, once it has ended, its lesson learned: the
+    /// project's own lead and the cohort's facilitator.
+    EditProject { cohort_id: i32, own_project: bool },
     /// Report a post to the moderators: every member, observers too.
     ReportPost { cohort_id: i32 },
     /// Read the members' needs and offers for a session: its facilitator and booked experts.
@@ -138,6 +141,12 @@ pub fn decide(actor: &Actor, action: Action) -> Decision {
             Some(_) => Forbidden,
             None => NotFound,
         },
+        Action::EditProject { cohort_id, own_project } => match actor.role_in(cohort_id) {
+            Some(Role::Facilitator) => Allow,
+            Some(Role::ProjectLead) if own_project => Allow,
+            Some(_) => Forbidden,
+            None => NotFound,
+        },
         Action::ReportPost { cohort_id } => match actor.role_in(cohort_id) {
             Some(_) => Allow,
             None => NotFound,
@@ -189,6 +198,28 @@ mod tests {
         );
         assert_eq!(
             decide(&actor(false, &[(2, Role::Expert)]), post(true)),
+            Decision::NotFound
+        );
+    }
+
+    #[test]
+    fn a_project_is_written_about_by_its_own_lead_and_the_facilitator() {
+        let edit = |own_project| Action::EditProject {
+            cohort_id: 1,
+            own_project,
+        };
+        let lead = actor(false, &[(1, Role::ProjectLead)]);
+        assert_eq!(decide(&lead, edit(true)), Decision::Allow);
+        assert_eq!(decide(&lead, edit(false)), Decision::Forbidden);
+        assert_eq!(
+            decide(&actor(false, &[(1, Role::Facilitator)]), edit(false)),
+            Decision::Allow
+        );
+        for role in [Role::Expert, Role::Observer] {
+            assert_eq!(decide(&actor(false, &[(1, role)]), edit(true)), Decision::Forbidden);
+        }
+        assert_eq!(
+            decide(&actor(false, &[(2, Role::ProjectLead)]), edit(true)),
             Decision::NotFound
         );
     }

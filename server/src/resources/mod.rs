@@ -7,13 +7,15 @@ pub mod storage;
 use axum::extract::Multipart;
 use axum::extract::multipart::Field;
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait};
 use serde::Serialize;
 
+use crate::audit;
 use crate::auth::CurrentUser;
 use crate::domain::policy::Action;
 use crate::entities::{cohort, resource, session};
 use crate::error::{AppError, AppResult};
+use crate::search;
 use crate::state::AppState;
 use crate::threads::views::names;
 use storage::IncomingFile;
@@ -152,17 +154,55 @@ pub async fn post(
         }
         None => None,
     };
-    let inserted = match row.insert(&state.db).await {
+    let inserted = match store_row(state, viewer, row).await {
         Ok(inserted) => inserted,
         Err(error) => {
             // The file was kept for a row that does not exist: take it away again.
             if let Some(key) = stored_key {
                 let _ = state.storage.remove(&key).await;
             }
-            return Err(error.into());
+            return Err(error);
         }
     };
     Ok(views(state, vec![inserted]).await?.remove(0))
+}
+
+/// Stores the resource with its search entry and audit entry, all or nothing.
+async fn store_row(state: &AppState, viewer: &CurrentUser, row: resource::ActiveModel) -> AppResult<resource::Model> {
+    let txn = state.db.begin().await?;
+    let inserted = row.insert(&txn).await?;
+    search::put(&txn, search_entry(&inserted)).await?;
+    audit::record(
+        &txn,
+        Some(viewer.user.id),
+        "resources.post",
+        "resource",
+        inserted.id,
+        serde_json::json!({ "cohort_id": inserted.cohort_id, "kind": inserted.kind, "title": inserted.title }),
+        inserted.created_at,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(inserted)
+}
+
+/// A resource is found by its title, summary, tags and file name.
+fn search_entry(resource: &resource::Model) -> search::Entry {
+    let tags = resource.tags.replace(',', " ");
+    let file_name = resource.file_name.as_deref().unwrap_or_default();
+    let body: Vec<&str> = [resource.summary.as_str(), &tags, file_name]
+        .into_iter()
+        .filter(|part| !part.is_empty())
+        .collect();
+    search::Entry {
+        kind: search::Kind::Resource,
+        source_id: resource.id,
+        cohort_id: resource.cohort_id,
+        title: resource.title.clone(),
+        body: body.join(" "),
+        path: format!("/cohorts/{}/resources#resource-{}", resource.cohort_id, resource.id),
+        created_at: resource.created_at,
+    }
 }
 
 /// Streams one file field to storage, checking its name, its type (from the first bytes) and

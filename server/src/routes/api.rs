@@ -99,6 +99,7 @@ pub type ApiResult<T> = Result<ApiJson<T>, AppError>;
         (name = "threads", description = "Discussion threads, posts and the cohort's event log"),
         (name = "digests", description = "E-mail digests: preferences, one-click unsubscribe, the facilitator's schedule"),
         (name = "resources", description = "Links and files posted to a cohort"),
+        (name = "projects", description = "Project profiles with needs and offers, match suggestions, lessons learned, search"),
         (name = "sessions", description = "The four sessions of a cohort: planning, registration, preparation, polls, recaps, calendars"),
     )
 )]
@@ -150,6 +151,7 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(super::api_threads::routes())
         .merge(super::api_digests::routes())
         .merge(super::api_resources::routes())
+        .merge(super::api_projects::routes())
         .split_for_parts();
     let imports = OpenApiRouter::new()
         .routes(routes!(import_grants_file))

@@ -14,6 +14,7 @@ use crate::auth::CurrentUser;
 use crate::domain::policy::Action;
 use crate::entities::{post, post_reaction, post_revision, thread, thread_read};
 use crate::error::{AppError, AppResult};
+use crate::search;
 use crate::sessions::registration::write_transaction;
 use crate::state::AppState;
 
@@ -96,8 +97,11 @@ pub async fn edit_post(state: &AppState, viewer: &CurrentUser, post_id: i32, edi
     changed.body = Set(body);
     changed.edited_at = Set(Some(now));
     changed.version = Set(version + 1);
-    changed.update(&txn).await?;
+    let edited = changed.update(&txn).await?;
     store_mentions(&txn, post_id, &mentioned).await?;
+    if !edited.hidden {
+        super::index_post(&txn, &edited).await?;
+    }
     commit_with_event(
         state,
         txn,
@@ -128,6 +132,7 @@ pub async fn delete_post(state: &AppState, viewer: &CurrentUser, post_id: i32) -
     changed.deleted = Set(true);
     changed.version = Set(version + 1);
     changed.update(&txn).await?;
+    search::remove(&txn, search::Kind::Post, post_id).await?;
     commit_with_event(
         state,
         txn,

@@ -19,6 +19,7 @@ use crate::auth::CurrentUser;
 use crate::domain::policy::Action;
 use crate::entities::{cohort_mute, membership, post, post_mention, session, thread, thread_read, user};
 use crate::error::{AppError, AppResult};
+use crate::search;
 use crate::sessions::registration::write_transaction;
 use crate::state::AppState;
 use events::EventKind;
@@ -395,6 +396,8 @@ pub async fn create_thread(
     if !mentioned.is_empty() {
         store_mentions(&txn, first.id, &mentioned).await?;
     }
+    search::put(&txn, thread_search_entry(&created)).await?;
+    search::put(&txn, post_search_entry(&first, &created.title)).await?;
     events::append(
         &txn,
         cohort_id,
@@ -407,6 +410,41 @@ pub async fn create_thread(
     txn.commit().await?;
     state.hub.notify(cohort_id);
     Ok((thread_detail(state, viewer, created.id).await?, true))
+}
+
+fn thread_search_entry(thread: &thread::Model) -> search::Entry {
+    search::Entry {
+        kind: search::Kind::Thread,
+        source_id: thread.id,
+        cohort_id: thread.cohort_id,
+        title: thread.title.clone(),
+        body: String::new(),
+        path: format!("/threads/{}", thread.id),
+        created_at: thread.created_at,
+    }
+}
+
+/// A post is found under its thread's title, by its text without markup.
+pub(crate) fn post_search_entry(post: &post::Model, thread_title: &str) -> search::Entry {
+    search::Entry {
+        kind: search::Kind::Post,
+        source_id: post.id,
+        cohort_id: post.cohort_id,
+        title: thread_title.to_string(),
+        body: crate::markdown::to_plain_text(&post.body),
+        path: format!("/threads/{}#post-{}", post.thread_id, post.id),
+        created_at: post.created_at,
+    }
+}
+
+/// Indexes a post as it now reads (after an edit or a restore).
+pub(crate) async fn index_post(txn: &impl ConnectionTrait, post: &post::Model) -> AppResult<()> {
+    let title = thread::Entity::find_by_id(post.thread_id)
+        .one(txn)
+        .await?
+        .map(|thread| thread.title)
+        .unwrap_or_default();
+    search::put(txn, post_search_entry(post, &title)).await
 }
 
 async fn existing_post(state: &AppState, viewer: &CurrentUser, client_id: &str) -> AppResult<Option<post::Model>> {
@@ -522,6 +560,7 @@ pub async fn create_post(
     if !mentioned.is_empty() {
         store_mentions(&txn, created.id, &mentioned).await?;
     }
+    search::put(&txn, post_search_entry(&created, &in_thread.title)).await?;
     let seq = events::append(
         &txn,
         in_thread.cohort_id,

@@ -22,6 +22,7 @@ use crate::entities::{cohort_mute, membership, post, post_report, thread, user};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Tr;
 use crate::mails;
+use crate::search;
 use crate::sessions::registration::{lock_row, write_transaction};
 use crate::state::AppState;
 
@@ -186,7 +187,13 @@ pub async fn set_post_hidden(
     changed.hidden = Set(hide);
     changed.hidden_reason = Set(hide.then(|| reason.clone()));
     changed.version = Set(version + 1);
-    changed.update(&txn).await?;
+    let changed = changed.update(&txn).await?;
+    // Hidden posts are not found by search; a restored one is again (unless its author deleted it).
+    if hide || changed.deleted {
+        search::remove(&txn, search::Kind::Post, post_id).await?;
+    } else {
+        super::index_post(&txn, &changed).await?;
+    }
     if hide {
         resolve_reports(&txn, post_id, viewer.user.id, now).await?;
     }

@@ -1,0 +1,103 @@
+//! The JSON API for project profiles (needs, offers, match suggestions), lessons learned and
+//! search.
+
+use axum::extract::State;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::api::{ApiJson, ApiPath, ApiQuery, ApiResult};
+use crate::auth::CurrentUser;
+use crate::error::Problem;
+use crate::projects::{self, LessonChange, LessonView, ProfileChange, ProfileView};
+use crate::search::{self, Hit, SearchQuery};
+use crate::state::AppState;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_profile))
+        .routes(routes!(save_profile))
+        .routes(routes!(save_lesson))
+        .routes(routes!(list_lessons))
+        .routes(routes!(get_lesson))
+        .routes(routes!(search_everything))
+}
+
+/// A project's profile: its grant record, needs and offers, lesson learned, and suggestions
+/// from the cohorts the caller may see.
+#[utoipa::path(get, path = "/api/v1/projects/{grant_id}", tag = "projects", params(("grant_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "The profile", body = ProfileView),
+              (status = 404, description = "Not a project in the caller's cohorts", body = Problem, content_type = "application/problem+json")))]
+async fn get_profile(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(grant_id): ApiPath<i32>,
+) -> ApiResult<ProfileView> {
+    Ok(ApiJson(projects::profile(&state.db, &current, grant_id).await?))
+}
+
+/// Saves the project's needs and offers: its own project lead or the cohort's facilitator.
+#[utoipa::path(put, path = "/api/v1/projects/{grant_id}/profile", tag = "projects", params(("grant_id" = i32, Path)), request_body = ProfileChange, security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "Saved; the profile as it now is", body = ProfileView),
+              (status = 403, description = "Not this project's lead or the facilitator", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "Not a project in the caller's cohorts", body = Problem, content_type = "application/problem+json"),
+              (status = 422, description = "A text is too long (profile_text_too_long)", body = Problem, content_type = "application/problem+json")))]
+async fn save_profile(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(grant_id): ApiPath<i32>,
+    ApiJson(change): ApiJson<ProfileChange>,
+) -> ApiResult<ProfileView> {
+    Ok(ApiJson(
+        projects::save_profile(&state.db, &current, grant_id, change, state.now()).await?,
+    ))
+}
+
+/// Writes the project's lesson learned, once the project has ended.
+#[utoipa::path(put, path = "/api/v1/projects/{grant_id}/lesson", tag = "projects", params(("grant_id" = i32, Path)), request_body = LessonChange, security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "Saved", body = LessonView),
+              (status = 403, description = "Not this project's lead or the facilitator", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "Not a project in the caller's cohorts", body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "The project has not ended (project_not_ended)", body = Problem, content_type = "application/problem+json"),
+              (status = 422, description = "Empty or too long (lesson_empty, profile_text_too_long)", body = Problem, content_type = "application/problem+json")))]
+async fn save_lesson(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(grant_id): ApiPath<i32>,
+    ApiJson(change): ApiJson<LessonChange>,
+) -> ApiResult<LessonView> {
+    Ok(ApiJson(
+        projects::save_lesson(&state.db, &current, grant_id, change, state.now()).await?,
+    ))
+}
+
+/// Lessons learned in the themes of the caller's cohorts, from every programme year.
+#[utoipa::path(get, path = "/api/v1/lessons", tag = "projects", security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "The lessons, newest first", body = Vec<LessonView>)))]
+async fn list_lessons(State(state): State<AppState>, current: CurrentUser) -> ApiResult<Vec<LessonView>> {
+    Ok(ApiJson(projects::lessons(&state.db, &current).await?))
+}
+
+/// One lesson learned.
+#[utoipa::path(get, path = "/api/v1/lessons/{lesson_id}", tag = "projects", params(("lesson_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "The lesson", body = LessonView),
+              (status = 404, description = "Not found or not in the caller's themes", body = Problem, content_type = "application/problem+json")))]
+async fn get_lesson(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(lesson_id): ApiPath<i32>,
+) -> ApiResult<LessonView> {
+    Ok(ApiJson(projects::lesson(&state.db, &current, lesson_id).await?))
+}
+
+/// Searches threads, posts, resources, project profiles and lessons the caller may see, with
+/// Norwegian stemming; best matches first, at most 20.
+#[utoipa::path(get, path = "/api/v1/search", tag = "projects", params(SearchQuery), security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "The hits", body = Vec<Hit>),
+              (status = 422, description = "No words to search for, or too long (empty_search, search_query_too_long)", body = Problem, content_type = "application/problem+json")))]
+async fn search_everything(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiQuery(query): ApiQuery<SearchQuery>,
+) -> ApiResult<Vec<Hit>> {
+    Ok(ApiJson(search::search(&state.db, &current, &query).await?))
+}
