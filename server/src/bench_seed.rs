@@ -5,7 +5,9 @@ use std::path::Path;
 
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ActiveModelTrait, DatabaseConnection, Set, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+};
 use serde::Serialize;
 
 use crate::auth::session::SessionKeys;
@@ -156,20 +158,157 @@ pub async fn seed(
     Ok(BenchSeed { cohorts: seeded })
 }
 
+/// Words the search benchmark's posts are made of: the programme's subjects in several
+/// inflected forms, and the small words between them.
+pub const SEARCH_WORDS: &[&str] = &[
+    "matsvinn",
+    "matsvinnet",
+    "kantine",
+    "kantinene",
+    "sykehjem",
+    "sykehjemmet",
+    "ombruk",
+    "ombruket",
+    "byggematerialer",
+    "arealplan",
+    "arealplanen",
+    "myr",
+    "myra",
+    "klimabudsjett",
+    "klimabudsjettet",
+    "måling",
+    "målingene",
+    "kjøkken",
+    "kjøkkenet",
+    "skole",
+    "skolene",
+    "innkjøp",
+    "anskaffelser",
+    "møbler",
+    "tekstiler",
+    "reparasjon",
+    "transport",
+    "lading",
+    "ladepunkter",
+    "fortetting",
+    "kollektivknutepunkt",
+    "overvann",
+    "natur",
+    "jord",
+    "kompost",
+    "matavfall",
+    "matavfallet",
+    "restemat",
+    "menyplanlegging",
+    "veiing",
+    "frivillige",
+    "butikker",
+    "husholdninger",
+    "kampanje",
+    "kurs",
+    "erfaring",
+    "erfaringer",
+    "rapport",
+    "veileder",
+    "budsjett",
+    "kommune",
+    "kommunene",
+    "prosjekt",
+    "prosjektet",
+    "gjenbruk",
+    "utslipp",
+    "utslippene",
+    "sirkulær",
+    "plantebasert",
+    "skolemat",
+    "barnehage",
+    "barnehagene",
+];
+const SMALL_WORDS: &[&str] = &[
+    "og", "i", "på", "av", "for", "med", "til", "som", "det", "er", "vi", "har",
+];
+
+/// Fills the seeded cohorts' threads with `posts` posts of generated Norwegian text, indexed
+/// for search as the post path indexes them, in batches of one transaction each.
+pub async fn seed_posts(
+    db: &DatabaseConnection,
+    seeded: &BenchSeed,
+    posts: usize,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    use rand::rngs::StdRng;
+    use rand::seq::IndexedRandom;
+    use rand::{Rng, SeedableRng};
+    use sea_orm::EntityTrait;
+    const BATCH: usize = 1_000;
+    let mut rng = StdRng::seed_from_u64(2026);
+    let mut made = 0;
+    while made < posts {
+        let txn = db.begin().await?;
+        let mut rows = Vec::new();
+        for n in made..(made + BATCH).min(posts) {
+            let cohort = &seeded.cohorts[n % seeded.cohorts.len()];
+            let length = rng.random_range(20..60);
+            let body: Vec<&str> = (0..length)
+                .map(|_| {
+                    let words = if rng.random_bool(0.4) {
+                        SMALL_WORDS
+                    } else {
+                        SEARCH_WORDS
+                    };
+                    *words.choose(&mut rng).unwrap_or(&"og")
+                })
+                .collect();
+            rows.push(post::ActiveModel {
+                thread_id: Set(cohort.thread_id),
+                cohort_id: Set(cohort.cohort_id),
+                author_id: Set(cohort.members[0].user_id),
+                parent_post_id: Set(None),
+                body: Set(body.join(" ")),
+                client_id: Set(format!("bench-search-{n}")),
+                hidden: Set(false),
+                hidden_reason: Set(None),
+                deleted: Set(false),
+                version: Set(0),
+                created_at: Set(now),
+                edited_at: Set(None),
+                ..Default::default()
+            });
+        }
+        let count = rows.len();
+        post::Entity::insert_many(rows).exec_without_returning(&txn).await?;
+        let inserted = post::Entity::find()
+            .filter(post::Column::ClientId.starts_with("bench-search-"))
+            .order_by_desc(post::Column::Id)
+            .limit(count as u64)
+            .all(&txn)
+            .await?;
+        for stored in &inserted {
+            crate::search::put(&txn, crate::threads::post_search_entry(stored, "Benchmark")).await?;
+        }
+        txn.commit().await?;
+        made += count;
+    }
+    Ok(())
+}
+
 /// Seeds and writes the cohorts, threads and tokens to `out` as JSON. With `recap_due`, every
 /// cohort also has a session that ended yesterday with a published recap, and that recap's
-/// digest is due now (for `tests/bench-digests.sh`).
+/// digest is due now (for `tests/bench-digests.sh`); with `posts`, the threads hold that many
+/// generated posts (for `tests/bench-search.sh`).
 pub async fn run(
     settings: &Settings,
     cohorts: usize,
     members: usize,
     recap_due: bool,
+    posts: usize,
     out: &Path,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     let db = crate::db::connect(&settings.database_url).await?;
     crate::db::migrate(&db).await?;
     let seeded = seed(&db, settings, cohorts, members, now).await?;
+    seed_posts(&db, &seeded, posts, now).await?;
     if recap_due {
         for found in &seeded.cohorts {
             make_recap_due(&db, found.cohort_id, now).await?;

@@ -82,6 +82,10 @@ enum Command {
         /// (for the digest benchmark).
         #[arg(long)]
         recap_due: bool,
+        /// Also fill the threads with this many generated posts, indexed for search (for the
+        /// search benchmark).
+        #[arg(long, default_value_t = 0)]
+        posts: usize,
     },
 }
 
@@ -182,7 +186,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             members,
             out,
             recap_due,
-        } => samling::bench_seed::run(&settings, cohorts, members, recap_due, &out, clock.now()).await,
+            posts,
+        } => samling::bench_seed::run(&settings, cohorts, members, recap_due, posts, &out, clock.now()).await,
         Command::CreateAdmin { email } => {
             let db = db::connect(&settings.database_url).await?;
             db::migrate(&db).await?;

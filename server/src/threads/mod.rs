@@ -425,7 +425,7 @@ fn thread_search_entry(thread: &thread::Model) -> search::Entry {
 }
 
 /// A post is found under its thread's title, by its text without markup.
-pub(crate) fn post_search_entry(post: &post::Model, thread_title: &str) -> search::Entry {
+pub fn post_search_entry(post: &post::Model, thread_title: &str) -> search::Entry {
     search::Entry {
         kind: search::Kind::Post,
         source_id: post.id,
