@@ -209,7 +209,7 @@ async fn serve(settings: Settings, clock: Arc<dyn Clock>, with_demo: bool) -> an
     let public_url = settings.public_url.clone();
     let application = Application::build(settings, clock.clone()).await?;
     if with_demo {
-        match demo::load(&application.state().db, clock.now()).await? {
+        match demo::load(&application.state().db, &application.state().storage, clock.now()).await? {
             Some(people) => {
                 println!(
                     "Demo data loaded. Sign-in links (valid 15 minutes; ask for a new one at {public_url}/sign-in, the mail lands in data/outbox/):"

@@ -441,3 +441,75 @@ async fn search_finds_inflected_words_only_in_what_the_searcher_may_see() {
     let anonymous = app.get("/api/v1/search?q=matsvinn", None).await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn the_demo_posts_resources_needs_and_offers_and_a_lesson_that_search_and_matches_find() {
+    let app = spawn_app().await;
+    samling::demo::load(
+        &app.db,
+        &samling::resources::storage::Storage::local(app.settings.files_dir.clone()),
+        samling_tests::ClockExt::now_for_tests(&app.clock),
+    )
+    .await
+    .expect("the demo loads")
+    .expect("an empty database gets the demo");
+    let per = app.sign_in("per.olsen@example.skien.kommune.no").await;
+    let cohorts = app.get("/api/v1/cohorts", Some(&per)).await.json();
+    let food = cohorts[0]["id"].as_i64().expect("Per's cohort");
+    assert_eq!(cohorts[0]["theme"]["slug"], "mat-og-matsvinn");
+
+    let resources = app
+        .get(&format!("/api/v1/cohorts/{food}/resources"), Some(&per))
+        .await
+        .json();
+    let kinds: Vec<&str> = resources
+        .as_array()
+        .expect("resources")
+        .iter()
+        .map(|resource| resource["kind"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(kinds.len(), 2, "{resources:#}");
+    assert!(kinds.contains(&"link") && kinds.contains(&"file"), "{resources:#}");
+    let file = resources
+        .as_array()
+        .expect("resources")
+        .iter()
+        .find(|resource| resource["kind"] == "file")
+        .expect("the PDF");
+    let download = app
+        .api
+        .get(app.url(file["download_url"].as_str().expect("a download URL")))
+        .bearer_auth(&per)
+        .send()
+        .await
+        .expect("downloaded");
+    assert_eq!(download.status(), StatusCode::OK);
+    let bytes = download.bytes().await.expect("the file");
+    assert!(bytes.starts_with(b"%PDF-1.4") && bytes.ends_with(b"%%EOF\n"));
+
+    let skien = grant_id(&app, &per, food, "2022-0118").await;
+    let profile = app.get(&format!("/api/v1/projects/{skien}"), Some(&per)).await.json();
+    assert!(
+        profile["needs"].as_str().unwrap_or_default().contains("matsvinn"),
+        "{profile:#}"
+    );
+    assert_eq!(
+        organisations(&profile["matches"], "finished")[0],
+        "Trondheim kommune",
+        "{profile:#}"
+    );
+    assert!(
+        organisations(&profile["matches"], "offer").contains(&"Drammen kommune".to_string()),
+        "{profile:#}"
+    );
+
+    let lessons = app.get("/api/v1/lessons", Some(&per)).await.json();
+    assert_eq!(lessons.as_array().map(Vec::len), Some(1), "{lessons:#}");
+    let hits = search(&app, &per, "q=matsvinnet").await;
+    for kind in ["post", "resource", "profile", "lesson"] {
+        assert!(
+            hits.as_array().expect("hits").iter().any(|hit| hit["kind"] == kind),
+            "no {kind}: {hits:#}"
+        );
+    }
+}

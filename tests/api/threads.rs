@@ -243,10 +243,14 @@ async fn the_demo_starts_threads_with_replies_and_an_answered_question_in_every_
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
     let app = spawn_app().await;
-    let people = samling::demo::load(&app.db, app.clock.now_for_tests())
-        .await
-        .expect("the demo loads")
-        .expect("an empty database gets the demo");
+    let people = samling::demo::load(
+        &app.db,
+        &samling::resources::storage::Storage::local(app.settings.files_dir.clone()),
+        app.clock.now_for_tests(),
+    )
+    .await
+    .expect("the demo loads")
+    .expect("an empty database gets the demo");
     assert!(!people.is_empty());
     let cohorts = cohort::Entity::find().all(&app.db).await.unwrap();
     assert_eq!(cohorts.len(), 3);

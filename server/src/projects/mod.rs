@@ -223,6 +223,20 @@ fn lesson_entry(lesson: &lesson::Model, grant: &grant::Model, organisation: &str
     }
 }
 
+/// Indexes a lesson under its project's title, in the cohort it was written in.
+pub async fn index_lesson(txn: &impl ConnectionTrait, lesson: &lesson::Model) -> AppResult<()> {
+    let grant = grant::Entity::find_by_id(lesson.grant_id)
+        .one(txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let organisation = organisation::Entity::find_by_id(grant.organisation_id)
+        .one(txn)
+        .await?
+        .map(|organisation| organisation.name)
+        .unwrap_or_default();
+    search::put(txn, lesson_entry(lesson, &grant, &organisation)).await
+}
+
 /// Re-indexes every project profile in every cohort that holds it (after imports and placement
 /// changes, which may move projects between cohorts).
 pub async fn index_all_profiles(txn: &impl ConnectionTrait) -> AppResult<()> {
@@ -513,11 +527,7 @@ pub async fn save_lesson<C: TransactionTrait + ConnectionTrait>(
             .await?
         }
     };
-    let organisations = organisation_names(&txn).await?;
-    let organisation = organisations
-        .get(&place.grant.organisation_id)
-        .map_or("", String::as_str);
-    search::put(&txn, lesson_entry(&saved, &place.grant, organisation)).await?;
+    index_lesson(&txn, &saved).await?;
     audit::record(
         &txn,
         Some(viewer.user.id),
@@ -529,7 +539,7 @@ pub async fn save_lesson<C: TransactionTrait + ConnectionTrait>(
     )
     .await?;
     txn.commit().await?;
-    lesson_view(db, saved, &place.grant, &organisations).await
+    lesson_view(db, saved, &place.grant, &organisation_names(db).await?).await
 }
 
 /// The themes whose lessons the reader may read: those of every cohort they may see.

@@ -7,7 +7,9 @@ pub mod storage;
 use axum::extract::Multipart;
 use axum::extract::multipart::Field;
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionSession, TransactionTrait,
+};
 use serde::Serialize;
 
 use crate::audit;
@@ -154,7 +156,7 @@ pub async fn post(
         }
         None => None,
     };
-    let inserted = match store_row(state, viewer, row).await {
+    let inserted = match store(&state.db, viewer.user.id, row).await {
         Ok(inserted) => inserted,
         Err(error) => {
             // The file was kept for a row that does not exist: take it away again.
@@ -168,13 +170,17 @@ pub async fn post(
 }
 
 /// Stores the resource with its search entry and audit entry, all or nothing.
-async fn store_row(state: &AppState, viewer: &CurrentUser, row: resource::ActiveModel) -> AppResult<resource::Model> {
-    let txn = state.db.begin().await?;
+pub async fn store<C: TransactionTrait>(
+    db: &C,
+    posted_by: i32,
+    row: resource::ActiveModel,
+) -> AppResult<resource::Model> {
+    let txn = db.begin().await?;
     let inserted = row.insert(&txn).await?;
     search::put(&txn, search_entry(&inserted)).await?;
     audit::record(
         &txn,
-        Some(viewer.user.id),
+        Some(posted_by),
         "resources.post",
         "resource",
         inserted.id,

@@ -412,7 +412,7 @@ pub async fn create_thread(
     Ok((thread_detail(state, viewer, created.id).await?, true))
 }
 
-fn thread_search_entry(thread: &thread::Model) -> search::Entry {
+pub fn thread_search_entry(thread: &thread::Model) -> search::Entry {
     search::Entry {
         kind: search::Kind::Thread,
         source_id: thread.id,

@@ -1,5 +1,6 @@
 //! Demo data for `serve --demo`: the sample grants, a programme with its cohorts, an admin, a
-//! facilitator per theme, an expert and the project contacts as members.
+//! facilitator per theme, an expert and the project contacts as members, planned sessions,
+//! threads, resources, needs and offers, and a lesson learned.
 
 use chrono::{DateTime, Datelike, Duration, Utc};
 use sea_orm::{
@@ -14,14 +15,17 @@ use crate::domain::sessions::{RegistrationStatus, SessionStatus};
 use crate::entities::{cohort, grant, membership, post, registration, session, session_expert, theme, thread, user};
 use crate::error::AppResult;
 use crate::grants::import::import_grants;
+use crate::resources::storage::Storage;
 use crate::sessions;
 use crate::sessions::planning::{self, PlanQuery};
 use crate::threads::events::{EventKind, append};
 use crate::users;
 
+mod knowledge;
+
 const DEMO_GRANT_YEARS: [i32; 2] = [2021, 2022];
 
-pub const SAMPLE_GRANTS: &[u8] = include_bytes!("../demo-data/klimasats-tildelinger-sample.csv");
+pub const SAMPLE_GRANTS: &[u8] = include_bytes!("../../demo-data/klimasats-tildelinger-sample.csv");
 
 /// Someone the demo created, with a fresh sign-in link.
 pub struct DemoPerson {
@@ -34,6 +38,7 @@ pub struct DemoPerson {
 /// Loads the demo into an empty database; returns `None` when people already exist.
 pub async fn load<C: TransactionTrait + sea_orm::ConnectionTrait>(
     db: &C,
+    storage: &Storage,
     now: DateTime<Utc>,
 ) -> AppResult<Option<Vec<DemoPerson>>> {
     if user::Entity::find().count(db).await? > 0 {
@@ -114,6 +119,7 @@ pub async fn load<C: TransactionTrait + sea_orm::ConnectionTrait>(
     txn.commit().await?;
     plan_demo_sessions(db, now).await?;
     start_demo_threads(db, now).await?;
+    knowledge::load(db, storage, now).await?;
     make_demo_digests_due(db, now).await?;
     Ok(Some(people))
 }
@@ -263,7 +269,7 @@ async fn demo_thread(
     title: &str,
     at: DateTime<Utc>,
 ) -> AppResult<thread::Model> {
-    Ok(thread::ActiveModel {
+    let created = thread::ActiveModel {
         cohort_id: Set(cohort_id),
         session_id: Set(None),
         title: Set(title.to_string()),
@@ -277,7 +283,9 @@ async fn demo_thread(
         ..Default::default()
     }
     .insert(txn)
-    .await?)
+    .await?;
+    crate::search::put(txn, crate::threads::thread_search_entry(&created)).await?;
+    Ok(created)
 }
 
 /// A post with its event; a thread's first post announces the thread.
@@ -317,6 +325,7 @@ async fn demo_post(
         EventKind::PostCreated
     };
     append(txn, in_thread.cohort_id, kind, Some(in_thread.id), Some(created.id), at).await?;
+    crate::search::put(txn, crate::threads::post_search_entry(&created, &in_thread.title)).await?;
     Ok(created)
 }
 
