@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use reqwest::multipart::{Form, Part};
+use reqwest::{Method, StatusCode};
 use samling::domain::roles::Role;
 use samling_tests::{TestApp, spawn_app, spawn_app_with};
 
@@ -221,4 +222,120 @@ async fn links_must_be_http_and_only_experts_and_facilitators_post_unless_partic
     assert_eq!((status, problem["code"].as_str().unwrap()), (403, "forbidden"));
     let (status, problem) = upload(&app, &expert, food, Form::new().text("title", "Tom")).await;
     assert_eq!((status, problem["code"].as_str().unwrap()), (422, "link_or_file"));
+
+    // The facilitator opens posting to project leads; only the facilitator may.
+    let admin = app.admin_token().await;
+    let facilitator = app
+        .facilitator_token(&admin, food, "frida@example.no", "Frida Fasilitator")
+        .await;
+    let open = serde_json::json!({ "participants_post": true });
+    let settings = format!("/api/v1/cohorts/{food}/resource-settings");
+    let refused = app.send_json(Method::PUT, &settings, Some(&expert), &open).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let opened = app.send_json(Method::PUT, &settings, Some(&facilitator), &open).await;
+    assert_eq!(opened.status, StatusCode::OK, "{}", opened.body);
+    let (status, posted) = upload(&app, &kari, food, link("https://example.no/kari")).await;
+    assert_eq!(status, 201, "{posted}");
+    let audit = app.get("/api/v1/admin/audit", Some(&admin)).await.json();
+    assert!(audit.to_string().contains("resources.participants_post"), "{audit}");
+}
+
+#[tokio::test]
+async fn a_resource_is_deleted_by_its_poster_or_the_facilitator_with_its_file_and_search_entry() {
+    let app = spawn_app().await;
+    let (admin, cohorts) = app.with_sample_cohorts().await;
+    let food = cohorts["mat-og-matsvinn"];
+    let expert = app
+        .member_token(food, "ekspert@example.no", "Eva Ekspert", Role::Expert)
+        .await;
+    let other_expert = app
+        .member_token(food, "ekspert2@example.no", "Erik Ekspert", Role::Expert)
+        .await;
+    let facilitator = app
+        .facilitator_token(&admin, food, "frida@example.no", "Frida Fasilitator")
+        .await;
+    let (status, posted) = upload(&app, &expert, food, file_form("Veileder", "veileder.pdf", sample_pdf())).await;
+    assert_eq!(status, 201, "{posted}");
+    let id = posted["id"].as_i64().expect("an id");
+    let (status, second) = upload(
+        &app,
+        &other_expert,
+        food,
+        file_form("Skjema", "skjema.pdf", sample_pdf()),
+    )
+    .await;
+    assert_eq!(status, 201, "{second}");
+    assert_eq!(stored_files(&app.settings.files_dir).len(), 2);
+    let found = app
+        .get("/api/v1/search?q=kantinen&kind=resource", Some(&expert))
+        .await
+        .json();
+    assert_eq!(found.as_array().map(Vec::len), Some(2), "{found}");
+
+    // Someone else's: refused, and nothing changes.
+    let path = format!("/api/v1/resources/{id}");
+    let refused = app
+        .send_json(Method::DELETE, &path, Some(&other_expert), &serde_json::json!({}))
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.get(&path, Some(&expert)).await.status, StatusCode::OK);
+    // Its poster's: the row, the file and the search entry go.
+    let deleted = app
+        .send_json(Method::DELETE, &path, Some(&expert), &serde_json::json!({}))
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
+    assert_eq!(app.get(&path, Some(&expert)).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(stored_files(&app.settings.files_dir).len(), 1);
+    let found = app
+        .get("/api/v1/search?q=kantinen&kind=resource", Some(&expert))
+        .await
+        .json();
+    assert_eq!(found.as_array().map(Vec::len), Some(1), "{found}");
+    // The facilitator deletes anyone's.
+    let second_path = format!("/api/v1/resources/{}", second["id"]);
+    let removed = app
+        .send_json(Method::DELETE, &second_path, Some(&facilitator), &serde_json::json!({}))
+        .await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.body);
+    assert!(stored_files(&app.settings.files_dir).is_empty());
+    let audit = app.get("/api/v1/admin/audit", Some(&admin)).await.json();
+    assert_eq!(audit.to_string().matches("resources.delete").count(), 2, "{audit}");
+}
+
+#[tokio::test]
+async fn the_theme_library_holds_every_cohort_of_the_theme_the_reader_is_in() {
+    let app = spawn_app().await;
+    let (admin, cohorts) = app.with_sample_cohorts().await;
+    let food = cohorts["mat-og-matsvinn"];
+    let expert = app
+        .member_token(food, "ekspert@example.no", "Eva Ekspert", Role::Expert)
+        .await;
+    let (status, posted) = upload(
+        &app,
+        &expert,
+        food,
+        Form::new().text("title", "Matvett").text("url", "https://example.no"),
+    )
+    .await;
+    assert_eq!(status, 201, "{posted}");
+    let all = app.get("/api/v1/cohorts", Some(&admin)).await.json();
+    let theme_id = all
+        .as_array()
+        .expect("cohorts")
+        .iter()
+        .find(|cohort| cohort["id"] == food)
+        .expect("the food cohort")["theme"]["id"]
+        .clone();
+    let library = app
+        .get(&format!("/api/v1/themes/{theme_id}/resources"), Some(&expert))
+        .await
+        .json();
+    assert_eq!(library[0]["title"], "Matvett", "{library}");
+    let outsider = app
+        .member_token(cohorts["sirkulaerokonomi"], "ut@example.no", "Ut", Role::Expert)
+        .await;
+    let hidden = app
+        .get(&format!("/api/v1/themes/{theme_id}/resources"), Some(&outsider))
+        .await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND);
 }

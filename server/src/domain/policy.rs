@@ -51,6 +51,10 @@ pub enum Action {
     /// Write a project's needs and offers and, once it has ended, its lesson learned: the
     /// project's own lead and the cohort's facilitator.
     EditProject { cohort_id: i32, own_project: bool },
+    /// Decide whether project leads may post resources in the cohort: its facilitator.
+    ManageResources { cohort_id: i32 },
+    /// Delete a resource: the one who posted it, and the cohort's facilitator.
+    DeleteResource { cohort_id: i32, is_poster: bool },
     /// Report a post to the moderators: every member, observers too.
     ReportPost { cohort_id: i32 },
     /// Read the members' needs and offers for a session: its facilitator and booked experts.
@@ -147,6 +151,18 @@ pub fn decide(actor: &Actor, action: Action) -> Decision {
             Some(_) => Forbidden,
             None => NotFound,
         },
+        Action::ManageResources { cohort_id } => match actor.role_in(cohort_id) {
+            Some(Role::Facilitator) => Allow,
+            Some(_) => Forbidden,
+            None => NotFound,
+        },
+        Action::DeleteResource { cohort_id, is_poster } => match actor.role_in(cohort_id) {
+            Some(Role::Facilitator) => Allow,
+            Some(Role::Observer) => Forbidden,
+            Some(_) if is_poster => Allow,
+            Some(_) => Forbidden,
+            None => NotFound,
+        },
         Action::ReportPost { cohort_id } => match actor.role_in(cohort_id) {
             Some(_) => Allow,
             None => NotFound,
@@ -222,6 +238,26 @@ mod tests {
             decide(&actor(false, &[(2, Role::ProjectLead)]), edit(true)),
             Decision::NotFound
         );
+    }
+
+    #[test]
+    fn the_poster_and_the_facilitator_delete_a_resource_and_only_the_facilitator_opens_posting() {
+        let delete = |is_poster| Action::DeleteResource {
+            cohort_id: 1,
+            is_poster,
+        };
+        let expert = actor(false, &[(1, Role::Expert)]);
+        assert_eq!(decide(&expert, delete(true)), Decision::Allow);
+        assert_eq!(decide(&expert, delete(false)), Decision::Forbidden);
+        let facilitator = actor(false, &[(1, Role::Facilitator)]);
+        assert_eq!(decide(&facilitator, delete(false)), Decision::Allow);
+        assert_eq!(
+            decide(&actor(false, &[(2, Role::Facilitator)]), delete(false)),
+            Decision::NotFound
+        );
+        let manage = Action::ManageResources { cohort_id: 1 };
+        assert_eq!(decide(&facilitator, manage), Decision::Allow);
+        assert_eq!(decide(&expert, manage), Decision::Forbidden);
     }
 
     #[test]

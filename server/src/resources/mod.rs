@@ -347,6 +347,100 @@ pub async fn list(state: &AppState, viewer: &CurrentUser, cohort_id: i32) -> App
     views(state, rows).await
 }
 
+/// The resources of every cohort of a theme that the viewer may see, in all programme years,
+/// newest first.
+pub async fn theme_library(state: &AppState, viewer: &CurrentUser, theme_id: i32) -> AppResult<Vec<ResourceView>> {
+    let cohort_ids: Vec<i32> = cohort::Entity::find()
+        .filter(cohort::Column::ThemeId.eq(theme_id))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|cohort| cohort.id)
+        .filter(|&cohort_id| viewer.may(Action::ViewCohort { cohort_id }))
+        .collect();
+    if cohort_ids.is_empty() {
+        return Err(AppError::NotFound);
+    }
+    let rows = resource::Entity::find()
+        .filter(resource::Column::CohortId.is_in(cohort_ids))
+        .order_by_desc(resource::Column::CreatedAt)
+        .order_by_desc(resource::Column::Id)
+        .all(&state.db)
+        .await?;
+    views(state, rows).await
+}
+
+/// The facilitator opens or closes posting resources to the cohort's project leads.
+pub async fn set_participants_post(
+    state: &AppState,
+    viewer: &CurrentUser,
+    cohort_id: i32,
+    allowed: bool,
+) -> AppResult<()> {
+    viewer.require(Action::ManageResources { cohort_id })?;
+    let txn = state.db.begin().await?;
+    let found = cohort::Entity::find_by_id(cohort_id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if found.participants_post_resources != allowed {
+        let mut changed: cohort::ActiveModel = found.into();
+        changed.participants_post_resources = Set(allowed);
+        changed.update(&txn).await?;
+        audit::record(
+            &txn,
+            Some(viewer.user.id),
+            "resources.participants_post",
+            "cohort",
+            cohort_id,
+            serde_json::json!({ "allowed": allowed }),
+            state.now(),
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Whether project leads may post resources in the cohort.
+pub async fn participants_post(state: &AppState, cohort_id: i32) -> AppResult<bool> {
+    Ok(cohort::Entity::find_by_id(cohort_id)
+        .one(&state.db)
+        .await?
+        .is_some_and(|found| found.participants_post_resources))
+}
+
+/// Deletes a resource (its poster or the facilitator): the row and its search entry at once,
+/// then the stored file.
+pub async fn delete(state: &AppState, viewer: &CurrentUser, resource_id: i32) -> AppResult<()> {
+    let found = visible(state, viewer, resource_id).await?;
+    viewer.require(Action::DeleteResource {
+        cohort_id: found.cohort_id,
+        is_poster: found.posted_by == viewer.user.id,
+    })?;
+    let txn = state.db.begin().await?;
+    resource::Entity::delete_by_id(resource_id).exec(&txn).await?;
+    search::remove(&txn, search::Kind::Resource, resource_id).await?;
+    audit::record(
+        &txn,
+        Some(viewer.user.id),
+        "resources.delete",
+        "resource",
+        resource_id,
+        serde_json::json!({ "cohort_id": found.cohort_id, "title": found.title }),
+        state.now(),
+    )
+    .await?;
+    txn.commit().await?;
+    if let Some(key) = found.storage_key
+        && let Err(error) = state.storage.remove(&key).await
+    {
+        // The resource is gone for everyone; a file left behind is only disk space.
+        tracing::warn!(resource_id, "could not remove a deleted resource's file: {error:#}");
+    }
+    Ok(())
+}
+
 /// A resource the viewer may see.
 pub async fn visible(state: &AppState, viewer: &CurrentUser, resource_id: i32) -> AppResult<resource::Model> {
     let found = resource::Entity::find_by_id(resource_id)

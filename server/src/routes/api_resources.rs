@@ -18,7 +18,9 @@ use crate::state::AppState;
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_resources, post_resource))
-        .routes(routes!(get_resource))
+        .routes(routes!(get_resource, delete_resource))
+        .routes(routes!(theme_library))
+        .routes(routes!(resource_settings))
         .routes(routes!(download_file))
         // Uploads are limited by `resource_max_bytes` while they stream in (resources::post).
         .layer(DefaultBodyLimit::disable())
@@ -81,6 +83,53 @@ async fn get_resource(
     ApiPath(resource_id): ApiPath<i32>,
 ) -> Result<ApiJson<ResourceView>, AppError> {
     Ok(ApiJson(resources::view(&state, &current, resource_id).await?))
+}
+
+/// Deletes a resource and its file: the one who posted it, or the cohort's facilitator.
+#[utoipa::path(delete, path = "/api/v1/resources/{resource_id}", tag = "resources", params(("resource_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
+    responses((status = 204, description = "Deleted"),
+              (status = 403, description = "Neither its poster nor the facilitator", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "Not found or not visible to the caller", body = Problem, content_type = "application/problem+json")))]
+async fn delete_resource(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(resource_id): ApiPath<i32>,
+) -> Result<StatusCode, AppError> {
+    resources::delete(&state, &current, resource_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The resources of every cohort of a theme that the caller is in, across programme years.
+#[utoipa::path(get, path = "/api/v1/themes/{theme_id}/resources", tag = "resources", params(("theme_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "The resources, newest first", body = [ResourceView]),
+              (status = 404, description = "The caller is in no cohort of this theme", body = Problem, content_type = "application/problem+json")))]
+async fn theme_library(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(theme_id): ApiPath<i32>,
+) -> Result<ApiJson<Vec<ResourceView>>, AppError> {
+    Ok(ApiJson(resources::theme_library(&state, &current, theme_id).await?))
+}
+
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ResourceSettings {
+    /// Whether project leads may post resources (experts and the facilitator always may).
+    pub participants_post: bool,
+}
+
+/// Opens or closes posting resources to the cohort's project leads (its facilitator).
+#[utoipa::path(put, path = "/api/v1/cohorts/{cohort_id}/resource-settings", tag = "resources", params(("cohort_id" = i32, Path)), request_body = ResourceSettings, security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "Saved", body = ResourceSettings),
+              (status = 403, description = "Not the facilitator", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "Not found or not a member", body = Problem, content_type = "application/problem+json")))]
+async fn resource_settings(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(cohort_id): ApiPath<i32>,
+    ApiJson(settings): ApiJson<ResourceSettings>,
+) -> Result<ApiJson<ResourceSettings>, AppError> {
+    resources::set_participants_post(&state, &current, cohort_id, settings.participants_post).await?;
+    Ok(ApiJson(settings))
 }
 
 /// Downloads a resource's file, always as an attachment and never to be run by the browser.
