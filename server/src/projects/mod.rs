@@ -75,6 +75,16 @@ pub enum SuggestionReason {
     Similar,
 }
 
+impl SuggestionReason {
+    pub fn code(self) -> &'static str {
+        match self {
+            SuggestionReason::Finished => "finished",
+            SuggestionReason::Offer => "offer",
+            SuggestionReason::Similar => "similar",
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Suggestion {
     pub grant_id: i32,

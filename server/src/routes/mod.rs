@@ -8,6 +8,7 @@ pub mod api_resources;
 pub mod api_sessions;
 pub mod api_threads;
 pub mod digest_pages;
+pub mod knowledge_pages;
 pub mod moderation_pages;
 pub mod pages;
 pub mod post_pages;
@@ -80,6 +81,27 @@ pub fn router(state: AppState) -> Router {
             get(post_pages::report_form).post(post_pages::report),
         )
         .route("/threads/{thread_id}/answer", post(post_pages::mark_answer))
+        .route(
+            "/cohorts/{cohort_id}/resources",
+            get(knowledge_pages::cohort_resources)
+                .post(knowledge_pages::post_resource)
+                .layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/cohorts/{cohort_id}/resources/settings",
+            post(knowledge_pages::resource_settings),
+        )
+        .route(
+            "/resources/{resource_id}/delete",
+            post(knowledge_pages::delete_resource),
+        )
+        .route("/themes/{theme_id}/resources", get(knowledge_pages::theme_resources))
+        .route("/projects/{grant_id}", get(knowledge_pages::project))
+        .route("/projects/{grant_id}/profile", post(knowledge_pages::save_profile))
+        .route("/projects/{grant_id}/lesson", post(knowledge_pages::save_lesson))
+        .route("/lessons", get(knowledge_pages::lessons))
+        .route("/lessons/{lesson_id}", get(knowledge_pages::lesson))
+        .route("/search", get(knowledge_pages::search_page))
         .route("/sessions/{session_id}", get(session_pages::show))
         .route("/sessions/{session_id}/registration", post(session_pages::register))
         .route(
@@ -136,6 +158,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/static/samling.css", get(stylesheet))
         .route("/static/thread.js", get(thread_pages::script))
+        .route("/static/upload.js", get(knowledge_pages::upload_script))
         .merge(api_routes)
         .route("/api/{*rest}", axum::routing::any(|| async { AppError::NotFound }))
         .fallback(pages::not_found)
