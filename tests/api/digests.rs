@@ -339,6 +339,63 @@ async fn the_activity_digest_holds_only_unread_visible_posts_and_is_skipped_when
 }
 
 #[tokio::test]
+async fn the_activity_digest_lists_resources_others_shared_since_the_last_digest() {
+    let app = digest_app().await;
+    let (food, facilitator) = food_cohort(&app).await;
+    add_session(&app, food, 1, "2027-03-03T09:00:00Z").await;
+    add_session(&app, food, 2, "2027-04-21T09:00:00Z").await;
+    let shared = app
+        .api
+        .post(app.url(&format!("/api/v1/cohorts/{food}/resources")))
+        .bearer_auth(&facilitator)
+        .multipart(
+            reqwest::multipart::Form::new()
+                .text("title", "Veileder for veiing")
+                .text("url", "https://example.no/veileder"),
+        )
+        .send()
+        .await
+        .expect("shared");
+    assert_eq!(shared.status(), StatusCode::CREATED);
+    let resource: serde_json::Value = shared.json().await.expect("the resource");
+
+    let worker = worker_state(&app).await;
+    set_clock(&app, "2027-03-15T07:00:00Z");
+    run(&worker).await;
+    let activity: Vec<ReceivedMail> = app
+        .smtp
+        .mails_to("kari@example.no")
+        .into_iter()
+        .filter(|mail| mail.subject().starts_with("Nytt i"))
+        .collect();
+    assert_eq!(
+        activity.len(),
+        1,
+        "{:?}",
+        subjects(&app.smtp.mails_to("kari@example.no"))
+    );
+    let text = activity[0].text();
+    assert!(text.contains("Nye ressurser"), "{text}");
+    assert!(
+        text.contains("Veileder for veiing (delt av Frida Fasilitator)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("/cohorts/{food}/resources#resource-{}", resource["id"])),
+        "{text}"
+    );
+    // The one who shared it is not told about it.
+    assert!(
+        app.smtp
+            .mails_to("fasilitator@example.no")
+            .iter()
+            .all(|mail| !mail.subject().starts_with("Nytt i")),
+        "{:?}",
+        subjects(&app.smtp.mails_to("fasilitator@example.no"))
+    );
+}
+
+#[tokio::test]
 async fn the_reminder_carries_the_time_agenda_registration_and_calendar_invitation() {
     let app = digest_app().await;
     let (food, _) = food_cohort(&app).await;

@@ -3,7 +3,8 @@
 //! ([`DigestContent::load`]); each person's mail is then put together without further queries.
 //!
 //! Hidden and deleted posts are never included, and an activity digest holds only what the
-//! reader has not read, from the time since the cohort's previous digest.
+//! reader has not read, and the resources others shared, from the time since the cohort's
+//! previous digest.
 
 use std::collections::HashMap;
 
@@ -13,7 +14,9 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::digests::DECIDED;
 use crate::domain::digest_schedule::DigestKind;
-use crate::entities::{cohort, digest, post, preparation, registration, session, theme, thread, thread_read, user};
+use crate::entities::{
+    cohort, digest, post, preparation, registration, resource, session, theme, thread, thread_read, user,
+};
 use crate::error::{AppError, AppResult};
 use crate::i18n::{Language, Tr};
 use crate::mail::OutgoingMail;
@@ -92,6 +95,8 @@ struct Activity {
     posts: HashMap<i32, Vec<post::Model>>,
     /// (user, thread) → the last post read.
     read: HashMap<(i32, i32), i32>,
+    /// Resources posted since, oldest first.
+    resources: Vec<resource::Model>,
     names: HashMap<i32, String>,
 }
 
@@ -396,11 +401,31 @@ impl DigestContent {
                 }
             }
         }
+        // Resources someone else shared since the last digest.
+        let new_resources = activity
+            .resources
+            .iter()
+            .filter(|shared| shared.posted_by != me)
+            .map(|shared| {
+                let poster = activity.names.get(&shared.posted_by).cloned().unwrap_or_default();
+                Item {
+                    text: tr.f(
+                        "mail.digest.new_resource",
+                        &[("title", shared.title.as_str()), ("author", poster.as_str())],
+                    ),
+                    link: state.link(&format!(
+                        "/cohorts/{}/resources#resource-{}",
+                        shared.cohort_id, shared.id
+                    )),
+                }
+            })
+            .collect();
         let mut sections = Vec::new();
         for (key, items) in [
             ("mail.digest.activity_answers", answers),
             ("mail.digest.activity_replies", replies),
             ("mail.digest.activity_new_threads", new_threads),
+            ("mail.digest.activity_new_resources", new_resources),
         ] {
             if !items.is_empty() {
                 sections.push(Section::list(tr.t(key).to_string(), items));
@@ -449,12 +474,23 @@ async fn load_activity(state: &AppState, found: &digest::Model) -> AppResult<Act
         .into_iter()
         .map(|found| ((found.user_id, found.thread_id), found.last_read_post_id))
         .collect();
-    let names = crate::threads::views::names(db, threads.iter().map(|t| t.author_id)).await?;
+    let resources = resource::Entity::find()
+        .filter(resource::Column::CohortId.eq(found.cohort_id))
+        .filter(resource::Column::CreatedAt.gt(since))
+        .order_by_asc(resource::Column::Id)
+        .all(db)
+        .await?;
+    let people = threads
+        .iter()
+        .map(|t| t.author_id)
+        .chain(resources.iter().map(|r| r.posted_by));
+    let names = crate::threads::views::names(db, people).await?;
     Ok(Activity {
         since,
         threads,
         posts,
         read,
+        resources,
         names,
     })
 }

@@ -5,7 +5,9 @@
 //! matches stems with FTS5, PostgreSQL with a GIN-indexed `tsvector`; stemming in the server
 //! keeps both finding the same things. A search returns only entries of cohorts the searcher
 //! may see, and lessons of every cohort with one of those cohorts' themes, since lessons are
-//! written for later programme years.
+//! written for later programme years. Each entry's stems start with index words for its cohort
+//! (and a lesson's theme), which a search matches along with its terms: the full-text index
+//! then leaves out what the searcher may not see before anything is ranked.
 
 pub mod text;
 
@@ -64,9 +66,32 @@ pub struct Entry {
     pub created_at: DateTime<Utc>,
 }
 
+/// The index word that says which cohort may find an entry. Searches match it together with
+/// their terms, so the full-text index itself leaves out what the searcher may not see and
+/// only the rest is ranked (the SQL filter on cohorts stays as the rule). No word of a text
+/// stems to it.
+fn cohort_token(cohort_id: i32) -> String {
+    format!("samlingcohort{cohort_id}")
+}
+
+/// The index word of a lesson, which every cohort of its theme may find.
+fn lesson_theme_token(theme_id: i32) -> String {
+    format!("samlinglessontheme{theme_id}")
+}
+
 /// Adds the entry, or replaces what is indexed for the same thing in the same cohort.
 pub async fn put(db: &impl ConnectionTrait, entry: Entry) -> AppResult<()> {
-    let stems = text::stems(&format!("{} {}", entry.title, entry.body)).join(" ");
+    let mut tokens = vec![cohort_token(entry.cohort_id)];
+    if entry.kind == Kind::Lesson {
+        let theme_id = cohort::Entity::find_by_id(entry.cohort_id)
+            .one(db)
+            .await?
+            .ok_or(AppError::NotFound)?
+            .theme_id;
+        tokens.push(lesson_theme_token(theme_id));
+    }
+    tokens.extend(text::stems(&format!("{} {}", entry.title, entry.body)));
+    let stems = tokens.join(" ");
     search_entry::Entity::insert(search_entry::ActiveModel {
         kind: Set(entry.kind.code().to_string()),
         source_id: Set(entry.source_id),
@@ -225,6 +250,11 @@ pub async fn search(db: &impl ConnectionTrait, viewer: &CurrentUser, query: &Sea
     themes.sort_unstable();
     themes.dedup();
 
+    let visibility: Vec<String> = visible
+        .iter()
+        .map(|cohort| cohort_token(cohort.id))
+        .chain(themes.iter().map(|&theme_id| lesson_theme_token(theme_id)))
+        .collect();
     let backend = db.get_database_backend();
     let mut sql = Sql {
         backend,
@@ -235,7 +265,7 @@ pub async fn search(db: &impl ConnectionTrait, viewer: &CurrentUser, query: &Sea
     let joins = "JOIN cohorts c ON c.id = e.cohort_id JOIN programmes p ON p.id = c.programme_id";
     let (from, order) = match backend {
         DatabaseBackend::Postgres => {
-            let matched = sql.bind(terms.join(" & "));
+            let matched = sql.bind(format!("{} & ({})", terms.join(" & "), visibility.join(" | ")));
             (
                 format!("FROM search_entries e {joins} WHERE e.stems_vector @@ to_tsquery('simple', {matched})"),
                 format!("ts_rank(e.stems_vector, to_tsquery('simple', {matched})) DESC, e.id DESC"),
@@ -244,7 +274,7 @@ pub async fn search(db: &impl ConnectionTrait, viewer: &CurrentUser, query: &Sea
         _ => {
             // Quoted, so no term is read as an FTS5 operator.
             let quoted: Vec<String> = terms.iter().map(|term| format!("\"{term}\"")).collect();
-            let matched = sql.bind(quoted.join(" "));
+            let matched = sql.bind(format!("{} AND ({})", quoted.join(" AND "), visibility.join(" OR ")));
             (
                 format!(
                     "FROM search_fts JOIN search_entries e ON e.id = search_fts.rowid {joins} \
