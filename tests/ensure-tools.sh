@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs or starts what the test suite needs beyond the Rust toolchain: PostgreSQL on
 # 127.0.0.1:5432 (user postgres, no password), Debian's Chromium, the browser tests' npm
-# packages and a Python virtualenv with an OpenAPI validator. Safe to run again.
+# packages and a Python virtualenv with an OpenAPI validator, icalendar and moto's S3 server.
+# Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,10 +46,13 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 fi
 (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 
-# Independent checkers: an OpenAPI validator, and Python's icalendar for the .ics files.
-if [ ! -x target/venv/bin/python ] || ! target/venv/bin/python -c 'import openapi_spec_validator, icalendar' 2>/dev/null; then
-  echo "Installing the OpenAPI validator and icalendar"
+# Independent checkers: an OpenAPI validator and Python's icalendar for the .ics files; and
+# moto's server, an S3-compatible store for the file storage tests.
+if [ ! -x target/venv/bin/python ] || [ ! -x target/venv/bin/moto_server ] \
+  || ! target/venv/bin/python -c 'import openapi_spec_validator, icalendar, moto' 2>/dev/null; then
+  echo "Installing the OpenAPI validator, icalendar and moto's S3 server"
   mkdir -p target
   python3 -m venv target/venv
-  target/venv/bin/pip install -q --disable-pip-version-check 'openapi-spec-validator==0.7.*' 'icalendar>=6,<7'
+  target/venv/bin/pip install -q --disable-pip-version-check 'openapi-spec-validator==0.7.*' 'icalendar>=6,<7' \
+    'moto[server]>=5,<6'
 fi

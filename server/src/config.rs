@@ -55,6 +55,15 @@ pub enum LogFormat {
     Json,
 }
 
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum FileStorage {
+    /// Resource files under `files_dir`.
+    Local,
+    /// Resource files in an S3-compatible bucket (`s3_*`); uploads are staged in `files_dir`.
+    S3,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Settings {
     /// `development` allows the built-in signing secret and cookies without `Secure`.
@@ -94,8 +103,16 @@ pub struct Settings {
     pub digest_interval_seconds: u64,
     /// Attempts at sending one digest mail before giving up (keeping the last error).
     pub digest_max_attempts: u32,
-    /// Folder for uploaded resource files.
+    /// Folder for uploaded resource files (and, with S3, for uploads while they are checked).
     pub files_dir: PathBuf,
+    /// `local` (files_dir) or `s3`.
+    pub file_storage: FileStorage,
+    pub s3_bucket: String,
+    pub s3_region: String,
+    /// An S3-compatible service's address; empty for Amazon S3.
+    pub s3_endpoint: String,
+    pub s3_access_key_id: String,
+    pub s3_secret_access_key: Secret,
     /// The largest resource file accepted, in bytes; checked while the upload streams in.
     pub resource_max_bytes: u64,
     /// File types accepted as resources, as detected from their content (MIME types).
@@ -148,6 +165,12 @@ impl Default for Settings {
             digest_interval_seconds: 60,
             digest_max_attempts: 5,
             files_dir: PathBuf::from("data/files"),
+            file_storage: FileStorage::Local,
+            s3_bucket: String::new(),
+            s3_region: "us-east-1".into(),
+            s3_endpoint: String::new(),
+            s3_access_key_id: String::new(),
+            s3_secret_access_key: Secret::default(),
             resource_max_bytes: 25 * 1024 * 1024,
             resource_types: DEFAULT_RESOURCE_TYPES.iter().map(|kind| kind.to_string()).collect(),
         }
@@ -183,7 +206,19 @@ impl Settings {
         if self.digest_max_attempts == 0 {
             return Err("digest_max_attempts must be at least 1".into());
         }
+        if self.file_storage == FileStorage::S3 && self.s3_bucket.is_empty() {
+            return Err("file_storage s3 needs a bucket: set SAMLING_S3_BUCKET".into());
+        }
         if self.environment == Environment::Production {
+            if self.file_storage == FileStorage::S3
+                && self.s3_endpoint.starts_with("http://")
+                && !self.s3_endpoint["http://".len()..]
+                    .split(['/', ':'])
+                    .next()
+                    .is_some_and(is_loopback_host)
+            {
+                return Err("production refuses an S3 endpoint without TLS on a remote host: use https://".into());
+            }
             if self.signing_secret.is_empty() {
                 return Err("production needs a signing secret: set SAMLING_SIGNING_SECRET".into());
             }
@@ -237,6 +272,25 @@ mod tests {
     #[test]
     fn development_defaults_are_valid() {
         assert_eq!(Settings::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn s3_storage_needs_a_bucket_and_tls_to_a_remote_endpoint_in_production() {
+        let s3 = |endpoint: &str| Settings {
+            file_storage: FileStorage::S3,
+            s3_bucket: "samling".into(),
+            s3_endpoint: endpoint.into(),
+            ..production()
+        };
+        assert_eq!(s3("").validate(), Ok(()));
+        assert_eq!(s3("https://s3.example.no").validate(), Ok(()));
+        assert_eq!(s3("http://127.0.0.1:9000").validate(), Ok(()));
+        assert!(s3("http://s3.example.no").validate().unwrap_err().contains("https://"));
+        let no_bucket = Settings {
+            s3_bucket: String::new(),
+            ..s3("")
+        };
+        assert!(no_bucket.validate().unwrap_err().contains("SAMLING_S3_BUCKET"));
     }
 
     #[test]

@@ -104,7 +104,7 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::R
         )),
         post_limits: Arc::new(PostLimits::new(settings.posts_per_minute)),
         hub: crate::realtime::Hub::new(db.clone()),
-        storage: crate::resources::storage::Storage::local(settings.files_dir.clone()),
+        storage: crate::resources::storage::Storage::from_settings(&settings)?,
         settings: Arc::new(settings),
         clock,
     })

@@ -339,3 +339,72 @@ async fn the_theme_library_holds_every_cohort_of_the_theme_the_reader_is_in() {
         .await;
     assert_eq!(hidden.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn with_s3_storage_a_file_goes_to_the_bucket_comes_back_and_is_deleted_there() {
+    let s3 = samling_tests::s3::TestS3::start().await;
+    let app = spawn_app_with(|settings| {
+        settings.file_storage = samling::config::FileStorage::S3;
+        settings.s3_bucket = s3.bucket.clone();
+        settings.s3_endpoint = s3.endpoint.clone();
+        settings.s3_access_key_id = "test".into();
+        settings.s3_secret_access_key = samling::config::Secret::new("test");
+        settings.resource_max_bytes = 1024 * 1024;
+    })
+    .await;
+    let (_admin, cohorts) = app.with_sample_cohorts().await;
+    let food = cohorts["mat-og-matsvinn"];
+    let expert = app
+        .member_token(food, "ekspert@example.no", "Eva Ekspert", Role::Expert)
+        .await;
+    let pdf = sample_pdf();
+    let (status, posted) = upload(&app, &expert, food, file_form("Veileder", "veileder.pdf", pdf.clone())).await;
+    assert_eq!(status, 201, "{posted}");
+    let keys = s3.keys().await;
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert_eq!(s3.object(&keys[0]).await, pdf, "the bucket holds the file as uploaded");
+    assert!(
+        stored_files(&app.settings.files_dir).is_empty(),
+        "nothing stays on local disk"
+    );
+
+    let download = app
+        .api
+        .get(app.url(posted["download_url"].as_str().expect("a download URL")))
+        .bearer_auth(&expert)
+        .send()
+        .await
+        .expect("downloaded");
+    assert_eq!(download.status(), StatusCode::OK);
+    assert_eq!(download.bytes().await.expect("the file").to_vec(), pdf);
+
+    // A refused file reaches neither the bucket nor the disk.
+    let (status, problem) = upload(
+        &app,
+        &expert,
+        food,
+        file_form("Lure", "lure.pdf", b"<html>x</html>".to_vec()),
+    )
+    .await;
+    assert_eq!(
+        (status, problem["code"].as_str().unwrap()),
+        (422, "unsupported_file_type")
+    );
+    let mut too_large = sample_pdf();
+    too_large.resize(1024 * 1024 + 1, b' ');
+    let (status, _) = upload(&app, &expert, food, file_form("Stor", "stor.pdf", too_large)).await;
+    assert_eq!(status, 413);
+    assert_eq!(s3.keys().await.len(), 1);
+    assert!(stored_files(&app.settings.files_dir).is_empty());
+
+    let deleted = app
+        .send_json(
+            Method::DELETE,
+            &format!("/api/v1/resources/{}", posted["id"]),
+            Some(&expert),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
+    assert!(s3.keys().await.is_empty(), "the object is gone from the bucket");
+}

@@ -4,6 +4,7 @@
 //! `SAMLING_TEST_DATABASE=postgres` runs the suite against PostgreSQL
 //! (`SAMLING_TEST_POSTGRES_URL`, default `postgres://postgres@127.0.0.1:5432`).
 
+pub mod s3;
 pub mod smtp;
 
 use std::sync::Arc;

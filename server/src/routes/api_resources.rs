@@ -5,7 +5,6 @@ use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use tokio_util::io::ReaderStream;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -147,7 +146,7 @@ async fn download_file(
     };
     let file = state.storage.open(&key).await?;
     let content_type = found.content_type.unwrap_or_else(|| "application/octet-stream".into());
-    let mut response = Body::from_stream(ReaderStream::new(file)).into_response();
+    let mut response = Body::from_stream(file).into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
