@@ -513,3 +513,46 @@ async fn the_demo_posts_resources_needs_and_offers_and_a_lesson_that_search_and_
         );
     }
 }
+
+#[tokio::test]
+async fn an_empty_index_is_written_from_the_stored_content_when_the_server_starts() {
+    use sea_orm::EntityTrait;
+    let app = spawn_app().await;
+    let (_admin, cohorts) = app.with_sample_cohorts().await;
+    let food = cohorts["mat-og-matsvinn"];
+    let kari = app
+        .member_token(food, "kari@example.no", "Kari", Role::ProjectLead)
+        .await;
+    let thread = app
+        .post_json(
+            &format!("/api/v1/cohorts/{food}/threads"),
+            Some(&kari),
+            &json!({ "title": "Kompost i barnehagene", "body": "Hvem komposterer matavfallet selv?", "client_id": "r-1" }),
+        )
+        .await;
+    assert_eq!(thread.status, StatusCode::CREATED, "{}", thread.body);
+    // As a database from before search existed: no entries.
+    samling::entities::search_entry::Entity::delete_many()
+        .exec(&app.db)
+        .await
+        .expect("emptied");
+    assert_eq!(search(&app, &kari, "q=komposterer").await, json!([]));
+
+    let restarted = app.start_instance().await;
+    let hits = search(&app, &kari, "q=barnehager").await;
+    let kinds: Vec<&str> = hits
+        .as_array()
+        .expect("hits")
+        .iter()
+        .map(|hit| hit["kind"].as_str().unwrap_or_default())
+        .collect();
+    assert!(kinds.contains(&"thread") && kinds.contains(&"post"), "{hits:#}");
+    assert!(
+        !search(&app, &kari, "q=matsvinn&kind=profile")
+            .await
+            .as_array()
+            .expect("hits")
+            .is_empty()
+    );
+    restarted.stop();
+}

@@ -193,7 +193,7 @@ pub async fn store<C: TransactionTrait>(
 }
 
 /// A resource is found by its title, summary, tags and file name.
-fn search_entry(resource: &resource::Model) -> search::Entry {
+pub fn search_entry(resource: &resource::Model) -> search::Entry {
     let tags = resource.tags.replace(',', " ");
     let file_name = resource.file_name.as_deref().unwrap_or_default();
     let body: Vec<&str> = [resource.summary.as_str(), &tags, file_name]

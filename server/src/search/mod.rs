@@ -9,6 +9,7 @@
 //! (and a lesson's theme), which a search matches along with its terms: the full-text index
 //! then leaves out what the searcher may not see before anything is ranked.
 
+pub mod rebuild;
 pub mod text;
 
 use std::collections::HashSet;
