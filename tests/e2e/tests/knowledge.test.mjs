@@ -110,6 +110,14 @@ test('an expert uploads a file with a progress bar and a refused file shows why'
   assert.match(await alert.innerText(), /filtypen|tillatt/i);
   assert.equal(await library.getByText('Lurefil').count(), 0);
   await expectNoAxeViolations(page);
+
+  // The theme's library, across the theme's cohorts: the same resources, no upload form.
+  await page.goto(`${server.url}/cohorts/${cohortId}`);
+  await page.getByRole('link', { name: 'Alle ressurser i temaet' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Ressurser i temaet Mat og matsvinn' }).waitFor();
+  await page.getByRole('link', { name: 'Last ned rapport.pdf' }).waitFor();
+  assert.equal(await page.getByRole('region', { name: 'Del en lenke eller fil' }).count(), 0);
+  await expectNoAxeViolations(page);
 });
 
 test('without JavaScript the upload form posts as an ordinary form', { timeout: TEST_TIMEOUT_MS }, async (t) => {
