@@ -402,6 +402,31 @@ export async function confirmSignInLink(page, link) {
   await page.waitForURL((url) => url.pathname === '/cohorts');
 }
 
+/** Each person's cookies after their first sign-in, per server: the server limits sign-ins per address. */
+const signedInStates = new Map();
+
+/**
+ * A page signed in as `email` in a context of its own, closed after test `t`; the first call
+ * per person signs in by mail, later ones reuse the cookies. `javaScriptEnabled: false` gives
+ * the no-JS fallback.
+ */
+export async function signedInPage(browser, server, t, email, { javaScriptEnabled = true } = {}) {
+  const key = `${server.url} ${email}`;
+  const context = await browser.newContext({
+    locale: 'nb-NO',
+    javaScriptEnabled,
+    storageState: signedInStates.get(key),
+  });
+  context.setDefaultTimeout(15_000);
+  t.after(() => context.close());
+  const page = await context.newPage();
+  if (!signedInStates.has(key)) {
+    await signInByMail(page, server, email);
+    signedInStates.set(key, await context.storageState());
+  }
+  return page;
+}
+
 /** Asks for a sign-in link on /sign-in, takes it from the outbox and uses it. */
 export async function signInByMail(page, server, email) {
   const since = Date.now();

@@ -13,7 +13,7 @@ import {
   expectNoAxeViolations,
   launchBrowser,
   newContext,
-  signInByMail,
+  signedInPage,
   startServer,
   submitForm,
 } from '../harness.mjs';
@@ -49,22 +49,9 @@ after(async () => {
   await server?.stop();
 });
 
-const signedInState = new Map();
-
-async function signedIn(t, email, options = {}) {
-  const context = await browser.newContext({
-    locale: 'nb-NO',
-    javaScriptEnabled: options.javaScriptEnabled !== false,
-    storageState: signedInState.get(email),
-  });
-  context.setDefaultTimeout(15_000);
-  t.after(() => context.close());
-  const page = await context.newPage();
-  if (!signedInState.has(email)) {
-    await signInByMail(page, server, email);
-    signedInState.set(email, await context.storageState());
-  }
-  return page;
+/** A page signed in as `email`, closed after test `t`. */
+function signedIn(t, email, options = {}) {
+  return signedInPage(browser, server, t, email, options);
 }
 
 /** A valid PDF of about `size` bytes, so the upload takes a moment. */

@@ -13,7 +13,7 @@ import {
   expectNoAxeViolations,
   launchBrowser,
   newContext,
-  signInByMail,
+  signedInPage,
   startServer,
   submitForm,
 } from '../harness.mjs';
@@ -52,24 +52,9 @@ after(async () => {
   await server?.stop();
 });
 
-/** Each person's cookies after their first sign-in: the server limits sign-ins per address. */
-const signedInState = new Map();
-
-/** A signed-in page in a context of its own, closed after test `t`. */
-async function signedIn(t, email, options = {}) {
-  const context = await browser.newContext({
-    locale: 'nb-NO',
-    javaScriptEnabled: options.javaScriptEnabled !== false,
-    storageState: signedInState.get(email),
-  });
-  context.setDefaultTimeout(15_000);
-  t.after(() => context.close());
-  const page = await context.newPage();
-  if (!signedInState.has(email)) {
-    await signInByMail(page, server, email);
-    signedInState.set(email, await context.storageState());
-  }
-  return page;
+/** A page signed in as `email`, closed after test `t`. */
+function signedIn(t, email, options = {}) {
+  return signedInPage(browser, server, t, email, options);
 }
 
 const threadsUrl = () => `${server.url}/cohorts/${cohortId}/threads`;
