@@ -105,6 +105,7 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::R
         )),
         post_limits: Arc::new(PostLimits::new(settings.posts_per_minute)),
         hub: crate::realtime::Hub::new(db.clone()),
+        posts: crate::threads::writer::PostWriter::start(db.clone()),
         storage: crate::resources::storage::Storage::from_settings(&settings)?,
         settings: Arc::new(settings),
         clock,

@@ -21,6 +21,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Live sockets: signals them when a cohort has new events or someone's access changed.
     pub hub: crate::realtime::Hub,
+    /// Stores new posts in groups (see [`crate::threads::writer`]).
+    pub posts: crate::threads::writer::PostWriter,
     /// Uploaded resource files.
     pub storage: crate::resources::storage::Storage,
 }

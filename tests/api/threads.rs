@@ -147,6 +147,44 @@ async fn concurrent_posts_get_gapless_unique_sequence_numbers_per_cohort() {
         .await
         .json();
     assert_eq!(theirs[0]["seq"], 1);
+
+    // Posts to both cohorts at once (stored in shared groups): each cohort still counts
+    // 1, 2, 3 … in the order of its posts, one event per post.
+    let their_thread = theirs[0]["thread_id"].as_i64().unwrap();
+    let their_path = format!("/api/v1/threads/{their_thread}/posts");
+    let app = &app;
+    let mixed = futures::future::join_all((0..12).map(|n| {
+        let (path, token) = if n % 2 == 0 {
+            (&path, &people[n])
+        } else {
+            (&their_path, &other)
+        };
+        let body = json!({ "body": format!("Blandet {n}"), "client_id": format!("m{n}") });
+        async move { app.post_json(path, Some(token), &body).await }
+    }))
+    .await;
+    assert!(
+        mixed.iter().all(|a| a.status.as_u16() == 201),
+        "{:?}",
+        mixed.iter().map(|a| &a.body).collect::<Vec<_>>()
+    );
+    for (cohort, token, count) in [(food, &starter, 19), (circular, &other, 7)] {
+        let events = app
+            .get(&format!("/api/v1/cohorts/{cohort}/events?after=0"), Some(token))
+            .await
+            .json();
+        let events = events.as_array().unwrap();
+        let seqs: Vec<i64> = events.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+        assert_eq!(seqs, (1..=count).collect::<Vec<i64>>(), "cohort {cohort}");
+        let posts: Vec<i64> = events.iter().map(|e| e["post_id"].as_i64().unwrap()).collect();
+        let mut ordered = posts.clone();
+        ordered.sort_unstable();
+        ordered.dedup();
+        assert_eq!(
+            posts, ordered,
+            "events follow the posts' order, one each, in cohort {cohort}"
+        );
+    }
 }
 
 #[tokio::test]

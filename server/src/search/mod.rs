@@ -82,44 +82,55 @@ fn lesson_theme_token(theme_id: i32) -> String {
 
 /// Adds the entry, or replaces what is indexed for the same thing in the same cohort.
 pub async fn put(db: &impl ConnectionTrait, entry: Entry) -> AppResult<()> {
-    let mut tokens = vec![cohort_token(entry.cohort_id)];
-    if entry.kind == Kind::Lesson {
-        let theme_id = cohort::Entity::find_by_id(entry.cohort_id)
-            .one(db)
-            .await?
-            .ok_or(AppError::NotFound)?
-            .theme_id;
-        tokens.push(lesson_theme_token(theme_id));
+    put_many(db, vec![entry]).await
+}
+
+/// [`put`] for several entries in one statement.
+pub async fn put_many(db: &impl ConnectionTrait, entries: Vec<Entry>) -> AppResult<()> {
+    let mut rows = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let mut tokens = vec![cohort_token(entry.cohort_id)];
+        if entry.kind == Kind::Lesson {
+            let theme_id = cohort::Entity::find_by_id(entry.cohort_id)
+                .one(db)
+                .await?
+                .ok_or(AppError::NotFound)?
+                .theme_id;
+            tokens.push(lesson_theme_token(theme_id));
+        }
+        tokens.extend(text::stems(&format!("{} {}", entry.title, entry.body)));
+        rows.push(search_entry::ActiveModel {
+            kind: Set(entry.kind.code().to_string()),
+            source_id: Set(entry.source_id),
+            cohort_id: Set(entry.cohort_id),
+            title: Set(entry.title),
+            body: Set(entry.body),
+            stems: Set(tokens.join(" ")),
+            path: Set(entry.path),
+            created_at: Set(entry.created_at),
+            ..Default::default()
+        });
     }
-    tokens.extend(text::stems(&format!("{} {}", entry.title, entry.body)));
-    let stems = tokens.join(" ");
-    search_entry::Entity::insert(search_entry::ActiveModel {
-        kind: Set(entry.kind.code().to_string()),
-        source_id: Set(entry.source_id),
-        cohort_id: Set(entry.cohort_id),
-        title: Set(entry.title),
-        body: Set(entry.body),
-        stems: Set(stems),
-        path: Set(entry.path),
-        created_at: Set(entry.created_at),
-        ..Default::default()
-    })
-    .on_conflict(
-        OnConflict::columns([
-            search_entry::Column::Kind,
-            search_entry::Column::SourceId,
-            search_entry::Column::CohortId,
-        ])
-        .update_columns([
-            search_entry::Column::Title,
-            search_entry::Column::Body,
-            search_entry::Column::Stems,
-            search_entry::Column::Path,
-        ])
-        .to_owned(),
-    )
-    .exec_without_returning(db)
-    .await?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    search_entry::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::columns([
+                search_entry::Column::Kind,
+                search_entry::Column::SourceId,
+                search_entry::Column::CohortId,
+            ])
+            .update_columns([
+                search_entry::Column::Title,
+                search_entry::Column::Body,
+                search_entry::Column::Stems,
+                search_entry::Column::Path,
+            ])
+            .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
     Ok(())
 }
 

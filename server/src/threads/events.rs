@@ -11,8 +11,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set, Statement,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
 };
 use serde::Serialize;
 
@@ -84,8 +83,21 @@ pub async fn append(
     post_id: Option<i32>,
     now: DateTime<Utc>,
 ) -> AppResult<i64> {
-    let seq = match next_seq(txn, cohort_id).await? {
-        Some(seq) => seq,
+    append_many(txn, cohort_id, kind, &[(thread_id, post_id)], now).await
+}
+
+/// Appends one event per `(thread, post)` of `changes`, numbered in their order, in one
+/// statement; returns the first one's sequence number.
+pub async fn append_many(
+    txn: &impl ConnectionTrait,
+    cohort_id: i32,
+    kind: EventKind,
+    changes: &[(Option<i32>, Option<i32>)],
+    now: DateTime<Utc>,
+) -> AppResult<i64> {
+    let count = i64::try_from(changes.len()).unwrap_or(i64::MAX);
+    let last = match advance(txn, cohort_id, count).await? {
+        Some(last) => last,
         // The cohort's first event: create its counter (once, even when two race), then count.
         None => {
             cohort_event_counter::Entity::insert(cohort_event_counter::ActiveModel {
@@ -95,25 +107,30 @@ pub async fn append(
             .on_conflict_do_nothing_on([cohort_event_counter::Column::CohortId])
             .exec(txn)
             .await?;
-            next_seq(txn, cohort_id).await?.ok_or_else(|| {
+            advance(txn, cohort_id, count).await?.ok_or_else(|| {
                 AppError::Internal(anyhow::anyhow!("the event counter of cohort {cohort_id} is missing"))
             })?
         }
     };
-    cohort_event::ActiveModel {
-        cohort_id: Set(cohort_id),
-        seq: Set(seq),
-        kind: Set(kind.code().to_string()),
-        thread_id: Set(thread_id),
-        post_id: Set(post_id),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(txn)
-    .await?;
+    let first = last - count + 1;
+    let rows = changes
+        .iter()
+        .zip(first..)
+        .map(|(&(thread_id, post_id), seq)| cohort_event::ActiveModel {
+            cohort_id: Set(cohort_id),
+            seq: Set(seq),
+            kind: Set(kind.code().to_string()),
+            thread_id: Set(thread_id),
+            post_id: Set(post_id),
+            created_at: Set(now),
+            ..Default::default()
+        });
+    cohort_event::Entity::insert_many(rows)
+        .exec_without_returning(txn)
+        .await?;
     // Inside the transaction: delivered to listeners only if and when it commits.
     notify_instances(txn, format!("c:{cohort_id}")).await?;
-    Ok(seq)
+    Ok(first)
 }
 
 /// Tells the other server instances (PostgreSQL `NOTIFY` on [`PG_CHANNEL`]); nothing to do on
@@ -132,11 +149,13 @@ pub async fn notify_instances(db: &impl ConnectionTrait, payload: String) -> App
 
 /// Raises the cohort's counter and returns the new number; none when it has no counter yet.
 /// The update locks the counter row until the transaction ends.
-async fn next_seq(txn: &impl ConnectionTrait, cohort_id: i32) -> AppResult<Option<i64>> {
+/// Moves the cohort's counter on by `count` and returns the new last number; `None` when the
+/// cohort has no counter yet.
+async fn advance(txn: &impl ConnectionTrait, cohort_id: i32, count: i64) -> AppResult<Option<i64>> {
     let counters = cohort_event_counter::Entity::update_many()
         .col_expr(
             cohort_event_counter::Column::LastSeq,
-            Expr::col(cohort_event_counter::Column::LastSeq).add(1),
+            Expr::col(cohort_event_counter::Column::LastSeq).add(count),
         )
         .filter(cohort_event_counter::Column::CohortId.eq(cohort_id))
         .exec_with_returning(txn)

@@ -5,6 +5,7 @@ pub mod changes;
 pub mod events;
 pub mod moderation;
 pub mod views;
+pub mod writer;
 
 use std::collections::HashMap;
 
@@ -535,46 +536,32 @@ pub async fn create_post(
         }
     }
     let mentioned = mentioned_members(&state.db, in_thread.cohort_id, &body).await?;
+    let thread_id = in_thread.id;
+    let cohort_id = in_thread.cohort_id;
     let now = state.now();
-    let txn = write_transaction(&state.db).await?;
-    let created = match insert_post(
-        &txn,
-        &in_thread,
-        viewer.user.id,
-        new.parent_post_id,
+    let row = writer::NewRow {
+        thread: in_thread,
+        author_id: viewer.user.id,
+        parent_post_id: new.parent_post_id,
         body,
-        client_id.clone(),
+        client_id: client_id.clone(),
+        mentioned: mentioned.clone(),
         now,
-    )
-    .await
-    {
-        Ok(created) => created,
-        // The same send raced itself: the other try stored it.
-        Err(error) if is_duplicate(&error) => {
-            txn.rollback().await?;
-            let existing = existing_post(state, viewer, &client_id).await?.ok_or(error)?;
+    };
+    let (created, seq) = match state.posts.write(row).await? {
+        writer::Written::Created { post, seq } => (post, seq),
+        // A retried send: the post stored by an earlier try.
+        writer::Written::Duplicate => {
+            let existing = existing_post(state, viewer, &client_id)
+                .await?
+                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a retried post that cannot be found")))?;
             return Ok((post_views(&state.db, vec![existing]).await?.remove(0), false));
         }
-        Err(error) => return Err(error),
     };
-    if !mentioned.is_empty() {
-        store_mentions(&txn, created.id, &mentioned).await?;
-    }
-    search::put(&txn, post_search_entry(&created, &in_thread.title)).await?;
-    let seq = events::append(
-        &txn,
-        in_thread.cohort_id,
-        EventKind::PostCreated,
-        Some(thread_id),
-        Some(created.id),
-        now,
-    )
-    .await?;
-    txn.commit().await?;
     let view = fresh_post_view(created, viewer.user.name.clone(), mentioned);
     // The busiest path: the sockets get the post as stored, without reading it back.
     state.hub.publish(
-        in_thread.cohort_id,
+        cohort_id,
         events::EventView {
             seq,
             kind: EventKind::PostCreated,
