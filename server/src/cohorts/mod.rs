@@ -66,6 +66,17 @@ pub async fn form_cohorts(txn: &impl ConnectionTrait, now: DateTime<Utc>) -> App
     crate::projects::index_all_profiles(txn).await
 }
 
+/// The cohorts `viewer` may see, by the policy (every cohort for an admin).
+pub async fn visible_cohorts(db: &impl ConnectionTrait, viewer: &CurrentUser) -> AppResult<Vec<cohort::Model>> {
+    Ok(cohort::Entity::find()
+        .order_by_asc(cohort::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|cohort| viewer.may(Action::ViewCohort { cohort_id: cohort.id }))
+        .collect())
+}
+
 /// Grants a programme invites: placed in a theme, of its grant years, not withdrawn.
 pub async fn eligible_grants(db: &impl ConnectionTrait, programme: &programme::Model) -> AppResult<Vec<grant::Model>> {
     Ok(grant::Entity::find()

@@ -554,11 +554,9 @@ pub async fn save_lesson<C: TransactionTrait + ConnectionTrait>(
 
 /// The themes whose lessons the reader may read: those of every cohort they may see.
 async fn readable_themes(db: &impl ConnectionTrait, viewer: &CurrentUser) -> AppResult<HashSet<i32>> {
-    Ok(cohort::Entity::find()
-        .all(db)
+    Ok(crate::cohorts::visible_cohorts(db, viewer)
         .await?
         .into_iter()
-        .filter(|cohort| viewer.may(Action::ViewCohort { cohort_id: cohort.id }))
         .map(|cohort| cohort.theme_id)
         .collect())
 }

@@ -350,13 +350,11 @@ pub async fn list(state: &AppState, viewer: &CurrentUser, cohort_id: i32) -> App
 /// The resources of every cohort of a theme that the viewer may see, in all programme years,
 /// newest first.
 pub async fn theme_library(state: &AppState, viewer: &CurrentUser, theme_id: i32) -> AppResult<Vec<ResourceView>> {
-    let cohort_ids: Vec<i32> = cohort::Entity::find()
-        .filter(cohort::Column::ThemeId.eq(theme_id))
-        .all(&state.db)
+    let cohort_ids: Vec<i32> = crate::cohorts::visible_cohorts(&state.db, viewer)
         .await?
         .into_iter()
+        .filter(|cohort| cohort.theme_id == theme_id)
         .map(|cohort| cohort.id)
-        .filter(|&cohort_id| viewer.may(Action::ViewCohort { cohort_id }))
         .collect();
     if cohort_ids.is_empty() {
         return Err(AppError::NotFound);

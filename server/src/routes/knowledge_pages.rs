@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::extract::{Form, Multipart, Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
@@ -206,17 +206,6 @@ pub async fn theme_resources(
             error: None,
         },
     ))
-}
-
-/// `GET /static/upload.js`
-pub async fn upload_script() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        include_str!("../../../web/static/upload.js"),
-    )
 }
 
 #[derive(Template)]

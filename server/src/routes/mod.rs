@@ -156,9 +156,23 @@ pub fn router(state: AppState) -> Router {
             "/api/openapi.json",
             get(move || async move { ([(header::CONTENT_TYPE, "application/json")], openapi_json) }),
         )
-        .route("/static/samling.css", get(stylesheet))
-        .route("/static/thread.js", get(thread_pages::script))
-        .route("/static/upload.js", get(knowledge_pages::upload_script))
+        .route(
+            "/static/samling.css",
+            get(|| async {
+                static_file(
+                    "text/css; charset=utf-8",
+                    include_str!("../../../web/static/samling.css"),
+                )
+            }),
+        )
+        .route(
+            "/static/thread.js",
+            get(|| async { static_file(SCRIPT, include_str!("../../../web/static/thread.js")) }),
+        )
+        .route(
+            "/static/upload.js",
+            get(|| async { static_file(SCRIPT, include_str!("../../../web/static/upload.js")) }),
+        )
         .merge(api_routes)
         .route("/api/{*rest}", axum::routing::any(|| async { AppError::NotFound }))
         .fallback(pages::not_found)
@@ -176,12 +190,15 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
-async fn stylesheet() -> impl IntoResponse {
+const SCRIPT: &str = "text/javascript; charset=utf-8";
+
+/// A file from `web/static`, built into the binary (the CSP allows no inline style or script).
+fn static_file(content_type: &'static str, source: &'static str) -> impl IntoResponse {
     (
         [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        include_str!("../../../web/static/samling.css"),
+        source,
     )
 }

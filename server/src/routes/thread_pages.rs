@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::extract::{Form, Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Deserialize;
@@ -344,15 +344,4 @@ pub async fn reply(
             thread_page(&state, page, thread_id, extras).await
         }
     }
-}
-
-/// `GET /static/thread.js`: the live thread page's script (the CSP allows no inline script).
-pub async fn script() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        include_str!("../../../web/static/thread.js"),
-    )
 }

@@ -22,7 +22,6 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 
 use crate::auth::CurrentUser;
-use crate::domain::policy::Action;
 use crate::entities::{cohort, search_entry};
 use crate::error::{AppError, AppResult};
 
@@ -249,12 +248,7 @@ fn query_terms(query: &str) -> AppResult<Vec<String>> {
 /// What `viewer` may find for `query`, best matches first.
 pub async fn search(db: &impl ConnectionTrait, viewer: &CurrentUser, query: &SearchQuery) -> AppResult<Vec<Hit>> {
     let terms = query_terms(&query.q)?;
-    let visible: Vec<cohort::Model> = cohort::Entity::find()
-        .all(db)
-        .await?
-        .into_iter()
-        .filter(|cohort| viewer.may(Action::ViewCohort { cohort_id: cohort.id }))
-        .collect();
+    let visible = crate::cohorts::visible_cohorts(db, viewer).await?;
     if visible.is_empty() {
         return Ok(Vec::new());
     }
