@@ -138,6 +138,8 @@ struct Shared {
     delivered_total: AtomicU64,
     ready: AtomicUsize,
     latency_us: Mutex<Histogram<u64>>,
+    /// Samling: from sending a post to its HTTP answer (the server's own share of the latency).
+    answer_us: Mutex<Histogram<u64>>,
     first_error: Mutex<Option<String>>,
     /// Post id → k from Samling's answers, for events that carry no client id.
     post_numbers: Mutex<HashMap<u64, usize>>,
@@ -580,7 +582,17 @@ impl Poster {
                 let shared = shared.clone();
                 shared.sent_at_ns[k].store(shared.now_ns(), Ordering::Relaxed);
                 tokio::spawn(async move {
-                    let outcome = match request.send().await {
+                    let answer = request.send().await;
+                    let answer_us = shared
+                        .now_ns()
+                        .saturating_sub(shared.sent_at_ns[k].load(Ordering::Relaxed))
+                        / 1_000;
+                    shared
+                        .answer_us
+                        .lock()
+                        .expect("histogram lock poisoned")
+                        .saturating_record(answer_us.max(1));
+                    let outcome = match answer {
                         Ok(response) if response.status().is_success() => {
                             // Only needed while events carry no client id; cheap next to the request.
                             let post: serde_json::Value = response.json().await.unwrap_or_default();
@@ -704,6 +716,7 @@ async fn load(args: &Args, cohorts: Vec<Cohort>) -> anyhow::Result<()> {
         delivered_total: AtomicU64::new(0),
         ready: AtomicUsize::new(0),
         latency_us: Mutex::new(Histogram::new_with_bounds(1, 600_000_000, 3)?),
+        answer_us: Mutex::new(Histogram::new_with_bounds(1, 600_000_000, 3)?),
         first_error: Mutex::new(None),
         post_numbers: Mutex::new(HashMap::new()),
         warned_missing_post: AtomicBool::new(false),
@@ -761,6 +774,8 @@ async fn load(args: &Args, cohorts: Vec<Cohort>) -> anyhow::Result<()> {
     }
     let histogram = shared.latency_us.lock().expect("histogram lock poisoned").clone();
     let ms = |quantile: f64| histogram.value_at_quantile(quantile) as f64 / 1000.0;
+    let answers = shared.answer_us.lock().expect("histogram lock poisoned").clone();
+    let answer_ms = |quantile: f64| answers.value_at_quantile(quantile) as f64 / 1000.0;
     let outcome = json!({
         "bench": "realtime",
         "label": args.label,
@@ -788,6 +803,8 @@ async fn load(args: &Args, cohorts: Vec<Cohort>) -> anyhow::Result<()> {
         "p50_ms": round2(ms(0.50)),
         "p99_ms": round2(ms(0.99)),
         "max_ms": round2(histogram.max() as f64 / 1000.0),
+        "answer_p50_ms": round2(answer_ms(0.50)),
+        "answer_p99_ms": round2(answer_ms(0.99)),
         "delivered_per_s": (report.delivered_in_window as f64 / report.posting_seconds.max(1e-9)).round(),
     });
     println!(
@@ -796,6 +813,7 @@ async fn load(args: &Args, cohorts: Vec<Cohort>) -> anyhow::Result<()> {
          deliveries: {} expected, {} delivered, {} lost, {} duplicated ({} by client id, {} by seq), {} unexpected\n\
          resyncs {}, server errors {}, disconnected {}, ignored events {}\n\
          latency post→delivery: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms\n\
+         latency post→HTTP answer (Samling): p50 {:.2} ms, p99 {:.2} ms\n\
          delivered during posting: {} messages/s",
         args.label,
         outcome["target"].as_str().unwrap_or_default(),
@@ -826,6 +844,8 @@ async fn load(args: &Args, cohorts: Vec<Cohort>) -> anyhow::Result<()> {
         ms(0.50),
         ms(0.99),
         histogram.max() as f64 / 1000.0,
+        answer_ms(0.50),
+        answer_ms(0.99),
         outcome["delivered_per_s"],
     );
     if let Some(error) = shared.first_error.lock().expect("error lock poisoned").as_deref() {
@@ -849,6 +869,7 @@ async fn idle(args: &Args, cohorts: &[Cohort]) -> anyhow::Result<()> {
         delivered_total: AtomicU64::new(0),
         ready: AtomicUsize::new(0),
         latency_us: Mutex::new(Histogram::new(3)?),
+        answer_us: Mutex::new(Histogram::new(3)?),
         first_error: Mutex::new(None),
         post_numbers: Mutex::new(HashMap::new()),
         warned_missing_post: AtomicBool::new(false),

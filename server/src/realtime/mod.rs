@@ -15,7 +15,7 @@ mod socket;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
@@ -26,11 +26,14 @@ use tokio::sync::{Notify, broadcast, mpsc};
 use crate::threads::events::{EventView, PG_CHANNEL, REPLAY_LIMIT, load_events, notify_instances};
 pub use socket::{MAX_MESSAGE_BYTES, QUEUE_CAPACITY, upgrade};
 
-/// What a socket's writer sends: a stored event (with its number, to skip what it already
-/// sent) or an ephemeral message.
+/// What a socket's writer sends: a cohort's stored events, in order (with their numbers, to
+/// skip what it already sent), or an ephemeral message.
 #[derive(Debug)]
 pub(crate) enum Outgoing {
-    Event { cohort_id: i32, seq: i64, frame: Utf8Bytes },
+    Events {
+        cohort_id: i32,
+        events: Vec<(i64, Utf8Bytes)>,
+    },
     Ephemeral(Utf8Bytes),
 }
 
@@ -143,6 +146,25 @@ pub const PRESENCE_LISTED: usize = 20;
 /// not one message per person.
 pub const PRESENCE_INTERVAL: Duration = Duration::from_secs(1);
 
+/// The runtime the sockets' writers and the fan-out tasks run on, beside the one that serves
+/// requests. A fan-out wakes every socket of a cohort at once, and on one shared runtime a new
+/// post's request (and each of its database round trips) waits behind all of them; on threads
+/// of their own the operating system shares the cores between the two, so posting stays quick
+/// while a burst goes out. Measured in docs/performance.md ("Sixth round").
+pub(crate) fn sending_runtime() -> &'static tokio::runtime::Handle {
+    static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(std::thread::available_parallelism().map_or(1, |cores| cores.get()))
+            .thread_name("samling-sockets")
+            .enable_all()
+            .build()
+            // Only when the system cannot start threads; `Hub::new` asks for it first, so
+            // that happens when the server starts, not on a connection.
+            .expect("cannot start the websocket threads")
+    });
+    RUNTIME.handle()
+}
+
 pub(crate) fn frame(message: &ServerMessage<'_>) -> Utf8Bytes {
     // Serialising these types cannot fail: no maps with non-string keys, no custom serialisers.
     Utf8Bytes::from(serde_json::to_string(message).unwrap_or_default())
@@ -150,6 +172,7 @@ pub(crate) fn frame(message: &ServerMessage<'_>) -> Utf8Bytes {
 
 impl Hub {
     pub fn new(db: DatabaseConnection) -> Self {
+        sending_runtime();
         Self {
             inner: Arc::new(HubInner {
                 db,
@@ -297,16 +320,16 @@ impl Hub {
         }
     }
 
-    /// Hands one serialised event to every subscriber of the cohort. A full queue takes the
-    /// socket off the feed and tells it to resync; it is never skipped silently.
-    fn deliver(&self, cohort_id: i32, seq: i64, frame: &Utf8Bytes) {
+    /// Hands the cohort's next serialised events to every subscriber, all in one queue slot: a
+    /// burst costs each socket one hand-over and one wake-up. A full queue takes the socket off
+    /// the feed and tells it to resync; it is never skipped silently.
+    fn deliver(&self, cohort_id: i32, events: Vec<(i64, Utf8Bytes)>) {
+        if events.is_empty() {
+            return;
+        }
         let mut feeds = self.feeds();
         let Some(feed) = feeds.get_mut(&cohort_id) else { return };
-        let outgoing = Arc::new(Outgoing::Event {
-            cohort_id,
-            seq,
-            frame: frame.clone(),
-        });
+        let outgoing = Arc::new(Outgoing::Events { cohort_id, events });
         feed.subscribers
             .retain(|subscriber| match subscriber.queue.try_send(outgoing.clone()) {
                 Ok(()) => true,
@@ -369,15 +392,17 @@ async fn fan_out(hub: Hub, cohort_id: i32, wake: Arc<Notify>, mut sent: i64) {
         // costs nothing.
         tokio::task::yield_now().await;
         let (fresh, mut stale) = hub.take_fresh(cohort_id);
+        let mut ready = Vec::new();
         for (seq, event) in fresh.range(sent + 1..) {
             if *seq != sent + 1 {
                 // A gap: an event committed meanwhile is in the log, not here yet.
                 stale = true;
                 break;
             }
-            hub.deliver(cohort_id, *seq, &frame(&ServerMessage::Event { cohort_id, event }));
+            ready.push((*seq, frame(&ServerMessage::Event { cohort_id, event })));
             sent = *seq;
         }
+        hub.deliver(cohort_id, ready);
         if !stale {
             continue;
         }
@@ -395,9 +420,11 @@ async fn fan_out(hub: Hub, cohort_id: i32, wake: Arc<Notify>, mut sent: i64) {
             let Some(last) = events.last().map(|event| event.seq) else {
                 break;
             };
-            for event in &events {
-                hub.deliver(cohort_id, event.seq, &frame(&ServerMessage::Event { cohort_id, event }));
-            }
+            let frames = events
+                .iter()
+                .map(|event| (event.seq, frame(&ServerMessage::Event { cohort_id, event })))
+                .collect();
+            hub.deliver(cohort_id, frames);
             sent = last;
         }
     }

@@ -1,19 +1,22 @@
 //! One websocket connection: what a client may send, and the writer that sends it events.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use futures::SinkExt;
+use futures::stream::{SplitSink, SplitStream};
+use futures::{SinkExt, StreamExt};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use sea_orm::EntityTrait;
+use sea_orm::{DatabaseConnection, EntityTrait};
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
+use tokio::task::JoinHandle;
 
 use super::{Hub, Outgoing, Queued, ServerMessage, Subscriber, frame};
 use crate::auth::CurrentUser;
@@ -33,7 +36,7 @@ pub const QUEUE_CAPACITY: usize = 256;
 pub const MAX_REPLAY_EVENTS: i64 = 10_000;
 /// Small buffers keep idle connections cheap (tungstenite zero-fills the whole read buffer).
 const READ_BUFFER_BYTES: usize = 4 * 1024;
-const WRITE_BUFFER_BYTES: usize = 8 * 1024;
+const WRITE_BUFFER_BYTES: usize = 64 * 1024;
 const HEARTBEAT: Duration = Duration::from_secs(25);
 /// How long a closing socket waits for the client's Close.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
@@ -89,133 +92,72 @@ pub async fn upgrade(
         .write_buffer_size(WRITE_BUFFER_BYTES)
         .max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| {
-            let (connection, inbox) = open(state, current, socket);
-            serve(connection, inbox)
-        })
+        .on_upgrade(move |socket| serve(state, current, socket))
         .into_response())
 }
 
-/// What woke a connection's loop.
-enum Input {
-    Socket(Option<Result<Message, axum::Error>>),
-    Queued(Queued),
-    Lagged(i32),
-    Access(Result<i32, RecvError>),
-    Heartbeat,
+/// What the reader asks of the writer. The writer owns the socket's sending half and what it
+/// follows, so everything that goes out, replies included, goes out in the order asked.
+enum Command {
+    Send(Message),
+    /// Follow the cohort after `after` (the reader has checked that the person may see it).
+    Subscribe {
+        cohort_id: i32,
+        after: i64,
+    },
+    Unsubscribe {
+        cohort_id: i32,
+    },
+    /// Send our Close; the reader then waits for the client's.
+    Close(u16, &'static str),
 }
 
-/// Whether the loop goes on.
+/// Whether the reader goes on.
 enum Flow {
     Continue,
     Close(u16, &'static str),
     Gone,
 }
 
-struct Connection {
-    state: AppState,
-    hub: Hub,
-    current: CurrentUser,
-    id: u64,
-    socket: WebSocket,
-    queue: mpsc::Sender<Queued>,
-    lagged: mpsc::UnboundedSender<i32>,
-    /// Cohort → the last sequence number this socket has sent.
-    following: HashMap<i32, i64>,
-}
-
-/// What a connection's loop waits on besides its socket.
-struct Inbox {
-    queued: mpsc::Receiver<Queued>,
-    lag_notices: mpsc::UnboundedReceiver<i32>,
-    access: tokio::sync::broadcast::Receiver<i32>,
-    limiter: DefaultDirectRateLimiter,
-    heartbeat: tokio::time::Interval,
-}
-
-/// Sets up a new connection, boxed: an async fn's task stores its arguments twice (as
-/// arguments and as locals), so [`serve`] takes pointers, not a kilobyte of state.
-fn open(state: AppState, current: CurrentUser, socket: WebSocket) -> (Box<Connection>, Box<Inbox>) {
+/// One connection is two tasks, so that a burst of events wakes only the writer, which waits on
+/// nothing but its queues, and the reader's socket, timer and access checks are polled only when
+/// something arrives for them.
+async fn serve(state: AppState, current: CurrentUser, socket: WebSocket) {
     let hub = state.hub.clone();
+    let (sink, stream) = socket.split();
+    let (commands, command_inbox) = mpsc::unbounded_channel();
     let (queue, queued) = mpsc::channel(QUEUE_CAPACITY);
     let (lagged, lag_notices) = mpsc::unbounded_channel();
-    let per_second = NonZeroU32::new(state.settings.socket_messages_per_second.max(1)).unwrap_or(NonZeroU32::MIN);
-    // Bursts of three seconds' worth are fine (a reconnect subscribes to several cohorts).
-    let burst = NonZeroU32::new(per_second.get().saturating_mul(3)).unwrap_or(per_second);
-    let inbox = Inbox {
-        queued,
-        lag_notices,
-        access: hub.access_signals(),
-        limiter: RateLimiter::direct(Quota::per_second(per_second).allow_burst(burst)),
-        heartbeat: tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT),
-    };
-    let connection = Connection {
-        id: hub.new_connection_id(),
-        hub,
-        state,
-        current,
-        socket,
+    let writer = Writer {
+        sink,
+        db: state.db.clone(),
+        hub: hub.clone(),
+        connection: hub.new_connection_id(),
+        user_id: current.user.id,
+        name: current.user.name.as_str().into(),
+        tr: Tr::new(current.language()),
         queue,
         lagged,
         following: HashMap::new(),
     };
-    (Box::new(connection), Box::new(inbox))
-}
-
-async fn serve(mut connection: Box<Connection>, mut inbox: Box<Inbox>) {
-    let Inbox {
-        queued,
-        lag_notices,
-        access,
-        limiter,
-        heartbeat,
-    } = &mut *inbox;
-    loop {
-        // The select only says what happened; the awaits that follow are outside it, so the
-        // task holds the waiting futures or one step's future, never both.
-        let input = tokio::select! {
-            incoming = connection.socket.recv() => Input::Socket(incoming),
-            Some(outgoing) = queued.recv() => Input::Queued(outgoing),
-            Some(cohort_id) = lag_notices.recv() => Input::Lagged(cohort_id),
-            changed = access.recv() => Input::Access(changed),
-            _ = heartbeat.tick() => Input::Heartbeat,
-        };
-        let flow = match input {
-            Input::Socket(incoming) => match incoming {
-                Some(Ok(Message::Text(text))) => {
-                    if limiter.check().is_err() {
-                        Flow::Close(CLOSE_POLICY, "rate_limited")
-                    } else {
-                        Box::pin(connection.handle(text.as_str())).await
-                    }
-                }
-                Some(Ok(Message::Binary(_))) => connection.error("invalid_message", None).await,
-                Some(Ok(Message::Close(_))) | None => Flow::Gone,
-                Some(Ok(_)) => Flow::Continue,
-                Some(Err(error)) if is_too_big(&error) => Flow::Close(CLOSE_TOO_BIG, "message_too_big"),
-                Some(Err(_)) => Flow::Gone,
-            },
-            Input::Queued(outgoing) => connection.write_queued(outgoing, queued).await,
-            Input::Lagged(cohort_id) => connection.resync(cohort_id).await,
-            Input::Access(changed) => match changed {
-                Ok(user_id) if user_id != connection.current.user.id => Flow::Continue,
-                // Ours, or missed some: check again.
-                Ok(_) | Err(RecvError::Lagged(_)) => Box::pin(connection.check_access()).await,
-                Err(RecvError::Closed) => Flow::Gone,
-            },
-            Input::Heartbeat => connection.write(Message::Ping(Default::default())).await,
-        };
-        match flow {
-            Flow::Continue => {}
-            Flow::Gone => break,
-            Flow::Close(code, reason) => {
-                Box::pin(connection.close(code, reason)).await;
-                break;
-            }
-        }
-    }
-    for cohort_id in connection.following.keys() {
-        connection.hub.leave(*cohort_id, connection.id);
+    let mut writer_done = super::sending_runtime().spawn(Box::pin(writer.run(queued, lag_notices, command_inbox)));
+    let per_second = NonZeroU32::new(state.settings.socket_messages_per_second.max(1)).unwrap_or(NonZeroU32::MIN);
+    // Bursts of three seconds' worth are fine (a reconnect subscribes to several cohorts).
+    let burst = NonZeroU32::new(per_second.get().saturating_mul(3)).unwrap_or(per_second);
+    let reader = Reader {
+        stream,
+        access: hub.access_signals(),
+        state,
+        current,
+        commands,
+        limiter: RateLimiter::direct(Quota::per_second(per_second).allow_burst(burst)),
+        subscribed: HashSet::new(),
+    };
+    let writer_ended = Box::pin(reader.run(&mut writer_done)).await;
+    if !writer_ended {
+        // The reader is gone and with it the commands' sender: the writer finishes what it
+        // was asked and ends.
+        let _ = writer_done.await;
     }
 }
 
@@ -230,62 +172,109 @@ fn is_too_big(error: &axum::Error) -> bool {
     false
 }
 
-impl Connection {
-    /// Sends our Close and finishes the closing handshake: reads what the client still sends
-    /// until its Close, so the connection is not reset before the client reads our code.
-    async fn close(&mut self, code: u16, reason: &'static str) {
-        let close = CloseFrame {
-            code,
-            reason: Utf8Bytes::from_static(reason),
-        };
-        let _ = self.socket.send(Message::Close(Some(close))).await;
-        let _ = tokio::time::timeout(CLOSE_GRACE, async {
-            while let Some(Ok(message)) = self.socket.recv().await {
-                if let Message::Close(_) = message {
-                    break;
+fn text(message: &ServerMessage<'_>) -> Message {
+    Message::Text(frame(message))
+}
+
+/// Reads what the client sends, checks it against the policy and acts on it.
+struct Reader {
+    stream: SplitStream<WebSocket>,
+    access: broadcast::Receiver<i32>,
+    state: AppState,
+    current: CurrentUser,
+    commands: mpsc::UnboundedSender<Command>,
+    limiter: DefaultDirectRateLimiter,
+    /// The cohorts the client asked to follow, to check again when access changes.
+    subscribed: HashSet<i32>,
+}
+
+impl Reader {
+    /// Reads until the client goes or the socket closes; true when the writer ended first.
+    async fn run(mut self, writer_done: &mut JoinHandle<()>) -> bool {
+        let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
+        loop {
+            let flow = tokio::select! {
+                incoming = self.stream.next() => match incoming {
+                    Some(Ok(Message::Text(text))) => {
+                        if self.limiter.check().is_err() {
+                            Flow::Close(CLOSE_POLICY, "rate_limited")
+                        } else {
+                            Box::pin(self.handle(text.as_str())).await
+                        }
+                    }
+                    Some(Ok(Message::Binary(_))) => self.error("invalid_message", None),
+                    Some(Ok(Message::Close(_))) | None => Flow::Gone,
+                    Some(Ok(_)) => Flow::Continue,
+                    Some(Err(error)) if is_too_big(&error) => Flow::Close(CLOSE_TOO_BIG, "message_too_big"),
+                    Some(Err(_)) => Flow::Gone,
+                },
+                changed = self.access.recv() => match changed {
+                    Ok(user_id) if user_id != self.current.user.id => Flow::Continue,
+                    // Ours, or missed some: check again.
+                    Ok(_) | Err(RecvError::Lagged(_)) => Box::pin(self.check_access()).await,
+                    Err(RecvError::Closed) => Flow::Gone,
+                },
+                _ = heartbeat.tick() => self.command(Command::Send(Message::Ping(Default::default()))),
+                // The writer could not write: the client is gone.
+                _ = &mut *writer_done => return true,
+            };
+            match flow {
+                Flow::Continue => {}
+                Flow::Gone => return false,
+                Flow::Close(code, reason) => {
+                    let _ = self.commands.send(Command::Close(code, reason));
+                    // Finish the closing handshake: read what the client still sends until its
+                    // Close, so the connection is not reset before the client reads our code.
+                    let _ = tokio::time::timeout(CLOSE_GRACE, async {
+                        while let Some(Ok(message)) = self.stream.next().await {
+                            if let Message::Close(_) = message {
+                                break;
+                            }
+                        }
+                    })
+                    .await;
+                    return false;
                 }
             }
-        })
-        .await;
+        }
     }
 
-    fn tr(&self) -> Tr {
-        Tr::new(self.current.language())
-    }
-
-    async fn write(&mut self, message: Message) -> Flow {
-        match self.socket.send(message).await {
+    fn command(&self, command: Command) -> Flow {
+        match self.commands.send(command) {
             Ok(()) => Flow::Continue,
             Err(_) => Flow::Gone,
         }
     }
 
-    async fn send(&mut self, message: &ServerMessage<'_>) -> Flow {
-        self.write(Message::Text(frame(message))).await
+    fn send(&self, message: &ServerMessage<'_>) -> Flow {
+        self.command(Command::Send(text(message)))
     }
 
-    async fn error(&mut self, code: &str, client_id: Option<&str>) -> Flow {
-        let message = self.tr().t(&format!("error.{code}")).to_string();
+    fn error(&self, code: &str, client_id: Option<&str>) -> Flow {
+        let message = Tr::new(self.current.language()).t(&format!("error.{code}")).to_string();
         self.send(&ServerMessage::Error {
             code,
             message: &message,
             client_id,
         })
-        .await
     }
 
     async fn handle(&mut self, text: &str) -> Flow {
         let Ok(message) = serde_json::from_str::<ClientMessage>(text) else {
-            return self.error("invalid_message", None).await;
+            return self.error("invalid_message", None);
         };
         match message {
-            ClientMessage::Ping => self.send(&ServerMessage::Pong).await,
-            ClientMessage::Subscribe { cohort_id, after } => self.subscribe(cohort_id, after).await,
-            ClientMessage::Unsubscribe { cohort_id } => {
-                if self.following.remove(&cohort_id).is_some() {
-                    self.hub.leave(cohort_id, self.id);
+            ClientMessage::Ping => self.send(&ServerMessage::Pong),
+            ClientMessage::Subscribe { cohort_id, after } => {
+                if self.current.require(Action::ViewCohort { cohort_id }).is_err() {
+                    return self.error("not_found", None);
                 }
-                Flow::Continue
+                self.subscribed.insert(cohort_id);
+                self.command(Command::Subscribe { cohort_id, after })
+            }
+            ClientMessage::Unsubscribe { cohort_id } => {
+                self.subscribed.remove(&cohort_id);
+                self.command(Command::Unsubscribe { cohort_id })
             }
             ClientMessage::Post {
                 thread_id,
@@ -299,148 +288,23 @@ impl Connection {
                     client_id: client_id.clone(),
                 };
                 match threads::create_post(&self.state, &self.current, thread_id, new).await {
-                    Ok((post, created)) => {
-                        self.send(&ServerMessage::Posted {
-                            client_id: &client_id,
-                            post_id: post.id,
-                            created,
-                        })
-                        .await
-                    }
+                    Ok((post, created)) => self.send(&ServerMessage::Posted {
+                        client_id: &client_id,
+                        post_id: post.id,
+                        created,
+                    }),
                     Err(error) => {
                         error.log();
-                        let message = error.message(self.tr());
+                        let message = error.message(Tr::new(self.current.language()));
                         self.send(&ServerMessage::Error {
                             code: error.code(),
                             message: &message,
                             client_id: Some(&client_id),
                         })
-                        .await
                     }
                 }
             }
             ClientMessage::Typing { thread_id } => self.typing(thread_id).await,
-        }
-    }
-
-    async fn subscribe(&mut self, cohort_id: i32, after: i64) -> Flow {
-        if self.current.require(Action::ViewCohort { cohort_id }).is_err() {
-            return self.error("not_found", None).await;
-        }
-        let newest = match last_seq(&self.state.db, cohort_id).await {
-            Ok(newest) => newest,
-            Err(error) => {
-                error.log();
-                return self.error("internal", None).await;
-            }
-        };
-        let after = after.max(0);
-        if after > newest || newest - after > MAX_REPLAY_EVENTS {
-            return self
-                .send(&ServerMessage::Reload {
-                    cohort_id,
-                    last_seq: newest,
-                })
-                .await;
-        }
-        if let Flow::Gone = self.send(&ServerMessage::Subscribed { cohort_id, after }).await {
-            return Flow::Gone;
-        }
-        // Replay, join the live feed, then replay what arrived in between; the writer skips
-        // live events this socket already sent.
-        let mut last = after;
-        if let Flow::Gone = self.catch_up(cohort_id, &mut last).await {
-            return Flow::Gone;
-        }
-        let subscriber = Subscriber {
-            connection: self.id,
-            user_id: self.current.user.id,
-            name: self.current.user.name.as_str().into(),
-            queue: self.queue.clone(),
-            lagged: self.lagged.clone(),
-        };
-        self.hub.join(cohort_id, subscriber, last);
-        let flow = self.catch_up(cohort_id, &mut last).await;
-        self.following.insert(cohort_id, last);
-        flow
-    }
-
-    /// Sends the cohort's stored events after `last` straight from the log, advancing it.
-    async fn catch_up(&mut self, cohort_id: i32, last: &mut i64) -> Flow {
-        loop {
-            let events = match load_events(&self.state.db, cohort_id, *last, REPLAY_LIMIT).await {
-                Ok(events) => events,
-                Err(error) => {
-                    error.log();
-                    return self.error("internal", None).await;
-                }
-            };
-            if events.is_empty() {
-                return Flow::Continue;
-            }
-            for event in &events {
-                self.socket
-                    .feed(Message::Text(frame(&ServerMessage::Event { cohort_id, event })))
-                    .await
-                    .ok();
-                *last = event.seq;
-            }
-            if self.socket.flush().await.is_err() {
-                return Flow::Gone;
-            }
-        }
-    }
-
-    /// Writes one queued message and whatever else is waiting, then flushes once.
-    async fn write_queued(&mut self, first: Queued, queued: &mut mpsc::Receiver<Queued>) -> Flow {
-        let mut next = Some(first);
-        let mut written = 0;
-        while let Some(outgoing) = next.take() {
-            let frame = match &*outgoing {
-                Outgoing::Ephemeral(frame) => Some(frame.clone()),
-                &Outgoing::Event {
-                    cohort_id,
-                    seq,
-                    ref frame,
-                } => match self.following.get(&cohort_id).copied() {
-                    // Not (or no longer) following: a resync or unsubscribe is under way.
-                    None => None,
-                    Some(last) if seq <= last => None,
-                    Some(last) if seq == last + 1 => {
-                        self.following.insert(cohort_id, seq);
-                        Some(frame.clone())
-                    }
-                    Some(mut last) => {
-                        // A gap: read what is missing from the log; it includes this event.
-                        if let Flow::Gone = Box::pin(self.catch_up(cohort_id, &mut last)).await {
-                            return Flow::Gone;
-                        }
-                        self.following.insert(cohort_id, last);
-                        None
-                    }
-                },
-            };
-            if let Some(frame) = frame {
-                if self.socket.feed(Message::Text(frame)).await.is_err() {
-                    return Flow::Gone;
-                }
-                written += 1;
-            }
-            if written < WRITE_BATCH {
-                next = queued.try_recv().ok();
-            }
-        }
-        match self.socket.flush().await {
-            Ok(()) => Flow::Continue,
-            Err(_) => Flow::Gone,
-        }
-    }
-
-    /// The socket's queue overflowed: it is off the cohort's feed and must subscribe again.
-    async fn resync(&mut self, cohort_id: i32) -> Flow {
-        match self.following.remove(&cohort_id) {
-            Some(after) => self.send(&ServerMessage::Resync { cohort_id, after }).await,
-            None => Flow::Continue,
         }
     }
 
@@ -449,18 +313,18 @@ impl Connection {
             Ok(found) => found,
             Err(error) => {
                 AppError::from(error).log();
-                return self.error("internal", None).await;
+                return self.error("internal", None);
             }
         };
         let Some(found) = found.filter(|t| self.current.may(Action::ViewCohort { cohort_id: t.cohort_id })) else {
-            return self.error("not_found", None).await;
+            return self.error("not_found", None);
         };
         if !self.current.may(Action::WriteInCohort {
             cohort_id: found.cohort_id,
         }) {
-            return self.error("forbidden", None).await;
+            return self.error("forbidden", None);
         }
-        self.hub.ephemeral(
+        self.state.hub.ephemeral(
             found.cohort_id,
             &ServerMessage::Typing {
                 cohort_id: found.cohort_id,
@@ -477,8 +341,8 @@ impl Connection {
         match crate::auth::extract::refresh(&self.state, &self.current).await {
             Ok(Some(fresh)) => {
                 let lost = self
-                    .following
-                    .keys()
+                    .subscribed
+                    .iter()
                     .any(|cohort_id| !fresh.may(Action::ViewCohort { cohort_id: *cohort_id }));
                 self.current = fresh;
                 if lost {
@@ -492,6 +356,208 @@ impl Connection {
                 error.log();
                 Flow::Continue
             }
+        }
+    }
+}
+
+/// Sends to the client: the reader's replies and the cohorts' events, each event once and in
+/// order, whether it comes live from the hub or from the log.
+struct Writer {
+    sink: SplitSink<WebSocket, Message>,
+    db: DatabaseConnection,
+    hub: Hub,
+    connection: u64,
+    user_id: i32,
+    name: Arc<str>,
+    tr: Tr,
+    queue: mpsc::Sender<Queued>,
+    lagged: mpsc::UnboundedSender<i32>,
+    /// Cohort → the last sequence number this socket has sent.
+    following: HashMap<i32, i64>,
+}
+
+/// Whether the writer goes on: false once the socket cannot be written or is closing.
+type Going = bool;
+
+impl Writer {
+    async fn run(
+        mut self,
+        mut queued: mpsc::Receiver<Queued>,
+        mut lag_notices: mpsc::UnboundedReceiver<i32>,
+        mut commands: mpsc::UnboundedReceiver<Command>,
+    ) {
+        loop {
+            let going = tokio::select! {
+                Some(outgoing) = queued.recv() => self.write_queued(outgoing, &mut queued).await,
+                Some(cohort_id) = lag_notices.recv() => self.resync(cohort_id).await,
+                command = commands.recv() => match command {
+                    Some(command) => Box::pin(self.obey(command)).await,
+                    None => false,
+                },
+            };
+            if !going {
+                break;
+            }
+        }
+        for cohort_id in self.following.keys() {
+            self.hub.leave(*cohort_id, self.connection);
+        }
+    }
+
+    async fn obey(&mut self, command: Command) -> Going {
+        match command {
+            Command::Send(message) => self.write(message).await,
+            Command::Subscribe { cohort_id, after } => self.subscribe(cohort_id, after).await,
+            Command::Unsubscribe { cohort_id } => {
+                if self.following.remove(&cohort_id).is_some() {
+                    self.hub.leave(cohort_id, self.connection);
+                }
+                true
+            }
+            Command::Close(code, reason) => {
+                let close = CloseFrame {
+                    code,
+                    reason: Utf8Bytes::from_static(reason),
+                };
+                let _ = self.sink.send(Message::Close(Some(close))).await;
+                false
+            }
+        }
+    }
+
+    async fn write(&mut self, message: Message) -> Going {
+        self.sink.send(message).await.is_ok()
+    }
+
+    async fn internal_error(&mut self) -> Going {
+        let message = self.tr.t("error.internal").to_string();
+        self.write(text(&ServerMessage::Error {
+            code: "internal",
+            message: &message,
+            client_id: None,
+        }))
+        .await
+    }
+
+    async fn subscribe(&mut self, cohort_id: i32, after: i64) -> Going {
+        let newest = match last_seq(&self.db, cohort_id).await {
+            Ok(newest) => newest,
+            Err(error) => {
+                error.log();
+                return self.internal_error().await;
+            }
+        };
+        let after = after.max(0);
+        if after > newest || newest - after > MAX_REPLAY_EVENTS {
+            return self
+                .write(text(&ServerMessage::Reload {
+                    cohort_id,
+                    last_seq: newest,
+                }))
+                .await;
+        }
+        if !self.write(text(&ServerMessage::Subscribed { cohort_id, after })).await {
+            return false;
+        }
+        // Replay, join the live feed, then replay what arrived in between; live events this
+        // socket already sent are skipped.
+        let mut last = after;
+        if !self.catch_up(cohort_id, &mut last).await {
+            return false;
+        }
+        let subscriber = Subscriber {
+            connection: self.connection,
+            user_id: self.user_id,
+            name: self.name.clone(),
+            queue: self.queue.clone(),
+            lagged: self.lagged.clone(),
+        };
+        self.hub.join(cohort_id, subscriber, last);
+        let going = self.catch_up(cohort_id, &mut last).await;
+        self.following.insert(cohort_id, last);
+        going
+    }
+
+    /// Sends the cohort's stored events after `last` straight from the log, advancing it.
+    async fn catch_up(&mut self, cohort_id: i32, last: &mut i64) -> Going {
+        loop {
+            let events = match load_events(&self.db, cohort_id, *last, REPLAY_LIMIT).await {
+                Ok(events) => events,
+                Err(error) => {
+                    error.log();
+                    return self.internal_error().await;
+                }
+            };
+            if events.is_empty() {
+                return true;
+            }
+            for event in &events {
+                if self
+                    .sink
+                    .feed(text(&ServerMessage::Event { cohort_id, event }))
+                    .await
+                    .is_err()
+                {
+                    return false;
+                }
+                *last = event.seq;
+            }
+            if self.sink.flush().await.is_err() {
+                return false;
+            }
+        }
+    }
+
+    /// Writes one queued message and whatever else is waiting, then flushes once.
+    async fn write_queued(&mut self, first: Queued, queued: &mut mpsc::Receiver<Queued>) -> Going {
+        let mut next = Some(first);
+        let mut written = 0;
+        while let Some(outgoing) = next.take() {
+            match &*outgoing {
+                Outgoing::Ephemeral(frame) => {
+                    if self.sink.feed(Message::Text(frame.clone())).await.is_err() {
+                        return false;
+                    }
+                    written += 1;
+                }
+                Outgoing::Events { cohort_id, events } => {
+                    for (seq, frame) in events {
+                        let Some(last) = self.following.get_mut(cohort_id) else {
+                            // Not (or no longer) following: a resync or unsubscribe is under way.
+                            break;
+                        };
+                        if *seq <= *last {
+                            continue;
+                        }
+                        if *seq > *last + 1 {
+                            // A gap: read what is missing from the log; it includes the rest.
+                            let mut last = *last;
+                            if !Box::pin(self.catch_up(*cohort_id, &mut last)).await {
+                                return false;
+                            }
+                            self.following.insert(*cohort_id, last);
+                            break;
+                        }
+                        *last = *seq;
+                        if self.sink.feed(Message::Text(frame.clone())).await.is_err() {
+                            return false;
+                        }
+                        written += 1;
+                    }
+                }
+            }
+            if written < WRITE_BATCH {
+                next = queued.try_recv().ok();
+            }
+        }
+        self.sink.flush().await.is_ok()
+    }
+
+    /// The socket's queue overflowed: it is off the cohort's feed and must subscribe again.
+    async fn resync(&mut self, cohort_id: i32) -> Going {
+        match self.following.remove(&cohort_id) {
+            Some(after) => self.write(text(&ServerMessage::Resync { cohort_id, after })).await,
+            None => true,
         }
     }
 }

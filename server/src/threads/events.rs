@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
 };
@@ -83,54 +83,81 @@ pub async fn append(
     post_id: Option<i32>,
     now: DateTime<Utc>,
 ) -> AppResult<i64> {
-    append_many(txn, cohort_id, kind, &[(thread_id, post_id)], now).await
+    let firsts = append_many(txn, kind, &[(cohort_id, vec![(thread_id, post_id)])], now).await?;
+    firsts
+        .get(&cohort_id)
+        .copied()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no event number for cohort {cohort_id}")))
 }
 
-/// Appends one event per `(thread, post)` of `changes`, numbered in their order, in one
-/// statement; returns the first one's sequence number.
+/// What one event is about: its thread and post, where it has them.
+pub type Change = (Option<i32>, Option<i32>);
+
+/// Appends one event per `(thread, post)` in each cohort's list, numbered in the list's order;
+/// returns each cohort's first new number. However many cohorts there are, this is one
+/// counter update and one insert (a cohort's very first event adds two statements).
 pub async fn append_many(
     txn: &impl ConnectionTrait,
-    cohort_id: i32,
     kind: EventKind,
-    changes: &[(Option<i32>, Option<i32>)],
+    cohorts: &[(i32, Vec<Change>)],
     now: DateTime<Utc>,
-) -> AppResult<i64> {
-    let count = i64::try_from(changes.len()).unwrap_or(i64::MAX);
-    let last = match advance(txn, cohort_id, count).await? {
-        Some(last) => last,
-        // The cohort's first event: create its counter (once, even when two race), then count.
-        None => {
-            cohort_event_counter::Entity::insert(cohort_event_counter::ActiveModel {
-                cohort_id: Set(cohort_id),
-                last_seq: Set(0),
-            })
-            .on_conflict_do_nothing_on([cohort_event_counter::Column::CohortId])
-            .exec(txn)
-            .await?;
-            advance(txn, cohort_id, count).await?.ok_or_else(|| {
-                AppError::Internal(anyhow::anyhow!("the event counter of cohort {cohort_id} is missing"))
-            })?
-        }
-    };
-    let first = last - count + 1;
-    let rows = changes
+) -> AppResult<HashMap<i32, i64>> {
+    let counts: HashMap<i32, i64> = cohorts
         .iter()
-        .zip(first..)
-        .map(|(&(thread_id, post_id), seq)| cohort_event::ActiveModel {
-            cohort_id: Set(cohort_id),
-            seq: Set(seq),
-            kind: Set(kind.code().to_string()),
-            thread_id: Set(thread_id),
-            post_id: Set(post_id),
-            created_at: Set(now),
-            ..Default::default()
-        });
+        .filter(|(_, changes)| !changes.is_empty())
+        .map(|(cohort_id, changes)| (*cohort_id, i64::try_from(changes.len()).unwrap_or(i64::MAX)))
+        .collect();
+    if counts.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut lasts = advance(txn, &counts).await?;
+    let missing: HashMap<i32, i64> = counts
+        .iter()
+        .filter(|(cohort_id, _)| !lasts.contains_key(cohort_id))
+        .map(|(cohort_id, count)| (*cohort_id, *count))
+        .collect();
+    if !missing.is_empty() {
+        // A cohort's first event: create its counter (once, even when two race), then count.
+        cohort_event_counter::Entity::insert_many(missing.keys().map(|cohort_id| cohort_event_counter::ActiveModel {
+            cohort_id: Set(*cohort_id),
+            last_seq: Set(0),
+        }))
+        .on_conflict_do_nothing_on([cohort_event_counter::Column::CohortId])
+        .exec_without_returning(txn)
+        .await?;
+        lasts.extend(advance(txn, &missing).await?);
+    }
+    let mut firsts = HashMap::with_capacity(counts.len());
+    let mut rows = Vec::new();
+    for (cohort_id, changes) in cohorts.iter().filter(|(_, changes)| !changes.is_empty()) {
+        let last = *lasts
+            .get(cohort_id)
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the event counter of cohort {cohort_id} is missing")))?;
+        let first = last - counts[cohort_id] + 1;
+        firsts.insert(*cohort_id, first);
+        rows.extend(
+            changes
+                .iter()
+                .zip(first..)
+                .map(|(&(thread_id, post_id), seq)| cohort_event::ActiveModel {
+                    cohort_id: Set(*cohort_id),
+                    seq: Set(seq),
+                    kind: Set(kind.code().to_string()),
+                    thread_id: Set(thread_id),
+                    post_id: Set(post_id),
+                    created_at: Set(now),
+                    ..Default::default()
+                }),
+        );
+    }
     cohort_event::Entity::insert_many(rows)
         .exec_without_returning(txn)
         .await?;
     // Inside the transaction: delivered to listeners only if and when it commits.
-    notify_instances(txn, format!("c:{cohort_id}")).await?;
-    Ok(first)
+    for cohort_id in firsts.keys() {
+        notify_instances(txn, format!("c:{cohort_id}")).await?;
+    }
+    Ok(firsts)
 }
 
 /// Tells the other server instances (PostgreSQL `NOTIFY` on [`PG_CHANNEL`]); nothing to do on
@@ -147,20 +174,26 @@ pub async fn notify_instances(db: &impl ConnectionTrait, payload: String) -> App
     Ok(())
 }
 
-/// Raises the cohort's counter and returns the new number; none when it has no counter yet.
-/// The update locks the counter row until the transaction ends.
-/// Moves the cohort's counter on by `count` and returns the new last number; `None` when the
-/// cohort has no counter yet.
-async fn advance(txn: &impl ConnectionTrait, cohort_id: i32, count: i64) -> AppResult<Option<i64>> {
+/// Moves each cohort's counter on by its count, in one statement, and returns the new last
+/// numbers; a cohort without a counter yet is left out. The update locks the counter rows
+/// until the transaction ends, so numbers follow commit order.
+async fn advance(txn: &impl ConnectionTrait, counts: &HashMap<i32, i64>) -> AppResult<HashMap<i32, i64>> {
+    let mut by_cohort = CaseStatement::new();
+    for (cohort_id, count) in counts {
+        by_cohort = by_cohort.case(cohort_event_counter::Column::CohortId.eq(*cohort_id), *count);
+    }
     let counters = cohort_event_counter::Entity::update_many()
         .col_expr(
             cohort_event_counter::Column::LastSeq,
-            Expr::col(cohort_event_counter::Column::LastSeq).add(count),
+            Expr::col(cohort_event_counter::Column::LastSeq).add(Into::<Expr>::into(by_cohort.finally(0))),
         )
-        .filter(cohort_event_counter::Column::CohortId.eq(cohort_id))
+        .filter(cohort_event_counter::Column::CohortId.is_in(counts.keys().copied()))
         .exec_with_returning(txn)
         .await?;
-    Ok(counters.first().map(|counter| counter.last_seq))
+    Ok(counters
+        .into_iter()
+        .map(|counter| (counter.cohort_id, counter.last_seq))
+        .collect())
 }
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]

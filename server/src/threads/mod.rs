@@ -263,11 +263,15 @@ async fn visible_thread_and_mute(
                 .into_condition()
         })
         .into();
+    // `.all()`, not `.one()`: the id finds one row at most, and `.one()` adds a bound `LIMIT ?`,
+    // which makes SQLite (3.51) compile the statement again on every run.
     let (found, mute) = thread::Entity::find_by_id(thread_id)
         .join(JoinType::LeftJoin, viewers_mute)
         .select_also(cohort_mute::Entity)
-        .one(&state.db)
+        .all(&state.db)
         .await?
+        .into_iter()
+        .next()
         .ok_or(AppError::NotFound)?;
     viewer.require(Action::ViewCohort {
         cohort_id: found.cohort_id,

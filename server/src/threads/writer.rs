@@ -146,18 +146,25 @@ async fn store(db: &DatabaseConnection, rows: &[&NewRow]) -> AppResult<Vec<Writt
         by_cohort.entry(post.cohort_id).or_default().push(index);
     }
     search::put_many(&txn, entries).await?;
-    let mut seqs: HashMap<usize, i64> = HashMap::new();
     let now = rows.iter().map(|row| row.now).max().unwrap_or_else(Utc::now);
+    let changes: Vec<(i32, Vec<events::Change>)> = by_cohort
+        .iter()
+        .map(|(cohort_id, indexes)| {
+            let changes = indexes
+                .iter()
+                .filter_map(|&index| {
+                    created[index]
+                        .as_ref()
+                        .map(|post| (Some(post.thread_id), Some(post.id)))
+                })
+                .collect();
+            (*cohort_id, changes)
+        })
+        .collect();
+    let firsts = events::append_many(&txn, EventKind::PostCreated, &changes, now).await?;
+    let mut seqs: HashMap<usize, i64> = HashMap::new();
     for (cohort_id, indexes) in &by_cohort {
-        let changes: Vec<(Option<i32>, Option<i32>)> = indexes
-            .iter()
-            .filter_map(|&index| {
-                created[index]
-                    .as_ref()
-                    .map(|post| (Some(post.thread_id), Some(post.id)))
-            })
-            .collect();
-        let first = events::append_many(&txn, *cohort_id, EventKind::PostCreated, &changes, now).await?;
+        let first = firsts[cohort_id];
         for (&index, seq) in indexes.iter().zip(first..) {
             seqs.insert(index, seq);
         }
