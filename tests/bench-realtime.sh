@@ -6,6 +6,7 @@
 #   RUNS=1 DURATION=5 tests/bench-realtime.sh
 #   ONLY="b c" TARGETS=samling tests/bench-realtime.sh   # some scenarios, one server
 #   BIN_DIR=/tmp/old-build ONLY=d TARGETS=samling tests/bench-realtime.sh   # another build
+#   POST_OVER=http ONLY="c d" tests/bench-realtime.sh   # Samling's posts over HTTP
 #
 # The server runs on core 0 and the load generator on core 1. Each run starts a fresh server
 # (Samling: a fresh SQLite file, seeded members and tokens), so every run starts alike.
@@ -14,6 +15,9 @@ set -euo pipefail
 
 RUNS=${RUNS:-3}
 DURATION=${DURATION:-10}
+# Samling: posts go over their authors' own websockets, as the thread page sends them, or
+# (POST_OVER=http) through POST /api/v1/threads/{id}/posts.
+POST_OVER=${POST_OVER:-websocket}
 GRACE=${GRACE:-5}
 root=$(cd "$(dirname "$0")/.." && pwd)
 # BIN_DIR: binaries built before (an A/B comparison of two builds); nothing is built then.
@@ -137,7 +141,7 @@ run_scenario() {
         start_bare
     else
         if [[ $label == c ]]; then start_samling 100 50; else start_samling 1 2000; fi
-        extra=(--seed "$seed")
+        extra=(--seed "$seed" --post-over "$POST_OVER")
     fi
     if [[ $args == *"--mode idle"* ]]; then
         extra+=(--server-pid "$server_pid")

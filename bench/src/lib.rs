@@ -20,8 +20,16 @@ pub enum Incoming<'a> {
         cohort_id: i64,
         after: u64,
     },
+    /// The answer to a post sent over the websocket.
+    Posted {
+        client_id: &'a str,
+    },
     Pong,
-    Error(&'a str),
+    Error {
+        code: &'a str,
+        /// Set when the error answers a post.
+        client_id: Option<&'a str>,
+    },
     Other,
 }
 
@@ -75,7 +83,13 @@ pub fn scan(text: &str) -> Incoming<'_> {
             cohort_id: number_field(text, "cohort_id").map_or(0, |id| id as i64),
             after: number_field(text, "after").unwrap_or(0),
         },
-        Some("error") => Incoming::Error(string_field(text, "code").unwrap_or("")),
+        Some("posted") => Incoming::Posted {
+            client_id: string_field(text, "client_id").unwrap_or(""),
+        },
+        Some("error") => Incoming::Error {
+            code: string_field(text, "code").unwrap_or(""),
+            client_id: string_field(text, "client_id"),
+        },
         _ => Incoming::Other,
     }
 }
@@ -135,7 +149,21 @@ mod tests {
         );
         assert_eq!(
             scan(r#"{"type":"error","code":"not_found"}"#),
-            Incoming::Error("not_found")
+            Incoming::Error {
+                code: "not_found",
+                client_id: None
+            }
+        );
+        assert_eq!(
+            scan(r#"{"type":"error","code":"thread_locked","message":"…","client_id":"r1a-3"}"#),
+            Incoming::Error {
+                code: "thread_locked",
+                client_id: Some("r1a-3")
+            }
+        );
+        assert_eq!(
+            scan(r#"{"type":"posted","client_id":"r1a-3","post_id":9,"created":true}"#),
+            Incoming::Posted { client_id: "r1a-3" }
         );
         assert_eq!(scan(r#"{"type":"presence","cohort_id":1}"#), Incoming::Other);
     }

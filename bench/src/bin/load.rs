@@ -16,7 +16,7 @@ use samling_bench::{Incoming, post_index, scan};
 use serde::Deserialize;
 use serde_json::json;
 use tokio::net::TcpStream;
-use tokio::sync::{Notify, Semaphore, watch};
+use tokio::sync::{Notify, Semaphore, mpsc, watch};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::http::header::AUTHORIZATION;
@@ -30,8 +30,16 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 enum Target {
     /// `bench-bare-server`: posts go over a websocket publisher connection.
     Bare,
-    /// Samling: posts go through `POST /api/v1/threads/{id}/posts`.
+    /// Samling: posts go as `--post-over` says.
     Samling,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum PostOver {
+    /// Each post goes over its author's own subscribed websocket, as the thread page sends it.
+    Websocket,
+    /// `POST /api/v1/threads/{id}/posts`, as an API client sends it.
+    Http,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -55,6 +63,9 @@ struct Args {
     /// host:port of the server.
     #[arg(long)]
     addr: String,
+    /// Samling only: how posts are sent.
+    #[arg(long, value_enum, default_value = "websocket")]
+    post_over: PostOver,
     /// Samling only: the JSON written by `samling bench-seed`.
     #[arg(long)]
     seed: Option<PathBuf>,
@@ -155,6 +166,25 @@ impl Shared {
         let mut first = self.first_error.lock().expect("error lock poisoned");
         if first.is_none() {
             *first = Some(error);
+        }
+    }
+
+    /// Samling answered post k: its time to the answer, and whether it was stored.
+    fn answered(&self, k: usize, outcome: Result<(), String>) {
+        if k >= self.status.len() {
+            return;
+        }
+        let answer_us = self.now_ns().saturating_sub(self.sent_at_ns[k].load(Ordering::Relaxed)) / 1_000;
+        self.answer_us
+            .lock()
+            .expect("histogram lock poisoned")
+            .saturating_record(answer_us.max(1));
+        match outcome {
+            Ok(()) => self.status[k].store(POST_ACCEPTED, Ordering::Relaxed),
+            Err(error) => {
+                self.status[k].store(POST_REJECTED, Ordering::Relaxed);
+                self.note_error(error);
+            }
         }
     }
 
@@ -294,8 +324,12 @@ async fn start_subscribers(
     shared: &Arc<Shared>,
     stop: &watch::Receiver<bool>,
     posts_per_cohort: usize,
-) -> anyhow::Result<Vec<tokio::task::JoinHandle<SubscriberReport>>> {
+) -> anyhow::Result<(
+    Vec<tokio::task::JoinHandle<SubscriberReport>>,
+    Vec<mpsc::UnboundedSender<Message>>,
+)> {
     let url = websocket_url(args);
+    let mut outboxes = Vec::with_capacity(args.clients);
     let gate = Arc::new(Semaphore::new(args.connect_concurrency.max(1)));
     let mut tasks = Vec::with_capacity(args.clients);
     let started = Instant::now();
@@ -312,7 +346,15 @@ async fn start_subscribers(
             report: SubscriberReport::default(),
             shared: shared.clone(),
         };
-        tasks.push(tokio::spawn(subscriber.run(url.clone(), token, stop.clone(), permit)));
+        let (outbox, to_send) = mpsc::unbounded_channel();
+        outboxes.push(outbox);
+        tasks.push(tokio::spawn(subscriber.run(
+            url.clone(),
+            token,
+            to_send,
+            stop.clone(),
+            permit,
+        )));
     }
     // The permits come back as subscribers finish catching up.
     let deadline = Instant::now() + Duration::from_secs(300);
@@ -338,7 +380,7 @@ async fn start_subscribers(
         args.clients,
         started.elapsed().as_secs_f64()
     );
-    Ok(tasks)
+    Ok((tasks, outboxes))
 }
 
 struct Subscriber {
@@ -360,6 +402,7 @@ impl Subscriber {
         mut self,
         url: String,
         token: Option<String>,
+        mut to_send: mpsc::UnboundedReceiver<Message>,
         mut stop: watch::Receiver<bool>,
         permit: tokio::sync::OwnedSemaphorePermit,
     ) -> SubscriberReport {
@@ -411,11 +454,28 @@ impl Subscriber {
                                 break;
                             }
                         }
-                        Incoming::Error(code) => {
-                            self.report.errors += 1;
-                            self.shared.note_error(format!("cohort {}: server error {code}", self.cohort_id));
+                        Incoming::Posted { client_id } => {
+                            if let Some(k) = post_index(client_id, &self.shared.prefix) {
+                                self.shared.answered(k, Ok(()));
+                            }
+                        }
+                        Incoming::Error { code, client_id } => {
+                            let error = format!("cohort {}: server error {code}", self.cohort_id);
+                            match client_id.and_then(|id| post_index(id, &self.shared.prefix)) {
+                                Some(k) => self.shared.answered(k, Err(error)),
+                                None => {
+                                    self.report.errors += 1;
+                                    self.shared.note_error(error);
+                                }
+                            }
                         }
                         Incoming::Subscribed | Incoming::Other => {}
+                    }
+                }
+                Some(post) = to_send.recv() => {
+                    if socket.send(post).await.is_err() {
+                        self.report.disconnected = true;
+                        break;
                     }
                 }
                 // Otherwise a subscriber whose cohort goes quiet would hold its early events forever.
@@ -526,15 +586,22 @@ impl Subscriber {
     }
 }
 
-/// Sends posts for the bare server over one websocket, or for Samling over HTTP.
+/// Sends posts for the bare server over one websocket, or for Samling over the authors' own
+/// websockets or HTTP.
 enum Poster {
     Bare(futures::stream::SplitSink<Socket, Message>),
-    Samling { client: reqwest::Client, base: String },
+    /// The subscribers' outboxes, by subscriber slot.
+    SamlingSockets(Vec<mpsc::UnboundedSender<Message>>),
+    Samling {
+        client: reqwest::Client,
+        base: String,
+    },
 }
 
 impl Poster {
-    async fn new(args: &Args) -> anyhow::Result<Self> {
+    async fn new(args: &Args, outboxes: Vec<mpsc::UnboundedSender<Message>>) -> anyhow::Result<Self> {
         match args.target {
+            Target::Samling if args.post_over == PostOver::Websocket => Ok(Poster::SamlingSockets(outboxes)),
             Target::Bare => {
                 let (sink, mut source) = open_socket(&websocket_url(args), None).await?.split();
                 // Nothing is expected back; reading keeps the connection's control frames flowing.
@@ -572,6 +639,23 @@ impl Poster {
                     .context("the publisher connection closed")?;
                 shared.status[k].store(POST_ACCEPTED, Ordering::Relaxed);
             }
+            Poster::SamlingSockets(outboxes) => {
+                // Round-robin over the cohort's subscribed members, so each person posts rarely;
+                // subscriber slot i follows cohort i % C as member i / C.
+                let member = (k / cohorts.len()) % cohort.subscribers.max(1);
+                let slot = member * cohorts.len() + k % cohorts.len();
+                let message = json!({
+                    "type": "post",
+                    "thread_id": cohort.thread_id,
+                    "body": body,
+                    "client_id": client_id,
+                })
+                .to_string();
+                shared.sent_at_ns[k].store(shared.now_ns(), Ordering::Relaxed);
+                outboxes[slot]
+                    .send(Message::Text(Utf8Bytes::from(message)))
+                    .context("the posting member's connection closed")?;
+            }
             Poster::Samling { client, base } => {
                 // Round-robin over the cohort's members, so each person posts rarely.
                 let token = &cohort.tokens[(k / cohorts.len()) % cohort.tokens.len()];
@@ -582,17 +666,7 @@ impl Poster {
                 let shared = shared.clone();
                 shared.sent_at_ns[k].store(shared.now_ns(), Ordering::Relaxed);
                 tokio::spawn(async move {
-                    let answer = request.send().await;
-                    let answer_us = shared
-                        .now_ns()
-                        .saturating_sub(shared.sent_at_ns[k].load(Ordering::Relaxed))
-                        / 1_000;
-                    shared
-                        .answer_us
-                        .lock()
-                        .expect("histogram lock poisoned")
-                        .saturating_record(answer_us.max(1));
-                    let outcome = match answer {
+                    let outcome = match request.send().await {
                         Ok(response) if response.status().is_success() => {
                             // Only needed while events carry no client id; cheap next to the request.
                             let post: serde_json::Value = response.json().await.unwrap_or_default();
@@ -614,13 +688,7 @@ impl Poster {
                         }
                         Err(error) => Err(format!("POST failed: {error}")),
                     };
-                    match outcome {
-                        Ok(()) => shared.status[k].store(POST_ACCEPTED, Ordering::Relaxed),
-                        Err(error) => {
-                            shared.status[k].store(POST_REJECTED, Ordering::Relaxed);
-                            shared.note_error(error);
-                        }
-                    }
+                    shared.answered(k, outcome);
                 });
             }
         }
@@ -723,9 +791,10 @@ async fn load(args: &Args, cohorts: Vec<Cohort>) -> anyhow::Result<()> {
     });
     let (stop_sender, stop) = watch::channel(false);
     let connect_started = Instant::now();
-    let subscribers = start_subscribers(args, &cohorts, &shared, &stop, planned / cohorts.len() + 1).await?;
+    let (subscribers, outboxes) =
+        start_subscribers(args, &cohorts, &shared, &stop, planned / cohorts.len() + 1).await?;
     let connect_seconds = connect_started.elapsed().as_secs_f64();
-    let mut poster = Poster::new(args).await?;
+    let mut poster = Poster::new(args, outboxes).await?;
     let mut report = match args.mode {
         Mode::Burst => post_burst(args, &cohorts, &shared, &mut poster).await?,
         _ => post_open_loop(args, &cohorts, &shared, &mut poster).await?,
@@ -803,8 +872,8 @@ async fn load(args: &Args, cohorts: Vec<Cohort>) -> anyhow::Result<()> {
         "p50_ms": round2(ms(0.50)),
         "p99_ms": round2(ms(0.99)),
         "max_ms": round2(histogram.max() as f64 / 1000.0),
-        "answer_p50_ms": round2(answer_ms(0.50)),
-        "answer_p99_ms": round2(answer_ms(0.99)),
+        "post_answer_p50_ms": round2(answer_ms(0.50)),
+        "post_answer_p99_ms": round2(answer_ms(0.99)),
         "delivered_per_s": (report.delivered_in_window as f64 / report.posting_seconds.max(1e-9)).round(),
     });
     println!(
@@ -813,7 +882,7 @@ async fn load(args: &Args, cohorts: Vec<Cohort>) -> anyhow::Result<()> {
          deliveries: {} expected, {} delivered, {} lost, {} duplicated ({} by client id, {} by seq), {} unexpected\n\
          resyncs {}, server errors {}, disconnected {}, ignored events {}\n\
          latency post→delivery: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms\n\
-         latency post→HTTP answer (Samling): p50 {:.2} ms, p99 {:.2} ms\n\
+         latency post→answer (Samling): p50 {:.2} ms, p99 {:.2} ms\n\
          delivered during posting: {} messages/s",
         args.label,
         outcome["target"].as_str().unwrap_or_default(),
@@ -876,7 +945,7 @@ async fn idle(args: &Args, cohorts: &[Cohort]) -> anyhow::Result<()> {
     });
     let before = vm_rss_kib(pid)?;
     let (stop_sender, stop) = watch::channel(false);
-    let subscribers = start_subscribers(args, cohorts, &shared, &stop, 1).await?;
+    let (subscribers, _outboxes) = start_subscribers(args, cohorts, &shared, &stop, 1).await?;
     // Let the server settle (lazy allocations, freed handshake buffers).
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after = vm_rss_kib(pid)?;

@@ -92,7 +92,7 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let runs: Vec<Value> = std::fs::read_to_string(&args.results)?
         .lines()
-        .filter(|line| line.starts_with("{\"bench\""))
+        .filter(|line| line.starts_with('{'))
         .map(serde_json::from_str)
         .collect::<Result<_, _>>()?;
     let values = |label: &str, target: &str, field: &str| -> Vec<f64> {

@@ -15,7 +15,7 @@ mod socket;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
@@ -46,8 +46,8 @@ struct Subscriber {
     user_id: i32,
     name: Arc<str>,
     queue: mpsc::Sender<Queued>,
-    /// Told the cohort id when this socket fell behind and was taken off the cohort.
-    lagged: mpsc::UnboundedSender<i32>,
+    /// Told when this socket fell behind and was taken off the cohort.
+    lagged: mpsc::UnboundedSender<socket::Command>,
 }
 
 struct Feed {
@@ -146,25 +146,6 @@ pub const PRESENCE_LISTED: usize = 20;
 /// not one message per person.
 pub const PRESENCE_INTERVAL: Duration = Duration::from_secs(1);
 
-/// The runtime the sockets' writers and the fan-out tasks run on, beside the one that serves
-/// requests. A fan-out wakes every socket of a cohort at once, and on one shared runtime a new
-/// post's request (and each of its database round trips) waits behind all of them; on threads
-/// of their own the operating system shares the cores between the two, so posting stays quick
-/// while a burst goes out. Measured in docs/performance.md ("Sixth round").
-pub(crate) fn sending_runtime() -> &'static tokio::runtime::Handle {
-    static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(std::thread::available_parallelism().map_or(1, |cores| cores.get()))
-            .thread_name("samling-sockets")
-            .enable_all()
-            .build()
-            // Only when the system cannot start threads; `Hub::new` asks for it first, so
-            // that happens when the server starts, not on a connection.
-            .expect("cannot start the websocket threads")
-    });
-    RUNTIME.handle()
-}
-
 pub(crate) fn frame(message: &ServerMessage<'_>) -> Utf8Bytes {
     // Serialising these types cannot fail: no maps with non-string keys, no custom serialisers.
     Utf8Bytes::from(serde_json::to_string(message).unwrap_or_default())
@@ -172,7 +153,6 @@ pub(crate) fn frame(message: &ServerMessage<'_>) -> Utf8Bytes {
 
 impl Hub {
     pub fn new(db: DatabaseConnection) -> Self {
-        sending_runtime();
         Self {
             inner: Arc::new(HubInner {
                 db,
@@ -334,7 +314,7 @@ impl Hub {
             .retain(|subscriber| match subscriber.queue.try_send(outgoing.clone()) {
                 Ok(()) => true,
                 Err(mpsc::error::TrySendError::Full(_)) => {
-                    let _ = subscriber.lagged.send(cohort_id);
+                    let _ = subscriber.lagged.send(socket::Command::Lagged { cohort_id });
                     false
                 }
                 Err(mpsc::error::TrySendError::Closed(_)) => false,

@@ -43,11 +43,30 @@ const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// Events written before one flush, so a burst costs few system calls.
 const WRITE_BATCH: usize = 64;
 
-/// Close codes (4000–4999 are the application's own).
-const CLOSE_SIGNED_OUT: u16 = 4401;
-const CLOSE_ACCESS_REMOVED: u16 = 4403;
-const CLOSE_POLICY: u16 = 1008;
-const CLOSE_TOO_BIG: u16 = 1009;
+/// Why the server closes a socket: the close code (4000–4999 are the application's own) and
+/// the reason sent with it.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum CloseReason {
+    SignedOut,
+    AccessRemoved,
+    RateLimited,
+    MessageTooBig,
+}
+
+impl CloseReason {
+    fn frame(self) -> CloseFrame {
+        let (code, reason) = match self {
+            CloseReason::SignedOut => (4401, "signed_out"),
+            CloseReason::AccessRemoved => (4403, "access_removed"),
+            CloseReason::RateLimited => (1008, "rate_limited"),
+            CloseReason::MessageTooBig => (1009, "message_too_big"),
+        };
+        CloseFrame {
+            code,
+            reason: Utf8Bytes::from_static(reason),
+        }
+    }
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -96,10 +115,12 @@ pub async fn upgrade(
         .into_response())
 }
 
-/// What the reader asks of the writer. The writer owns the socket's sending half and what it
-/// follows, so everything that goes out, replies included, goes out in the order asked.
-enum Command {
-    Send(Message),
+/// What the reader (and the hub) ask of the writer. The writer owns the socket's sending half
+/// and what it follows, so everything that goes out, replies included, goes out in the order
+/// asked.
+pub(super) enum Command {
+    /// Boxed: a queue allocates room for 32 commands up front, for every connection.
+    Send(Box<Message>),
     /// Follow the cohort after `after` (the reader has checked that the person may see it).
     Subscribe {
         cohort_id: i32,
@@ -109,25 +130,31 @@ enum Command {
         cohort_id: i32,
     },
     /// Send our Close; the reader then waits for the client's.
-    Close(u16, &'static str),
+    Close(CloseReason),
+    /// The socket's queue overflowed: it is off the cohort's feed and must subscribe again.
+    Lagged {
+        cohort_id: i32,
+    },
+    /// The reader has ended: the client is gone.
+    Stop,
 }
 
 /// Whether the reader goes on.
 enum Flow {
     Continue,
-    Close(u16, &'static str),
+    Close(CloseReason),
     Gone,
 }
 
 /// One connection is two tasks, so that a burst of events wakes only the writer, which waits on
 /// nothing but its queues, and the reader's socket, timer and access checks are polled only when
-/// something arrives for them.
-async fn serve(state: AppState, current: CurrentUser, socket: WebSocket) {
+/// something arrives for them. A plain fn: an async fn would keep its arguments and what is
+/// built from them side by side in every connection's future.
+fn serve(state: AppState, current: CurrentUser, socket: WebSocket) -> impl Future<Output = ()> {
     let hub = state.hub.clone();
     let (sink, stream) = socket.split();
     let (commands, command_inbox) = mpsc::unbounded_channel();
     let (queue, queued) = mpsc::channel(QUEUE_CAPACITY);
-    let (lagged, lag_notices) = mpsc::unbounded_channel();
     let writer = Writer {
         sink,
         db: state.db.clone(),
@@ -137,14 +164,14 @@ async fn serve(state: AppState, current: CurrentUser, socket: WebSocket) {
         name: current.user.name.as_str().into(),
         tr: Tr::new(current.language()),
         queue,
-        lagged,
+        lagged: commands.clone(),
         following: HashMap::new(),
     };
-    let mut writer_done = super::sending_runtime().spawn(Box::pin(writer.run(queued, lag_notices, command_inbox)));
+    let writer_done = tokio::spawn(Box::pin(writer.run(queued, command_inbox)));
     let per_second = NonZeroU32::new(state.settings.socket_messages_per_second.max(1)).unwrap_or(NonZeroU32::MIN);
     // Bursts of three seconds' worth are fine (a reconnect subscribes to several cohorts).
     let burst = NonZeroU32::new(per_second.get().saturating_mul(3)).unwrap_or(per_second);
-    let reader = Reader {
+    let reader = Box::new(Reader {
         stream,
         access: hub.access_signals(),
         state,
@@ -152,11 +179,16 @@ async fn serve(state: AppState, current: CurrentUser, socket: WebSocket) {
         commands,
         limiter: RateLimiter::direct(Quota::per_second(per_second).allow_burst(burst)),
         subscribed: HashSet::new(),
-    };
+    });
+    read_then_wait(reader, writer_done)
+}
+
+async fn read_then_wait(reader: Box<Reader>, mut writer_done: JoinHandle<()>) {
+    let commands = reader.commands.clone();
     let writer_ended = Box::pin(reader.run(&mut writer_done)).await;
     if !writer_ended {
-        // The reader is gone and with it the commands' sender: the writer finishes what it
-        // was asked and ends.
+        // The writer finishes what it was asked and ends.
+        let _ = commands.send(Command::Stop);
         let _ = writer_done.await;
     }
 }
@@ -190,14 +222,14 @@ struct Reader {
 
 impl Reader {
     /// Reads until the client goes or the socket closes; true when the writer ended first.
-    async fn run(mut self, writer_done: &mut JoinHandle<()>) -> bool {
+    async fn run(mut self: Box<Self>, writer_done: &mut JoinHandle<()>) -> bool {
         let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
         loop {
             let flow = tokio::select! {
                 incoming = self.stream.next() => match incoming {
                     Some(Ok(Message::Text(text))) => {
                         if self.limiter.check().is_err() {
-                            Flow::Close(CLOSE_POLICY, "rate_limited")
+                            Flow::Close(CloseReason::RateLimited)
                         } else {
                             Box::pin(self.handle(text.as_str())).await
                         }
@@ -205,7 +237,7 @@ impl Reader {
                     Some(Ok(Message::Binary(_))) => self.error("invalid_message", None),
                     Some(Ok(Message::Close(_))) | None => Flow::Gone,
                     Some(Ok(_)) => Flow::Continue,
-                    Some(Err(error)) if is_too_big(&error) => Flow::Close(CLOSE_TOO_BIG, "message_too_big"),
+                    Some(Err(error)) if is_too_big(&error) => Flow::Close(CloseReason::MessageTooBig),
                     Some(Err(_)) => Flow::Gone,
                 },
                 changed = self.access.recv() => match changed {
@@ -214,15 +246,15 @@ impl Reader {
                     Ok(_) | Err(RecvError::Lagged(_)) => Box::pin(self.check_access()).await,
                     Err(RecvError::Closed) => Flow::Gone,
                 },
-                _ = heartbeat.tick() => self.command(Command::Send(Message::Ping(Default::default()))),
+                _ = heartbeat.tick() => self.command(Command::Send(Box::new(Message::Ping(Default::default())))),
                 // The writer could not write: the client is gone.
                 _ = &mut *writer_done => return true,
             };
             match flow {
                 Flow::Continue => {}
                 Flow::Gone => return false,
-                Flow::Close(code, reason) => {
-                    let _ = self.commands.send(Command::Close(code, reason));
+                Flow::Close(reason) => {
+                    let _ = self.commands.send(Command::Close(reason));
                     // Finish the closing handshake: read what the client still sends until its
                     // Close, so the connection is not reset before the client reads our code.
                     let _ = tokio::time::timeout(CLOSE_GRACE, async {
@@ -247,7 +279,7 @@ impl Reader {
     }
 
     fn send(&self, message: &ServerMessage<'_>) -> Flow {
-        self.command(Command::Send(text(message)))
+        self.command(Command::Send(Box::new(text(message))))
     }
 
     fn error(&self, code: &str, client_id: Option<&str>) -> Flow {
@@ -346,12 +378,12 @@ impl Reader {
                     .any(|cohort_id| !fresh.may(Action::ViewCohort { cohort_id: *cohort_id }));
                 self.current = fresh;
                 if lost {
-                    Flow::Close(CLOSE_ACCESS_REMOVED, "access_removed")
+                    Flow::Close(CloseReason::AccessRemoved)
                 } else {
                     Flow::Continue
                 }
             }
-            Ok(None) => Flow::Close(CLOSE_SIGNED_OUT, "signed_out"),
+            Ok(None) => Flow::Close(CloseReason::SignedOut),
             Err(error) => {
                 error.log();
                 Flow::Continue
@@ -371,7 +403,8 @@ struct Writer {
     name: Arc<str>,
     tr: Tr,
     queue: mpsc::Sender<Queued>,
-    lagged: mpsc::UnboundedSender<i32>,
+    /// The writer's own commands, for the hub to say the socket fell behind.
+    lagged: mpsc::UnboundedSender<Command>,
     /// Cohort → the last sequence number this socket has sent.
     following: HashMap<i32, i64>,
 }
@@ -380,16 +413,10 @@ struct Writer {
 type Going = bool;
 
 impl Writer {
-    async fn run(
-        mut self,
-        mut queued: mpsc::Receiver<Queued>,
-        mut lag_notices: mpsc::UnboundedReceiver<i32>,
-        mut commands: mpsc::UnboundedReceiver<Command>,
-    ) {
+    async fn run(mut self, mut queued: mpsc::Receiver<Queued>, mut commands: mpsc::UnboundedReceiver<Command>) {
         loop {
             let going = tokio::select! {
                 Some(outgoing) = queued.recv() => self.write_queued(outgoing, &mut queued).await,
-                Some(cohort_id) = lag_notices.recv() => self.resync(cohort_id).await,
                 command = commands.recv() => match command {
                     Some(command) => Box::pin(self.obey(command)).await,
                     None => false,
@@ -406,7 +433,9 @@ impl Writer {
 
     async fn obey(&mut self, command: Command) -> Going {
         match command {
-            Command::Send(message) => self.write(message).await,
+            Command::Send(message) => self.write(*message).await,
+            Command::Lagged { cohort_id } => self.resync(cohort_id).await,
+            Command::Stop => false,
             Command::Subscribe { cohort_id, after } => self.subscribe(cohort_id, after).await,
             Command::Unsubscribe { cohort_id } => {
                 if self.following.remove(&cohort_id).is_some() {
@@ -414,12 +443,8 @@ impl Writer {
                 }
                 true
             }
-            Command::Close(code, reason) => {
-                let close = CloseFrame {
-                    code,
-                    reason: Utf8Bytes::from_static(reason),
-                };
-                let _ = self.sink.send(Message::Close(Some(close))).await;
+            Command::Close(reason) => {
+                let _ = self.sink.send(Message::Close(Some(reason.frame()))).await;
                 false
             }
         }
