@@ -10,6 +10,7 @@ use anyhow::Context;
 use axum::Router;
 use axum::http::Request;
 use axum::middleware;
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -74,7 +75,15 @@ impl Application {
             ))
         });
         let app = app(self.state);
-        let result = axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        // Without TCP_NODELAY the kernel holds a small write back while an earlier one is
+        // unacknowledged (Nagle's algorithm), and the peer acknowledges late (delayed ACK): a
+        // live event could wait tens of milliseconds for nothing.
+        let connections = self.listener.tap_io(|stream| {
+            if let Err(error) = stream.set_nodelay(true) {
+                tracing::warn!(error = %error, "cannot turn off Nagle's algorithm on a connection");
+            }
+        });
+        let result = axum::serve(connections, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await
             .context("server stopped with an error");
