@@ -10,6 +10,24 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 /// Connects; for a SQLite file, creates its folder first and turns on write-ahead logging.
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
     let is_sqlite = url.starts_with("sqlite:");
+    connect_pool(url, if is_sqlite { 8 } else { 16 }).await
+}
+
+/// The connection the post writer stores new posts through. On a SQLite file it is one
+/// connection of its own: SQLite empties a connection's page cache whenever another connection
+/// has written, and the shared pool hands out its connections in turn, so on the pool every
+/// group of posts started on a cold cache. PostgreSQL and an in-memory SQLite database (a
+/// second connection would open another, empty, database) use the shared pool.
+pub async fn post_writer_connection(url: &str, shared: &DatabaseConnection) -> anyhow::Result<DatabaseConnection> {
+    if sqlite_file(url).is_some() {
+        connect_pool(url, 1).await
+    } else {
+        Ok(shared.clone())
+    }
+}
+
+async fn connect_pool(url: &str, max_connections: u32) -> anyhow::Result<DatabaseConnection> {
+    let is_sqlite = url.starts_with("sqlite:");
     if is_sqlite
         && let Some(path) = sqlite_file(url)
         && let Some(parent) = std::path::Path::new(&path).parent()
@@ -20,7 +38,7 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
     }
     let mut options = ConnectOptions::new(url.to_string());
     options
-        .max_connections(if is_sqlite { 8 } else { 16 })
+        .max_connections(max_connections)
         .connect_timeout(Duration::from_secs(10))
         .sqlx_logging(false)
         // sqlx pings a pooled connection before every checkout by default: one more round trip

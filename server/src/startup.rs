@@ -114,7 +114,9 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::R
         )),
         post_limits: Arc::new(PostLimits::new(settings.posts_per_minute)),
         hub: crate::realtime::Hub::new(db.clone()),
-        posts: crate::threads::writer::PostWriter::start(db.clone()),
+        posts: crate::threads::writer::PostWriter::start(
+            db::post_writer_connection(&settings.database_url, &db).await?,
+        ),
         storage: crate::resources::storage::Storage::from_settings(&settings)?,
         settings: Arc::new(settings),
         clock,
