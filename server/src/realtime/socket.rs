@@ -34,8 +34,11 @@ pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 pub const QUEUE_CAPACITY: usize = 256;
 /// How far back a reconnecting client may ask; from further back it must reload.
 pub const MAX_REPLAY_EVENTS: i64 = 10_000;
-/// Small buffers keep idle connections cheap (tungstenite zero-fills the whole read buffer).
-const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Small buffers keep idle connections cheap: every connection holds its read buffer for as
+/// long as it is open, and tungstenite zero-fills the whole of it on each read. What clients
+/// send is small (a post's markdown is usually well under 2 KiB); a longer message is read in
+/// more than one go.
+const READ_BUFFER_BYTES: usize = 2 * 1024;
 const WRITE_BUFFER_BYTES: usize = 64 * 1024;
 const HEARTBEAT: Duration = Duration::from_secs(25);
 /// How long a closing socket waits for the client's Close.
