@@ -143,9 +143,8 @@ run_scenario() {
         if [[ $label == c ]]; then start_samling 100 50; else start_samling 1 2000; fi
         extra=(--seed "$seed" --post-over "$POST_OVER")
     fi
-    if [[ $args == *"--mode idle"* ]]; then
-        extra+=(--server-pid "$server_pid")
-    fi
+    # Idle mode reads the server's memory; the others report its CPU use while posting.
+    extra+=(--server-pid "$server_pid")
     echo "== $target ($label) run $run/$RUNS"
     # shellcheck disable=SC2086 # the scenario's arguments are meant to split
     "${on_load_core[@]}" "$bin/bench-load" --target "$target" --addr "$addr" --label "$label" \

@@ -89,7 +89,8 @@ struct Args {
     /// Burst mode: at most this many posts.
     #[arg(long, default_value_t = 200_000)]
     max_posts: usize,
-    /// Idle mode: the server process whose VmRSS is read.
+    /// The server process: idle mode reads its VmRSS (required), the other modes its CPU time
+    /// while posting (optional).
     #[arg(long)]
     server_pid: Option<u32>,
     /// Connections being opened and subscribed at once.
@@ -795,9 +796,16 @@ async fn load(args: &Args, cohorts: Vec<Cohort>) -> anyhow::Result<()> {
         start_subscribers(args, &cohorts, &shared, &stop, planned / cohorts.len() + 1).await?;
     let connect_seconds = connect_started.elapsed().as_secs_f64();
     let mut poster = Poster::new(args, outboxes).await?;
+    let cpu_before = args.server_pid.map(cpu_seconds).transpose()?;
     let mut report = match args.mode {
         Mode::Burst => post_burst(args, &cohorts, &shared, &mut poster).await?,
         _ => post_open_loop(args, &cohorts, &shared, &mut poster).await?,
+    };
+    // How busy the server's core was while posting: near 100 %, the tail follows whatever
+    // else the machine runs.
+    let server_cpu_percent = match (args.server_pid, cpu_before) {
+        (Some(pid), Some(before)) => Some((cpu_seconds(pid)? - before) / report.posting_seconds.max(1e-9) * 100.0),
+        _ => None,
     };
     // Grace: wait for answers and deliveries, stopping early once everything has arrived.
     let grace_end = Instant::now() + Duration::from_secs_f64(args.grace);
@@ -875,6 +883,7 @@ async fn load(args: &Args, cohorts: Vec<Cohort>) -> anyhow::Result<()> {
         "post_answer_p50_ms": round2(answer_ms(0.50)),
         "post_answer_p99_ms": round2(answer_ms(0.99)),
         "delivered_per_s": (report.delivered_in_window as f64 / report.posting_seconds.max(1e-9)).round(),
+        "server_cpu_pct": server_cpu_percent.map(|percent| percent.round()),
     });
     println!(
         "{} {} · {} clients in {} cohorts · {:?} mode{}\n\
@@ -883,7 +892,7 @@ async fn load(args: &Args, cohorts: Vec<Cohort>) -> anyhow::Result<()> {
          resyncs {}, server errors {}, disconnected {}, ignored events {}\n\
          latency post→delivery: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms\n\
          latency post→answer (Samling): p50 {:.2} ms, p99 {:.2} ms\n\
-         delivered during posting: {} messages/s",
+         delivered during posting: {} messages/s; server CPU while posting: {} %",
         args.label,
         outcome["target"].as_str().unwrap_or_default(),
         args.clients,
@@ -916,6 +925,7 @@ async fn load(args: &Args, cohorts: Vec<Cohort>) -> anyhow::Result<()> {
         answer_ms(0.50),
         answer_ms(0.99),
         outcome["delivered_per_s"],
+        outcome["server_cpu_pct"],
     );
     if let Some(error) = shared.first_error.lock().expect("error lock poisoned").as_deref() {
         println!("first error: {error}");
@@ -979,6 +989,27 @@ async fn idle(args: &Args, cohorts: &[Cohort]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// CPU time (user and system, all threads, finished ones included) the process has used.
+fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).with_context(|| format!("no process {pid}"))?;
+    cpu_seconds_in(&stat)
+}
+
+/// The CPU time in the text of a `/proc/PID/stat` file.
+fn cpu_seconds_in(stat: &str) -> anyhow::Result<f64> {
+    // The command name (field 2) is in parentheses and may hold spaces; count from after it.
+    let after_name = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .context("malformed /proc/PID/stat")?;
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // Fields 14 and 15 of the file (utime, stime), in clock ticks of 1/100 s (Linux's USER_HZ).
+    let ticks = |index: usize| -> anyhow::Result<f64> {
+        Ok(fields.get(index).context("short /proc/PID/stat")?.parse::<f64>()?)
+    };
+    Ok((ticks(11)? + ticks(12)?) / 100.0)
+}
+
 fn vm_rss_kib(pid: u32) -> anyhow::Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).with_context(|| format!("no process {pid}"))?;
     status
@@ -998,4 +1029,18 @@ fn run_prefix() -> String {
 
 fn round2(value: f64) -> f64 {
     (value * 100.0).round() / 100.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_time_is_user_plus_system_ticks_after_a_name_with_spaces_and_parentheses() {
+        let stat = "4242 (samling (a) b) S 1 4242 4242 0 -1 4194560 9000 0 0 0 1234 566 0 0 20 0 9 0 1000 \
+                    700000000 40000 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0";
+        assert_eq!(cpu_seconds_in(stat).unwrap(), 18.0);
+        assert!(cpu_seconds_in("4242 samling S 1").is_err());
+        assert!(cpu_seconds_in("4242 (samling) S 1 2").is_err());
+    }
 }

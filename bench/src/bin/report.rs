@@ -66,10 +66,11 @@ const HEADLINES: [Headline; 5] = [
 ];
 
 /// Per-run figures shown in the detail table (medians, except the sums below).
-const DETAILS: [&str; 9] = [
+const DETAILS: [&str; 10] = [
     "p50_ms",
     "p99_ms",
     "max_ms",
+    "server_cpu_pct",
     "delivered_per_s",
     "posts_per_s",
     "posts_accepted",
