@@ -2,7 +2,18 @@
 //! then cleaned with ammonia, so no script, style or event handler survives; links get
 //! `rel="nofollow noopener"`.
 
+use std::sync::LazyLock;
+
 use pulldown_cmark::{Event, Options, Parser, TagEnd, html};
+
+/// Built once: a new builder fills its tag and attribute sets again, on every post.
+static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
+    let mut builder = ammonia::Builder::default();
+    builder
+        .link_rel(Some("nofollow noopener"))
+        .url_schemes(["http", "https", "mailto"].into_iter().collect());
+    builder
+});
 
 pub fn to_safe_html(markdown: &str) -> String {
     let mut unsafe_html = String::new();
@@ -10,11 +21,7 @@ pub fn to_safe_html(markdown: &str) -> String {
         &mut unsafe_html,
         Parser::new_ext(markdown, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH),
     );
-    ammonia::Builder::default()
-        .link_rel(Some("nofollow noopener"))
-        .url_schemes(["http", "https", "mailto"].into_iter().collect())
-        .clean(&unsafe_html)
-        .to_string()
+    SANITIZER.clean(&unsafe_html).to_string()
 }
 
 /// The words of a markdown text without its markup (HTML tags left out), for search and snippets.
