@@ -46,8 +46,9 @@ struct Subscriber {
     user_id: i32,
     name: Arc<str>,
     queue: mpsc::Sender<Queued>,
-    /// Told when this socket fell behind and was taken off the cohort.
-    lagged: mpsc::UnboundedSender<socket::Command>,
+    /// The socket writer's commands: told here when the socket fell behind and was taken off
+    /// the cohort.
+    commands: mpsc::UnboundedSender<socket::Command>,
 }
 
 struct Feed {
@@ -314,7 +315,7 @@ impl Hub {
             .retain(|subscriber| match subscriber.queue.try_send(outgoing.clone()) {
                 Ok(()) => true,
                 Err(mpsc::error::TrySendError::Full(_)) => {
-                    let _ = subscriber.lagged.send(socket::Command::Lagged { cohort_id });
+                    let _ = subscriber.commands.send(socket::Command::Lagged { cohort_id });
                     false
                 }
                 Err(mpsc::error::TrySendError::Closed(_)) => false,

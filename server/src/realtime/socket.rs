@@ -167,7 +167,7 @@ fn serve(state: AppState, current: CurrentUser, socket: WebSocket) -> impl Futur
         name: current.user.name.as_str().into(),
         tr: Tr::new(current.language()),
         queue,
-        lagged: commands.clone(),
+        commands: commands.clone(),
         following: HashMap::new(),
     };
     let writer_done = tokio::spawn(Box::pin(writer.run(queued, command_inbox)));
@@ -209,6 +209,16 @@ fn is_too_big(error: &axum::Error) -> bool {
 
 fn text(message: &ServerMessage<'_>) -> Message {
     Message::Text(frame(message))
+}
+
+/// An error frame with the stable code and its message in the person's language.
+fn error_text(tr: Tr, code: &str, client_id: Option<&str>) -> Message {
+    let message = tr.t(&format!("error.{code}")).to_string();
+    text(&ServerMessage::Error {
+        code,
+        message: &message,
+        client_id,
+    })
 }
 
 /// Reads what the client sends, checks it against the policy and acts on it.
@@ -286,12 +296,8 @@ impl Reader {
     }
 
     fn error(&self, code: &str, client_id: Option<&str>) -> Flow {
-        let message = Tr::new(self.current.language()).t(&format!("error.{code}")).to_string();
-        self.send(&ServerMessage::Error {
-            code,
-            message: &message,
-            client_id,
-        })
+        let error = error_text(Tr::new(self.current.language()), code, client_id);
+        self.command(Command::Send(Box::new(error)))
     }
 
     async fn handle(&mut self, text: &str) -> Flow {
@@ -406,8 +412,8 @@ struct Writer {
     name: Arc<str>,
     tr: Tr,
     queue: mpsc::Sender<Queued>,
-    /// The writer's own commands, for the hub to say the socket fell behind.
-    lagged: mpsc::UnboundedSender<Command>,
+    /// The writer's own command queue, handed to the hub to say the socket fell behind.
+    commands: mpsc::UnboundedSender<Command>,
     /// Cohort → the last sequence number this socket has sent.
     following: HashMap<i32, i64>,
 }
@@ -458,13 +464,7 @@ impl Writer {
     }
 
     async fn internal_error(&mut self) -> Going {
-        let message = self.tr.t("error.internal").to_string();
-        self.write(text(&ServerMessage::Error {
-            code: "internal",
-            message: &message,
-            client_id: None,
-        }))
-        .await
+        self.write(error_text(self.tr, "internal", None)).await
     }
 
     async fn subscribe(&mut self, cohort_id: i32, after: i64) -> Going {
@@ -498,7 +498,7 @@ impl Writer {
             user_id: self.user_id,
             name: self.name.clone(),
             queue: self.queue.clone(),
-            lagged: self.lagged.clone(),
+            commands: self.commands.clone(),
         };
         self.hub.join(cohort_id, subscriber, last);
         let going = self.catch_up(cohort_id, &mut last).await;
