@@ -2,8 +2,9 @@
 //!
 //! Stored changes: after a change commits, its cohort is signalled. One fan-out task per cohort
 //! (per server instance) reads the new events from the event log once, serialises each once and
-//! hands the same bytes to every subscribed socket through a bounded queue. A socket whose queue
-//! is full is not silently skipped: it is told to resync from the last number it got. A missed
+//! hands the same bytes to every subscribed socket's writer, which holds at most
+//! [`QUEUE_CAPACITY`] of these rounds. A socket that is that far behind is not silently
+//! skipped: it is told to resync from the last number it got. A missed
 //! signal costs nothing, because the next one reads everything after the last number sent.
 //!
 //! Ephemeral things (presence, typing) go through the same queues but are never stored, and
@@ -21,7 +22,7 @@ use std::time::Duration;
 use axum::extract::ws::Utf8Bytes;
 use sea_orm::{DatabaseBackend, DatabaseConnection};
 use serde::Serialize;
-use tokio::sync::{Notify, broadcast, mpsc};
+use tokio::sync::{Notify, broadcast};
 
 use crate::threads::events::{EventView, PG_CHANNEL, REPLAY_LIMIT, load_events, notify_instances};
 pub use socket::{MAX_MESSAGE_BYTES, QUEUE_CAPACITY, upgrade};
@@ -45,10 +46,9 @@ struct Subscriber {
     connection: u64,
     user_id: i32,
     name: Arc<str>,
-    queue: mpsc::Sender<Queued>,
-    /// The socket writer's commands: told here when the socket fell behind and was taken off
-    /// the cohort.
-    commands: mpsc::UnboundedSender<socket::Command>,
+    /// The socket writer's inbox: the cohort's events, and the news when the socket fell
+    /// behind and was taken off the feed.
+    inbox: socket::Inbox,
 }
 
 struct Feed {
@@ -242,12 +242,12 @@ impl Hub {
             }
         });
         feed.subscribers.retain(|s| s.connection != subscriber.connection);
-        let joined = subscriber.queue.clone();
+        let joined = subscriber.inbox.clone();
         if !feed.subscribers.iter().any(|s| s.user_id == subscriber.user_id) {
             self.presence_changed(cohort_id, feed);
         }
         feed.subscribers.push(subscriber);
-        let _ = joined.try_send(Arc::new(Outgoing::Ephemeral(presence_frame(cohort_id, feed))));
+        let _ = joined.deliver(Arc::new(Outgoing::Ephemeral(presence_frame(cohort_id, feed))));
     }
 
     /// Takes a socket off a cohort's feed; the last one out ends the feed.
@@ -312,13 +312,13 @@ impl Hub {
         let Some(feed) = feeds.get_mut(&cohort_id) else { return };
         let outgoing = Arc::new(Outgoing::Events { cohort_id, events });
         feed.subscribers
-            .retain(|subscriber| match subscriber.queue.try_send(outgoing.clone()) {
+            .retain(|subscriber| match subscriber.inbox.deliver(outgoing.clone()) {
                 Ok(()) => true,
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    let _ = subscriber.commands.send(socket::Command::Lagged { cohort_id });
+                Err(socket::Undelivered::Full) => {
+                    subscriber.inbox.send(socket::Command::Lagged { cohort_id });
                     false
                 }
-                Err(mpsc::error::TrySendError::Closed(_)) => false,
+                Err(socket::Undelivered::Closed) => false,
             });
     }
 
@@ -353,8 +353,8 @@ fn presence_frame(cohort_id: i32, feed: &Feed) -> Utf8Bytes {
 fn broadcast_ephemeral(feed: &Feed, frame: Utf8Bytes) {
     let outgoing = Arc::new(Outgoing::Ephemeral(frame));
     for subscriber in &feed.subscribers {
-        if subscriber.queue.capacity() > QUEUE_CAPACITY / 2 {
-            let _ = subscriber.queue.try_send(outgoing.clone());
+        if subscriber.inbox.has_room_to_spare() {
+            let _ = subscriber.inbox.deliver(outgoing.clone());
         }
     }
 }

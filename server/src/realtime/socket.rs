@@ -3,6 +3,7 @@
 use std::collections::{HashMap, HashSet};
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::extract::State;
@@ -30,7 +31,8 @@ use crate::threads::{self, NewPost};
 
 /// Largest message a client may send; a larger one closes the socket with 1009.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
-/// Events waiting to be written to one socket; a socket that falls further behind resyncs.
+/// Fan-out rounds waiting to be written to one socket; a socket that falls further behind
+/// resyncs.
 pub const QUEUE_CAPACITY: usize = 256;
 /// How far back a reconnecting client may ask; from further back it must reload.
 pub const MAX_REPLAY_EVENTS: i64 = 10_000;
@@ -124,6 +126,8 @@ pub async fn upgrade(
 pub(super) enum Command {
     /// Boxed: a queue allocates room for 32 commands up front, for every connection.
     Send(Box<Message>),
+    /// A fan-out round or an ephemeral message from the hub (counted in [`Inbox`]).
+    Deliver(Queued),
     /// Follow the cohort after `after` (the reader has checked that the person may see it).
     Subscribe {
         cohort_id: i32,
@@ -142,6 +146,63 @@ pub(super) enum Command {
     Stop,
 }
 
+/// A socket writer's one inbox: the reader's commands, the hub's fan-out rounds and the news
+/// that the socket fell behind, taken in the order they were sent. One queue, so that a
+/// delivery wakes the writer through one channel and the writer polls one. The hub's rounds
+/// are counted: a socket with [`QUEUE_CAPACITY`] of them not yet taken is behind.
+#[derive(Clone)]
+pub(super) struct Inbox {
+    sender: mpsc::UnboundedSender<Command>,
+    /// Rounds the hub sent that the writer has not taken yet.
+    pending: Arc<AtomicUsize>,
+}
+
+/// Why a delivery was not queued.
+pub(super) enum Undelivered {
+    /// The socket is [`QUEUE_CAPACITY`] rounds behind.
+    Full,
+    /// The writer has ended.
+    Closed,
+}
+
+impl Inbox {
+    fn new() -> (Self, mpsc::UnboundedReceiver<Command>) {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let inbox = Inbox {
+            sender,
+            pending: Arc::new(AtomicUsize::new(0)),
+        };
+        (inbox, receiver)
+    }
+
+    /// False when the writer has ended.
+    pub(super) fn send(&self, command: Command) -> bool {
+        self.sender.send(command).is_ok()
+    }
+
+    /// Queues a round of the hub's, unless the socket is behind or gone.
+    pub(super) fn deliver(&self, queued: Queued) -> Result<(), Undelivered> {
+        if self.pending.load(Ordering::Relaxed) >= QUEUE_CAPACITY {
+            return Err(Undelivered::Full);
+        }
+        self.pending.fetch_add(1, Ordering::Relaxed);
+        if self.sender.send(Command::Deliver(queued)).is_err() {
+            return Err(Undelivered::Closed);
+        }
+        Ok(())
+    }
+
+    /// Whether the socket is less than half its capacity behind: room for best-effort messages.
+    pub(super) fn has_room_to_spare(&self) -> bool {
+        self.pending.load(Ordering::Relaxed) < QUEUE_CAPACITY / 2
+    }
+
+    /// The writer took a round.
+    fn taken(&self) {
+        self.pending.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// Whether the reader goes on.
 enum Flow {
     Continue,
@@ -156,8 +217,7 @@ enum Flow {
 fn serve(state: AppState, current: CurrentUser, socket: WebSocket) -> impl Future<Output = ()> {
     let hub = state.hub.clone();
     let (sink, stream) = socket.split();
-    let (commands, command_inbox) = mpsc::unbounded_channel();
-    let (queue, queued) = mpsc::channel(QUEUE_CAPACITY);
+    let (inbox, received) = Inbox::new();
     let writer = Writer {
         sink,
         db: state.db.clone(),
@@ -166,11 +226,10 @@ fn serve(state: AppState, current: CurrentUser, socket: WebSocket) -> impl Futur
         user_id: current.user.id,
         name: current.user.name.as_str().into(),
         tr: Tr::new(current.language()),
-        queue,
-        commands: commands.clone(),
+        inbox: inbox.clone(),
         following: HashMap::new(),
     };
-    let writer_done = tokio::spawn(Box::pin(writer.run(queued, command_inbox)));
+    let writer_done = tokio::spawn(Box::pin(writer.run(received)));
     let per_second = NonZeroU32::new(state.settings.socket_messages_per_second.max(1)).unwrap_or(NonZeroU32::MIN);
     // Bursts of three seconds' worth are fine (a reconnect subscribes to several cohorts).
     let burst = NonZeroU32::new(per_second.get().saturating_mul(3)).unwrap_or(per_second);
@@ -179,7 +238,7 @@ fn serve(state: AppState, current: CurrentUser, socket: WebSocket) -> impl Futur
         access: hub.access_signals(),
         state,
         current,
-        commands,
+        writer: inbox,
         limiter: RateLimiter::direct(Quota::per_second(per_second).allow_burst(burst)),
         subscribed: HashSet::new(),
     });
@@ -187,11 +246,11 @@ fn serve(state: AppState, current: CurrentUser, socket: WebSocket) -> impl Futur
 }
 
 async fn read_then_wait(reader: Box<Reader>, mut writer_done: JoinHandle<()>) {
-    let commands = reader.commands.clone();
+    let writer = reader.writer.clone();
     let writer_ended = Box::pin(reader.run(&mut writer_done)).await;
     if !writer_ended {
         // The writer finishes what it was asked and ends.
-        let _ = commands.send(Command::Stop);
+        writer.send(Command::Stop);
         let _ = writer_done.await;
     }
 }
@@ -227,7 +286,8 @@ struct Reader {
     access: broadcast::Receiver<i32>,
     state: AppState,
     current: CurrentUser,
-    commands: mpsc::UnboundedSender<Command>,
+    /// The socket writer's inbox.
+    writer: Inbox,
     limiter: DefaultDirectRateLimiter,
     /// The cohorts the client asked to follow, to check again when access changes.
     subscribed: HashSet<i32>,
@@ -267,7 +327,7 @@ impl Reader {
                 Flow::Continue => {}
                 Flow::Gone => return false,
                 Flow::Close(reason) => {
-                    let _ = self.commands.send(Command::Close(reason));
+                    self.writer.send(Command::Close(reason));
                     // Finish the closing handshake: read what the client still sends until its
                     // Close, so the connection is not reset before the client reads our code.
                     let _ = tokio::time::timeout(CLOSE_GRACE, async {
@@ -285,9 +345,10 @@ impl Reader {
     }
 
     fn command(&self, command: Command) -> Flow {
-        match self.commands.send(command) {
-            Ok(()) => Flow::Continue,
-            Err(_) => Flow::Gone,
+        if self.writer.send(command) {
+            Flow::Continue
+        } else {
+            Flow::Gone
         }
     }
 
@@ -411,9 +472,8 @@ struct Writer {
     user_id: i32,
     name: Arc<str>,
     tr: Tr,
-    queue: mpsc::Sender<Queued>,
-    /// The writer's own command queue, handed to the hub to say the socket fell behind.
-    commands: mpsc::UnboundedSender<Command>,
+    /// The writer's own inbox, handed to the hub when the socket joins a cohort's feed.
+    inbox: Inbox,
     /// Cohort → the last sequence number this socket has sent.
     following: HashMap<i32, i64>,
 }
@@ -422,16 +482,9 @@ struct Writer {
 type Going = bool;
 
 impl Writer {
-    async fn run(mut self, mut queued: mpsc::Receiver<Queued>, mut commands: mpsc::UnboundedReceiver<Command>) {
-        loop {
-            let going = tokio::select! {
-                Some(outgoing) = queued.recv() => self.write_queued(outgoing, &mut queued).await,
-                command = commands.recv() => match command {
-                    Some(command) => Box::pin(self.obey(command)).await,
-                    None => false,
-                },
-            };
-            if !going {
+    async fn run(mut self, mut received: mpsc::UnboundedReceiver<Command>) {
+        while let Some(first) = received.recv().await {
+            if !self.obey_waiting(first, &mut received).await {
                 break;
             }
         }
@@ -440,9 +493,33 @@ impl Writer {
         }
     }
 
+    /// Obeys a command and whatever else is already waiting, then flushes once: a burst of
+    /// events and replies costs one system call.
+    async fn obey_waiting(&mut self, first: Command, received: &mut mpsc::UnboundedReceiver<Command>) -> Going {
+        let mut next = Some(first);
+        let mut obeyed = 0;
+        while let Some(command) = next.take() {
+            if !Box::pin(self.obey(command)).await {
+                // Best effort: what was written before a Stop still goes out.
+                let _ = self.sink.flush().await;
+                return false;
+            }
+            obeyed += 1;
+            if obeyed < WRITE_BATCH {
+                next = received.try_recv().ok();
+            }
+        }
+        self.sink.flush().await.is_ok()
+    }
+
+    /// Messages are written without flushing; [`Self::obey_waiting`] flushes.
     async fn obey(&mut self, command: Command) -> Going {
         match command {
-            Command::Send(message) => self.write(*message).await,
+            Command::Send(message) => self.sink.feed(*message).await.is_ok(),
+            Command::Deliver(outgoing) => {
+                self.inbox.taken();
+                self.write_delivered(&outgoing).await
+            }
             Command::Lagged { cohort_id } => self.resync(cohort_id).await,
             Command::Stop => false,
             Command::Subscribe { cohort_id, after } => self.subscribe(cohort_id, after).await,
@@ -497,8 +574,7 @@ impl Writer {
             connection: self.connection,
             user_id: self.user_id,
             name: self.name.clone(),
-            queue: self.queue.clone(),
-            commands: self.commands.clone(),
+            inbox: self.inbox.clone(),
         };
         self.hub.join(cohort_id, subscriber, last);
         let going = self.catch_up(cohort_id, &mut last).await;
@@ -536,49 +612,37 @@ impl Writer {
         }
     }
 
-    /// Writes one queued message and whatever else is waiting, then flushes once.
-    async fn write_queued(&mut self, first: Queued, queued: &mut mpsc::Receiver<Queued>) -> Going {
-        let mut next = Some(first);
-        let mut written = 0;
-        while let Some(outgoing) = next.take() {
-            match &*outgoing {
-                Outgoing::Ephemeral(frame) => {
+    /// Writes what the hub delivered, skipping events this socket already sent and filling a
+    /// gap from the log.
+    async fn write_delivered(&mut self, outgoing: &Outgoing) -> Going {
+        match outgoing {
+            Outgoing::Ephemeral(frame) => self.sink.feed(Message::Text(frame.clone())).await.is_ok(),
+            Outgoing::Events { cohort_id, events } => {
+                for (seq, frame) in events {
+                    let Some(last) = self.following.get_mut(cohort_id) else {
+                        // Not (or no longer) following: a resync or unsubscribe is under way.
+                        break;
+                    };
+                    if *seq <= *last {
+                        continue;
+                    }
+                    if *seq > *last + 1 {
+                        // A gap: read what is missing from the log; it includes the rest.
+                        let mut last = *last;
+                        if !Box::pin(self.catch_up(*cohort_id, &mut last)).await {
+                            return false;
+                        }
+                        self.following.insert(*cohort_id, last);
+                        break;
+                    }
+                    *last = *seq;
                     if self.sink.feed(Message::Text(frame.clone())).await.is_err() {
                         return false;
                     }
-                    written += 1;
                 }
-                Outgoing::Events { cohort_id, events } => {
-                    for (seq, frame) in events {
-                        let Some(last) = self.following.get_mut(cohort_id) else {
-                            // Not (or no longer) following: a resync or unsubscribe is under way.
-                            break;
-                        };
-                        if *seq <= *last {
-                            continue;
-                        }
-                        if *seq > *last + 1 {
-                            // A gap: read what is missing from the log; it includes the rest.
-                            let mut last = *last;
-                            if !Box::pin(self.catch_up(*cohort_id, &mut last)).await {
-                                return false;
-                            }
-                            self.following.insert(*cohort_id, last);
-                            break;
-                        }
-                        *last = *seq;
-                        if self.sink.feed(Message::Text(frame.clone())).await.is_err() {
-                            return false;
-                        }
-                        written += 1;
-                    }
-                }
-            }
-            if written < WRITE_BATCH {
-                next = queued.try_recv().ok();
+                true
             }
         }
-        self.sink.flush().await.is_ok()
     }
 
     /// The socket's queue overflowed: it is off the cohort's feed and must subscribe again.
