@@ -45,7 +45,7 @@ const WRITE_BUFFER_BYTES: usize = 64 * 1024;
 const HEARTBEAT: Duration = Duration::from_secs(25);
 /// How long a closing socket waits for the client's Close.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
-/// Events written before one flush, so a burst costs few system calls.
+/// Commands obeyed before one flush, so a burst costs few system calls.
 const WRITE_BATCH: usize = 64;
 
 /// Why the server closes a socket: the close code (4000–4999 are the application's own) and
