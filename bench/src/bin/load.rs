@@ -593,7 +593,8 @@ enum Poster {
     Bare(futures::stream::SplitSink<Socket, Message>),
     /// The subscribers' outboxes, by subscriber slot.
     SamlingSockets(Vec<mpsc::UnboundedSender<Message>>),
-    Samling {
+    /// Posts through `POST /api/v1/threads/{id}/posts` (`--post-over http`).
+    SamlingHttp {
         client: reqwest::Client,
         base: String,
     },
@@ -609,7 +610,7 @@ impl Poster {
                 tokio::spawn(async move { while source.next().await.is_some() {} });
                 Ok(Poster::Bare(sink))
             }
-            Target::Samling => Ok(Poster::Samling {
+            Target::Samling => Ok(Poster::SamlingHttp {
                 client: reqwest::Client::builder()
                     .tcp_nodelay(true)
                     .timeout(Duration::from_secs(30))
@@ -657,7 +658,7 @@ impl Poster {
                     .send(Message::Text(Utf8Bytes::from(message)))
                     .context("the posting member's connection closed")?;
             }
-            Poster::Samling { client, base } => {
+            Poster::SamlingHttp { client, base } => {
                 // Round-robin over the cohort's members, so each person posts rarely.
                 let token = &cohort.tokens[(k / cohorts.len()) % cohort.tokens.len()];
                 let request = client
