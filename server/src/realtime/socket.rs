@@ -515,7 +515,7 @@ impl Writer {
     /// Messages are written without flushing; [`Self::obey_waiting`] flushes.
     async fn obey(&mut self, command: Command) -> Going {
         match command {
-            Command::Send(message) => self.sink.feed(*message).await.is_ok(),
+            Command::Send(message) => self.write(*message).await,
             Command::Deliver(outgoing) => {
                 self.inbox.taken();
                 self.write_delivered(&outgoing).await
@@ -530,14 +530,15 @@ impl Writer {
                 true
             }
             Command::Close(reason) => {
-                let _ = self.sink.send(Message::Close(Some(reason.frame()))).await;
+                let _ = self.write(Message::Close(Some(reason.frame()))).await;
                 false
             }
         }
     }
 
+    /// Writes without flushing: [`Self::obey_waiting`] flushes once what its commands wrote.
     async fn write(&mut self, message: Message) -> Going {
-        self.sink.send(message).await.is_ok()
+        self.sink.feed(message).await.is_ok()
     }
 
     async fn internal_error(&mut self) -> Going {
@@ -616,7 +617,7 @@ impl Writer {
     /// gap from the log.
     async fn write_delivered(&mut self, outgoing: &Outgoing) -> Going {
         match outgoing {
-            Outgoing::Ephemeral(frame) => self.sink.feed(Message::Text(frame.clone())).await.is_ok(),
+            Outgoing::Ephemeral(frame) => self.write(Message::Text(frame.clone())).await,
             Outgoing::Events { cohort_id, events } => {
                 for (seq, frame) in events {
                     let Some(last) = self.following.get_mut(cohort_id) else {
@@ -636,7 +637,7 @@ impl Writer {
                         break;
                     }
                     *last = *seq;
-                    if self.sink.feed(Message::Text(frame.clone())).await.is_err() {
+                    if !self.write(Message::Text(frame.clone())).await {
                         return false;
                     }
                 }
