@@ -8,14 +8,9 @@ pub mod views;
 pub mod writer;
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, IntoCondition};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, IdenStatic, JoinType,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, SelectA, SelectB, SelectTwo, Set, Statement,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::CurrentUser;
@@ -246,66 +241,6 @@ fn check_may_post(
     viewer.require(Action::WriteInCohort { cohort_id })?;
     check_not_muted(state, mute)?;
     state.post_limits.check(viewer.user.id)
-}
-
-/// A thread the viewer may see, with the viewer's mute in its cohort if any: the busiest path
-/// (every new post) reads both in one query.
-async fn visible_thread_and_mute(
-    state: &AppState,
-    viewer: &CurrentUser,
-    thread_id: i32,
-) -> AppResult<(thread::Model, Option<cohort_mute::Model>)> {
-    let backend = state.db.get_database_backend();
-    let statement = Statement::from_sql_and_values(
-        backend,
-        thread_and_mute_sql(backend),
-        // In the order the query builder writes them: the join's, then the filter's.
-        [viewer.user.id.into(), thread_id.into()],
-    );
-    let row = state
-        .db
-        .query_all_raw(statement)
-        .await?
-        .into_iter()
-        .next()
-        .ok_or(AppError::NotFound)?;
-    let found = thread::Model::from_query_result(&row, SelectA.as_str())?;
-    let mute = cohort_mute::Model::from_query_result_optional(&row, SelectB.as_str())?;
-    viewer.require(Action::ViewCohort {
-        cohort_id: found.cohort_id,
-    })?;
-    Ok((found, mute))
-}
-
-/// The thread and the viewer's mute in its cohort. Only the values change from post to post,
-/// so the statement is written once per backend ([`thread_and_mute_sql`]).
-fn thread_and_mute_query(thread_id: i32, viewer_id: i32) -> SelectTwo<thread::Entity, cohort_mute::Entity> {
-    let viewers_mute = thread::Entity::belongs_to(cohort_mute::Entity)
-        .from(thread::Column::CohortId)
-        .to(cohort_mute::Column::CohortId)
-        .on_condition(move |_thread, mute| {
-            Expr::col((mute, cohort_mute::Column::UserId))
-                .eq(viewer_id)
-                .into_condition()
-        })
-        .into();
-    // No `.one()`: the id finds one row at most, and `.one()` adds a bound `LIMIT ?`, which
-    // makes SQLite (3.51) compile the statement again on every run.
-    thread::Entity::find_by_id(thread_id)
-        .join(JoinType::LeftJoin, viewers_mute)
-        .select_also(cohort_mute::Entity)
-}
-
-/// [`thread_and_mute_query`]'s SQL, built once per backend: at 1,000 posts a second, building it
-/// for every post cost more of the core than running it (docs/performance.md).
-fn thread_and_mute_sql(backend: DbBackend) -> &'static str {
-    static SQLITE: OnceLock<String> = OnceLock::new();
-    static POSTGRES: OnceLock<String> = OnceLock::new();
-    let built = match backend {
-        DbBackend::Postgres => &POSTGRES,
-        _ => &SQLITE,
-    };
-    built.get_or_init(|| thread_and_mute_query(0, 0).build(backend).sql)
 }
 
 /// The cohort members a body mentions as `@Name`, matched case-insensitively on whole names.
@@ -542,25 +477,17 @@ pub async fn create_post(
     thread_id: i32,
     new: NewPost,
 ) -> AppResult<(PostView, bool)> {
-    let (in_thread, mute) = visible_thread_and_mute(state, viewer, thread_id).await?;
-    viewer.require(Action::WriteInCohort {
-        cohort_id: in_thread.cohort_id,
-    })?;
+    let cohort_id = state
+        .posts
+        .cohort_of(&state.db, thread_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    viewer.require(Action::ViewCohort { cohort_id })?;
+    viewer.require(Action::WriteInCohort { cohort_id })?;
     let body = checked_body(&new.body)?;
     let client_id = checked_client_id(&new.client_id)?;
-    // A retried send finds its post even when the thread was locked or the author muted
-    // since; the unique client id catches the rest when the insert runs, so the usual path
-    // does not read first.
-    let refused = if in_thread.locked {
-        Err(AppError::Conflict { code: "thread_locked" })
-    } else {
-        check_may_post(state, viewer, in_thread.cohort_id, mute.as_ref())
-    };
-    if let Err(refusal) = refused {
-        return match existing_post(state, viewer, &client_id).await? {
-            Some(existing) => Ok((post_views(&state.db, vec![existing]).await?.remove(0), false)),
-            None => Err(refusal),
-        };
+    if let Err(refusal) = state.post_limits.check(viewer.user.id) {
+        return earlier_try(state, viewer, &client_id, refusal).await;
     }
     if let Some(parent_id) = new.parent_post_id {
         let parent = post::Entity::find_by_id(parent_id).one(&state.db).await?;
@@ -568,12 +495,13 @@ pub async fn create_post(
             return Err(AppError::invalid("unknown_parent_post", "parent_post_id"));
         }
     }
-    let mentioned = mentioned_members(&state.db, in_thread.cohort_id, &body).await?;
-    let thread_id = in_thread.id;
-    let cohort_id = in_thread.cohort_id;
+    let mentioned = mentioned_members(&state.db, cohort_id, &body).await?;
     let now = state.now();
+    // The writer checks the thread (there, not locked) and the author's mute as it stores the
+    // post, in the same transaction.
     let row = writer::NewRow {
-        thread: in_thread,
+        thread_id,
+        cohort_id,
         author_id: viewer.user.id,
         parent_post_id: new.parent_post_id,
         body,
@@ -583,13 +511,11 @@ pub async fn create_post(
     };
     let (created, seq) = match state.posts.write(row).await? {
         writer::Written::Created { post, seq } => (post, seq),
-        // A retried send: the post stored by an earlier try.
         writer::Written::Duplicate => {
-            let existing = existing_post(state, viewer, &client_id)
-                .await?
-                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a retried post that cannot be found")))?;
-            return Ok((post_views(&state.db, vec![existing]).await?.remove(0), false));
+            let lost = AppError::Internal(anyhow::anyhow!("a retried post that cannot be found"));
+            return earlier_try(state, viewer, &client_id, lost).await;
         }
+        writer::Written::Refused(refusal) => return earlier_try(state, viewer, &client_id, refusal).await,
     };
     let view = fresh_post_view(created, viewer.user.name.clone(), mentioned);
     // The busiest path: the sockets get the post as stored, without reading it back.
@@ -608,20 +534,17 @@ pub async fn create_post(
     Ok((view, true))
 }
 
-#[cfg(test)]
-mod tests {
-    use sea_orm::Value;
-
-    use super::*;
-
-    /// The post path binds the viewer, then the thread, to the statement written once.
-    #[test]
-    fn the_thread_lookup_binds_the_viewer_then_the_thread() {
-        for backend in [DbBackend::Sqlite, DbBackend::Postgres] {
-            let built = thread_and_mute_query(11, 22).build(backend);
-            assert_eq!(built.sql, thread_and_mute_sql(backend));
-            let values = built.values.expect("the query has values").0;
-            assert_eq!(values, vec![Value::Int(Some(22)), Value::Int(Some(11))], "{backend:?}");
-        }
+/// A retried send finds the post an earlier try stored, even when the thread was locked or
+/// the author muted since; without one, the post is refused with `refusal`. The usual path
+/// does not read first: the unique client id catches a retry when the insert runs.
+async fn earlier_try(
+    state: &AppState,
+    viewer: &CurrentUser,
+    client_id: &str,
+    refusal: AppError,
+) -> AppResult<(PostView, bool)> {
+    match existing_post(state, viewer, client_id).await? {
+        Some(existing) => Ok((post_views(&state.db, vec![existing]).await?.remove(0), false)),
+        None => Err(refusal),
     }
 }

@@ -5,19 +5,25 @@
 //! eight round trips to the database per post into about two; alone, a post is stored at once.
 //! Under load the writer also waits a moment for company (see [`LINGER`]).
 //!
+//! The transaction also reads the group's threads and its authors' mutes, and refuses a post
+//! whose thread is gone, locked or in another cohort than the one it was allowed in, or whose
+//! author is muted there: checked and stored in one step, with one read for the group instead
+//! of one per post.
+//!
 //! A retried send (the same author and client id) inserts nothing and is answered
 //! [`Written::Duplicate`]; the caller finds the stored post.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{DatabaseConnection, EntityTrait, Set, TryInsertResult};
+use sea_orm::{ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, Set, TryInsertResult};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::events::{self, EventKind};
-use crate::entities::{post, thread};
+use crate::entities::{cohort_mute, post, thread};
 use crate::error::{AppError, AppResult};
 use crate::search;
 use crate::sessions::registration::write_transaction;
@@ -33,9 +39,14 @@ const QUEUE: usize = 1024;
 const BUSY_GAP: Duration = Duration::from_millis(2);
 const LINGER: Duration = Duration::from_millis(1);
 
-/// A post to store, checked and allowed.
+/// The most threads whose cohort [`PostWriter::cohort_of`] remembers; beyond it, it starts over.
+const REMEMBERED_THREADS: usize = 100_000;
+
+/// A post to store, checked and allowed in `cohort_id`.
 pub struct NewRow {
-    pub thread: thread::Model,
+    pub thread_id: i32,
+    /// The cohort the author was allowed to post in: the thread must still be in it.
+    pub cohort_id: i32,
     pub author_id: i32,
     pub parent_post_id: Option<i32>,
     pub body: String,
@@ -51,6 +62,8 @@ pub enum Written {
     },
     /// The author already stored a post with this client id.
     Duplicate,
+    /// Not stored: the thread is gone, locked or not in the cohort, or the author is muted.
+    Refused(AppError),
 }
 
 struct Pending {
@@ -61,6 +74,9 @@ struct Pending {
 #[derive(Clone)]
 pub struct PostWriter {
     sender: mpsc::Sender<Pending>,
+    /// Thread → its cohort. A thread never moves to another cohort, so this is never stale,
+    /// and the writer checks it again when it stores the post.
+    cohorts: std::sync::Arc<Mutex<HashMap<i32, i32>>>,
 }
 
 impl PostWriter {
@@ -68,7 +84,32 @@ impl PostWriter {
     pub fn start(db: DatabaseConnection) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE);
         tokio::spawn(run(db, receiver));
-        PostWriter { sender }
+        PostWriter {
+            sender,
+            cohorts: Default::default(),
+        }
+    }
+
+    /// The cohort a thread is in (None: no such thread), read once per thread: the post path
+    /// checks the policy on it before every post.
+    pub async fn cohort_of(&self, db: &DatabaseConnection, thread_id: i32) -> AppResult<Option<i32>> {
+        if let Some(&cohort_id) = self.remembered().get(&thread_id) {
+            return Ok(Some(cohort_id));
+        }
+        let Some(found) = thread::Entity::find_by_id(thread_id).one(db).await? else {
+            return Ok(None);
+        };
+        let mut remembered = self.remembered();
+        if remembered.len() >= REMEMBERED_THREADS {
+            remembered.clear();
+        }
+        remembered.insert(thread_id, found.cohort_id);
+        Ok(Some(found.cohort_id))
+    }
+
+    fn remembered(&self) -> std::sync::MutexGuard<'_, HashMap<i32, i32>> {
+        // A panic while holding the lock leaves the map usable: recover it.
+        self.cohorts.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Stores the post with whatever else is waiting; answers once the group is committed.
@@ -114,12 +155,62 @@ async fn run(db: DatabaseConnection, mut receiver: mpsc::Receiver<Pending>) {
     }
 }
 
+/// Why a row may not be stored now, if it may not: its thread as stored and its author's mute
+/// decide.
+fn refusal(
+    row: &NewRow,
+    threads: &HashMap<i32, thread::Model>,
+    mutes: &HashMap<(i32, i32), DateTime<Utc>>,
+) -> Option<AppError> {
+    match threads.get(&row.thread_id) {
+        Some(thread) if thread.cohort_id != row.cohort_id => Some(AppError::NotFound),
+        Some(thread) if thread.locked => Some(AppError::Conflict { code: "thread_locked" }),
+        Some(_) => mutes
+            .get(&(row.cohort_id, row.author_id))
+            .filter(|until| **until > row.now)
+            .map(|until| AppError::Muted { until: *until }),
+        None => Some(AppError::NotFound),
+    }
+}
+
+/// The group's threads by id, and its authors' mutes by (cohort, person).
+async fn threads_and_mutes(
+    txn: &DatabaseTransaction,
+    rows: &[&NewRow],
+) -> AppResult<(HashMap<i32, thread::Model>, HashMap<(i32, i32), DateTime<Utc>>)> {
+    let thread_ids: BTreeSet<i32> = rows.iter().map(|row| row.thread_id).collect();
+    let author_ids: BTreeSet<i32> = rows.iter().map(|row| row.author_id).collect();
+    let threads = thread::Entity::find()
+        .filter(thread::Column::Id.is_in(thread_ids))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|thread| (thread.id, thread))
+        .collect();
+    let mutes = cohort_mute::Entity::find()
+        .filter(cohort_mute::Column::UserId.is_in(author_ids))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|mute| ((mute.cohort_id, mute.user_id), mute.until))
+        .collect();
+    Ok((threads, mutes))
+}
+
 /// Stores the group in one transaction; one result per row, in order.
 async fn store(db: &DatabaseConnection, rows: &[&NewRow]) -> AppResult<Vec<Written>> {
     let txn = write_transaction(db).await?;
-    let models = rows.iter().map(|row| post::ActiveModel {
-        thread_id: Set(row.thread.id),
-        cohort_id: Set(row.thread.cohort_id),
+    let (threads, mutes) = threads_and_mutes(&txn, rows).await?;
+    let mut refusals: Vec<Option<AppError>> = rows.iter().map(|row| refusal(row, &threads, &mutes)).collect();
+    let allowed: Vec<&NewRow> = rows
+        .iter()
+        .zip(&refusals)
+        .filter(|(_, refused)| refused.is_none())
+        .map(|(row, _)| *row)
+        .collect();
+    let models = allowed.iter().map(|row| post::ActiveModel {
+        thread_id: Set(row.thread_id),
+        cohort_id: Set(row.cohort_id),
         author_id: Set(row.author_id),
         parent_post_id: Set(row.parent_post_id),
         body: Set(row.body.clone()),
@@ -144,11 +235,14 @@ async fn store(db: &DatabaseConnection, rows: &[&NewRow]) -> AppResult<Vec<Writt
         .into_iter()
         .map(|post| ((post.author_id, post.client_id.clone()), post))
         .collect();
-    // Each stored post goes to the first row that asked for it; a repeat in the same group
-    // is a duplicate like any retry.
+    // Each stored post goes to the first allowed row that asked for it; a repeat in the same
+    // group is a duplicate like any retry.
     let mut created: Vec<Option<post::Model>> = Vec::with_capacity(rows.len());
-    for row in rows {
-        created.push(stored.remove(&(row.author_id, row.client_id.clone())));
+    for (row, refused) in rows.iter().zip(&refusals) {
+        created.push(match refused {
+            Some(_) => None,
+            None => stored.remove(&(row.author_id, row.client_id.clone())),
+        });
     }
     let mut entries = Vec::new();
     let mut by_cohort: BTreeMap<i32, Vec<usize>> = BTreeMap::new();
@@ -157,7 +251,8 @@ async fn store(db: &DatabaseConnection, rows: &[&NewRow]) -> AppResult<Vec<Writt
         if !row.mentioned.is_empty() {
             super::store_mentions(&txn, post.id, &row.mentioned).await?;
         }
-        entries.push(super::post_search_entry(post, &row.thread.title));
+        let title = threads.get(&row.thread_id).map_or("", |thread| thread.title.as_str());
+        entries.push(super::post_search_entry(post, title));
         by_cohort.entry(post.cohort_id).or_default().push(index);
     }
     search::put_many(&txn, entries).await?;
@@ -189,8 +284,9 @@ async fn store(db: &DatabaseConnection, rows: &[&NewRow]) -> AppResult<Vec<Writt
     Ok(created
         .into_iter()
         .enumerate()
-        .map(|(index, post)| match (post, seqs.get(&index)) {
-            (Some(post), Some(&seq)) if seen.insert(post.id) => Written::Created { post, seq },
+        .map(|(index, post)| match (refusals[index].take(), post, seqs.get(&index)) {
+            (Some(refused), _, _) => Written::Refused(refused),
+            (None, Some(post), Some(&seq)) if seen.insert(post.id) => Written::Created { post, seq },
             _ => Written::Duplicate,
         })
         .collect())
