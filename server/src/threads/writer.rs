@@ -291,3 +291,75 @@ async fn store(db: &DatabaseConnection, rows: &[&NewRow]) -> AppResult<Vec<Writt
         })
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn at(hour: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2027, 3, 10, hour, 0, 0).unwrap()
+    }
+
+    fn thread(id: i32, cohort_id: i32, locked: bool) -> thread::Model {
+        thread::Model {
+            id,
+            cohort_id,
+            session_id: None,
+            title: "Matsvinn".into(),
+            author_id: 1,
+            locked,
+            pinned: false,
+            answered_post_id: None,
+            version: 0,
+            created_at: at(8),
+            updated_at: at(8),
+        }
+    }
+
+    fn row(thread_id: i32, cohort_id: i32, author_id: i32) -> NewRow {
+        NewRow {
+            thread_id,
+            cohort_id,
+            author_id,
+            parent_post_id: None,
+            body: "Hei".into(),
+            client_id: "c1".into(),
+            mentioned: Vec::new(),
+            now: at(10),
+        }
+    }
+
+    fn code(refused: Option<AppError>) -> Option<String> {
+        refused.map(|error| match error {
+            AppError::NotFound => "not_found".to_string(),
+            AppError::Conflict { code } => code.to_string(),
+            AppError::Muted { until } => format!("muted until {until}"),
+            other => format!("{other:?}"),
+        })
+    }
+
+    #[test]
+    fn a_post_is_refused_by_its_thread_as_stored_and_its_authors_mute() {
+        let threads: HashMap<i32, thread::Model> = [thread(1, 10, false), thread(2, 10, true)]
+            .into_iter()
+            .map(|t| (t.id, t))
+            .collect();
+        let mutes: HashMap<(i32, i32), DateTime<Utc>> = [((10, 7), at(11)), ((10, 8), at(9))].into();
+        let cases = [
+            (row(1, 10, 5), None),
+            (row(3, 10, 5), Some("not_found".to_string())),
+            // Allowed in cohort 20, but the thread is in 10.
+            (row(1, 20, 5), Some("not_found".to_string())),
+            (row(2, 10, 5), Some("thread_locked".to_string())),
+            (row(1, 10, 7), Some(format!("muted until {}", at(11)))),
+            // A mute that has run out no longer counts.
+            (row(1, 10, 8), None),
+        ];
+        for (new, expected) in cases {
+            let case = (new.thread_id, new.cohort_id, new.author_id);
+            assert_eq!(code(refusal(&new, &threads, &mutes)), expected, "{case:?}");
+        }
+    }
+}
