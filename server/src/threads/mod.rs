@@ -206,40 +206,25 @@ pub(crate) fn checked_client_id(client_id: &str) -> AppResult<String> {
 
 /// Refuses a member a moderator has muted in the cohort, saying until when.
 pub(crate) async fn require_not_muted(state: &AppState, viewer: &CurrentUser, cohort_id: i32) -> AppResult<()> {
-    check_not_muted(state, mute_of(state, viewer, cohort_id).await?.as_ref())
-}
-
-async fn mute_of(state: &AppState, viewer: &CurrentUser, cohort_id: i32) -> AppResult<Option<cohort_mute::Model>> {
-    Ok(cohort_mute::Entity::find_by_id((cohort_id, viewer.user.id))
+    let mute = cohort_mute::Entity::find_by_id((cohort_id, viewer.user.id))
         .one(&state.db)
-        .await?)
+        .await?;
+    check_not_muted(mute.map(|mute| mute.until), state.now())
 }
 
-fn check_not_muted(state: &AppState, mute: Option<&cohort_mute::Model>) -> AppResult<()> {
-    match mute {
-        Some(mute) if mute.until > state.now() => Err(AppError::Muted { until: mute.until }),
+/// The refusal for a member muted until `until`, while that is still ahead of `now`.
+pub(crate) fn check_not_muted(until: Option<DateTime<Utc>>, now: DateTime<Utc>) -> AppResult<()> {
+    match until {
+        Some(until) if until > now => Err(AppError::Muted { until }),
         _ => Ok(()),
     }
 }
 
-/// Everything that is checked before a post is written or rewritten, in one place.
+/// Everything that is checked before a thread is started or a post is rewritten, in one place
+/// (a new post's thread and mute are checked by the post writer as it stores the post).
 pub(crate) async fn require_may_post(state: &AppState, viewer: &CurrentUser, cohort_id: i32) -> AppResult<()> {
-    check_may_post(
-        state,
-        viewer,
-        cohort_id,
-        mute_of(state, viewer, cohort_id).await?.as_ref(),
-    )
-}
-
-fn check_may_post(
-    state: &AppState,
-    viewer: &CurrentUser,
-    cohort_id: i32,
-    mute: Option<&cohort_mute::Model>,
-) -> AppResult<()> {
     viewer.require(Action::WriteInCohort { cohort_id })?;
-    check_not_muted(state, mute)?;
+    require_not_muted(state, viewer, cohort_id).await?;
     state.post_limits.check(viewer.user.id)
 }
 

@@ -14,7 +14,7 @@
 //! [`Written::Duplicate`]; the caller finds the stored post.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -76,7 +76,7 @@ pub struct PostWriter {
     sender: mpsc::Sender<Pending>,
     /// Thread → its cohort. A thread never moves to another cohort, so this is never stale,
     /// and the writer checks it again when it stores the post.
-    cohorts: std::sync::Arc<Mutex<HashMap<i32, i32>>>,
+    cohorts: Arc<Mutex<HashMap<i32, i32>>>,
 }
 
 impl PostWriter {
@@ -107,7 +107,7 @@ impl PostWriter {
         Ok(Some(found.cohort_id))
     }
 
-    fn remembered(&self) -> std::sync::MutexGuard<'_, HashMap<i32, i32>> {
+    fn remembered(&self) -> MutexGuard<'_, HashMap<i32, i32>> {
         // A panic while holding the lock leaves the map usable: recover it.
         self.cohorts.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -165,10 +165,7 @@ fn refusal(
     match threads.get(&row.thread_id) {
         Some(thread) if thread.cohort_id != row.cohort_id => Some(AppError::NotFound),
         Some(thread) if thread.locked => Some(AppError::Conflict { code: "thread_locked" }),
-        Some(_) => mutes
-            .get(&(row.cohort_id, row.author_id))
-            .filter(|until| **until > row.now)
-            .map(|until| AppError::Muted { until: *until }),
+        Some(_) => super::check_not_muted(mutes.get(&(row.cohort_id, row.author_id)).copied(), row.now).err(),
         None => Some(AppError::NotFound),
     }
 }
