@@ -556,3 +556,85 @@ async fn an_empty_index_is_written_from_the_stored_content_when_the_server_start
     );
     restarted.stop();
 }
+
+#[tokio::test]
+async fn a_search_finds_a_post_made_just_before_and_posts_left_unindexed_at_a_stop_are_indexed_at_start() {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let app = spawn_app().await;
+    let (admin, cohorts) = app.with_sample_cohorts().await;
+    let food = cohorts["mat-og-matsvinn"];
+    let kari = app
+        .member_token(food, "kari@example.no", "Kari", Role::ProjectLead)
+        .await;
+    let facilitator = app
+        .facilitator_token(&admin, food, "fasilitator@example.no", "Fasilitator")
+        .await;
+    let thread = app
+        .post_json(
+            &format!("/api/v1/cohorts/{food}/threads"),
+            Some(&kari),
+            &json!({ "title": "Kompost i barnehagene", "body": "Hvem komposterer selv?", "client_id": "k-1" }),
+        )
+        .await;
+    assert_eq!(thread.status, StatusCode::CREATED, "{}", thread.body);
+    let thread_id = thread.json()["thread"]["id"].as_i64().expect("a thread id");
+    let mut post_ids = Vec::new();
+    for (body, client_id) in [
+        ("Vi veier matavfallet fra kjøkkenet hver uke.", "k-2"),
+        ("Ring sorteringsanlegget, de veier også.", "k-3"),
+    ] {
+        let posted = app
+            .post_json(
+                &format!("/api/v1/threads/{thread_id}/posts"),
+                Some(&kari),
+                &json!({ "body": body, "client_id": client_id }),
+            )
+            .await;
+        assert_eq!(posted.status, StatusCode::CREATED, "{}", posted.body);
+        post_ids.push(posted.json()["id"].as_i64().expect("a post id"));
+    }
+    // Indexed after they are stored, but a search right after finds them.
+    let post_hits = |hits: Value| -> Vec<i64> {
+        let mut ids: Vec<i64> = hits
+            .as_array()
+            .expect("hits")
+            .iter()
+            .filter(|hit| hit["kind"] == "post")
+            .filter_map(|hit| hit["source_id"].as_i64())
+            .collect();
+        ids.sort_unstable();
+        ids
+    };
+    assert_eq!(post_hits(search(&app, &kari, "q=veier").await), post_ids);
+
+    let hidden = app
+        .post_json(
+            &format!("/api/v1/posts/{}/hide", post_ids[1]),
+            Some(&facilitator),
+            &json!({ "reason": "Telefonnummer", "version": 0 }),
+        )
+        .await;
+    assert_eq!(hidden.status, StatusCode::OK, "{}", hidden.body);
+    // As if the server had stopped before indexing either post.
+    let ids: Vec<i32> = post_ids.iter().map(|&id| i32::try_from(id).expect("an id")).collect();
+    samling::entities::search_entry::Entity::delete_many()
+        .filter(samling::entities::search_entry::Column::Kind.eq("post"))
+        .filter(samling::entities::search_entry::Column::SourceId.is_in(ids))
+        .exec(&app.db)
+        .await
+        .expect("entries removed");
+    assert_eq!(post_hits(search(&app, &kari, "q=veier").await), Vec::<i64>::new());
+
+    // A new instance indexes the shown post when it starts; the hidden one stays out.
+    let restarted = app.start_instance().await;
+    let answer = app
+        .api
+        .get(format!("{}/api/v1/search?q=veier", restarted.address))
+        .bearer_auth(&kari)
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert_eq!(post_hits(answer.json().await.expect("json")), vec![post_ids[0]]);
+    restarted.stop();
+}

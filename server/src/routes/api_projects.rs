@@ -99,5 +99,7 @@ async fn search_everything(
     current: CurrentUser,
     ApiQuery(query): ApiQuery<SearchQuery>,
 ) -> ApiResult<Vec<Hit>> {
+    // Posts are indexed just after they are stored: a search finds every post made before it.
+    state.posts.index_waiting().await;
     Ok(ApiJson(search::search(&state.db, &current, &query).await?))
 }

@@ -392,6 +392,8 @@ pub async fn search_page(
     let (hits, error) = if form.q.trim().is_empty() {
         (None, None)
     } else {
+        // Posts are indexed just after they are stored: a search finds every post made before it.
+        state.posts.index_waiting().await;
         match search::search(&state.db, &page.user, &query).await {
             Ok(hits) => (Some(hits), None),
             Err(error) => (None, Some(FormError::from_error(error, page.view.tr)?)),

@@ -1,7 +1,8 @@
 //! Search across threads, posts, resources, project profiles and lessons learned.
 //!
 //! Every searchable thing is written to `search_entries` (once per cohort that sees it) in the
-//! same transaction that stores it, with the Norwegian stems of its text ([`text`]). SQLite
+//! same transaction that stores it, with the Norwegian stems of its text ([`text`]); new posts
+//! just after, in batches, by the post writer (`threads::writer`), which a search waits for. SQLite
 //! matches stems with FTS5, PostgreSQL with a GIN-indexed `tsvector`; stemming in the server
 //! keeps both finding the same things. A search returns only entries of cohorts the searcher
 //! may see, and lessons of every cohort with one of those cohorts' themes, since lessons are

@@ -1,8 +1,13 @@
 //! Writing the whole index from what is stored: at start, when the index is empty but there is
-//! content (a database from before search existed, or an index emptied by hand).
+//! content (a database from before search existed, or an index emptied by hand); and finding
+//! the posts stored but not yet indexed when the server last stopped (the post writer indexes
+//! new posts after storing them).
 
-use sea_orm::TransactionSession;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionSession, TransactionTrait,
+};
 
 use crate::entities::{lesson, post, resource, search_entry, thread};
 use crate::error::AppResult;
@@ -42,4 +47,26 @@ pub async fn index_if_empty<C: TransactionTrait + ConnectionTrait>(db: &C) -> Ap
         tracing::info!(entries = written, "search index written from the stored content");
     }
     Ok(written)
+}
+
+/// The shown posts (not hidden, not deleted) that have no search entry, oldest first.
+pub async fn unindexed_posts(db: &impl ConnectionTrait) -> AppResult<Vec<i32>> {
+    let indexed = Query::select()
+        .expr(Expr::val(1))
+        .from(search_entry::Entity)
+        .and_where(Expr::col((search_entry::Entity, search_entry::Column::Kind)).eq(super::Kind::Post.code()))
+        .and_where(
+            Expr::col((search_entry::Entity, search_entry::Column::SourceId)).equals((post::Entity, post::Column::Id)),
+        )
+        .to_owned();
+    Ok(post::Entity::find()
+        .select_only()
+        .column(post::Column::Id)
+        .filter(post::Column::Hidden.eq(false))
+        .filter(post::Column::Deleted.eq(false))
+        .filter(Expr::exists(indexed).not())
+        .order_by_asc(post::Column::Id)
+        .into_tuple::<i32>()
+        .all(db)
+        .await?)
 }

@@ -1,14 +1,21 @@
 //! Group commit for new posts. A post that arrives while a write transaction is running waits
 //! and is stored with the others that arrived meanwhile, in the next transaction, in a few
-//! statements for the whole group: one insert for the posts, one for their search entries,
-//! and per cohort one counter update and one insert for the events. Under load this turns
-//! eight round trips to the database per post into about two; alone, a post is stored at once.
-//! Under load the writer also waits a moment for company (see [`LINGER`]).
+//! statements for the whole group: one insert for the posts, and per cohort one counter update
+//! and one insert for the events. Under load this turns eight round trips to the database per
+//! post into about two; alone, a post is stored at once. Under load the writer also waits a
+//! moment for company (see [`LINGER`]).
 //!
 //! The transaction also reads the group's threads and its authors' mutes, and refuses a post
 //! whose thread is gone, locked or in another cohort than the one it was allowed in, or whose
 //! author is muted there: checked and stored in one step, with one read for the group instead
 //! of one per post.
+//!
+//! New posts are indexed for search after they are stored, by the same task, in batches of up
+//! to [`INDEX_BATCH`] (see [`index`]): a post reaches its readers without waiting for the
+//! index, and the index is written in fewer, larger transactions. A search first asks for
+//! what is waiting to be indexed ([`PostWriter::index_waiting`]), so it finds every post
+//! stored before it began; posts stored but not indexed when the server stopped are indexed
+//! when it starts again.
 //!
 //! A retried send (the same author and client id) inserts nothing and is answered
 //! [`Written::Duplicate`]; the caller finds the stored post.
@@ -18,7 +25,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, Set, TryInsertResult};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, Set, TryInsertResult,
+};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
@@ -38,6 +47,10 @@ const QUEUE: usize = 1024;
 /// alone is stored at once.
 const BUSY_GAP: Duration = Duration::from_millis(2);
 const LINGER: Duration = Duration::from_millis(1);
+/// Stored posts are indexed for search once this many wait, or once the first of them has
+/// waited [`INDEX_DELAY`]; at most this many in one transaction.
+const INDEX_BATCH: usize = 256;
+const INDEX_DELAY: Duration = Duration::from_millis(200);
 
 /// The most threads whose cohort [`PostWriter::cohort_of`] remembers; beyond it, it starts over.
 const REMEMBERED_THREADS: usize = 100_000;
@@ -71,9 +84,15 @@ struct Pending {
     reply: oneshot::Sender<AppResult<Written>>,
 }
 
+enum Job {
+    Store(Pending),
+    /// Index every stored post now; answered when done.
+    Index(oneshot::Sender<()>),
+}
+
 #[derive(Clone)]
 pub struct PostWriter {
-    sender: mpsc::Sender<Pending>,
+    sender: mpsc::Sender<Job>,
     /// Thread → its cohort. A thread never moves to another cohort, so this is never stale,
     /// and the writer checks it again when it stores the post.
     cohorts: Arc<Mutex<HashMap<i32, i32>>>,
@@ -116,29 +135,122 @@ impl PostWriter {
     pub async fn write(&self, row: NewRow) -> AppResult<Written> {
         let (reply, answer) = oneshot::channel();
         let stopped = || AppError::Internal(anyhow::anyhow!("the post writer has stopped"));
-        self.sender.send(Pending { row, reply }).await.map_err(|_| stopped())?;
+        self.sender
+            .send(Job::Store(Pending { row, reply }))
+            .await
+            .map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
+    }
+
+    /// Indexes the posts this instance stored and has not indexed yet; returns when they are.
+    /// A failure is logged by the writer and the search goes on with the index as it is.
+    pub async fn index_waiting(&self) {
+        let (done, indexed) = oneshot::channel();
+        if self.sender.send(Job::Index(done)).await.is_ok() {
+            let _ = indexed.await;
+        }
     }
 }
 
-async fn run(db: DatabaseConnection, mut receiver: mpsc::Receiver<Pending>) {
+/// Stored posts not yet indexed for search, oldest first.
+#[derive(Default)]
+struct Unindexed {
+    post_ids: Vec<i32>,
+    /// When the oldest of them was stored.
+    since: Option<Instant>,
+}
+
+impl Unindexed {
+    fn add(&mut self, post_ids: impl IntoIterator<Item = i32>) {
+        let before = self.post_ids.len();
+        self.post_ids.extend(post_ids);
+        if before == 0 && !self.post_ids.is_empty() {
+            self.since = Some(Instant::now());
+        }
+    }
+
+    /// When the next batch should be indexed, if any post waits.
+    fn due(&self) -> Option<Instant> {
+        let since = self.since?;
+        Some(if self.post_ids.len() >= INDEX_BATCH {
+            since
+        } else {
+            since + INDEX_DELAY
+        })
+    }
+
+    /// Indexes one batch, or (`all`) every waiting post. A failed batch is logged and kept
+    /// for the next try.
+    async fn index(&mut self, db: &DatabaseConnection, all: bool) {
+        while !self.post_ids.is_empty() {
+            let batch: Vec<i32> = self.post_ids.iter().take(INDEX_BATCH).copied().collect();
+            if let Err(error) = index(db, &batch).await {
+                error.log();
+                // Try again after a delay, not at once.
+                self.since = Some(Instant::now());
+                return;
+            }
+            self.post_ids.drain(..batch.len());
+            if !all {
+                break;
+            }
+        }
+        self.since = (!self.post_ids.is_empty()).then(Instant::now);
+    }
+}
+
+async fn run(db: DatabaseConnection, mut receiver: mpsc::Receiver<Job>) {
+    let mut unindexed = Unindexed::default();
+    // Posts stored before the server last stopped and not indexed then.
+    match search::rebuild::unindexed_posts(&db).await {
+        Ok(post_ids) => unindexed.add(post_ids),
+        Err(error) => error.log(),
+    }
     let mut last_arrival: Option<Instant> = None;
-    while let Some(first) = receiver.recv().await {
+    loop {
+        let job = match unindexed.due() {
+            Some(due) => tokio::select! {
+                job = receiver.recv() => job,
+                () = tokio::time::sleep_until(due) => {
+                    unindexed.index(&db, false).await;
+                    continue;
+                }
+            },
+            None => receiver.recv().await,
+        };
+        let first = match job {
+            None => break,
+            Some(Job::Index(done)) => {
+                unindexed.index(&db, true).await;
+                let _ = done.send(());
+                continue;
+            }
+            Some(Job::Store(first)) => first,
+        };
         let arrival = Instant::now();
         if last_arrival.is_some_and(|last| arrival - last < BUSY_GAP) {
             tokio::time::sleep(LINGER).await;
         }
         last_arrival = Some(arrival);
         let mut group = vec![first];
+        let mut index_asked = None;
         while group.len() < MAX_GROUP {
             match receiver.try_recv() {
-                Ok(next) => group.push(next),
+                Ok(Job::Store(next)) => group.push(next),
+                Ok(Job::Index(done)) => {
+                    index_asked = Some(done);
+                    break;
+                }
                 Err(_) => break,
             }
         }
         let rows: Vec<&NewRow> = group.iter().map(|pending| &pending.row).collect();
         match store(&db, &rows).await {
             Ok(results) => {
+                unindexed.add(results.iter().filter_map(|result| match result {
+                    Written::Created { post, .. } => Some(post.id),
+                    _ => None,
+                }));
                 for (pending, result) in group.into_iter().zip(results) {
                     let _ = pending.reply.send(Ok(result));
                 }
@@ -152,7 +264,44 @@ async fn run(db: DatabaseConnection, mut receiver: mpsc::Receiver<Pending>) {
                 }
             }
         }
+        if let Some(done) = index_asked {
+            unindexed.index(&db, true).await;
+            let _ = done.send(());
+        }
     }
+}
+
+/// Indexes the posts as they read now, in one transaction. Posts hidden or deleted since they
+/// were stored are left out; on PostgreSQL the posts are read `FOR UPDATE`, so a moderator
+/// hiding or an author editing one at the same time waits, and then takes it out of the index
+/// or indexes it anew (on SQLite the write transaction already excludes them).
+async fn index(db: &DatabaseConnection, post_ids: &[i32]) -> AppResult<()> {
+    let txn = write_transaction(db).await?;
+    let posts = post::Entity::find()
+        .filter(post::Column::Id.is_in(post_ids.iter().copied()))
+        .filter(post::Column::Hidden.eq(false))
+        .filter(post::Column::Deleted.eq(false))
+        .lock_exclusive()
+        .all(&txn)
+        .await?;
+    let thread_ids: BTreeSet<i32> = posts.iter().map(|post| post.thread_id).collect();
+    let titles: HashMap<i32, String> = thread::Entity::find()
+        .filter(thread::Column::Id.is_in(thread_ids))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|thread| (thread.id, thread.title))
+        .collect();
+    let entries = posts
+        .iter()
+        .map(|post| {
+            let title = titles.get(&post.thread_id).map_or("", String::as_str);
+            super::post_search_entry(post, title)
+        })
+        .collect();
+    search::put_many(&txn, entries).await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 /// Why a row may not be stored now, if it may not: its thread as stored and its author's mute
@@ -241,18 +390,14 @@ async fn store(db: &DatabaseConnection, rows: &[&NewRow]) -> AppResult<Vec<Writt
             None => stored.remove(&(row.author_id, row.client_id.clone())),
         });
     }
-    let mut entries = Vec::new();
     let mut by_cohort: BTreeMap<i32, Vec<usize>> = BTreeMap::new();
     for (index, (row, post)) in rows.iter().zip(&created).enumerate() {
         let Some(post) = post else { continue };
         if !row.mentioned.is_empty() {
             super::store_mentions(&txn, post.id, &row.mentioned).await?;
         }
-        let title = threads.get(&row.thread_id).map_or("", |thread| thread.title.as_str());
-        entries.push(super::post_search_entry(post, title));
         by_cohort.entry(post.cohort_id).or_default().push(index);
     }
-    search::put_many(&txn, entries).await?;
     let now = rows.iter().map(|row| row.now).max().unwrap_or_else(Utc::now);
     let changes: Vec<(i32, Vec<events::Change>)> = by_cohort
         .iter()
