@@ -158,6 +158,8 @@ struct Unindexed {
     post_ids: Vec<i32>,
     /// When the oldest of them was stored.
     since: Option<Instant>,
+    /// After a failed batch, no new try before this.
+    retry_after: Option<Instant>,
 }
 
 impl Unindexed {
@@ -172,30 +174,41 @@ impl Unindexed {
     /// When the next batch should be indexed, if any post waits.
     fn due(&self) -> Option<Instant> {
         let since = self.since?;
-        Some(if self.post_ids.len() >= INDEX_BATCH {
+        let due = if self.post_ids.len() >= INDEX_BATCH {
             since
         } else {
             since + INDEX_DELAY
-        })
+        };
+        Some(self.retry_after.map_or(due, |retry| due.max(retry)))
     }
 
     /// Indexes one batch, or (`all`) every waiting post. A failed batch is logged and kept
-    /// for the next try.
+    /// for a later try.
     async fn index(&mut self, db: &DatabaseConnection, all: bool) {
         while !self.post_ids.is_empty() {
             let batch: Vec<i32> = self.post_ids.iter().take(INDEX_BATCH).copied().collect();
             if let Err(error) = index(db, &batch).await {
                 error.log();
-                // Try again after a delay, not at once.
-                self.since = Some(Instant::now());
+                self.failed();
                 return;
             }
-            self.post_ids.drain(..batch.len());
+            self.indexed(batch.len());
             if !all {
                 break;
             }
         }
+    }
+
+    fn indexed(&mut self, count: usize) {
+        self.post_ids.drain(..count);
         self.since = (!self.post_ids.is_empty()).then(Instant::now);
+        self.retry_after = None;
+    }
+
+    /// Not at once again: a database that refuses now (full disk, lost connection) would
+    /// otherwise be asked in a busy loop.
+    fn failed(&mut self) {
+        self.retry_after = Some(Instant::now() + INDEX_DELAY);
     }
 }
 
@@ -480,6 +493,38 @@ mod tests {
             AppError::Muted { until } => format!("muted until {until}"),
             other => format!("{other:?}"),
         })
+    }
+
+    #[test]
+    fn posts_wait_for_a_full_batch_or_the_delay_and_a_failure_delays_the_next_try() {
+        let mut unindexed = Unindexed::default();
+        assert_eq!(unindexed.due(), None, "nothing waits");
+        let start = Instant::now();
+        unindexed.add([1, 2, 3]);
+        let due = unindexed.due().expect("due");
+        assert!(due >= start + INDEX_DELAY, "a few posts wait for the delay");
+        unindexed.add(4..=i32::try_from(INDEX_BATCH).unwrap() + 10);
+        assert!(
+            unindexed.due().expect("due") <= Instant::now(),
+            "a full batch is due at once"
+        );
+
+        unindexed.failed();
+        assert!(
+            unindexed.due().expect("due") >= Instant::now() + INDEX_DELAY / 2,
+            "after a failure, not at once"
+        );
+        unindexed.indexed(INDEX_BATCH);
+        assert_eq!(
+            unindexed.post_ids,
+            (INDEX_BATCH as i32 + 1..=INDEX_BATCH as i32 + 10).collect::<Vec<_>>()
+        );
+        assert!(
+            unindexed.due().expect("due") > Instant::now(),
+            "the rest waits for the delay"
+        );
+        unindexed.indexed(10);
+        assert_eq!(unindexed.due(), None, "all indexed");
     }
 
     #[test]
