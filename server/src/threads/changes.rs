@@ -100,7 +100,7 @@ pub async fn edit_post(state: &AppState, viewer: &CurrentUser, post_id: i32, edi
     let edited = changed.update(&txn).await?;
     store_mentions(&txn, post_id, &mentioned).await?;
     if !edited.hidden {
-        super::index_post(&txn, &edited).await?;
+        super::index_posts(&txn, std::slice::from_ref(&edited)).await?;
     }
     commit_with_event(
         state,

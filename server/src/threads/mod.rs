@@ -7,7 +7,7 @@ pub mod moderation;
 pub mod views;
 pub mod writer;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
@@ -391,14 +391,22 @@ pub fn post_search_entry(post: &post::Model, thread_title: &str) -> search::Entr
     }
 }
 
-/// Indexes a post as it now reads (after an edit or a restore).
-pub(crate) async fn index_post(txn: &impl ConnectionTrait, post: &post::Model) -> AppResult<()> {
-    let title = thread::Entity::find_by_id(post.thread_id)
-        .one(txn)
+/// Indexes posts as they now read, under their threads' titles: new posts after they are
+/// stored, a post after an edit or a restore.
+pub(crate) async fn index_posts(txn: &impl ConnectionTrait, posts: &[post::Model]) -> AppResult<()> {
+    let thread_ids: BTreeSet<i32> = posts.iter().map(|post| post.thread_id).collect();
+    let titles: HashMap<i32, String> = thread::Entity::find()
+        .filter(thread::Column::Id.is_in(thread_ids))
+        .all(txn)
         .await?
-        .map(|thread| thread.title)
-        .unwrap_or_default();
-    search::put(txn, post_search_entry(post, &title)).await
+        .into_iter()
+        .map(|thread| (thread.id, thread.title))
+        .collect();
+    let entries = posts
+        .iter()
+        .map(|post| post_search_entry(post, titles.get(&post.thread_id).map_or("", String::as_str)))
+        .collect();
+    search::put_many(txn, entries).await
 }
 
 async fn existing_post(state: &AppState, viewer: &CurrentUser, client_id: &str) -> AppResult<Option<post::Model>> {

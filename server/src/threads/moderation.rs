@@ -192,7 +192,7 @@ pub async fn set_post_hidden(
     if hide || changed.deleted {
         search::remove(&txn, search::Kind::Post, post_id).await?;
     } else {
-        super::index_post(&txn, &changed).await?;
+        super::index_posts(&txn, std::slice::from_ref(&changed)).await?;
     }
     if hide {
         resolve_reports(&txn, post_id, viewer.user.id, now).await?;

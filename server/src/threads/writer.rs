@@ -297,22 +297,7 @@ async fn index(db: &DatabaseConnection, post_ids: &[i32]) -> AppResult<()> {
         .lock_exclusive()
         .all(&txn)
         .await?;
-    let thread_ids: BTreeSet<i32> = posts.iter().map(|post| post.thread_id).collect();
-    let titles: HashMap<i32, String> = thread::Entity::find()
-        .filter(thread::Column::Id.is_in(thread_ids))
-        .all(&txn)
-        .await?
-        .into_iter()
-        .map(|thread| (thread.id, thread.title))
-        .collect();
-    let entries = posts
-        .iter()
-        .map(|post| {
-            let title = titles.get(&post.thread_id).map_or("", String::as_str);
-            super::post_search_entry(post, title)
-        })
-        .collect();
-    search::put_many(&txn, entries).await?;
+    super::index_posts(&txn, &posts).await?;
     txn.commit().await?;
     Ok(())
 }
