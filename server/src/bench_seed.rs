@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::Serialize;
 
@@ -49,7 +49,7 @@ pub async fn seed(
     anyhow::ensure!(cohorts > 0 && members > 0, "--cohorts and --members must be at least 1");
     let keys = SessionKeys::new(settings.signing_secret.expose());
     let lifetime = Duration::hours(settings.session_hours);
-    let txn = db.begin().await?;
+    let txn = crate::db::write_transaction(db).await?;
     let today = now.date_naive();
     let programme = programme::ActiveModel {
         name: Set(format!("Benchmark {}", now.format("%Y-%m-%d %H:%M:%S"))),
@@ -244,7 +244,7 @@ pub async fn seed_posts(
     let mut rng = StdRng::seed_from_u64(2026);
     let mut made = 0;
     while made < posts {
-        let txn = db.begin().await?;
+        let txn = crate::db::write_transaction(db).await?;
         let mut rows = Vec::new();
         for n in made..(made + BATCH).min(posts) {
             let cohort = &seeded.cohorts[n % seeded.cohorts.len()];

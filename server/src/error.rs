@@ -31,9 +31,16 @@ pub enum AppError {
     Muted { until: chrono::DateTime<chrono::Utc> },
     #[error("too many requests")]
     TooManyRequests,
+    /// The database could not take the write in time (another writer held the lock for
+    /// [`crate::db::LOCK_WAIT`]): 503 `busy` with `Retry-After`. Nothing was written.
+    #[error("database busy")]
+    Busy,
     /// An upload over the size limit, refused while it streamed in: 413 `file_too_large`.
     #[error("file too large")]
     FileTooLarge { max_bytes: u64 },
+    /// A JSON or form body over [`crate::web::MAX_TEXT_BODY_BYTES`]: 413 `request_too_large`.
+    #[error("request too large")]
+    RequestTooLarge { max_bytes: u64 },
     /// A time that breaks planning rules, saved only when the facilitator confirms it.
     #[error("planning rules broken")]
     RuleBroken {
@@ -45,7 +52,63 @@ pub enum AppError {
 
 impl From<sea_orm::DbErr> for AppError {
     fn from(error: sea_orm::DbErr) -> Self {
-        AppError::Internal(error.into())
+        match classify(&error) {
+            DbFailure::Busy => {
+                tracing::warn!(error = %error, "database busy");
+                AppError::Busy
+            }
+            // Two requests created the same thing at once and the other one won: the caller's
+            // view is stale, as with any conflict. (Writes that can meet this take the row lock
+            // first or use ON CONFLICT; this is the safety net.)
+            DbFailure::Duplicate => {
+                tracing::warn!(error = %error, "unique constraint at a concurrent write");
+                AppError::Conflict {
+                    code: "concurrent_change",
+                }
+            }
+            DbFailure::Other => AppError::Internal(error.into()),
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum DbFailure {
+    Busy,
+    Duplicate,
+    Other,
+}
+
+/// Which database failures are a matter of timing rather than a fault: the lock was not free
+/// in time (SQLite `SQLITE_BUSY` 5 and its extended codes such as 517, `SQLITE_LOCKED` 6;
+/// PostgreSQL lock timeout 55P03, deadlock 40P01, serialization failure 40001), or no pooled
+/// connection came free.
+fn classify(error: &sea_orm::DbErr) -> DbFailure {
+    use sea_orm::{DbErr, RuntimeErr, SqlErr};
+    if matches!(error, DbErr::ConnectionAcquire(_)) {
+        return DbFailure::Busy;
+    }
+    if let Some(SqlErr::UniqueConstraintViolation(_)) = error.sql_err() {
+        return DbFailure::Duplicate;
+    }
+    let (DbErr::Exec(RuntimeErr::SqlxError(sqlx)) | DbErr::Query(RuntimeErr::SqlxError(sqlx)) | DbErr::Conn(RuntimeErr::SqlxError(sqlx))) =
+        error
+    else {
+        return DbFailure::Other;
+    };
+    match sqlx.as_ref() {
+        sea_orm::sqlx::Error::PoolTimedOut => DbFailure::Busy,
+        sea_orm::sqlx::Error::Database(database) => {
+            let code = database.code().unwrap_or_default();
+            let sqlite_busy = code
+                .parse::<i64>()
+                .is_ok_and(|code| matches!(code & 0xff, 5 | 6));
+            if sqlite_busy || matches!(code.as_ref(), "55P03" | "40P01" | "40001") {
+                DbFailure::Busy
+            } else {
+                DbFailure::Other
+            }
+        }
+        _ => DbFailure::Other,
     }
 }
 
@@ -78,7 +141,8 @@ impl AppError {
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict { .. } | AppError::RuleBroken { .. } => StatusCode::CONFLICT,
             AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
-            AppError::FileTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::FileTooLarge { .. } | AppError::RequestTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -91,7 +155,9 @@ impl AppError {
             AppError::Invalid { code, .. } | AppError::Conflict { code } => code,
             AppError::Muted { .. } => "muted",
             AppError::TooManyRequests => "too_many_requests",
+            AppError::Busy => "busy",
             AppError::FileTooLarge { .. } => "file_too_large",
+            AppError::RequestTooLarge { .. } => "request_too_large",
             AppError::RuleBroken { .. } => "planning_rule_broken",
             AppError::Internal(_) => "internal",
         }
@@ -104,7 +170,7 @@ impl AppError {
             AppError::Invalid { args, .. } => tr.f(&key, args),
             // The time in the same language as the sentence around it.
             AppError::Muted { until } => tr.f(&key, &[("until", tr.date_time(until))]),
-            AppError::FileTooLarge { max_bytes } => {
+            AppError::FileTooLarge { max_bytes } | AppError::RequestTooLarge { max_bytes } => {
                 tr.f(&key, &[("max", format!("{} MiB", max_bytes.div_ceil(1024 * 1024)))])
             }
             AppError::RuleBroken { violations } => {
@@ -115,6 +181,14 @@ impl AppError {
                 tr.f(&key, &[("reasons", reasons.join("; "))])
             }
             _ => tr.t(&key).to_string(),
+        }
+    }
+
+    /// Seconds after which the same request may succeed, sent as `Retry-After`.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            AppError::Busy => Some(1),
+            _ => None,
         }
     }
 
@@ -170,6 +244,9 @@ impl IntoResponse for AppError {
             header::CONTENT_TYPE,
             header::HeaderValue::from_static("application/problem+json"),
         );
+        if let Some(seconds) = self.retry_after() {
+            response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+        }
         response
     }
 }

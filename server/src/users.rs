@@ -20,7 +20,7 @@ pub async fn create_admin<C: TransactionTrait>(
     now: DateTime<Utc>,
 ) -> AppResult<(user::Model, String)> {
     let email = normalize_email(email).ok_or_else(|| AppError::invalid("invalid_email", "email"))?;
-    let txn = db.begin().await?;
+    let txn = crate::db::write_transaction(db).await?;
     let admin = match user::Entity::find()
         .filter(user::Column::Email.eq(&email))
         .one(&txn)
@@ -81,7 +81,7 @@ pub async fn deactivate<C: TransactionTrait>(
             code: "cannot_deactivate_self",
         });
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::write_transaction(db).await?;
     let person = user::Entity::find_by_id(user_id)
         .one(&txn)
         .await?

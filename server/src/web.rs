@@ -125,6 +125,7 @@ impl FormError {
             AppError::Invalid { .. }
             | AppError::Conflict { .. }
             | AppError::TooManyRequests
+            | AppError::Busy
             | AppError::Muted { .. } => Ok(FormError {
                 status: error.status(),
                 message: error.message(tr),
@@ -173,7 +174,13 @@ impl IntoResponse for PageError {
         };
         let heading = self.tr.t(&format!("error_page.{}", status.as_u16())).to_string();
         let message = self.error.message(self.tr);
-        render(status, &ErrorPage { page, heading, message })
+        let mut response = render(status, &ErrorPage { page, heading, message });
+        if let Some(seconds) = self.error.retry_after() {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 
@@ -237,6 +244,65 @@ pub async fn csrf_protection(State(state): State<AppState>, request: Request, ne
         }
     }
     response
+}
+
+/// The largest JSON or form body the server reads (axum's own default body limit).
+pub const MAX_TEXT_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// The text rule ([`crate::domain::text`]) at the boundary: a JSON body, an url-encoded form or
+/// a query string with a control character in any field is refused with 422 `invalid_text`
+/// before a handler sees it, on every route. (Multipart fields, websocket messages and CSV rows
+/// are checked where they are parsed.)
+pub async fn text_rule(request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let is_api = parts.uri.path().starts_with("/api/");
+    let refuse = |error: AppError| {
+        if is_api {
+            error.into_response()
+        } else {
+            PageError::from(error).into_response()
+        }
+    };
+    let invalid_text = |field: String| AppError::Invalid {
+        code: "invalid_text",
+        field: None,
+        args: vec![("field", field)],
+    };
+    if let Some(field) = parts
+        .uri
+        .query()
+        .and_then(|query| crate::domain::text::forbidden_in_form(query.as_bytes()))
+    {
+        return refuse(invalid_text(field));
+    }
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let is_json = content_type.starts_with("application/json") || content_type.contains("+json");
+    let is_form = content_type.starts_with("application/x-www-form-urlencoded");
+    if !is_json && !is_form {
+        return next.run(Request::from_parts(parts, body)).await;
+    }
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_TEXT_BODY_BYTES).await else {
+        return refuse(AppError::RequestTooLarge {
+            max_bytes: MAX_TEXT_BODY_BYTES as u64,
+        });
+    };
+    let broken = if is_json {
+        // A body that is not JSON at all is the extractor's to refuse (`invalid_json`).
+        serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .and_then(|value| crate::domain::text::forbidden_in_json(&value))
+    } else {
+        crate::domain::text::forbidden_in_form(&bytes)
+    };
+    match broken {
+        Some(field) => refuse(invalid_text(field)),
+        None => next.run(Request::from_parts(parts, Body::from(bytes))).await,
+    }
 }
 
 /// An `Origin` header, when a browser sends one, must name this site. Forms, the API and the

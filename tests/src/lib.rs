@@ -378,9 +378,8 @@ impl TestApp {
         name: &str,
         role: samling::domain::roles::Role,
     ) -> String {
-        use sea_orm::TransactionTrait;
         let now = self.clock.now_for_tests();
-        let txn = self.db.begin().await.expect("a transaction");
+        let txn = samling::db::write_transaction(&self.db).await.expect("a transaction");
         let person = samling::cohorts::find_or_create_user(&txn, email, name, now)
             .await
             .expect("a person");

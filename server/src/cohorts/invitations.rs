@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::{Deserialize, Serialize};
 
 use super::{find_or_create_user, set_membership};
@@ -72,11 +72,8 @@ pub async fn invite(
         return Err(AppError::invalid("invalid_name", "name"));
     }
     let now = state.now();
-    let txn = state.db.begin().await?;
-    let cohort = cohort::Entity::find_by_id(cohort_id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let txn = crate::db::write_transaction(&state.db).await?;
+    let cohort = crate::db::lock_row::<cohort::Entity>(&txn, cohort_id).await?;
     if let Some(existing) = user::Entity::find()
         .filter(user::Column::Email.eq(&email))
         .one(&txn)
@@ -145,7 +142,7 @@ pub async fn invite(
 pub async fn accept(state: &AppState, secret: &str) -> AppResult<(user::Model, i32)> {
     let now = state.now();
     let hash = hash_secret(secret.trim());
-    let txn = state.db.begin().await?;
+    let txn = crate::db::write_transaction(&state.db).await?;
     let used = invitation::Entity::update_many()
         .col_expr(invitation::Column::AcceptedAt, Expr::value(now))
         .filter(invitation::Column::TokenHash.eq(&hash))

@@ -6,6 +6,7 @@ pub mod invitations;
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionSession,
     TransactionTrait,
@@ -355,7 +356,7 @@ pub async fn create_programme<C: TransactionTrait>(
     if new.ends_on <= new.starts_on {
         return Err(AppError::invalid("invalid_programme_period", "ends_on"));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::write_transaction(db).await?;
     let created = programme::ActiveModel {
         name: Set(name.to_string()),
         grant_years: Set(years.iter().map(i32::to_string).collect::<Vec<_>>().join(",")),
@@ -402,9 +403,11 @@ pub async fn find_or_create_user(
         return Err(AppError::invalid("invalid_name", "name"));
     }
     let organisation_id = organisation_of_address(txn, &email).await?;
-    Ok(user::ActiveModel {
+    // Two cohorts may add the same new person at the same moment (on PostgreSQL neither sees
+    // the other's row yet): the second insert leaves the first one's row as it is.
+    user::Entity::insert(user::ActiveModel {
         name: Set(name.to_string()),
-        email: Set(email),
+        email: Set(email.clone()),
         language: Set(Language::Nb.code().to_string()),
         is_admin: Set(false),
         active: Set(true),
@@ -412,9 +415,15 @@ pub async fn find_or_create_user(
         organisation_id: Set(organisation_id),
         created_at: Set(now),
         ..Default::default()
-    }
-    .insert(txn)
-    .await?)
+    })
+    .on_conflict(OnConflict::column(user::Column::Email).do_nothing().to_owned())
+    .exec_without_returning(txn)
+    .await?;
+    user::Entity::find()
+        .filter(user::Column::Email.eq(&email))
+        .one(txn)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 /// The organisation whose grant names this address as contact, if any.
@@ -449,15 +458,21 @@ pub async fn set_membership(
             revoke_sessions(txn, user_id).await?;
         }
         None => {
-            membership::ActiveModel {
+            // A concurrent first membership (two invitations accepted at once) keeps the first.
+            membership::Entity::insert(membership::ActiveModel {
                 user_id: Set(user_id),
                 cohort_id: Set(cohort_id),
                 role: Set(role.code().to_string()),
                 grant_id: Set(grant_id),
                 created_at: Set(now),
                 ..Default::default()
-            }
-            .insert(txn)
+            })
+            .on_conflict(
+                OnConflict::columns([membership::Column::UserId, membership::Column::CohortId])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(txn)
             .await?;
         }
     }
@@ -473,11 +488,8 @@ pub async fn appoint_facilitator<C: TransactionTrait>(
     actor_user_id: Option<i32>,
     now: DateTime<Utc>,
 ) -> AppResult<user::Model> {
-    let txn = db.begin().await?;
-    cohort::Entity::find_by_id(cohort_id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let txn = crate::db::write_transaction(db).await?;
+    crate::db::lock_row::<cohort::Entity>(&txn, cohort_id).await?;
     let facilitator = find_or_create_user(&txn, email, name, now).await?;
     set_membership(&txn, facilitator.id, cohort_id, Role::Facilitator, None, now).await?;
     audit::record(
@@ -514,7 +526,7 @@ pub async fn remove_member<C: TransactionTrait>(
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     viewer.require(Action::ViewCohort { cohort_id })?;
-    let txn = db.begin().await?;
+    let txn = crate::db::write_transaction(db).await?;
     let found = membership::Entity::find()
         .filter(membership::Column::CohortId.eq(cohort_id))
         .filter(membership::Column::UserId.eq(user_id))

@@ -106,7 +106,7 @@ pub async fn load<C: TransactionTrait + sea_orm::ConnectionTrait>(
     )
     .await?;
 
-    let txn = db.begin().await?;
+    let txn = crate::db::write_transaction(db).await?;
     for (reference, needs, offers) in PROFILES {
         let Some((grant_id, lead)) = lead_of(reference) else {
             continue;

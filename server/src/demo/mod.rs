@@ -74,7 +74,7 @@ pub async fn load<C: TransactionTrait + sea_orm::ConnectionTrait>(
         ("sirkulaerokonomi", "Sindre Aas", "sindre.aas@example.no"),
         ("klimavennlig-arealplanlegging", "Aud Lie", "aud.lie@example.no"),
     ];
-    let txn = db.begin().await?;
+    let txn = crate::db::write_transaction(db).await?;
     for cohort in cohort::Entity::find().all(&txn).await? {
         let Some(theme) = themes.iter().find(|theme| theme.id == cohort.theme_id) else {
             continue;
@@ -187,7 +187,7 @@ async fn start_demo_threads<C: TransactionTrait + sea_orm::ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     let themes = theme::Entity::find().all(db).await?;
-    let txn = db.begin().await?;
+    let txn = crate::db::write_transaction(db).await?;
     for cohort in cohort::Entity::find().all(&txn).await? {
         let Some(theme) = themes.iter().find(|theme| theme.id == cohort.theme_id) else {
             continue;
@@ -342,7 +342,7 @@ async fn plan_demo_sessions<C: TransactionTrait + sea_orm::ConnectionTrait>(
         let proposal = planning::propose_for_cohort(db, cohort.id, PlanQuery::default(), now).await?;
         sessions::store_plan(db, None, cohort.id, &proposal.plan.sessions, now).await?;
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::write_transaction(db).await?;
     let themes = theme::Entity::find().all(&txn).await?;
     for cohort in &cohorts {
         let is_food = themes

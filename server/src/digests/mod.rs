@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 
 use crate::auth::CurrentUser;
@@ -210,7 +210,7 @@ async fn decide(state: &AppState, found: &digest::Model, wait_for_recap: bool) -
             mails.push((person, mail));
         }
     }
-    let txn = state.db.begin().await?;
+    let txn = crate::db::write_transaction(&state.db).await?;
     // Only one decision per digest, however many workers run: the row changes once.
     let claimed = digest::Entity::update_many()
         .col_expr(digest::Column::Status, Expr::value(DECIDED))

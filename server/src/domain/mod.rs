@@ -9,3 +9,4 @@ pub mod planner;
 pub mod policy;
 pub mod roles;
 pub mod sessions;
+pub mod text;

@@ -156,6 +156,21 @@ pub fn parse_file(text: &str, progress: Progress) -> AppResult<ParsedFile> {
             continue;
         }
         let fields: [&str; 13] = positions.map(|index| &record[index]);
+        if let Some(column) = fields
+            .iter()
+            .position(|field| crate::domain::text::has_forbidden_control(field))
+        {
+            parsed.rejected.push(RejectedRow {
+                line,
+                reference,
+                error: FieldError {
+                    code: "invalid_text".into(),
+                    column: COLUMNS[column].into(),
+                    value: String::new(),
+                },
+            });
+            continue;
+        }
         match parse_record(&fields) {
             Ok(grant) if !seen.insert(grant.reference.clone()) => parsed.rejected.push(RejectedRow {
                 line,
@@ -218,7 +233,7 @@ pub async fn import_grants<C: TransactionTrait>(
         return Err(AppError::invalid("import_too_large", "file"));
     }
     let parsed = parse_file(&decode(bytes), progress)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::write_transaction(db).await?;
     let rules = load_theme_rules(&txn).await?;
     let mut organisations: HashMap<String, organisation::Model> = organisation::Entity::find()
         .all(&txn)

@@ -103,7 +103,7 @@ pub async fn add_measure_type<C: TransactionTrait>(
     if measure_type.is_empty() || measure_type.chars().count() > 120 {
         return Err(AppError::invalid("invalid_measure_type", "measure_type"));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::write_transaction(db).await?;
     theme::Entity::find_by_id(theme_id)
         .one(&txn)
         .await?
@@ -147,7 +147,7 @@ pub async fn remove_measure_type<C: TransactionTrait>(
     actor_user_id: i32,
     now: chrono::DateTime<chrono::Utc>,
 ) -> AppResult<()> {
-    let txn = db.begin().await?;
+    let txn = crate::db::write_transaction(db).await?;
     let mapping = theme_measure_type::Entity::find_by_id(mapping_id)
         .one(&txn)
         .await?

@@ -85,7 +85,7 @@ pub async fn decide<C: TransactionTrait>(
     actor_user_id: i32,
     now: chrono::DateTime<chrono::Utc>,
 ) -> AppResult<()> {
-    let txn = db.begin().await?;
+    let txn = crate::db::write_transaction(db).await?;
     let stored = grant::Entity::find_by_id(grant_id)
         .one(&txn)
         .await?

@@ -424,7 +424,8 @@ pub async fn save_profile<C: TransactionTrait + ConnectionTrait>(
     require_edit(db, viewer, &place).await?;
     let needs = checked_text(&change.needs, "profile_text_too_long", "needs")?;
     let offers = checked_text(&change.offers, "profile_text_too_long", "offers")?;
-    let txn = db.begin().await?;
+    let txn = crate::db::write_transaction(db).await?;
+    crate::db::lock_row::<grant::Entity>(&txn, grant_id).await?;
     let existing = project_profile::Entity::find()
         .filter(project_profile::Column::GrantId.eq(grant_id))
         .one(&txn)
@@ -507,7 +508,8 @@ pub async fn save_lesson<C: TransactionTrait + ConnectionTrait>(
     let Some(&cohort_id) = place.cohort_ids.last() else {
         return Err(AppError::NotFound);
     };
-    let txn = db.begin().await?;
+    let txn = crate::db::write_transaction(db).await?;
+    crate::db::lock_row::<grant::Entity>(&txn, grant_id).await?;
     let existing = lesson::Entity::find()
         .filter(lesson::Column::GrantId.eq(grant_id))
         .one(&txn)

@@ -175,7 +175,7 @@ pub async fn store<C: TransactionTrait>(
     posted_by: i32,
     row: resource::ActiveModel,
 ) -> AppResult<resource::Model> {
-    let txn = db.begin().await?;
+    let txn = crate::db::write_transaction(db).await?;
     let inserted = row.insert(&txn).await?;
     search::put(&txn, search_entry(&inserted)).await?;
     audit::record(
@@ -376,7 +376,7 @@ pub async fn set_participants_post(
     allowed: bool,
 ) -> AppResult<()> {
     viewer.require(Action::ManageResources { cohort_id })?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::write_transaction(&state.db).await?;
     let found = cohort::Entity::find_by_id(cohort_id)
         .one(&txn)
         .await?
@@ -416,7 +416,7 @@ pub async fn delete(state: &AppState, viewer: &CurrentUser, resource_id: i32) ->
         cohort_id: found.cohort_id,
         is_poster: found.posted_by == viewer.user.id,
     })?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::write_transaction(&state.db).await?;
     resource::Entity::delete_by_id(resource_id).exec(&txn).await?;
     search::remove(&txn, search::Kind::Resource, resource_id).await?;
     audit::record(

@@ -18,7 +18,7 @@ pub async fn index_if_empty<C: TransactionTrait + ConnectionTrait>(db: &C) -> Ap
     if search_entry::Entity::find().count(db).await? > 0 {
         return Ok(0);
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::write_transaction(db).await?;
     let threads = thread::Entity::find().all(&txn).await?;
     for found in &threads {
         super::put(&txn, crate::threads::thread_search_entry(found)).await?;

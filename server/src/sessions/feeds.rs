@@ -38,9 +38,11 @@ pub async fn session_ics(state: &AppState, viewer: &CurrentUser, session_id: i32
 
 /// Makes a new feed URL for the viewer; an older one stops working.
 pub async fn create_feed(state: &AppState, viewer: &CurrentUser) -> AppResult<String> {
+    let txn = crate::db::write_transaction(&state.db).await?;
+    crate::db::lock_row::<crate::entities::user::Entity>(&txn, viewer.user.id).await?;
     calendar_feed::Entity::delete_many()
         .filter(calendar_feed::Column::UserId.eq(viewer.user.id))
-        .exec(&state.db)
+        .exec(&txn)
         .await?;
     let secret = new_secret();
     calendar_feed::ActiveModel {
@@ -49,8 +51,9 @@ pub async fn create_feed(state: &AppState, viewer: &CurrentUser) -> AppResult<St
         created_at: Set(state.now()),
         ..Default::default()
     }
-    .insert(&state.db)
+    .insert(&txn)
     .await?;
+    sea_orm::TransactionSession::commit(txn).await?;
     Ok(state.link(&format!("/calendar/{secret}.ics")))
 }
 

@@ -273,9 +273,11 @@ pub async fn update_session(
         active.starts_at = Set(starts_at);
         active.ends_at = Set(ends_at);
     }
-    active.sequence = Set(found.sequence + 1);
     active.updated_at = Set(now);
-    let txn = registration::write_transaction(&state.db).await?;
+    let txn = crate::db::write_transaction(&state.db).await?;
+    // Counted from the stored row, so two edits at once raise the calendar's SEQUENCE twice.
+    let locked = crate::db::lock_row::<session::Entity>(&txn, session_id).await?;
+    active.sequence = Set(locked.sequence + 1);
     let updated = active.update(&txn).await?;
     registration::fill_free_seats(&txn, &updated).await?;
     audit::record(
@@ -321,7 +323,8 @@ pub async fn book_expert(
     if member.is_none_or(|m| m.role != crate::domain::roles::Role::Expert.code()) {
         return Err(AppError::invalid("not_an_expert_of_cohort", "user_id"));
     }
-    let txn = state.db.begin().await?;
+    let txn = crate::db::write_transaction(&state.db).await?;
+    crate::db::lock_row::<session::Entity>(&txn, session_id).await?;
     let existing = session_expert::Entity::find()
         .filter(session_expert::Column::SessionId.eq(session_id))
         .filter(session_expert::Column::UserId.eq(booking.user_id))
@@ -380,7 +383,8 @@ pub async fn store_plan<C: TransactionTrait + ConnectionTrait>(
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::write_transaction(db).await?;
+    crate::db::lock_row::<cohort::Entity>(&txn, cohort_id).await?;
     let existing = session::Entity::find()
         .filter(session::Column::CohortId.eq(cohort_id))
         .all(&txn)

@@ -2,8 +2,9 @@
 //! need help with", "what can you share"), availability polls and the recap.
 
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 use serde::{Deserialize, Serialize};
 
@@ -48,32 +49,26 @@ pub async fn save_preparation(
     })?;
     let needs = bounded(&input.needs, "needs")?;
     let offers = bounded(&input.offers, "offers")?;
-    let existing = preparation::Entity::find()
-        .filter(preparation::Column::SessionId.eq(session_id))
-        .filter(preparation::Column::UserId.eq(viewer.user.id))
-        .one(&state.db)
-        .await?;
-    match existing {
-        Some(existing) => {
-            let mut active: preparation::ActiveModel = existing.into();
-            active.needs = Set(needs.clone());
-            active.offers = Set(offers.clone());
-            active.updated_at = Set(state.now());
-            active.update(&state.db).await?;
-        }
-        None => {
-            preparation::ActiveModel {
-                session_id: Set(session_id),
-                user_id: Set(viewer.user.id),
-                needs: Set(needs.clone()),
-                offers: Set(offers.clone()),
-                updated_at: Set(state.now()),
-                ..Default::default()
-            }
-            .insert(&state.db)
-            .await?;
-        }
-    }
+    // One statement, so two saves at once (two tabs) end as one row with the last answers.
+    preparation::Entity::insert(preparation::ActiveModel {
+        session_id: Set(session_id),
+        user_id: Set(viewer.user.id),
+        needs: Set(needs.clone()),
+        offers: Set(offers.clone()),
+        updated_at: Set(state.now()),
+        ..Default::default()
+    })
+    .on_conflict(
+        OnConflict::columns([preparation::Column::SessionId, preparation::Column::UserId])
+            .update_columns([
+                preparation::Column::Needs,
+                preparation::Column::Offers,
+                preparation::Column::UpdatedAt,
+            ])
+            .to_owned(),
+    )
+    .exec_without_returning(&state.db)
+    .await?;
     Ok(PreparationInput { needs, offers })
 }
 
@@ -214,7 +209,8 @@ pub async fn answer_poll(
         .filter(poll_option::Column::SessionId.eq(session_id))
         .all(&state.db)
         .await?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::write_transaction(&state.db).await?;
+    crate::db::lock_row::<session::Entity>(&txn, session_id).await?;
     for input in answers {
         if !options.iter().any(|o| o.id == input.option_id) {
             return Err(AppError::invalid("unknown_poll_option", "option_id"));
@@ -365,7 +361,8 @@ pub async fn write_recap(
             code: "recap_before_session",
         });
     }
-    let txn = state.db.begin().await?;
+    let txn = crate::db::write_transaction(&state.db).await?;
+    let found = crate::db::lock_row::<session::Entity>(&txn, session_id).await?;
     let mut active: session::ActiveModel = found.clone().into();
     active.recap_summary = Set(bounded(&input.summary, "summary")?);
     active.recap_decisions = Set(bounded(&input.decisions, "decisions")?);

@@ -5,45 +5,19 @@
 //! SQLite, a row lock on the session in PostgreSQL. Count-then-insert is then safe.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 use serde::{Deserialize, Serialize};
 
 use super::{SessionView, session_view, visible_session};
 use crate::auth::CurrentUser;
+use crate::db::{lock_row, write_transaction};
 use crate::domain::policy::Action;
 use crate::domain::sessions::{RegistrationStatus, SessionStatus};
 use crate::entities::{organisation, registration, session, user};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-
-/// A transaction that holds the write lock from its first statement (SQLite); on PostgreSQL
-/// callers lock the rows they decide on.
-pub async fn write_transaction(db: &DatabaseConnection) -> AppResult<DatabaseTransaction> {
-    Ok(db
-        .begin_with_options(TransactionOptions {
-            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-            ..Default::default()
-        })
-        .await?)
-}
-
-/// Reads a row inside a [`write_transaction`], locking it on PostgreSQL (on SQLite the
-/// transaction already holds the write lock).
-pub async fn lock_row<E: EntityTrait>(txn: &DatabaseTransaction, id: i32) -> AppResult<E::Model>
-where
-    <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<i32>,
-{
-    let query = E::find_by_id(id);
-    let query = if txn.get_database_backend() == DatabaseBackend::Postgres {
-        query.lock_exclusive()
-    } else {
-        query
-    };
-    query.one(txn).await?.ok_or(AppError::NotFound)
-}
 
 async fn lock_session(txn: &DatabaseTransaction, session_id: i32) -> AppResult<session::Model> {
     lock_row::<session::Entity>(txn, session_id).await

@@ -15,7 +15,7 @@ use crate::domain::policy::Action;
 use crate::entities::{post, post_reaction, post_revision, thread, thread_read};
 use crate::error::{AppError, AppResult};
 use crate::search;
-use crate::sessions::registration::write_transaction;
+use crate::db::write_transaction;
 use crate::state::AppState;
 
 /// The reactions members can give; a fixed list keeps them meaningful and translatable.

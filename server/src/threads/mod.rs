@@ -18,7 +18,7 @@ use crate::domain::policy::Action;
 use crate::entities::{cohort_mute, membership, post, post_mention, session, thread, thread_read, user};
 use crate::error::{AppError, AppResult};
 use crate::search;
-use crate::sessions::registration::write_transaction;
+use crate::db::write_transaction;
 use crate::state::AppState;
 use events::EventKind;
 use views::{PostActivity, fresh_post_view, names, post_views, thread_view};

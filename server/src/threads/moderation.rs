@@ -23,7 +23,7 @@ use crate::error::{AppError, AppResult};
 use crate::i18n::Tr;
 use crate::mails;
 use crate::search;
-use crate::sessions::registration::{lock_row, write_transaction};
+use crate::db::{lock_row, write_transaction};
 use crate::state::AppState;
 
 const MAX_REASON_CHARS: usize = 500;

@@ -35,7 +35,7 @@ use super::events::{self, EventKind};
 use crate::entities::{cohort_mute, post, thread};
 use crate::error::{AppError, AppResult};
 use crate::search;
-use crate::sessions::registration::write_transaction;
+use crate::db::write_transaction;
 
 /// The most posts stored in one transaction.
 const MAX_GROUP: usize = 64;
