@@ -9,6 +9,7 @@ mod m20261122_000004_discussion;
 mod m20261122_000005_digests;
 mod m20261122_000006_resources;
 mod m20261122_000007_profiles_lessons_search;
+mod m20261205_000008_outbox;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_digests::Migration),
             Box::new(m20261122_000006_resources::Migration),
             Box::new(m20261122_000007_profiles_lessons_search::Migration),
+            Box::new(m20261205_000008_outbox::Migration),
         ]
     }
 }

@@ -68,12 +68,10 @@ impl Application {
         });
         let listener = tokio::spawn(crate::realtime::listen(self.state.hub.clone()));
         let (stop_digests, digests_stopped) = tokio::sync::watch::channel(false);
-        let digests = (self.state.settings.digest_interval_seconds > 0).then(|| {
-            tokio::spawn(crate::digests::worker::run_periodically(
-                self.state.clone(),
-                digests_stopped,
-            ))
-        });
+        let digests = tokio::spawn(crate::digests::worker::run_periodically(
+            self.state.clone(),
+            digests_stopped,
+        ));
         let app = app(self.state);
         // Without TCP_NODELAY the kernel holds a small write back while an earlier one is
         // unacknowledged (Nagle's algorithm), and the peer acknowledges late (delayed ACK): a
@@ -89,11 +87,9 @@ impl Application {
             .context("server stopped with an error");
         cleaner.abort();
         listener.abort();
-        // The digest worker finishes the mail it is sending, then stops.
+        // The outbox worker finishes the mail it is sending, then stops.
         let _ = stop_digests.send(true);
-        if let Some(digests) = digests {
-            let _ = digests.await;
-        }
+        let _ = digests.await;
         result
     }
 }
@@ -114,6 +110,7 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::R
         )),
         post_limits: Arc::new(PostLimits::new(settings.posts_per_minute)),
         hub: crate::realtime::Hub::new(db.clone()),
+        outbox: Arc::new(tokio::sync::Notify::new()),
         posts: crate::threads::writer::PostWriter::start(
             db::post_writer_connection(&settings.database_url, &db).await?,
         ),

@@ -21,6 +21,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Live sockets: signals them when a cohort has new events or someone's access changed.
     pub hub: crate::realtime::Hub,
+    /// Wakes the outbox worker when a mail that should go at once (a sign-in link) is recorded.
+    pub outbox: Arc<tokio::sync::Notify>,
     /// Stores new posts in groups (see [`crate::threads::writer`]).
     pub posts: crate::threads::writer::PostWriter,
     /// Uploaded resource files.
@@ -38,6 +40,15 @@ impl AppState {
         let url = self.settings.public_url.as_str();
         let without_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
         without_scheme.split('/').next().unwrap_or(without_scheme)
+    }
+
+    /// The domain part of the `Message-ID`s Samling makes: the public host without its port.
+    pub fn message_id_domain(&self) -> &str {
+        self.public_host()
+            .split(':')
+            .next()
+            .filter(|host| !host.is_empty())
+            .unwrap_or("samling")
     }
 
     /// An absolute link into Samling, for e-mails.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use reqwest::StatusCode;
 use samling::domain::roles::Role;
-use samling::entities::{digest_mail, session, user};
+use samling::entities::{outbox_mail, session, user};
 use samling::state::AppState;
 use samling_tests::{ReceivedMail, TestApp, spawn_app_with};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
@@ -494,7 +494,11 @@ async fn a_worker_killed_in_the_middle_of_a_batch_loses_nothing_and_sends_nothin
         resent <= samling::digests::worker::SEND_CONCURRENCY,
         "only mails in flight are sent again: {resent}"
     );
-    let rows = digest_mail::Entity::find().all(&app.db).await.unwrap();
+    let rows = outbox_mail::Entity::find()
+        .filter(outbox_mail::Column::Kind.eq("digest"))
+        .all(&app.db)
+        .await
+        .unwrap();
     assert!(
         rows.iter().all(|row| row.status == "sent"),
         "every row recorded as sent"
@@ -518,8 +522,12 @@ async fn two_workers_at_once_send_every_digest_once() {
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a.decided + b.decided, 1, "the recap, decided by one of them");
     assert_eq!(each_got_one_recap(&app, &addresses), 0, "no copy twice");
-    let rows = digest_mail::Entity::find().all(&app.db).await.unwrap();
-    let per_person: HashMap<(i32, i32), usize> = rows.iter().fold(HashMap::new(), |mut seen, row| {
+    let rows = outbox_mail::Entity::find()
+        .filter(outbox_mail::Column::Kind.eq("digest"))
+        .all(&app.db)
+        .await
+        .unwrap();
+    let per_person: HashMap<(Option<i32>, Option<i32>), usize> = rows.iter().fold(HashMap::new(), |mut seen, row| {
         *seen.entry((row.digest_id, row.user_id)).or_default() += 1;
         seen
     });
@@ -567,8 +575,8 @@ async fn a_member_removed_or_unsubscribed_after_the_decision_gets_nothing() {
         recaps_to(&app, "kari@example.no").is_empty(),
         "Kari unsubscribed before it was sent"
     );
-    let cancelled = digest_mail::Entity::find()
-        .filter(digest_mail::Column::Status.eq("cancelled"))
+    let cancelled = outbox_mail::Entity::find()
+        .filter(outbox_mail::Column::Status.eq("cancelled"))
         .all(&app.db)
         .await
         .unwrap();
@@ -597,7 +605,11 @@ async fn a_failing_smtp_server_is_retried_with_back_off_and_given_up_with_the_la
         first.enqueued > 0 && first.sent == 0 && first.failed == first.enqueued,
         "{first:?}"
     );
-    let rows = digest_mail::Entity::find().all(&app.db).await.unwrap();
+    let rows = outbox_mail::Entity::find()
+        .filter(outbox_mail::Column::Kind.eq("digest"))
+        .all(&app.db)
+        .await
+        .unwrap();
     assert!(rows.iter().all(|row| row.status == "pending" && row.attempts == 1));
     assert!(
         rows.iter()
@@ -610,7 +622,11 @@ async fn a_failing_smtp_server_is_retried_with_back_off_and_given_up_with_the_la
     app.clock.advance(Duration::minutes(2));
     let second = run(&broken).await;
     assert_eq!(second.failed, first.enqueued);
-    let rows = digest_mail::Entity::find().all(&app.db).await.unwrap();
+    let rows = outbox_mail::Entity::find()
+        .filter(outbox_mail::Column::Kind.eq("digest"))
+        .all(&app.db)
+        .await
+        .unwrap();
     assert!(
         rows.iter().all(|row| row.status == "failed" && row.attempts == 2),
         "given up"

@@ -1,9 +1,9 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use samling::auth::tokens::hash_secret;
-use samling::entities::sign_in_token;
+use samling::entities::{outbox_mail, sign_in_token};
 use samling_tests::{spawn_app, spawn_app_with};
-use sea_orm::EntityTrait;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 
 #[tokio::test]
@@ -347,4 +347,110 @@ async fn sign_out_deactivation_and_role_changes_revoke_tokens() {
         mails_before,
         "a deactivated person gets no link"
     );
+}
+
+/// A port where a mail server accepts connections and then never says a word.
+async fn silent_mail_server() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    port
+}
+
+/// A port where nothing listens: the mail server is down.
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn sign_in_rows(app: &samling_tests::TestApp) -> Vec<outbox_mail::Model> {
+    outbox_mail::Entity::find()
+        .filter(outbox_mail::Column::Kind.eq("sign_in"))
+        .all(&app.db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn asking_for_a_link_does_not_wait_for_the_mail_server() {
+    let port = silent_mail_server().await;
+    let app = spawn_app_with(|settings| settings.smtp_port = port).await;
+    app.admin_token().await;
+    // Sent inside the request, the link mail would hang here as long as the mail server does.
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .build()
+        .unwrap();
+    let mut answers = Vec::new();
+    for email in ["admin@example.no", "nobody@example.no"] {
+        let response = client
+            .post(app.url("/api/v1/auth/sign-in-link"))
+            .json(&json!({ "email": email }))
+            .send()
+            .await
+            .expect("an answer while the mail server is silent");
+        answers.push((response.status().as_u16(), response.text().await.unwrap()));
+    }
+    assert_eq!(answers[0].0, 202);
+    assert_eq!(
+        answers[0], answers[1],
+        "the same answer for a known and an unknown address"
+    );
+}
+
+#[tokio::test]
+async fn a_mail_server_that_is_down_only_delays_the_link() {
+    let app = spawn_app_with(|settings| settings.smtp_port = closed_port()).await;
+    app.admin_token().await;
+    for email in ["admin@example.no", "nobody@example.no"] {
+        let response = app
+            .post_json("/api/v1/auth/sign-in-link", None, &json!({ "email": email }))
+            .await;
+        assert_eq!(response.status.as_u16(), 202, "{email}: {}", response.body);
+    }
+    // The worker tries, fails, and keeps the link for later; the unknown address is dropped
+    // without keeping what was typed.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let rows = loop {
+        let rows = sign_in_rows(&app).await;
+        if rows.iter().all(|row| row.attempts > 0 || row.status == "cancelled") {
+            break rows;
+        }
+        assert!(std::time::Instant::now() < deadline, "the worker never tried: {rows:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let known = rows
+        .iter()
+        .find(|row| row.recipient == "admin@example.no")
+        .expect("the known address");
+    assert_eq!((known.status.as_str(), known.attempts), ("pending", 1));
+    assert!(known.last_error.is_some());
+    assert!(
+        rows.iter()
+            .any(|row| row.status == "cancelled" && row.recipient.is_empty())
+    );
+    assert!(!rows.iter().any(|row| row.recipient.contains("nobody")));
+
+    // The mail server is back (another instance that reaches it): the retry sends the link.
+    app.clock.advance(chrono::Duration::minutes(2));
+    let smtp_port = app.smtp.port;
+    let _instance = app.start_instance_with(|settings| settings.smtp_port = smtp_port).await;
+    let mail = app.smtp.wait_for_mail_to("admin@example.no").await;
+    let session = app
+        .post_json(
+            "/api/v1/auth/session",
+            None,
+            &json!({ "token": mail.link_token("/sign-in/link") }),
+        )
+        .await;
+    assert_eq!(session.status.as_u16(), 200, "{}", session.body);
+    assert!(app.smtp.mails_to("nobody@example.no").is_empty());
 }

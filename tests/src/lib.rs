@@ -179,13 +179,20 @@ async fn into_response(response: reqwest::Response) -> Response {
 impl TestApp {
     /// Starts one more server instance on this app's database, settings and clock.
     pub async fn start_instance(&self) -> Instance {
+        self.start_instance_with(|_| {}).await
+    }
+
+    /// Starts one more server instance on this app's database and clock, with its settings
+    /// changed by `adjust` (e.g. another mail server).
+    pub async fn start_instance_with(&self, adjust: impl FnOnce(&mut Settings)) -> Instance {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
         let address = format!("http://{}", listener.local_addr().expect("a bound port"));
         listener.set_nonblocking(true).expect("a non-blocking listener");
-        let settings = Settings {
+        let mut settings = Settings {
             public_url: address.clone(),
             ..self.settings.clone()
         };
+        adjust(&mut settings);
         let clock = self.clock.clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (ready, started) = tokio::sync::oneshot::channel::<()>();

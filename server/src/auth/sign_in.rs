@@ -10,11 +10,10 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 
 use super::session::SESSION_COOKIE;
 use super::tokens::{hash_secret, new_secret};
+use crate::digests::worker::{KIND_SIGN_IN, PENDING};
 use crate::domain::email::normalize_email;
-use crate::entities::{sign_in_token, user};
+use crate::entities::{outbox_mail, sign_in_token, user};
 use crate::error::{AppError, AppResult};
-use crate::i18n::{Language, Tr};
-use crate::mails;
 use crate::state::AppState;
 
 pub const LINK_LIFETIME: Duration = Duration::minutes(15);
@@ -45,26 +44,44 @@ pub fn sign_in_path(secret: &str) -> String {
     format!("/sign-in/link?token={secret}")
 }
 
-/// Handles "send me a link". Errors only for a malformed address or too many requests, so the
-/// answer never tells whether the address is known.
+/// Handles "send me a link": records the address in the outbox and wakes the worker, which
+/// looks the person up and sends the link (`digests::worker`). The request does the same work
+/// for a known and an unknown address and never waits for the mail server, so neither its
+/// answer nor its time tells whether the address is known, and a mail server that is down
+/// only delays the mail (it is retried). Errors only for a malformed address or too many
+/// requests.
 pub async fn request_sign_in_link(state: &AppState, address: &str, client_ip: IpAddr) -> AppResult<()> {
     let email = normalize_email(address).ok_or_else(|| AppError::invalid("invalid_email", "email"))?;
     state.sign_in_limits.check(&email, client_ip)?;
-    let known = user::Entity::find()
-        .filter(user::Column::Email.eq(&email))
-        .filter(user::Column::Active.eq(true))
-        .one(&state.db)
-        .await?;
-    match known {
-        Some(user) => {
-            let secret = issue_sign_in_secret(&state.db, user.id, state.now()).await?;
-            let tr = Tr::new(Language::parse(&user.language).unwrap_or_default());
-            let mail = mails::sign_in(tr, &user, &state.link(&sign_in_path(&secret)))?;
-            state.mailer.send(mail).await?;
-            tracing::info!(user_id = user.id, "sign-in link sent");
-        }
-        None => tracing::info!("sign-in link asked for an unknown address"),
+    let now = state.now();
+    outbox_mail::ActiveModel {
+        kind: Set(KIND_SIGN_IN.to_string()),
+        digest_id: Set(None),
+        user_id: Set(None),
+        message_id: Set(format!(
+            "<sign-in-{}@{}>",
+            uuid::Uuid::new_v4().simple(),
+            state.message_id_domain()
+        )),
+        recipient: Set(email),
+        subject: Set(String::new()),
+        text_body: Set(String::new()),
+        html_body: Set(String::new()),
+        calendar: Set(None),
+        unsubscribe_url: Set(String::new()),
+        status: Set(PENDING.to_string()),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        lease_until: Set(None),
+        lease_owner: Set(None),
+        last_error: Set(None),
+        created_at: Set(now),
+        sent_at: Set(None),
+        ..Default::default()
     }
+    .insert(&state.db)
+    .await?;
+    state.outbox.notify_one();
     Ok(())
 }
 

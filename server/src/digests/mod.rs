@@ -11,15 +11,13 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use crate::auth::CurrentUser;
 use crate::domain::digest_schedule::{self, DigestKind, DigestPreference, ScheduledSession, next_send_time};
 use crate::domain::policy::Action;
 use crate::domain::sessions::SessionStatus;
-use crate::entities::{cohort, digest, digest_mail, membership, session, user};
+use crate::entities::{cohort, digest, membership, outbox_mail, session, user};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -226,9 +224,10 @@ async fn decide(state: &AppState, found: &digest::Model, wait_for_recap: bool) -
     }
     let enqueued = mails.len();
     for (person, mail) in mails {
-        digest_mail::ActiveModel {
-            digest_id: Set(found.id),
-            user_id: Set(person.id),
+        outbox_mail::ActiveModel {
+            kind: Set(worker::KIND_DIGEST.to_string()),
+            digest_id: Set(Some(found.id)),
+            user_id: Set(Some(person.id)),
             message_id: Set(message_id(state, found.id, person.id)),
             recipient: Set(person.email.clone()),
             subject: Set(mail.subject),
@@ -256,14 +255,7 @@ async fn decide(state: &AppState, found: &digest::Model, wait_for_recap: bool) -
 
 /// The same for every attempt at one person's digest: `<digest-12-34@host>`.
 fn message_id(state: &AppState, digest_id: i32, user_id: i32) -> String {
-    // A Message-ID's domain part has no port.
-    let host = state
-        .public_host()
-        .split(':')
-        .next()
-        .filter(|host| !host.is_empty())
-        .unwrap_or("samling");
-    format!("<digest-{digest_id}-{user_id}@{host}>")
+    format!("<digest-{digest_id}-{user_id}@{}>", state.message_id_domain())
 }
 
 /// A digest as the facilitator sees it on the schedule.
@@ -301,12 +293,15 @@ pub async fn schedule(state: &AppState, viewer: &CurrentUser, cohort_id: i32) ->
         .await?;
     let ids: Vec<i32> = digests.iter().map(|found| found.id).collect();
     let mut counts: HashMap<i32, (usize, usize)> = HashMap::new();
-    for mail in digest_mail::Entity::find()
-        .filter(digest_mail::Column::DigestId.is_in(ids))
+    for mail in outbox_mail::Entity::find()
+        .filter(outbox_mail::Column::DigestId.is_in(ids))
         .all(&state.db)
         .await?
     {
-        let entry = counts.entry(mail.digest_id).or_default();
+        let Some(digest_id) = mail.digest_id else {
+            continue;
+        };
+        let entry = counts.entry(digest_id).or_default();
         entry.0 += 1;
         if mail.status == worker::SENT {
             entry.1 += 1;

@@ -1,8 +1,13 @@
-//! Sends the digest outbox. A worker leases a batch of due mails (a row changes hands only
-//! if its lease is free), sends each outside any transaction, and records the outcome right
-//! after each send. Several workers, on several instances, never send the same mail at once;
-//! a worker that dies leaves its leases to run out, and the mails are sent again later with
-//! the same `Message-ID`, so a resend after an unknown outcome is recognisable.
+//! Sends the outbox: digest mails and sign-in links. A worker leases a batch of due mails (a
+//! row changes hands only if its lease is free), sends each outside any transaction, and
+//! records the outcome right after each send. Several workers, on several instances, never
+//! send the same mail at once; a worker that dies leaves its leases to run out, and the mails
+//! are sent again later with the same `Message-ID`, so a resend after an unknown outcome is
+//! recognisable.
+//!
+//! A sign-in row holds only the address someone typed: the worker looks the person up when it
+//! sends, so the request that recorded it did the same work for a known and an unknown address,
+//! and the link's secret is made (and its 15 minutes start) only when the mail goes out.
 
 use std::time::Duration as StdDuration;
 
@@ -11,18 +16,26 @@ use futures::StreamExt;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
+use crate::auth::sign_in::{issue_sign_in_secret, sign_in_path};
 use crate::digests::{run_due, wants};
 use crate::domain::digest_schedule::DigestKind;
-use crate::entities::{digest, digest_mail, membership, user};
+use crate::entities::{digest, membership, outbox_mail, user};
 use crate::error::AppResult;
+use crate::i18n::{Language, Tr};
 use crate::mail::OutgoingMail;
 use crate::state::AppState;
+
+/// A digest composed for one person.
+pub const KIND_DIGEST: &str = "digest";
+/// A sign-in link asked for an address, composed when sent.
+pub const KIND_SIGN_IN: &str = "sign_in";
 
 pub const PENDING: &str = "pending";
 pub const SENT: &str = "sent";
 /// Gave up after the last attempt; `last_error` says why.
 pub const FAILED: &str = "failed";
-/// The person unsubscribed (or left) after the digest was decided.
+/// The person unsubscribed (or left) after the digest was decided; or a sign-in link was asked
+/// for an address that belongs to no active person.
 pub const CANCELLED: &str = "cancelled";
 
 /// Mails one worker takes at a time.
@@ -70,29 +83,29 @@ enum Outcome {
 
 /// Takes up to [`BATCH`] due mails whose lease is free. Each row is claimed by its own
 /// conditional update, so two workers racing for it cannot both win.
-async fn lease_batch(state: &AppState, worker_id: &str) -> AppResult<Vec<digest_mail::Model>> {
+async fn lease_batch(state: &AppState, worker_id: &str) -> AppResult<Vec<outbox_mail::Model>> {
     let now = state.now();
     let lease_free = Condition::any()
-        .add(digest_mail::Column::LeaseUntil.is_null())
-        .add(digest_mail::Column::LeaseUntil.lt(now));
-    let candidates = digest_mail::Entity::find()
-        .filter(digest_mail::Column::Status.eq(PENDING))
-        .filter(digest_mail::Column::NextAttemptAt.lte(now))
+        .add(outbox_mail::Column::LeaseUntil.is_null())
+        .add(outbox_mail::Column::LeaseUntil.lt(now));
+    let candidates = outbox_mail::Entity::find()
+        .filter(outbox_mail::Column::Status.eq(PENDING))
+        .filter(outbox_mail::Column::NextAttemptAt.lte(now))
         .filter(lease_free.clone())
-        .order_by_asc(digest_mail::Column::Id)
+        .order_by_asc(outbox_mail::Column::Id)
         .limit(BATCH)
         .all(&state.db)
         .await?;
     let mut leased = Vec::with_capacity(candidates.len());
     for candidate in candidates {
-        let claimed = digest_mail::Entity::update_many()
-            .col_expr(digest_mail::Column::LeaseUntil, Expr::value(Some(now + LEASE)))
+        let claimed = outbox_mail::Entity::update_many()
+            .col_expr(outbox_mail::Column::LeaseUntil, Expr::value(Some(now + LEASE)))
             .col_expr(
-                digest_mail::Column::LeaseOwner,
+                outbox_mail::Column::LeaseOwner,
                 Expr::value(Some(worker_id.to_string())),
             )
-            .filter(digest_mail::Column::Id.eq(candidate.id))
-            .filter(digest_mail::Column::Status.eq(PENDING))
+            .filter(outbox_mail::Column::Id.eq(candidate.id))
+            .filter(outbox_mail::Column::Status.eq(PENDING))
             .filter(lease_free.clone())
             .exec(&state.db)
             .await?;
@@ -103,16 +116,48 @@ async fn lease_batch(state: &AppState, worker_id: &str) -> AppResult<Vec<digest_
     Ok(leased)
 }
 
-async fn send_one(state: &AppState, worker_id: &str, mail: digest_mail::Model) -> AppResult<Outcome> {
+async fn send_one(state: &AppState, worker_id: &str, mail: outbox_mail::Model) -> AppResult<Outcome> {
     let now = state.now();
-    // Checked again at sending: never after the reader unsubscribed, was deactivated or left
-    // the cohort.
-    let found = digest::Entity::find_by_id(mail.digest_id).one(&state.db).await?;
-    let person = user::Entity::find_by_id(mail.user_id).one(&state.db).await?;
+    let outgoing = match mail.kind.as_str() {
+        KIND_SIGN_IN => sign_in_mail(state, &mail).await?,
+        _ => digest_mail(state, &mail).await?,
+    };
+    let Some(outgoing) = outgoing else {
+        record(state, worker_id, mail.id, CANCELLED, mail.attempts, None, now).await?;
+        return Ok(Outcome::Cancelled);
+    };
+    let attempts = mail.attempts + 1;
+    match state.mailer.send(outgoing).await {
+        Ok(()) => {
+            record(state, worker_id, mail.id, SENT, attempts, None, now).await?;
+            Ok(Outcome::Sent)
+        }
+        Err(error) => {
+            let message = format!("{error:#}");
+            tracing::warn!(mail = mail.id, kind = %mail.kind, attempts, error = %message, "mail not sent");
+            let status = if attempts >= i32::try_from(state.settings.digest_max_attempts).unwrap_or(i32::MAX) {
+                FAILED
+            } else {
+                PENDING
+            };
+            record(state, worker_id, mail.id, status, attempts, Some(message), now).await?;
+            Ok(Outcome::Failed)
+        }
+    }
+}
+
+/// A digest mail as composed, if the reader still wants it: never after they unsubscribed,
+/// were deactivated or left the cohort.
+async fn digest_mail(state: &AppState, mail: &outbox_mail::Model) -> AppResult<Option<OutgoingMail>> {
+    let (Some(digest_id), Some(user_id)) = (mail.digest_id, mail.user_id) else {
+        return Ok(None);
+    };
+    let found = digest::Entity::find_by_id(digest_id).one(&state.db).await?;
+    let person = user::Entity::find_by_id(user_id).one(&state.db).await?;
     let still_member = match &found {
         Some(found) => membership::Entity::find()
             .filter(membership::Column::CohortId.eq(found.cohort_id))
-            .filter(membership::Column::UserId.eq(mail.user_id))
+            .filter(membership::Column::UserId.eq(user_id))
             .one(&state.db)
             .await?
             .is_some(),
@@ -123,11 +168,7 @@ async fn send_one(state: &AppState, worker_id: &str, mail: digest_mail::Model) -
         (Some(kind), Some(person)) => still_member && person.active && wants(person, kind),
         _ => false,
     };
-    if !still_wanted {
-        record(state, worker_id, mail.id, CANCELLED, mail.attempts, None, now).await?;
-        return Ok(Outcome::Cancelled);
-    }
-    let outgoing = OutgoingMail {
+    Ok(still_wanted.then(|| OutgoingMail {
         to: mail.recipient.clone(),
         subject: mail.subject.clone(),
         text: mail.text_body.clone(),
@@ -135,25 +176,32 @@ async fn send_one(state: &AppState, worker_id: &str, mail: digest_mail::Model) -
         message_id: Some(mail.message_id.clone()),
         unsubscribe_url: Some(mail.unsubscribe_url.clone()).filter(|url| !url.is_empty()),
         calendar: mail.calendar.clone(),
+    }))
+}
+
+/// A sign-in link for the active person with the recorded address, with a new secret (which
+/// voids their older links); `None` for an address nobody active has.
+async fn sign_in_mail(state: &AppState, mail: &outbox_mail::Model) -> AppResult<Option<OutgoingMail>> {
+    let Some(person) = user::Entity::find()
+        .filter(user::Column::Email.eq(&mail.recipient))
+        .filter(user::Column::Active.eq(true))
+        .one(&state.db)
+        .await?
+    else {
+        tracing::info!(mail = mail.id, "sign-in link asked for an unknown address");
+        // Nobody to send it to: the typed address is not kept.
+        outbox_mail::Entity::update_many()
+            .col_expr(outbox_mail::Column::Recipient, Expr::value(""))
+            .filter(outbox_mail::Column::Id.eq(mail.id))
+            .exec(&state.db)
+            .await?;
+        return Ok(None);
     };
-    let attempts = mail.attempts + 1;
-    match state.mailer.send(outgoing).await {
-        Ok(()) => {
-            record(state, worker_id, mail.id, SENT, attempts, None, now).await?;
-            Ok(Outcome::Sent)
-        }
-        Err(error) => {
-            let message = format!("{error:#}");
-            tracing::warn!(mail = mail.id, attempts, error = %message, "digest mail not sent");
-            let status = if attempts >= i32::try_from(state.settings.digest_max_attempts).unwrap_or(i32::MAX) {
-                FAILED
-            } else {
-                PENDING
-            };
-            record(state, worker_id, mail.id, status, attempts, Some(message), now).await?;
-            Ok(Outcome::Failed)
-        }
-    }
+    let secret = issue_sign_in_secret(&state.db, person.id, state.now()).await?;
+    let tr = Tr::new(Language::parse(&person.language).unwrap_or_default());
+    let mut outgoing = crate::mails::sign_in(tr, &person, &state.link(&sign_in_path(&secret)))?;
+    outgoing.message_id = Some(mail.message_id.clone());
+    Ok(Some(outgoing))
 }
 
 /// Records what happened to a leased mail, if the lease is still this worker's.
@@ -168,43 +216,66 @@ async fn record(
 ) -> AppResult<()> {
     // Back-off: 1, 2, 4, 8 … minutes, at most a day.
     let delay = Duration::minutes(1i64 << attempts.clamp(0, 10)).min(Duration::days(1));
-    let mut update = digest_mail::Entity::update_many()
-        .col_expr(digest_mail::Column::Status, Expr::value(status))
-        .col_expr(digest_mail::Column::Attempts, Expr::value(attempts))
+    let mut update = outbox_mail::Entity::update_many()
+        .col_expr(outbox_mail::Column::Status, Expr::value(status))
+        .col_expr(outbox_mail::Column::Attempts, Expr::value(attempts))
         .col_expr(
-            digest_mail::Column::LeaseUntil,
+            outbox_mail::Column::LeaseUntil,
             Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
         )
-        .col_expr(digest_mail::Column::LeaseOwner, Expr::value(Option::<String>::None));
+        .col_expr(outbox_mail::Column::LeaseOwner, Expr::value(Option::<String>::None));
     update = match status {
-        SENT => update.col_expr(digest_mail::Column::SentAt, Expr::value(Some(now))),
+        SENT => update.col_expr(outbox_mail::Column::SentAt, Expr::value(Some(now))),
         PENDING => update
-            .col_expr(digest_mail::Column::NextAttemptAt, Expr::value(now + delay))
-            .col_expr(digest_mail::Column::LastError, Expr::value(error)),
-        _ => update.col_expr(digest_mail::Column::LastError, Expr::value(error)),
+            .col_expr(outbox_mail::Column::NextAttemptAt, Expr::value(now + delay))
+            .col_expr(outbox_mail::Column::LastError, Expr::value(error)),
+        _ => update.col_expr(outbox_mail::Column::LastError, Expr::value(error)),
     };
     update
-        .filter(digest_mail::Column::Id.eq(mail_id))
-        .filter(digest_mail::Column::LeaseOwner.eq(worker_id))
+        .filter(outbox_mail::Column::Id.eq(mail_id))
+        .filter(outbox_mail::Column::LeaseOwner.eq(worker_id))
         .exec(&state.db)
         .await?;
     Ok(())
 }
 
-/// The server's own worker: a run at start (what fell due while the server was down goes out
-/// now), then one every `digest_interval_seconds`, until `stop` changes. A run in progress
-/// finishes first.
+/// How often the worker looks for mails due again (retries of mails that failed), besides
+/// being woken when a sign-in link is recorded.
+const OUTBOX_POLL: StdDuration = StdDuration::from_secs(15);
+
+/// The server's own worker, until `stop` changes (a run in progress finishes first). It sends
+/// the outbox when woken ([`AppState::outbox`]) and every [`OUTBOX_POLL`]; and it decides due
+/// digests at start (what fell due while the server was down goes out now), then every
+/// `digest_interval_seconds` (never when that is 0).
 pub async fn run_periodically(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
     let worker_id = format!("{}-{}", std::process::id(), crate::auth::tokens::new_secret());
-    let every = StdDuration::from_secs(state.settings.digest_interval_seconds.max(1));
+    let digest_every = (state.settings.digest_interval_seconds > 0)
+        .then(|| StdDuration::from_secs(state.settings.digest_interval_seconds));
+    let mut next_digest_run = tokio::time::Instant::now();
     loop {
-        match run_due(&state, &worker_id).await {
-            Ok(report) if report != Default::default() => tracing::info!(?report, "digests run"),
-            Ok(_) => {}
-            Err(error) => error.log(),
+        let now = tokio::time::Instant::now();
+        match digest_every {
+            Some(every) if now >= next_digest_run => {
+                next_digest_run = now + every;
+                match run_due(&state, &worker_id).await {
+                    Ok(report) if report != Default::default() => tracing::info!(?report, "digests run"),
+                    Ok(_) => {}
+                    Err(error) => error.log(),
+                }
+            }
+            _ => match send_pending(&state, &worker_id).await {
+                Ok(report) if report != Default::default() => tracing::info!(?report, "outbox sent"),
+                Ok(_) => {}
+                Err(error) => error.log(),
+            },
+        }
+        let mut wake_at = tokio::time::Instant::now() + OUTBOX_POLL;
+        if digest_every.is_some() {
+            wake_at = wake_at.min(next_digest_run);
         }
         tokio::select! {
-            _ = tokio::time::sleep(every) => {}
+            _ = tokio::time::sleep_until(wake_at) => {}
+            _ = state.outbox.notified() => {}
             _ = stop.changed() => return,
         }
     }

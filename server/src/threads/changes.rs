@@ -11,11 +11,11 @@ use super::{
     checked_body, mentioned_members, require_may_post, require_not_muted, store_mentions, visible_post, visible_thread,
 };
 use crate::auth::CurrentUser;
+use crate::db::write_transaction;
 use crate::domain::policy::Action;
 use crate::entities::{post, post_reaction, post_revision, thread, thread_read};
 use crate::error::{AppError, AppResult};
 use crate::search;
-use crate::db::write_transaction;
 use crate::state::AppState;
 
 /// The reactions members can give; a fixed list keeps them meaningful and translatable.

@@ -14,11 +14,11 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use serde::{Deserialize, Serialize};
 
 use crate::auth::CurrentUser;
+use crate::db::write_transaction;
 use crate::domain::policy::Action;
 use crate::entities::{cohort_mute, membership, post, post_mention, session, thread, thread_read, user};
 use crate::error::{AppError, AppResult};
 use crate::search;
-use crate::db::write_transaction;
 use crate::state::AppState;
 use events::EventKind;
 use views::{PostActivity, fresh_post_view, names, post_views, thread_view};

@@ -17,13 +17,13 @@ use super::views::{PostView, ThreadView, names, post_views, thread_views};
 use super::{visible_post, visible_thread};
 use crate::audit;
 use crate::auth::CurrentUser;
+use crate::db::{lock_row, write_transaction};
 use crate::domain::policy::Action;
 use crate::entities::{cohort_mute, membership, post, post_report, thread, user};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Tr;
 use crate::mails;
 use crate::search;
-use crate::db::{lock_row, write_transaction};
 use crate::state::AppState;
 
 const MAX_REASON_CHARS: usize = 500;

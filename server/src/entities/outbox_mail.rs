@@ -1,13 +1,16 @@
 use sea_orm::entity::prelude::*;
 
-/// One composed digest for one person: the outbox the worker sends from.
+/// One mail the worker sends: a composed digest for one person, or a sign-in link that the
+/// worker composes when it sends it (the link's secret is never stored).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-#[sea_orm(table_name = "digest_mails")]
+#[sea_orm(table_name = "outbox_mails")]
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i32,
-    pub digest_id: i32,
-    pub user_id: i32,
+    /// `digest` or `sign_in`.
+    pub kind: String,
+    pub digest_id: Option<i32>,
+    pub user_id: Option<i32>,
     pub message_id: String,
     pub recipient: String,
     pub subject: String,
@@ -16,7 +19,7 @@ pub struct Model {
     /// An iCalendar invitation to attach (reminders).
     pub calendar: Option<String>,
     pub unsubscribe_url: String,
-    /// `pending`, `sent` or `failed` (gave up).
+    /// `pending`, `sent`, `failed` (gave up) or `cancelled`.
     pub status: String,
     pub attempts: i32,
     pub next_attempt_at: DateTimeUtc,
