@@ -14,6 +14,7 @@ mod pages;
 mod participation;
 mod post_pages;
 mod realtime;
+mod reliability;
 mod resources;
 mod session_pages;
 mod sessions;
