@@ -38,6 +38,10 @@ pub enum AppError {
     /// An upload over the size limit, refused while it streamed in: 413 `file_too_large`.
     #[error("file too large")]
     FileTooLarge { max_bytes: u64 },
+    /// The mail server did not take a mail that must go with the change (an invitation), so the
+    /// change was undone: 503 `mail_unavailable` with `Retry-After`.
+    #[error("mail server unavailable")]
+    MailUnavailable,
     /// A JSON or form body over [`crate::web::MAX_TEXT_BODY_BYTES`]: 413 `request_too_large`.
     #[error("request too large")]
     RequestTooLarge { max_bytes: u64 },
@@ -140,7 +144,7 @@ impl AppError {
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict { .. } | AppError::RuleBroken { .. } => StatusCode::CONFLICT,
             AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Busy | AppError::MailUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             AppError::FileTooLarge { .. } | AppError::RequestTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -155,6 +159,7 @@ impl AppError {
             AppError::Muted { .. } => "muted",
             AppError::TooManyRequests => "too_many_requests",
             AppError::Busy => "busy",
+            AppError::MailUnavailable => "mail_unavailable",
             AppError::FileTooLarge { .. } => "file_too_large",
             AppError::RequestTooLarge { .. } => "request_too_large",
             AppError::RuleBroken { .. } => "planning_rule_broken",
@@ -187,12 +192,16 @@ impl AppError {
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             AppError::Busy => Some(1),
+            AppError::MailUnavailable => Some(60),
             _ => None,
         }
     }
 
     /// Logs what the client will not see.
     pub fn log(&self) {
+        if let AppError::MailUnavailable = self {
+            tracing::warn!("a mail could not be handed to the mail server; the change was undone");
+        }
         if let AppError::Internal(cause) = self {
             tracing::error!(error = %format!("{cause:#}"), "internal error");
         }

@@ -126,6 +126,7 @@ impl FormError {
             | AppError::Conflict { .. }
             | AppError::TooManyRequests
             | AppError::Busy
+            | AppError::MailUnavailable
             | AppError::Muted { .. } => Ok(FormError {
                 status: error.status(),
                 message: error.message(tr),

@@ -175,8 +175,13 @@ async fn a_failed_invitation_mail_leaves_no_invitation_behind() {
             &json!({ "email": "z@example.no", "name": "Z", "role": "expert" }),
         )
         .await;
-    assert_eq!(failed.status.as_u16(), 500);
-    assert_eq!(failed.code(), "internal");
+    // The mail server being down is not the server's fault: try again later, nothing kept.
+    assert_eq!(failed.status.as_u16(), 503);
+    assert_eq!(failed.code(), "mail_unavailable");
+    assert_eq!(
+        failed.headers.get("retry-after").and_then(|v| v.to_str().ok()),
+        Some("60")
+    );
     assert!(
         !failed.body.contains("SMTP") && !failed.body.contains("refused"),
         "internal causes are not sent: {}",

@@ -135,12 +135,21 @@ async fn control_characters_are_refused_alike_in_every_kind_of_text_field() {
             &lead
         };
         let response = app.send_json(method.clone(), &path, Some(token), &body).await;
-        assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY, "{method} {path}: {}", response.body);
+        assert_eq!(
+            response.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{method} {path}: {}",
+            response.body
+        );
         assert_eq!(response.code(), "invalid_text", "{method} {path}");
         let detail = response.json()["detail"].as_str().unwrap().to_string();
         assert!(detail.contains(field), "the sentence names the field: {detail}");
     }
-    assert_eq!(thread::Entity::find().count(&app.db).await.unwrap(), threads_before, "nothing written");
+    assert_eq!(
+        thread::Entity::find().count(&app.db).await.unwrap(),
+        threads_before,
+        "nothing written"
+    );
     assert_eq!(
         project_profile::Entity::find().count(&app.db).await.unwrap(),
         0,
@@ -167,7 +176,8 @@ async fn control_characters_are_refused_alike_in_every_kind_of_text_field() {
 async fn a_form_with_a_control_character_gets_a_page_that_says_so() {
     let app = spawn_app().await;
     let (food, _, _) = food_cohort(&app).await;
-    app.member_token(food, "kari@example.no", "Kari", Role::ProjectLead).await;
+    app.member_token(food, "kari@example.no", "Kari", Role::ProjectLead)
+        .await;
     let client = sign_in_by_pages(&app, "kari@example.no").await;
     let (_, form) = page(&client, &app, &format!("/cohorts/{food}/threads")).await;
     let response = client

@@ -130,10 +130,9 @@ pub async fn invite(
         &state.link(&accept_path(&secret)),
     )?;
     if let Err(error) = state.mailer.send(mail).await {
+        tracing::warn!(error = %format!("{error:#}"), invitation = created.id, "invitation mail not sent; invitation withdrawn");
         invitation::Entity::delete_by_id(created.id).exec(&state.db).await?;
-        return Err(AppError::Internal(
-            error.context("invitation mail could not be sent; invitation withdrawn"),
-        ));
+        return Err(AppError::MailUnavailable);
     }
     view(created).ok_or_else(|| AppError::Internal(anyhow::anyhow!("stored an invitation with an unknown role")))
 }
