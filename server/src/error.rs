@@ -136,6 +136,15 @@ impl AppError {
         }
     }
 
+    /// Text that breaks [`crate::domain::text`]'s rule, naming the field in the sentence.
+    pub fn invalid_text(field: impl Into<String>) -> Self {
+        AppError::Invalid {
+            code: "invalid_text",
+            field: None,
+            args: vec![("field", field.into())],
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::Unauthenticated => StatusCode::UNAUTHORIZED,

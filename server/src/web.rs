@@ -264,17 +264,12 @@ pub async fn text_rule(request: Request, next: Next) -> Response {
             PageError::from(error).into_response()
         }
     };
-    let invalid_text = |field: String| AppError::Invalid {
-        code: "invalid_text",
-        field: None,
-        args: vec![("field", field)],
-    };
     if let Some(field) = parts
         .uri
         .query()
         .and_then(|query| crate::domain::text::forbidden_in_form(query.as_bytes()))
     {
-        return refuse(invalid_text(field));
+        return refuse(AppError::invalid_text(field));
     }
     let content_type = parts
         .headers
@@ -301,7 +296,7 @@ pub async fn text_rule(request: Request, next: Next) -> Response {
         crate::domain::text::forbidden_in_form(&bytes)
     };
     match broken {
-        Some(field) => refuse(invalid_text(field)),
+        Some(field) => refuse(AppError::invalid_text(field)),
         None => next.run(Request::from_parts(parts, Body::from(bytes))).await,
     }
 }

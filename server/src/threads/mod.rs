@@ -189,6 +189,10 @@ pub(crate) fn checked_body(body: &str) -> AppResult<String> {
     if body.chars().count() > MAX_POST_CHARS {
         return Err(AppError::invalid("post_too_long", "body"));
     }
+    // Posts also arrive over the websocket, past the HTTP boundary's text rule.
+    if crate::domain::text::has_forbidden_control(body) {
+        return Err(AppError::invalid_text("body"));
+    }
     Ok(body.to_string())
 }
 
