@@ -184,7 +184,7 @@ fn checked_text(text: &str, code: &'static str, field: &'static str) -> AppResul
     if text.chars().count() > MAX_TEXT_CHARS {
         return Err(AppError::Invalid {
             code,
-            field: Some(field),
+            field: Some(field.into()),
             args: vec![("max", MAX_TEXT_CHARS.to_string())],
         });
     }

@@ -224,7 +224,7 @@ fn query_terms(query: &str) -> AppResult<Vec<String>> {
     if query.chars().count() > MAX_QUERY_CHARS {
         return Err(AppError::Invalid {
             code: "search_query_too_long",
-            field: Some("q"),
+            field: Some("q".into()),
             args: vec![("max", MAX_QUERY_CHARS.to_string())],
         });
     }

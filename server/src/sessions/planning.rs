@@ -181,7 +181,7 @@ pub async fn propose_for_cohort(
             available_days,
         }) => Err(AppError::Invalid {
             code: "plan_period_too_short",
-            field: Some("period_end"),
+            field: Some("period_end".into()),
             args: vec![
                 ("sessions", sessions.to_string()),
                 ("min_gap_days", min_gap_days.to_string()),
@@ -190,7 +190,7 @@ pub async fn propose_for_cohort(
         }),
         Err(PlanError::NoFreeDate { number, .. }) => Err(AppError::Invalid {
             code: "plan_no_free_date",
-            field: Some("period_end"),
+            field: Some("period_end".into()),
             args: vec![("number", number.to_string())],
         }),
     }
