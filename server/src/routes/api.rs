@@ -284,6 +284,10 @@ async fn get_me(current: CurrentUser) -> ApiResult<Me> {
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct SignInLinkRequest {
+    #[schema(
+        max_length = 254,
+        pattern = r#"^[^@\s<>",\x00-\x1f\x7f-\x9f]+@[^@\s<>",.\x00-\x1f\x7f-\x9f]+(\.[^@\s<>",.\x00-\x1f\x7f-\x9f]+)+$"#
+    )]
     pub email: String,
 }
 
@@ -495,6 +499,7 @@ async fn list_themes(State(state): State<AppState>, current: CurrentUser) -> Api
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewMeasureType {
+    #[schema(min_length = 1, max_length = 120, pattern = r"\S")]
     pub measure_type: String,
 }
 
@@ -553,9 +558,14 @@ async fn create_programme(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct Appointment {
+    #[schema(
+        max_length = 254,
+        pattern = r#"^[^@\s<>",\x00-\x1f\x7f-\x9f]+@[^@\s<>",.\x00-\x1f\x7f-\x9f]+(\.[^@\s<>",.\x00-\x1f\x7f-\x9f]+)+$"#
+    )]
     pub email: String,
     /// Needed when the person is new to Samling.
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub name: String,
 }
 

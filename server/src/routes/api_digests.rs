@@ -50,6 +50,7 @@ async fn one_click_unsubscribe(
 #[derive(Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Preference {
     /// `everything`, `essentials` (recaps and reminders) or `nothing`.
+    #[schema(pattern = "^(everything|essentials|nothing)$")]
     pub preference: String,
 }
 
@@ -129,6 +130,7 @@ pub struct DigestPreview {
 #[utoipa::path(get, path = "/api/v1/digests/{digest_id}/preview", tag = "digests", security(("bearer" = []), ("cookie" = [])),
     params(("digest_id" = i32, Path), PreviewQuery),
     responses((status = 200, description = "Success", body = DigestPreview),
+        (status = 403, description = "Not the cohort's facilitator"),
         (status = 404, description = "No such digest or member")))]
 async fn preview_digest(
     State(state): State<AppState>,

@@ -131,7 +131,8 @@ async fn resource_settings(
 
 /// Downloads a resource's file, always as an attachment and never to be run by the browser.
 #[utoipa::path(get, path = "/api/v1/resources/{resource_id}/file", tag = "resources", params(("resource_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "The file as uploaded", content_type = "application/octet-stream"),
+    responses((status = 200, description = "The file as uploaded, with the type detected from its content when it came in (one of \
+                `SAMLING_RESOURCE_TYPES`: by default PDF, Office documents, PNG, JPEG, WebP)", content_type = "*/*"),
               (status = 404, description = "Not found, not a file, or not visible to the caller")))]
 async fn download_file(
     State(state): State<AppState>,
@@ -142,7 +143,15 @@ async fn download_file(
     let (Some(key), Some(name)) = (found.storage_key, found.file_name) else {
         return Err(AppError::NotFound);
     };
-    let file = state.storage.open(&key).await?;
+    let file = match state.storage.open(&key).await {
+        Ok(file) => file,
+        Err(error) => {
+            // Deleted between the look-up and the read (the row goes first, then the file):
+            // not found, as for everyone after the delete. Otherwise a real failure.
+            resources::visible(&state, &current, resource_id).await?;
+            return Err(error.into());
+        }
+    };
     let content_type = found.content_type.unwrap_or_else(|| "application/octet-stream".into());
     let mut response = Body::from_stream(file).into_response();
     let headers = response.headers_mut();

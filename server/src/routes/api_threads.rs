@@ -38,6 +38,19 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(unread_counts))
 }
 
+// For the document: the server checks `changes::REACTIONS`; a test keeps the two the same.
+/// A reaction to a post.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum Reaction {
+    ThumbsUp,
+    Heart,
+    Celebrate,
+    Idea,
+    Thanks,
+}
+
 /// Created now (201) or found again for a retried client id (200).
 fn created_or_found<T: serde::Serialize>(body: T, created: bool) -> Response {
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
@@ -138,7 +151,8 @@ async fn create_post(
 
 /// The author edits a post; the earlier text is kept in its history.
 #[utoipa::path(patch, path = "/api/v1/posts/{post_id}", tag = "threads", params(("post_id" = i32, Path)), request_body = PostEdit, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "The post now", body = PostView), (status = 403, description = "Not the author"), (status = 409, description = "Deleted or hidden")))]
+    responses((status = 200, description = "The post now", body = PostView), (status = 403, description = "Not the author"), (status = 409, description = "Deleted or hidden"),
+              (status = 429, description = "Too many posts and edits; wait a minute")))]
 async fn edit_post(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -171,7 +185,7 @@ async fn list_revisions(
 }
 
 /// Adds the caller's reaction (`thumbs_up`, `heart`, `celebrate`, `idea` or `thanks`).
-#[utoipa::path(put, path = "/api/v1/posts/{post_id}/reactions/{reaction}", tag = "threads", params(("post_id" = i32, Path), ("reaction" = String, Path)), security(("bearer" = []), ("cookie" = [])),
+#[utoipa::path(put, path = "/api/v1/posts/{post_id}/reactions/{reaction}", tag = "threads", params(("post_id" = i32, Path), ("reaction" = inline(Reaction), Path)), security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, description = "The post now", body = PostView),
               (status = 422, description = "Unknown reaction")))]
 async fn add_reaction(
@@ -185,7 +199,7 @@ async fn add_reaction(
 }
 
 /// Takes the caller's reaction back.
-#[utoipa::path(delete, path = "/api/v1/posts/{post_id}/reactions/{reaction}", tag = "threads", params(("post_id" = i32, Path), ("reaction" = String, Path)), security(("bearer" = []), ("cookie" = [])),
+#[utoipa::path(delete, path = "/api/v1/posts/{post_id}/reactions/{reaction}", tag = "threads", params(("post_id" = i32, Path), ("reaction" = inline(Reaction), Path)), security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, description = "The post now", body = PostView),
               (status = 422, description = "Unknown reaction")))]
 async fn remove_reaction(
@@ -341,4 +355,26 @@ async fn unread_counts(State(state): State<AppState>, current: CurrentUser) -> A
         .collect();
     counts.sort_by_key(|count| count.cohort_id);
     Ok(ApiJson(counts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Reaction;
+    use crate::threads::changes::REACTIONS;
+
+    #[test]
+    fn the_documented_reactions_are_the_accepted_ones() {
+        let documented: Vec<String> = [
+            Reaction::ThumbsUp,
+            Reaction::Heart,
+            Reaction::Celebrate,
+            Reaction::Idea,
+            Reaction::Thanks,
+        ]
+        .iter()
+        .map(|reaction| serde_json::to_value(reaction).map(|value| value.as_str().unwrap_or_default().to_string()))
+        .collect::<Result<_, _>>()
+        .expect("reactions serialise");
+        assert_eq!(documented, REACTIONS);
+    }
 }

@@ -157,6 +157,7 @@ pub async fn remove_kind(db: &impl ConnectionTrait, kind: Kind) -> AppResult<()>
 pub struct SearchQuery {
     /// Words to find; inflected forms find each other ("matsvinnet" finds "matsvinn").
     #[serde(default)]
+    #[param(min_length = 1, max_length = 200, pattern = r"\S")]
     pub q: String,
     pub kind: Option<Kind>,
     pub theme_id: Option<i32>,
