@@ -187,6 +187,7 @@ async fn list_revisions(
 /// Adds the caller's reaction (`thumbs_up`, `heart`, `celebrate`, `idea` or `thanks`).
 #[utoipa::path(put, path = "/api/v1/posts/{post_id}/reactions/{reaction}", tag = "threads", params(("post_id" = i32, Path), ("reaction" = inline(Reaction), Path)), security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, description = "The post now", body = PostView),
+              (status = 409, description = "The post is deleted or hidden (post_deleted, post_hidden)"),
               (status = 422, description = "Unknown reaction")))]
 async fn add_reaction(
     State(state): State<AppState>,
@@ -201,6 +202,7 @@ async fn add_reaction(
 /// Takes the caller's reaction back.
 #[utoipa::path(delete, path = "/api/v1/posts/{post_id}/reactions/{reaction}", tag = "threads", params(("post_id" = i32, Path), ("reaction" = inline(Reaction), Path)), security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, description = "The post now", body = PostView),
+              (status = 409, description = "The post is deleted or hidden (post_deleted, post_hidden)"),
               (status = 422, description = "Unknown reaction")))]
 async fn remove_reaction(
     State(state): State<AppState>,

@@ -306,7 +306,7 @@ pub async fn search(db: &impl ConnectionTrait, viewer: &CurrentUser, query: &Sea
     if let Some(year) = query.year {
         let (Some(first), Some(next)) = (
             NaiveDate::from_ymd_opt(year, 1, 1),
-            NaiveDate::from_ymd_opt(year + 1, 1, 1),
+            year.checked_add(1).and_then(|next| NaiveDate::from_ymd_opt(next, 1, 1)),
         ) else {
             return Err(AppError::invalid("invalid_year", "year"));
         };
