@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs or starts what the test suite needs beyond the Rust toolchain: PostgreSQL on
 # 127.0.0.1:5432 (user postgres, no password), Debian's Chromium, the browser tests' npm
-# packages and a Python virtualenv with an OpenAPI validator, icalendar and moto's S3 server.
+# packages and a Python virtualenv with an OpenAPI validator, the API fuzzer, icalendar and
+# moto's S3 server.
 # Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,13 +47,27 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 fi
 (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 
-# Independent checkers: an OpenAPI validator and Python's icalendar for the .ics files; and
-# moto's server, an S3-compatible store for the file storage tests.
-if [ ! -x target/venv/bin/python ] || [ ! -x target/venv/bin/moto_server ] \
-  || ! target/venv/bin/python -c 'import openapi_spec_validator, icalendar, moto' 2>/dev/null; then
-  echo "Installing the OpenAPI validator, icalendar and moto's S3 server"
+# Independent checkers: an OpenAPI validator (the current major of openapi-spec-validator) and
+# schemathesis, the API fuzzer (tests/fuzz-api.sh); Python's icalendar for the .ics files; and
+# moto's server, an S3-compatible store for the file storage tests. The newest Python there is:
+# 3.11 can fail inside the fuzzer's own threads ("AST constructor recursion depth mismatch").
+python=python3
+for candidate in python3.13 python3.12; do
+  if "$candidate" -c '' 2>/dev/null; then python=$candidate; break; fi
+done
+# pyenv keeps its other versions out of PATH until asked for.
+if [ "$python" = python3 ] && command -v pyenv >/dev/null; then
+  newer=$(pyenv versions --bare 2>/dev/null | grep -E '^3\.1[2-9](\.[0-9]+)?$' | sort -V | tail -n 1 || true)
+  if [ -n "$newer" ]; then python="$(pyenv root)/versions/$newer/bin/python3"; fi
+fi
+wanted_minor=$("$python" -c 'import sys; print(sys.version_info[1])')
+if [ ! -x target/venv/bin/python ] || [ ! -x target/venv/bin/moto_server ] || [ ! -x target/venv/bin/schemathesis ] \
+  || [ "$(target/venv/bin/python -c 'import sys; print(sys.version_info[1])')" != "$wanted_minor" ] \
+  || ! target/venv/bin/python -c 'import openapi_spec_validator, icalendar, moto, schemathesis' 2>/dev/null; then
+  echo "Installing the OpenAPI validator, schemathesis, icalendar and moto's S3 server"
   mkdir -p target
-  python3 -m venv target/venv
-  target/venv/bin/pip install -q --disable-pip-version-check 'openapi-spec-validator==0.7.*' 'icalendar>=6,<7' \
-    'moto[server]>=5,<6'
+  rm -rf target/venv
+  "$python" -m venv target/venv
+  target/venv/bin/pip install -q --disable-pip-version-check 'openapi-spec-validator>=0.9,<0.10' \
+    'schemathesis>=4.32,<5' 'icalendar>=6,<7' 'moto[server]>=5,<6'
 fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: formatting and lints, unit and integration tests on SQLite, the
-# integration tests again on PostgreSQL, the OpenAPI document through a validator, and the
-# browser tests (Chromium with axe-core). Installs or starts what it needs first.
+# integration tests again on PostgreSQL, the OpenAPI document through a validator, the API
+# fuzzing (schemathesis, five roles) and the browser tests (Chromium with axe-core). Installs or
+# starts what it needs first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +27,9 @@ SAMLING_TEST_DATABASE=postgres cargo test --workspace --locked --test api
 step "OpenAPI document"
 target/debug/samling openapi > target/openapi.json
 target/venv/bin/python -m openapi_spec_validator target/openapi.json
+
+step "API fuzzing (schemathesis against the served document, five roles)"
+BIN_DIR=target/debug bash tests/fuzz-api.sh
 
 step "Browser tests (Chromium, axe-core WCAG 2.1 AA)"
 (cd tests/e2e && npm test)

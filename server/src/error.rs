@@ -2,8 +2,10 @@
 //! with a stable `code` for the API, an HTML page for browsers. Internal causes are logged,
 //! never sent.
 
+use std::borrow::Cow;
+
 use axum::Json;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -21,7 +23,8 @@ pub enum AppError {
     #[error("invalid input: {code}")]
     Invalid {
         code: &'static str,
-        field: Option<&'static str>,
+        /// The field at fault: a name, or a path into a JSON body (`marks[0].user_id`).
+        field: Option<Cow<'static, str>>,
         args: Vec<(&'static str, String)>,
     },
     #[error("conflict: {code}")]
@@ -29,22 +32,34 @@ pub enum AppError {
     /// A moderator muted the person in this cohort until a time: 403 `muted`.
     #[error("muted")]
     Muted { until: chrono::DateTime<chrono::Utc> },
+    /// A rate limit refused the request; it may be tried again after `retry_after_seconds`.
     #[error("too many requests")]
-    TooManyRequests,
+    TooManyRequests { retry_after_seconds: u64 },
     /// The database could not take the write in time (another writer held the lock for
     /// [`crate::db::LOCK_WAIT`]): 503 `busy` with `Retry-After`. Nothing was written.
     #[error("database busy")]
     Busy,
-    /// An upload over the size limit, refused while it streamed in: 413 `file_too_large`.
-    #[error("file too large")]
-    FileTooLarge { max_bytes: u64 },
     /// The mail server did not take a mail that must go with the change (an invitation), so the
     /// change was undone: 503 `mail_unavailable` with `Retry-After`.
     #[error("mail server unavailable")]
     MailUnavailable,
-    /// A JSON or form body over [`crate::web::MAX_TEXT_BODY_BYTES`]: 413 `request_too_large`.
-    #[error("request too large")]
-    RequestTooLarge { max_bytes: u64 },
+    /// An upload over the size limit, refused while it streamed in: 413 `file_too_large`.
+    #[error("file too large")]
+    FileTooLarge { max_bytes: u64 },
+    /// A request body over the route's limit (JSON bodies, grant files): 413 `body_too_large`.
+    #[error("request body too large")]
+    BodyTooLarge,
+    /// A method the path does not have: 405 `method_not_allowed`.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// A request that changes something, sent from another site's page (its `Origin`): 403
+    /// `cross_origin`.
+    #[error("cross-origin request refused")]
+    CrossOrigin,
+    /// Another error answer the framework or a layer gave before a handler ran (400, 415, …),
+    /// turned into a problem by `web::api_problems`.
+    #[error("request refused with {status}")]
+    Refused { status: StatusCode },
     /// A time that breaks planning rules, saved only when the facilitator confirms it.
     #[error("planning rules broken")]
     RuleBroken {
@@ -131,7 +146,7 @@ impl AppError {
     pub fn invalid(code: &'static str, field: &'static str) -> Self {
         AppError::Invalid {
             code,
-            field: Some(field),
+            field: Some(Cow::Borrowed(field)),
             args: Vec::new(),
         }
     }
@@ -145,16 +160,43 @@ impl AppError {
         }
     }
 
+    /// The error for an error answer that is not a problem yet (see `web::api_problems`).
+    pub fn from_status(status: StatusCode) -> Self {
+        match status {
+            StatusCode::UNAUTHORIZED => AppError::Unauthenticated,
+            StatusCode::FORBIDDEN => AppError::Forbidden,
+            StatusCode::NOT_FOUND => AppError::NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => AppError::MethodNotAllowed,
+            StatusCode::PAYLOAD_TOO_LARGE => AppError::BodyTooLarge,
+            StatusCode::TOO_MANY_REQUESTS => AppError::TooManyRequests {
+                retry_after_seconds: 60,
+            },
+            status => AppError::Refused { status },
+        }
+    }
+
+    /// Seconds after which the same request may succeed, sent as `Retry-After`.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            AppError::TooManyRequests { retry_after_seconds } => Some(*retry_after_seconds),
+            AppError::Busy => Some(1),
+            AppError::MailUnavailable => Some(60),
+            _ => None,
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden | AppError::Muted { .. } => StatusCode::FORBIDDEN,
+            AppError::Forbidden | AppError::Muted { .. } | AppError::CrossOrigin => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict { .. } | AppError::RuleBroken { .. } => StatusCode::CONFLICT,
-            AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Busy | AppError::MailUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::FileTooLarge { .. } | AppError::RequestTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::FileTooLarge { .. } | AppError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::Refused { status } => *status,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -166,11 +208,20 @@ impl AppError {
             AppError::NotFound => "not_found",
             AppError::Invalid { code, .. } | AppError::Conflict { code } => code,
             AppError::Muted { .. } => "muted",
-            AppError::TooManyRequests => "too_many_requests",
+            AppError::TooManyRequests { .. } => "too_many_requests",
             AppError::Busy => "busy",
             AppError::MailUnavailable => "mail_unavailable",
             AppError::FileTooLarge { .. } => "file_too_large",
-            AppError::RequestTooLarge { .. } => "request_too_large",
+            AppError::BodyTooLarge => "body_too_large",
+            AppError::MethodNotAllowed => "method_not_allowed",
+            AppError::CrossOrigin => "cross_origin",
+            AppError::Refused { status } => match status.as_u16() {
+                408 => "request_timeout",
+                415 => "unsupported_media_type",
+                426 => "upgrade_required",
+                500.. => "internal",
+                _ => "bad_request",
+            },
             AppError::RuleBroken { .. } => "planning_rule_broken",
             AppError::Internal(_) => "internal",
         }
@@ -180,10 +231,17 @@ impl AppError {
     pub fn message(&self, tr: Tr) -> String {
         let key = format!("error.{}", self.code());
         match self {
+            // One stable code for an unreadable body or query; the sentence names the field when
+            // serde knew it.
+            AppError::Invalid {
+                code: "invalid_fields",
+                field: Some(_),
+                args,
+            } => tr.f("error.invalid_field", args),
             AppError::Invalid { args, .. } => tr.f(&key, args),
             // The time in the same language as the sentence around it.
             AppError::Muted { until } => tr.f(&key, &[("until", tr.date_time(until))]),
-            AppError::FileTooLarge { max_bytes } | AppError::RequestTooLarge { max_bytes } => {
+            AppError::FileTooLarge { max_bytes } => {
                 tr.f(&key, &[("max", format!("{} MiB", max_bytes.div_ceil(1024 * 1024)))])
             }
             AppError::RuleBroken { violations } => {
@@ -197,22 +255,17 @@ impl AppError {
         }
     }
 
-    /// Seconds after which the same request may succeed, sent as `Retry-After`.
-    pub fn retry_after(&self) -> Option<u64> {
-        match self {
-            AppError::Busy => Some(1),
-            AppError::MailUnavailable => Some(60),
-            _ => None,
-        }
-    }
-
     /// Logs what the client will not see.
     pub fn log(&self) {
-        if let AppError::MailUnavailable = self {
-            tracing::warn!("a mail could not be handed to the mail server; the change was undone");
-        }
-        if let AppError::Internal(cause) = self {
-            tracing::error!(error = %format!("{cause:#}"), "internal error");
+        match self {
+            AppError::Internal(cause) => tracing::error!(error = %format!("{cause:#}"), "internal error"),
+            AppError::MailUnavailable => {
+                tracing::warn!("a mail could not be handed to the mail server; the change was undone")
+            }
+            AppError::Refused { status } if status.is_server_error() => {
+                tracing::error!(%status, "a layer answered with a server error")
+            }
+            _ => {}
         }
     }
 }
@@ -241,7 +294,7 @@ impl IntoResponse for AppError {
         self.log();
         let status = self.status();
         let field = match &self {
-            AppError::Invalid { field, .. } => field.map(str::to_string),
+            AppError::Invalid { field, .. } => field.as_ref().map(|field| field.to_string()),
             _ => None,
         };
         let problem = Problem {
@@ -256,15 +309,15 @@ impl IntoResponse for AppError {
                 _ => None,
             },
         };
+        let retry_after = self.retry_after();
         let mut response = (status, Json(problem)).into_response();
-        response.headers_mut().insert(
+        let headers = response.headers_mut();
+        headers.insert(
             header::CONTENT_TYPE,
-            header::HeaderValue::from_static("application/problem+json"),
+            HeaderValue::from_static("application/problem+json"),
         );
-        if let Some(seconds) = self.retry_after() {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+        if let Some(seconds) = retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

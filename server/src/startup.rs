@@ -121,11 +121,12 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::R
 }
 
 /// The routes wrapped in the middleware every request passes: request id, tracing, security
-/// headers, CSRF protection.
+/// headers, problem+json for every API error, CSRF protection.
 pub fn app(state: AppState) -> Router {
     routes::router(state.clone())
         .layer(middleware::from_fn(web::text_rule))
         .layer(middleware::from_fn_with_state(state, web::csrf_protection))
+        .layer(middleware::from_fn(web::api_problems))
         .layer(middleware::from_fn(web::security_headers))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
             let request_id = request

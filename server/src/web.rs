@@ -1,5 +1,6 @@
 //! What every server-rendered page shares: the page context (language, signed-in person,
-//! CSRF token), the HTML error page, CSRF protection and the security headers.
+//! CSRF token), the HTML error page, CSRF protection and the security headers; and the layer
+//! that makes every error answer under `/api/` a problem+json.
 
 use askama::Template;
 use axum::body::Body;
@@ -124,7 +125,7 @@ impl FormError {
         match error {
             AppError::Invalid { .. }
             | AppError::Conflict { .. }
-            | AppError::TooManyRequests
+            | AppError::TooManyRequests { .. }
             | AppError::Busy
             | AppError::MailUnavailable
             | AppError::Muted { .. } => Ok(FormError {
@@ -213,10 +214,15 @@ pub async fn csrf_protection(State(state): State<AppState>, request: Request, ne
 
     let mut body = body;
     if unsafe_method {
+        let api = is_api(parts.uri.path());
         if !same_origin(&parts.headers, &state) {
-            return PageError::from(AppError::Forbidden).into_response();
+            return if api {
+                AppError::CrossOrigin.into_response()
+            } else {
+                PageError::from(AppError::CrossOrigin).into_response()
+            };
         }
-        if !parts.uri.path().starts_with("/api/") {
+        if !api {
             let (submitted, rebuilt) = submitted_token(&parts, body).await;
             body = rebuilt;
             let valid = matches!((&existing, &submitted), (Some(cookie), Some(form)) if constant_time_eq(cookie, form));
@@ -247,6 +253,38 @@ pub async fn csrf_protection(State(state): State<AppState>, request: Request, ne
     response
 }
 
+fn is_api(path: &str) -> bool {
+    path.starts_with("/api/")
+}
+
+fn is_problem(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/problem+json"))
+}
+
+/// Every error answer under `/api/` is `application/problem+json` with a stable code. Handlers'
+/// errors already are (`AppError`); this catches the answers nothing of ours wrote: the router's
+/// 405, a body limit's 413, an extractor's plain-text rejection, so a new route or layer cannot
+/// bring them back. Headers that tell the client what to do next (`Allow`, `Retry-After`) stay.
+pub async fn api_problems(request: Request, next: Next) -> Response {
+    let api = is_api(request.uri().path());
+    let response = next.run(request).await;
+    let status = response.status();
+    if !api || !(status.is_client_error() || status.is_server_error()) || is_problem(&response) {
+        return response;
+    }
+    let mut problem = AppError::from_status(status).into_response();
+    for name in [header::ALLOW, header::RETRY_AFTER] {
+        if let Some(value) = response.headers().get(&name) {
+            problem.headers_mut().insert(name, value.clone());
+        }
+    }
+    problem
+}
+
 /// The largest JSON or form body the server reads (axum's own default body limit).
 pub const MAX_TEXT_BODY_BYTES: usize = 2 * 1024 * 1024;
 
@@ -256,9 +294,9 @@ pub const MAX_TEXT_BODY_BYTES: usize = 2 * 1024 * 1024;
 /// are checked where they are parsed.)
 pub async fn text_rule(request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
-    let is_api = parts.uri.path().starts_with("/api/");
+    let api = is_api(parts.uri.path());
     let refuse = |error: AppError| {
-        if is_api {
+        if api {
             error.into_response()
         } else {
             PageError::from(error).into_response()
@@ -283,9 +321,7 @@ pub async fn text_rule(request: Request, next: Next) -> Response {
         return next.run(Request::from_parts(parts, body)).await;
     }
     let Ok(bytes) = axum::body::to_bytes(body, MAX_TEXT_BODY_BYTES).await else {
-        return refuse(AppError::RequestTooLarge {
-            max_bytes: MAX_TEXT_BODY_BYTES as u64,
-        });
+        return refuse(AppError::BodyTooLarge);
     };
     let broken = if is_json {
         // A body that is not JSON at all is the extractor's to refuse (`invalid_json`).

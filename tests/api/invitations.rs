@@ -139,6 +139,7 @@ async fn who_may_invite_whom() {
         (bad_role.status.as_u16(), bad_role.code()),
         (422, "invalid_fields".into())
     );
+    assert_eq!(bad_role.json()["field"], "role");
 
     let by_admin = invite(admin.clone(), circular, "facilitator").await;
     assert_eq!(

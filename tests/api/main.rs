@@ -13,6 +13,7 @@ mod openapi;
 mod pages;
 mod participation;
 mod post_pages;
+mod problems;
 mod realtime;
 mod reliability;
 mod resources;

@@ -104,6 +104,13 @@ async fn the_openapi_document_lists_every_endpoint_and_they_are_served() {
         let responses = operation["responses"].as_object().expect("responses");
         assert!(!responses.is_empty(), "{method} {path} has no responses");
         for (status, response) in responses {
+            // A standard answer is a reference to `components.responses`.
+            let response = match response["$ref"].as_str() {
+                Some(reference) => {
+                    &document["components"]["responses"][reference.rsplit('/').next().unwrap_or_default()]
+                }
+                None => response,
+            };
             let described = response["description"].as_str().is_some_and(|text| !text.is_empty());
             assert!(described, "{method} {path} {status} lacks a description");
         }
@@ -120,6 +127,125 @@ async fn the_openapi_document_lists_every_endpoint_and_they_are_served() {
             let response = app.get(path, None).await;
             assert_eq!(response.status.as_u16(), 401, "GET {path}");
             assert_eq!(response.code(), "unauthenticated");
+        }
+    }
+}
+
+/// Each operation of the served document, with its path and method.
+fn operations(document: &serde_json::Value) -> Vec<(String, String, serde_json::Value)> {
+    let mut found = Vec::new();
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("a path item") {
+            found.push((path.clone(), method.clone(), operation.clone()));
+        }
+    }
+    found
+}
+
+/// A path parameter is one of the path's `{names}` and every name is a path parameter; query
+/// parameters are not in the template (a client generated from the document could not call
+/// them otherwise).
+#[tokio::test]
+async fn every_parameter_is_declared_where_the_server_reads_it() {
+    let app = spawn_app().await;
+    let document = app.get("/api/openapi.json", None).await.json();
+    let mut query_parameters = Vec::new();
+    for (path, method, operation) in operations(&document) {
+        let template: Vec<&str> = path
+            .split('/')
+            .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+            .collect();
+        let parameters = operation["parameters"].as_array().cloned().unwrap_or_default();
+        let mut in_path = Vec::new();
+        for parameter in &parameters {
+            let name = parameter["name"].as_str().expect("a name");
+            match parameter["in"].as_str() {
+                Some("path") => {
+                    assert!(
+                        template.contains(&name),
+                        "{method} {path}: `{name}` is no part of the path"
+                    );
+                    assert_eq!(parameter["required"], true, "{method} {path}: `{name}`");
+                    in_path.push(name);
+                }
+                Some("query") => query_parameters.push(format!("{method} {path} {name}")),
+                other => panic!("{method} {path}: `{name}` in {other:?}"),
+            }
+        }
+        for name in template {
+            assert!(in_path.contains(&name), "{method} {path}: `{{{name}}}` is not declared");
+        }
+    }
+    for expected in [
+        "get /api/v1/cohorts/{cohort_id}/events after",
+        "get /api/v1/search q",
+        "get /api/v1/search kind",
+        "get /api/v1/search theme_id",
+        "get /api/v1/search year",
+        "get /api/v1/digests/{digest_id}/preview user_id",
+        "post /api/v1/unsubscribe token",
+    ] {
+        assert!(
+            query_parameters.iter().any(|found| found == expected),
+            "{expected} is not a query parameter"
+        );
+    }
+}
+
+/// The standard answers every operation can give are in the document, as problem+json: 401
+/// where a session is needed, 503 `busy` with `Retry-After` everywhere, 404 with path
+/// parameters, 413 and 422 with a body, 422 with query parameters, 403 `cross_origin` on
+/// every method that changes something, and `Retry-After` on every 429.
+#[tokio::test]
+async fn every_operation_documents_the_problems_it_can_answer() {
+    let app = spawn_app().await;
+    let document = app.get("/api/openapi.json", None).await.json();
+    let resolve = |response: &serde_json::Value| -> serde_json::Value {
+        match response["$ref"].as_str() {
+            Some(reference) => {
+                let name = reference.rsplit('/').next().expect("a name");
+                document["components"]["responses"][name].clone()
+            }
+            None => response.clone(),
+        }
+    };
+    for (path, method, operation) in operations(&document) {
+        let responses = operation["responses"].as_object().expect("responses");
+        let parameters = operation["parameters"].as_array().cloned().unwrap_or_default();
+        let secured = operation["security"].as_array().is_some_and(|list| !list.is_empty());
+        let has_body = operation.get("requestBody").is_some();
+        let has_query = parameters.iter().any(|parameter| parameter["in"] == "query");
+        let changes = method != "get";
+        let expected = [
+            ("401", secured),
+            ("403", changes),
+            ("404", path.contains('{')),
+            ("413", has_body),
+            ("422", has_body || has_query),
+            ("503", true),
+        ];
+        for (status, needed) in expected {
+            if needed {
+                assert!(
+                    responses.contains_key(status),
+                    "{method} {path} does not document {status}"
+                );
+            }
+        }
+        for (status, response) in responses {
+            let response = resolve(response);
+            if status.starts_with('4') || status.starts_with('5') {
+                assert!(
+                    response["content"]["application/problem+json"]["schema"]["$ref"] == "#/components/schemas/Problem",
+                    "{method} {path} {status} is not problem+json"
+                );
+            }
+            if status == "429" || status == "503" {
+                assert!(
+                    response["headers"]["Retry-After"].is_object(),
+                    "{method} {path} {status} lacks Retry-After"
+                );
+            }
         }
     }
 }

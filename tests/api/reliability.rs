@@ -6,7 +6,7 @@ use reqwest::{Method, StatusCode};
 use samling::domain::roles::Role;
 use samling::entities::{grant, project_profile, thread};
 use samling_tests::{TestApp, sample_grants, spawn_app};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 
 use crate::pages::{csrf_of, page, sign_in_by_pages};

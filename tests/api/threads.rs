@@ -331,3 +331,19 @@ async fn the_demo_starts_threads_with_replies_and_an_answered_question_in_every_
         assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
     }
 }
+
+/// The policy lets an admin write in any cohort; one that does not exist is still not found
+/// (it was a database error, 500, found by the API fuzzing).
+#[tokio::test]
+async fn a_thread_in_a_cohort_that_does_not_exist_is_not_found() {
+    let app = spawn_app().await;
+    let (admin, _) = app.with_sample_cohorts().await;
+    let response = app
+        .post_json(
+            "/api/v1/cohorts/3453/threads",
+            Some(&admin),
+            &json!({ "title": "Hei", "body": "Hei", "client_id": "a1" }),
+        )
+        .await;
+    assert_eq!((response.status.as_u16(), response.code().as_str()), (404, "not_found"));
+}

@@ -1,4 +1,5 @@
-//! Limits on sign-in requests, per address and per client IP (governor's keyed limiters).
+//! Rate limits (governor's keyed limiters): sign-in requests per address and per client IP, and
+//! posts per person. A refusal says when to try again (`Retry-After`).
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
@@ -6,7 +7,8 @@ use std::time::Duration;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::clock::{Clock, DefaultClock, QuantaInstant};
+use governor::{DefaultKeyedRateLimiter, NotUntil, Quota, RateLimiter};
 
 use crate::error::AppError;
 use crate::state::AppState;
@@ -16,6 +18,16 @@ const WINDOW: Duration = Duration::from_secs(15 * 60);
 pub struct SignInLimits {
     per_address: DefaultKeyedRateLimiter<String>,
     per_ip: DefaultKeyedRateLimiter<IpAddr>,
+}
+
+/// The refusal of a limiter, with the whole seconds until the next request would pass.
+fn refused(not_until: NotUntil<QuantaInstant>) -> AppError {
+    let wait = not_until.wait_time_from(DefaultClock::default().now());
+    // Rounded up, and at least one: `Retry-After: 0` would invite a retry that fails again.
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    AppError::TooManyRequests {
+        retry_after_seconds: seconds.max(1),
+    }
 }
 
 /// `count` requests at once, refilled evenly over the window.
@@ -36,10 +48,8 @@ impl SignInLimits {
 
     /// Counts one request. The answer is the same for known and unknown addresses.
     pub fn check(&self, address: &str, ip: IpAddr) -> Result<(), AppError> {
-        self.per_ip.check_key(&ip).map_err(|_| AppError::TooManyRequests)?;
-        self.per_address
-            .check_key(&address.to_string())
-            .map_err(|_| AppError::TooManyRequests)?;
+        self.per_ip.check_key(&ip).map_err(refused)?;
+        self.per_address.check_key(&address.to_string()).map_err(refused)?;
         Ok(())
     }
 
@@ -64,9 +74,7 @@ impl PostLimits {
     }
 
     pub fn check(&self, user_id: i32) -> Result<(), AppError> {
-        self.per_person
-            .check_key(&user_id)
-            .map_err(|_| AppError::TooManyRequests)
+        self.per_person.check_key(&user_id).map_err(refused)
     }
 
     pub fn forget_idle(&self) {
@@ -97,5 +105,27 @@ impl FromRequestParts<AppState> for ClientIp {
             .map(|ConnectInfo(address)| address.ip())
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("server started without peer addresses")))?;
         Ok(ClientIp(peer))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_says_when_the_next_request_would_pass() {
+        // Two sign-in links per address per 15 minutes: one refills every 7.5 minutes.
+        let limits = SignInLimits::new(2, 100);
+        let ip: IpAddr = [127, 0, 0, 1].into();
+        assert!(limits.check("kari@example.no", ip).is_ok());
+        assert!(limits.check("kari@example.no", ip).is_ok());
+        let refusal = limits.check("kari@example.no", ip).expect_err("the third is refused");
+        let seconds = refusal.retry_after().expect("a refusal has a Retry-After");
+        assert!((440..=450).contains(&seconds), "{seconds} s");
+
+        let posts = PostLimits::new(1);
+        assert!(posts.check(7).is_ok());
+        let seconds = posts.check(7).expect_err("refused").retry_after().expect("Retry-After");
+        assert!((59..=60).contains(&seconds), "{seconds} s");
     }
 }

@@ -23,8 +23,13 @@ pub const INVITATION_LIFETIME: Duration = Duration::days(14);
 
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewInvitation {
+    #[schema(
+        max_length = 254,
+        pattern = r#"^[^@\s<>",\x00-\x1f\x7f-\x9f]+@[^@\s<>",.\x00-\x1f\x7f-\x9f]+(\.[^@\s<>",.\x00-\x1f\x7f-\x9f]+)+$"#
+    )]
     pub email: String,
     /// The person's name, shown to the cohort once they accept.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
     pub role: Role,
 }

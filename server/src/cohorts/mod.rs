@@ -321,8 +321,10 @@ pub async fn members(db: &impl ConnectionTrait, viewer: &CurrentUser, cohort_id:
 
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewProgramme {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
     /// Comma-separated, e.g. "2021,2022".
+    #[schema(pattern = r"^\s*20\d\d\s*(,\s*20\d\d\s*)*$")]
     pub grant_years: String,
     pub starts_on: NaiveDate,
     pub ends_on: NaiveDate,

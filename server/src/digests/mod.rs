@@ -373,6 +373,7 @@ pub async fn preview(
 /// working morning at 08:00 Oslo time).
 #[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct DigestChange {
+    #[schema(max_length = 2_000)]
     pub intro: Option<String>,
     pub send_at: Option<DateTime<Utc>>,
 }

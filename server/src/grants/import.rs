@@ -101,7 +101,7 @@ pub fn parse_file(text: &str, progress: Progress) -> AppResult<ParsedFile> {
     if !missing.is_empty() {
         return Err(AppError::Invalid {
             code: "import_missing_columns",
-            field: Some("file"),
+            field: Some("file".into()),
             args: vec![("columns", missing.join(", "))],
         });
     }

@@ -184,7 +184,7 @@ fn checked_text(text: &str, code: &'static str, field: &'static str) -> AppResul
     if text.chars().count() > MAX_TEXT_CHARS {
         return Err(AppError::Invalid {
             code,
-            field: Some(field),
+            field: Some(field.into()),
             args: vec![("max", MAX_TEXT_CHARS.to_string())],
         });
     }
@@ -407,8 +407,10 @@ async fn lesson_view(
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 pub struct ProfileChange {
     /// What the municipality would like help with, plain text.
+    #[schema(max_length = 5_000)]
     pub needs: String,
     /// What it can share with others, plain text.
+    #[schema(max_length = 5_000)]
     pub offers: String,
 }
 
@@ -478,9 +480,11 @@ pub async fn save_profile<C: TransactionTrait + ConnectionTrait>(
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 pub struct LessonChange {
     /// What the project learned, plain text.
+    #[schema(min_length = 1, max_length = 5_000, pattern = r"\S")]
     pub learned: String,
     /// Tips to others, plain text.
     #[serde(default)]
+    #[schema(max_length = 5_000)]
     pub tips: String,
 }
 

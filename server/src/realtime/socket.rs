@@ -109,7 +109,7 @@ pub async fn upgrade(
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, AppError> {
     if !crate::web::same_origin(&headers, &state) {
-        return Err(AppError::Forbidden);
+        return Err(AppError::CrossOrigin);
     }
     Ok(upgrade
         .read_buffer_size(READ_BUFFER_BYTES)

@@ -1,7 +1,7 @@
 //! The JSON API under `/api/v1`. Thin handlers: parse, ask the area, respond. Every handler is
 //! registered through `utoipa-axum`, so the OpenAPI document lists every endpoint.
 
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -9,13 +9,12 @@ use axum_extra::extract::CookieJar;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::api_doc::{SecuritySchemes, StandardProblems};
 use crate::auth::CurrentUser;
 use crate::auth::rate_limit::ClientIp;
-use crate::auth::session::SESSION_COOKIE;
 use crate::auth::sign_in::{
     cleared_session_cookie, issue_session, redeem_sign_in_secret, request_sign_in_link, revoke_sessions, session_cookie,
 };
@@ -47,24 +46,136 @@ impl<T: Serialize> IntoResponse for ApiJson<T> {
 #[from_request(via(axum::extract::Path), rejection(AppError))]
 pub struct ApiPath<T>(pub T);
 
-/// Query parameters whose errors answer as problem+json.
+/// Query parameters (an `IntoParams` struct) whose errors answer as problem+json.
+///
+/// Named `Query` on purpose: utoipa's axum support recognises a handler argument of a type
+/// named `Query` and documents the struct's fields as query parameters (`in: query`); under
+/// any other name they would be documented as path parameters.
 #[derive(FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(AppError))]
-pub struct ApiQuery<T>(pub T);
+pub struct Query<T>(pub T);
+
+/// A raw request body (a CSV file) whose errors, the size limit's 413 first, answer as
+/// problem+json.
+pub struct ApiBytes(pub axum::body::Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for ApiBytes {
+    type Rejection = AppError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        Ok(ApiBytes(axum::body::Bytes::from_request(request, state).await?))
+    }
+}
+
+/// The field a serde error is about, and where in the text it is: a short hint that is safe to
+/// show (`marks[0].user_id`, line and column), never the library's own sentence.
+struct ErrorSpot {
+    field: Option<String>,
+    line: usize,
+    column: usize,
+}
+
+fn error_spot(error: &(dyn std::error::Error + 'static)) -> ErrorSpot {
+    let mut spot = ErrorSpot {
+        field: None,
+        line: 0,
+        column: 0,
+    };
+    let mut cause = Some(error);
+    while let Some(error) = cause {
+        if let Some(found) = error.downcast_ref::<serde_path_to_error::Error<serde_json::Error>>() {
+            spot.field = field_of(&found.path().to_string(), &found.inner().to_string());
+            (spot.line, spot.column) = (found.inner().line(), found.inner().column());
+            break;
+        }
+        if let Some(found) = error.downcast_ref::<serde_json::Error>() {
+            (spot.line, spot.column) = (found.line(), found.column());
+            break;
+        }
+        if let Some(found) = error.downcast_ref::<serde_path_to_error::Error<serde::de::value::Error>>() {
+            spot.field = field_of(&found.path().to_string(), &found.inner().to_string());
+            break;
+        }
+        cause = error.source();
+    }
+    spot
+}
+
+/// The path serde was at, with the name of a missing field added (serde reports a missing field
+/// at its parent); `None` at the top of the body.
+fn field_of(path: &str, serde_message: &str) -> Option<String> {
+    let missing = serde_message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(name, _)| name)
+        .filter(|name| name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+    let path = (path != ".").then_some(path);
+    match (path, missing) {
+        (Some(path), Some(name)) => Some(format!("{path}.{name}")),
+        (Some(path), None) => Some(path.to_string()),
+        (None, Some(name)) => Some(name.to_string()),
+        (None, None) => None,
+    }
+}
+
+/// An unreadable body or query: which field (if serde knew), in our own words.
+fn invalid_fields(spot: ErrorSpot) -> AppError {
+    match spot.field {
+        Some(field) => AppError::Invalid {
+            code: "invalid_fields",
+            args: vec![("field", field.clone())],
+            field: Some(field.into()),
+        },
+        None => AppError::Invalid {
+            code: "invalid_fields",
+            field: None,
+            args: Vec::new(),
+        },
+    }
+}
 
 impl From<JsonRejection> for AppError {
     fn from(rejection: JsonRejection) -> Self {
-        let code = match rejection {
-            JsonRejection::MissingJsonContentType(_) => "expected_json",
-            JsonRejection::JsonSyntaxError(_) => "invalid_json",
-            JsonRejection::JsonDataError(_) => "invalid_fields",
-            _ => "invalid_json",
-        };
-        AppError::Invalid {
-            code,
-            field: None,
-            args: vec![("reason", rejection.body_text())],
+        match &rejection {
+            JsonRejection::MissingJsonContentType(_) => AppError::Invalid {
+                code: "expected_json",
+                field: None,
+                args: Vec::new(),
+            },
+            JsonRejection::JsonSyntaxError(error) => {
+                let spot = error_spot(error);
+                AppError::Invalid {
+                    code: "invalid_json",
+                    field: None,
+                    args: vec![("line", spot.line.to_string()), ("column", spot.column.to_string())],
+                }
+            }
+            JsonRejection::JsonDataError(error) => invalid_fields(error_spot(error)),
+            JsonRejection::BytesRejection(rejection) => bytes_refused(rejection),
+            _ => AppError::Invalid {
+                code: "incomplete_body",
+                field: None,
+                args: Vec::new(),
+            },
         }
+    }
+}
+
+fn bytes_refused(rejection: &BytesRejection) -> AppError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::BodyTooLarge
+    } else {
+        AppError::Invalid {
+            code: "incomplete_body",
+            field: None,
+            args: Vec::new(),
+        }
+    }
+}
+
+impl From<BytesRejection> for AppError {
+    fn from(rejection: BytesRejection) -> Self {
+        bytes_refused(&rejection)
     }
 }
 
@@ -76,11 +187,7 @@ impl From<PathRejection> for AppError {
 
 impl From<QueryRejection> for AppError {
     fn from(rejection: QueryRejection) -> Self {
-        AppError::Invalid {
-            code: "invalid_fields",
-            field: None,
-            args: vec![("reason", rejection.body_text())],
-        }
+        invalid_fields(error_spot(&rejection))
     }
 }
 
@@ -104,27 +211,6 @@ pub type ApiResult<T> = Result<ApiJson<T>, AppError>;
     )
 )]
 struct ApiDoc;
-
-struct SecuritySchemes;
-
-impl utoipa::Modify for SecuritySchemes {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .build(),
-            ),
-        );
-        components.add_security_scheme(
-            "cookie",
-            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(SESSION_COOKIE))),
-        );
-    }
-}
 
 /// The API routes and their OpenAPI document.
 pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
@@ -159,6 +245,8 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
     let (import_router, import_api) = imports.split_for_parts();
     let mut openapi = openapi;
     openapi.merge(import_api);
+    // After every route is in: the standard answers go to all of them.
+    utoipa::Modify::modify(&StandardProblems, &mut openapi);
     (router.merge(import_router), openapi)
 }
 
@@ -176,7 +264,7 @@ pub struct Me {
 
 /// The signed-in person and their memberships.
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = Me), (status = 401, description = "Not signed in (problem+json, code unauthenticated)", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = Me)))]
 async fn get_me(current: CurrentUser) -> ApiResult<Me> {
     let mut memberships: Vec<Membership> = current
         .actor
@@ -196,6 +284,10 @@ async fn get_me(current: CurrentUser) -> ApiResult<Me> {
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct SignInLinkRequest {
+    #[schema(
+        max_length = 254,
+        pattern = r#"^[^@\s<>",\x00-\x1f\x7f-\x9f]+@[^@\s<>",.\x00-\x1f\x7f-\x9f]+(\.[^@\s<>",.\x00-\x1f\x7f-\x9f]+)+$"#
+    )]
     pub email: String,
 }
 
@@ -206,8 +298,8 @@ pub struct Accepted {
 
 /// Sends a sign-in link if the address belongs to someone; the answer is the same either way.
 #[utoipa::path(post, path = "/api/v1/auth/sign-in-link", tag = "auth", request_body = SignInLinkRequest,
-    responses((status = 202, description = "Accepted", body = Accepted), (status = 422, description = "Invalid input (problem+json with a stable code)", body = Problem, content_type = "application/problem+json"),
-              (status = 429, description = "Too many requests (problem+json)", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 202, description = "Accepted", body = Accepted),
+              (status = 429, description = "Too many requests (problem+json)")))]
 async fn request_link(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -254,7 +346,7 @@ fn session_response(
 
 /// Exchanges a sign-in link's token (once) for a session.
 #[utoipa::path(post, path = "/api/v1/auth/session", tag = "auth", request_body = TokenRequest,
-    responses((status = 200, description = "Success", body = Session), (status = 422, description = "Invalid input (problem+json with a stable code)", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = Session)))]
 async fn create_session(
     State(state): State<AppState>,
     jar: CookieJar,
@@ -266,7 +358,7 @@ async fn create_session(
 
 /// Signs out: every session token of the person stops working.
 #[utoipa::path(delete, path = "/api/v1/auth/session", tag = "auth", security(("bearer" = []), ("cookie" = [])),
-    responses((status = 204, description = "Done"), (status = 401, description = "Not signed in (problem+json, code unauthenticated)", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 204, description = "Done")))]
 async fn delete_session(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -279,7 +371,7 @@ async fn delete_session(
 
 /// Takes a person out of a cohort; their open live connections close.
 #[utoipa::path(delete, path = "/api/v1/cohorts/{cohort_id}/members/{user_id}", tag = "cohorts", params(("cohort_id" = i32, Path), ("user_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 204, description = "Removed"), (status = 403, description = "Not allowed (problem+json, code forbidden)", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found or not visible to the caller (problem+json)", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 204, description = "Removed"), (status = 403, description = "Not allowed (forbidden)")))]
 async fn remove_member(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -292,7 +384,7 @@ async fn remove_member(
 
 /// The cohorts the caller may see, with their theme and member projects.
 #[utoipa::path(get, path = "/api/v1/cohorts", tag = "cohorts", security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = Vec<CohortView>), (status = 401, description = "Not signed in (problem+json, code unauthenticated)", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = Vec<CohortView>)))]
 async fn list_cohorts(State(state): State<AppState>, current: CurrentUser) -> ApiResult<Vec<CohortView>> {
     Ok(ApiJson(
         cohorts::cohort_views(&state.db, Some(&current), current.language()).await?,
@@ -307,7 +399,7 @@ pub struct CohortDetail {
 
 /// One cohort with its members; 404 for someone who is not a member.
 #[utoipa::path(get, path = "/api/v1/cohorts/{cohort_id}", tag = "cohorts", params(("cohort_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = CohortDetail), (status = 404, description = "Not found or not visible to the caller (problem+json)", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = CohortDetail)))]
 async fn get_cohort(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -320,7 +412,7 @@ async fn get_cohort(
 
 /// Open invitations of a cohort (facilitators and admins).
 #[utoipa::path(get, path = "/api/v1/cohorts/{cohort_id}/invitations", tag = "cohorts", params(("cohort_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = Vec<InvitationView>), (status = 403, description = "Not allowed (problem+json, code forbidden)", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found or not visible to the caller (problem+json)", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = Vec<InvitationView>), (status = 403, description = "Not allowed (forbidden)")))]
 async fn list_invitations(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -331,9 +423,7 @@ async fn list_invitations(
 
 /// Invites an address to the cohort with a role and mails the link.
 #[utoipa::path(post, path = "/api/v1/cohorts/{cohort_id}/invitations", tag = "cohorts", params(("cohort_id" = i32, Path)), request_body = NewInvitation, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 201, description = "Created", body = InvitationView), (status = 403, description = "Not allowed (problem+json, code forbidden)", body = Problem, content_type = "application/problem+json"),
-              (status = 404, description = "Not found or not visible to the caller (problem+json)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Conflicts with the current state (problem+json)", body = Problem, content_type = "application/problem+json"),
-              (status = 422, description = "Invalid input (problem+json with a stable code)", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, description = "Created", body = InvitationView), (status = 403, description = "Not allowed (forbidden)"), (status = 409, description = "Conflicts with the current state (problem+json)")))]
 async fn create_invitation(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -352,7 +442,7 @@ pub struct AcceptedInvitation {
 
 /// Accepts an invitation (once) and signs the person in as a member.
 #[utoipa::path(post, path = "/api/v1/invitations/accept", tag = "auth", request_body = TokenRequest,
-    responses((status = 200, description = "Success", body = AcceptedInvitation), (status = 422, description = "Invalid input (problem+json with a stable code)", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = AcceptedInvitation)))]
 async fn accept_invitation(
     State(state): State<AppState>,
     jar: CookieJar,
@@ -365,11 +455,11 @@ async fn accept_invitation(
 
 /// Imports a grant export (CSV as the agency writes it) and reports every row.
 #[utoipa::path(post, path = "/api/v1/admin/grant-imports", tag = "admin", request_body(content = String, content_type = "text/csv"), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = ImportReport), (status = 403, description = "Not allowed (problem+json, code forbidden)", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input (problem+json with a stable code)", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = ImportReport), (status = 403, description = "Not allowed (forbidden)")))]
 async fn import_grants_file(
     State(state): State<AppState>,
     current: CurrentUser,
-    body: axum::body::Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> ApiResult<ImportReport> {
     current.require(Action::ManageGrants)?;
     Ok(ApiJson(
@@ -379,7 +469,7 @@ async fn import_grants_file(
 
 /// Grants whose theme only keywords suggest, waiting for a person's decision.
 #[utoipa::path(get, path = "/api/v1/admin/review", tag = "admin", security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = Vec<ReviewItem>), (status = 403, description = "Not allowed (problem+json, code forbidden)", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = Vec<ReviewItem>), (status = 403, description = "Not allowed (forbidden)")))]
 async fn list_review(State(state): State<AppState>, current: CurrentUser) -> ApiResult<Vec<ReviewItem>> {
     current.require(Action::ManageGrants)?;
     Ok(ApiJson(review::pending(&state.db, current.language()).await?))
@@ -387,7 +477,7 @@ async fn list_review(State(state): State<AppState>, current: CurrentUser) -> Api
 
 /// Confirms a grant in a theme or rejects it.
 #[utoipa::path(post, path = "/api/v1/admin/review/{grant_id}", tag = "admin", params(("grant_id" = i32, Path)), request_body = ReviewDecision, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 204, description = "Done"), (status = 403, description = "Not allowed (problem+json, code forbidden)", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found or not visible to the caller (problem+json)", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 204, description = "Done"), (status = 403, description = "Not allowed (forbidden)")))]
 async fn decide_review(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -401,7 +491,7 @@ async fn decide_review(
 
 /// Themes and the measure types mapped to them.
 #[utoipa::path(get, path = "/api/v1/admin/themes", tag = "admin", security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = Vec<ThemeMapping>), (status = 403, description = "Not allowed (problem+json, code forbidden)", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = Vec<ThemeMapping>), (status = 403, description = "Not allowed (forbidden)")))]
 async fn list_themes(State(state): State<AppState>, current: CurrentUser) -> ApiResult<Vec<ThemeMapping>> {
     current.require(Action::ManageGrants)?;
     Ok(ApiJson(placement::theme_mappings(&state.db).await?))
@@ -409,12 +499,13 @@ async fn list_themes(State(state): State<AppState>, current: CurrentUser) -> Api
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewMeasureType {
+    #[schema(min_length = 1, max_length = 120, pattern = r"\S")]
     pub measure_type: String,
 }
 
 /// Maps a measure type to a theme; grants and cohorts follow.
 #[utoipa::path(post, path = "/api/v1/admin/themes/{theme_id}/measure-types", tag = "admin", params(("theme_id" = i32, Path)), request_body = NewMeasureType, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 204, description = "Done"), (status = 409, description = "Conflicts with the current state (problem+json)", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input (problem+json with a stable code)", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 204, description = "Done"), (status = 409, description = "Conflicts with the current state (problem+json)")))]
 async fn add_measure_type(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -428,7 +519,7 @@ async fn add_measure_type(
 
 /// Removes a measure-type mapping; grants and cohorts follow.
 #[utoipa::path(delete, path = "/api/v1/admin/measure-types/{mapping_id}", tag = "admin", params(("mapping_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 204, description = "Done"), (status = 404, description = "Not found or not visible to the caller (problem+json)", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 204, description = "Done")))]
 async fn remove_measure_type(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -441,7 +532,7 @@ async fn remove_measure_type(
 
 /// All programmes.
 #[utoipa::path(get, path = "/api/v1/admin/programmes", tag = "admin", security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = Vec<ProgrammeView>), (status = 403, description = "Not allowed (problem+json, code forbidden)", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = Vec<ProgrammeView>), (status = 403, description = "Not allowed (forbidden)")))]
 async fn list_programmes(State(state): State<AppState>, current: CurrentUser) -> ApiResult<Vec<ProgrammeView>> {
     current.require(Action::ManageProgrammes)?;
     Ok(ApiJson(cohorts::programmes(&state.db).await?))
@@ -449,7 +540,7 @@ async fn list_programmes(State(state): State<AppState>, current: CurrentUser) ->
 
 /// Creates a programme; its cohorts form from the grants already imported.
 #[utoipa::path(post, path = "/api/v1/admin/programmes", tag = "admin", request_body = NewProgramme, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 201, description = "Created", body = ProgrammeView), (status = 403, description = "Not allowed (problem+json, code forbidden)", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input (problem+json with a stable code)", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, description = "Created", body = ProgrammeView), (status = 403, description = "Not allowed (forbidden)")))]
 async fn create_programme(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -467,15 +558,20 @@ async fn create_programme(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct Appointment {
+    #[schema(
+        max_length = 254,
+        pattern = r#"^[^@\s<>",\x00-\x1f\x7f-\x9f]+@[^@\s<>",.\x00-\x1f\x7f-\x9f]+(\.[^@\s<>",.\x00-\x1f\x7f-\x9f]+)+$"#
+    )]
     pub email: String,
     /// Needed when the person is new to Samling.
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub name: String,
 }
 
 /// Makes a person the facilitator of a cohort.
 #[utoipa::path(put, path = "/api/v1/admin/cohorts/{cohort_id}/facilitator", tag = "admin", params(("cohort_id" = i32, Path)), request_body = Appointment, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = UserView), (status = 403, description = "Not allowed (problem+json, code forbidden)", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found or not visible to the caller (problem+json)", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = UserView), (status = 403, description = "Not allowed (forbidden)")))]
 async fn appoint_facilitator(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -497,7 +593,7 @@ async fn appoint_facilitator(
 
 /// Everyone with an account.
 #[utoipa::path(get, path = "/api/v1/admin/users", tag = "admin", security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = Vec<UserView>), (status = 403, description = "Not allowed (problem+json, code forbidden)", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = Vec<UserView>), (status = 403, description = "Not allowed (forbidden)")))]
 async fn list_users(State(state): State<AppState>, current: CurrentUser) -> ApiResult<Vec<UserView>> {
     current.require(Action::ManageUsers)?;
     Ok(ApiJson(users::all_users(&state.db).await?))
@@ -505,7 +601,7 @@ async fn list_users(State(state): State<AppState>, current: CurrentUser) -> ApiR
 
 /// Deactivates a person and ends their sessions.
 #[utoipa::path(post, path = "/api/v1/admin/users/{user_id}/deactivate", tag = "admin", params(("user_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 204, description = "Done"), (status = 403, description = "Not allowed (problem+json, code forbidden)", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found or not visible to the caller (problem+json)", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 204, description = "Done"), (status = 403, description = "Not allowed (forbidden)")))]
 async fn deactivate_user(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -544,7 +640,7 @@ impl From<audit_log::Model> for AuditEntry {
 
 /// The latest administrative actions, newest first (at most 500).
 #[utoipa::path(get, path = "/api/v1/admin/audit", tag = "admin", security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = Vec<AuditEntry>), (status = 403, description = "Not allowed (problem+json, code forbidden)", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = Vec<AuditEntry>), (status = 403, description = "Not allowed (forbidden)")))]
 async fn list_audit(State(state): State<AppState>, current: CurrentUser) -> ApiResult<Vec<AuditEntry>> {
     current.require(Action::ViewAuditLog)?;
     Ok(ApiJson(

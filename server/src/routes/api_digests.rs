@@ -6,11 +6,11 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::api::{ApiJson, ApiPath, ApiQuery, ApiResult};
+use super::api::{ApiJson, ApiPath, ApiResult, Query};
 use crate::auth::CurrentUser;
 use crate::digests::{self, DigestChange, DigestView};
 use crate::domain::digest_schedule::DigestPreference;
-use crate::error::{AppError, Problem};
+use crate::error::AppError;
 use crate::state::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -38,10 +38,10 @@ pub struct Unsubscribed {
 /// link in the mail's `List-Unsubscribe` header. Needs no sign-in; the token is the proof.
 #[utoipa::path(post, path = "/api/v1/unsubscribe", tag = "digests", params(TokenQuery),
     responses((status = 200, description = "No more digests for the link's owner", body = Unsubscribed),
-        (status = 422, description = "The link is not valid (problem+json, code invalid_unsubscribe_link)", body = Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "The link is not valid (problem+json, code invalid_unsubscribe_link)")))]
 async fn one_click_unsubscribe(
     State(state): State<AppState>,
-    ApiQuery(query): ApiQuery<TokenQuery>,
+    Query(query): Query<TokenQuery>,
 ) -> ApiResult<Unsubscribed> {
     digests::unsubscribe(&state, &query.token).await?;
     Ok(ApiJson(Unsubscribed { unsubscribed: true }))
@@ -50,13 +50,13 @@ async fn one_click_unsubscribe(
 #[derive(Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Preference {
     /// `everything`, `essentials` (recaps and reminders) or `nothing`.
+    #[schema(pattern = "^(everything|essentials|nothing)$")]
     pub preference: String,
 }
 
 /// What the signed-in person gets by e-mail.
 #[utoipa::path(get, path = "/api/v1/me/digest-preference", tag = "digests", security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = Preference),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = Preference)))]
 async fn get_preference(current: CurrentUser) -> ApiResult<Preference> {
     Ok(ApiJson(Preference {
         preference: current.user.digest_preference.clone(),
@@ -67,7 +67,7 @@ async fn get_preference(current: CurrentUser) -> ApiResult<Preference> {
 #[utoipa::path(put, path = "/api/v1/me/digest-preference", tag = "digests", security(("bearer" = []), ("cookie" = [])),
     request_body = Preference,
     responses((status = 200, description = "Saved", body = Preference),
-        (status = 422, description = "Unknown preference (problem+json, code invalid_preference)", body = Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "Unknown preference (problem+json, code invalid_preference)")))]
 async fn set_preference(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -85,8 +85,8 @@ async fn set_preference(
 #[utoipa::path(get, path = "/api/v1/cohorts/{cohort_id}/digests", tag = "digests", security(("bearer" = []), ("cookie" = [])),
     params(("cohort_id" = i32, Path)),
     responses((status = 200, description = "Success", body = Vec<DigestView>),
-        (status = 403, description = "Not the cohort's facilitator", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such cohort, or not a member", body = Problem, content_type = "application/problem+json")))]
+        (status = 403, description = "Not the cohort's facilitator"),
+        (status = 404, description = "No such cohort, or not a member")))]
 async fn list_digests(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -100,8 +100,8 @@ async fn list_digests(
 #[utoipa::path(patch, path = "/api/v1/digests/{digest_id}", tag = "digests", security(("bearer" = []), ("cookie" = [])),
     params(("digest_id" = i32, Path)), request_body = DigestChange,
     responses((status = 200, description = "Changed", body = DigestView),
-        (status = 409, description = "Already decided (problem+json, code digest_not_scheduled)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Intro too long or a time in the past", body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "Already decided (problem+json, code digest_not_scheduled)"),
+        (status = 422, description = "Intro too long or a time in the past")))]
 async fn change_digest(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -130,12 +130,13 @@ pub struct DigestPreview {
 #[utoipa::path(get, path = "/api/v1/digests/{digest_id}/preview", tag = "digests", security(("bearer" = []), ("cookie" = [])),
     params(("digest_id" = i32, Path), PreviewQuery),
     responses((status = 200, description = "Success", body = DigestPreview),
-        (status = 404, description = "No such digest or member", body = Problem, content_type = "application/problem+json")))]
+        (status = 403, description = "Not the cohort's facilitator"),
+        (status = 404, description = "No such digest or member")))]
 async fn preview_digest(
     State(state): State<AppState>,
     current: CurrentUser,
     ApiPath(digest_id): ApiPath<i32>,
-    ApiQuery(query): ApiQuery<PreviewQuery>,
+    Query(query): Query<PreviewQuery>,
 ) -> ApiResult<DigestPreview> {
     let mail = digests::preview(&state, &current, digest_id, query.user_id).await?;
     Ok(ApiJson(match mail {
@@ -164,7 +165,7 @@ pub struct SentNow {
 #[utoipa::path(post, path = "/api/v1/digests/{digest_id}/send", tag = "digests", security(("bearer" = []), ("cookie" = [])),
     params(("digest_id" = i32, Path)),
     responses((status = 200, description = "Enqueued", body = SentNow),
-        (status = 409, description = "Already decided (problem+json, code digest_not_scheduled)", body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "Already decided (problem+json, code digest_not_scheduled)")))]
 async fn send_digest_now(
     State(state): State<AppState>,
     current: CurrentUser,

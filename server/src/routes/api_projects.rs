@@ -5,9 +5,8 @@ use axum::extract::State;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::api::{ApiJson, ApiPath, ApiQuery, ApiResult};
+use super::api::{ApiJson, ApiPath, ApiResult, Query};
 use crate::auth::CurrentUser;
-use crate::error::Problem;
 use crate::projects::{self, LessonChange, LessonView, ProfileChange, ProfileView};
 use crate::search::{self, Hit, SearchQuery};
 use crate::state::AppState;
@@ -26,7 +25,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// from the cohorts the caller may see.
 #[utoipa::path(get, path = "/api/v1/projects/{grant_id}", tag = "projects", params(("grant_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, description = "The profile", body = ProfileView),
-              (status = 404, description = "Not a project in the caller's cohorts", body = Problem, content_type = "application/problem+json")))]
+              (status = 404, description = "Not a project in the caller's cohorts")))]
 async fn get_profile(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -38,9 +37,9 @@ async fn get_profile(
 /// Saves the project's needs and offers: its own project lead or the cohort's facilitator.
 #[utoipa::path(put, path = "/api/v1/projects/{grant_id}/profile", tag = "projects", params(("grant_id" = i32, Path)), request_body = ProfileChange, security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, description = "Saved; the profile as it now is", body = ProfileView),
-              (status = 403, description = "Not this project's lead or the facilitator", body = Problem, content_type = "application/problem+json"),
-              (status = 404, description = "Not a project in the caller's cohorts", body = Problem, content_type = "application/problem+json"),
-              (status = 422, description = "A text is too long (profile_text_too_long)", body = Problem, content_type = "application/problem+json")))]
+              (status = 403, description = "Not this project's lead or the facilitator"),
+              (status = 404, description = "Not a project in the caller's cohorts"),
+              (status = 422, description = "A text is too long (profile_text_too_long)")))]
 async fn save_profile(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -55,10 +54,10 @@ async fn save_profile(
 /// Writes the project's lesson learned, once the project has ended.
 #[utoipa::path(put, path = "/api/v1/projects/{grant_id}/lesson", tag = "projects", params(("grant_id" = i32, Path)), request_body = LessonChange, security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, description = "Saved", body = LessonView),
-              (status = 403, description = "Not this project's lead or the facilitator", body = Problem, content_type = "application/problem+json"),
-              (status = 404, description = "Not a project in the caller's cohorts", body = Problem, content_type = "application/problem+json"),
-              (status = 409, description = "The project has not ended (project_not_ended)", body = Problem, content_type = "application/problem+json"),
-              (status = 422, description = "Empty or too long (lesson_empty, profile_text_too_long)", body = Problem, content_type = "application/problem+json")))]
+              (status = 403, description = "Not this project's lead or the facilitator"),
+              (status = 404, description = "Not a project in the caller's cohorts"),
+              (status = 409, description = "The project has not ended (project_not_ended)"),
+              (status = 422, description = "Empty or too long (lesson_empty, profile_text_too_long)")))]
 async fn save_lesson(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -80,7 +79,7 @@ async fn list_lessons(State(state): State<AppState>, current: CurrentUser) -> Ap
 /// One lesson learned.
 #[utoipa::path(get, path = "/api/v1/lessons/{lesson_id}", tag = "projects", params(("lesson_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, description = "The lesson", body = LessonView),
-              (status = 404, description = "Not found or not in the caller's themes", body = Problem, content_type = "application/problem+json")))]
+              (status = 404, description = "Not found or not in the caller's themes")))]
 async fn get_lesson(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -93,11 +92,11 @@ async fn get_lesson(
 /// Norwegian stemming; best matches first, at most 20.
 #[utoipa::path(get, path = "/api/v1/search", tag = "projects", params(SearchQuery), security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, description = "The hits", body = Vec<Hit>),
-              (status = 422, description = "No words to search for, or too long (empty_search, search_query_too_long)", body = Problem, content_type = "application/problem+json")))]
+              (status = 422, description = "No words to search for, or too long (empty_search, search_query_too_long)")))]
 async fn search_everything(
     State(state): State<AppState>,
     current: CurrentUser,
-    ApiQuery(query): ApiQuery<SearchQuery>,
+    Query(query): Query<SearchQuery>,
 ) -> ApiResult<Vec<Hit>> {
     // Posts are indexed just after they are stored: a search finds every post made before it.
     state.posts.index_waiting().await;

@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 
 use super::api::{ApiJson, ApiPath};
 use crate::auth::CurrentUser;
-use crate::error::{AppError, Problem};
+use crate::error::AppError;
 use crate::resources::{self, ResourceView};
 use crate::state::AppState;
 
@@ -44,7 +44,7 @@ struct NewResourceForm {
 /// A cohort's resources, newest first.
 #[utoipa::path(get, path = "/api/v1/cohorts/{cohort_id}/resources", tag = "resources", params(("cohort_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, description = "The resources", body = [ResourceView]),
-              (status = 404, description = "Not found or not a member", body = Problem, content_type = "application/problem+json")))]
+              (status = 404, description = "Not found or not a member")))]
 async fn list_resources(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -57,10 +57,10 @@ async fn list_resources(
 #[utoipa::path(post, path = "/api/v1/cohorts/{cohort_id}/resources", tag = "resources", params(("cohort_id" = i32, Path)),
     request_body(content = NewResourceForm, content_type = "multipart/form-data"), security(("bearer" = []), ("cookie" = [])),
     responses((status = 201, description = "Posted", body = ResourceView),
-              (status = 403, description = "May not post resources here", body = Problem, content_type = "application/problem+json"),
-              (status = 404, description = "Not found or not a member", body = Problem, content_type = "application/problem+json"),
-              (status = 413, description = "The file is over the size limit (code file_too_large)", body = Problem, content_type = "application/problem+json"),
-              (status = 422, description = "Invalid input: unsupported_file_type, invalid_file_name, invalid_link, …", body = Problem, content_type = "application/problem+json")))]
+              (status = 403, description = "May not post resources here"),
+              (status = 404, description = "Not found or not a member"),
+              (status = 413, description = "The file is over the size limit (code file_too_large)"),
+              (status = 422, description = "Invalid input: unsupported_file_type, invalid_file_name, invalid_link, …")))]
 async fn post_resource(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -74,8 +74,7 @@ async fn post_resource(
 
 /// One resource.
 #[utoipa::path(get, path = "/api/v1/resources/{resource_id}", tag = "resources", params(("resource_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "The resource", body = ResourceView),
-              (status = 404, description = "Not found or not visible to the caller", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "The resource", body = ResourceView)))]
 async fn get_resource(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -87,8 +86,7 @@ async fn get_resource(
 /// Deletes a resource and its file: the one who posted it, or the cohort's facilitator.
 #[utoipa::path(delete, path = "/api/v1/resources/{resource_id}", tag = "resources", params(("resource_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
     responses((status = 204, description = "Deleted"),
-              (status = 403, description = "Neither its poster nor the facilitator", body = Problem, content_type = "application/problem+json"),
-              (status = 404, description = "Not found or not visible to the caller", body = Problem, content_type = "application/problem+json")))]
+              (status = 403, description = "Neither its poster nor the facilitator")))]
 async fn delete_resource(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -101,7 +99,7 @@ async fn delete_resource(
 /// The resources of every cohort of a theme that the caller is in, across programme years.
 #[utoipa::path(get, path = "/api/v1/themes/{theme_id}/resources", tag = "resources", params(("theme_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, description = "The resources, newest first", body = [ResourceView]),
-              (status = 404, description = "The caller is in no cohort of this theme", body = Problem, content_type = "application/problem+json")))]
+              (status = 404, description = "The caller is in no cohort of this theme")))]
 async fn theme_library(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -119,8 +117,8 @@ pub struct ResourceSettings {
 /// Opens or closes posting resources to the cohort's project leads (its facilitator).
 #[utoipa::path(put, path = "/api/v1/cohorts/{cohort_id}/resource-settings", tag = "resources", params(("cohort_id" = i32, Path)), request_body = ResourceSettings, security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, description = "Saved", body = ResourceSettings),
-              (status = 403, description = "Not the facilitator", body = Problem, content_type = "application/problem+json"),
-              (status = 404, description = "Not found or not a member", body = Problem, content_type = "application/problem+json")))]
+              (status = 403, description = "Not the facilitator"),
+              (status = 404, description = "Not found or not a member")))]
 async fn resource_settings(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -133,8 +131,9 @@ async fn resource_settings(
 
 /// Downloads a resource's file, always as an attachment and never to be run by the browser.
 #[utoipa::path(get, path = "/api/v1/resources/{resource_id}/file", tag = "resources", params(("resource_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "The file as uploaded", content_type = "application/octet-stream"),
-              (status = 404, description = "Not found, not a file, or not visible to the caller", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "The file as uploaded, with the type detected from its content when it came in (one of \
+                `SAMLING_RESOURCE_TYPES`: by default PDF, Office documents, PNG, JPEG, WebP)", content_type = "*/*"),
+              (status = 404, description = "Not found, not a file, or not visible to the caller")))]
 async fn download_file(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -144,7 +143,15 @@ async fn download_file(
     let (Some(key), Some(name)) = (found.storage_key, found.file_name) else {
         return Err(AppError::NotFound);
     };
-    let file = state.storage.open(&key).await?;
+    let file = match state.storage.open(&key).await {
+        Ok(file) => file,
+        Err(error) => {
+            // Deleted between the look-up and the read (the row goes first, then the file):
+            // not found, as for everyone after the delete. Otherwise a real failure.
+            resources::visible(&state, &current, resource_id).await?;
+            return Err(error.into());
+        }
+    };
     let content_type = found.content_type.unwrap_or_else(|| "application/octet-stream".into());
     let mut response = Body::from_stream(file).into_response();
     let headers = response.headers_mut();

@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 
 use super::api::{ApiJson, ApiPath, ApiResult};
 use crate::auth::CurrentUser;
-use crate::error::{AppError, Problem};
+use crate::error::AppError;
 use crate::sessions::participation::{
     self, PollAnswerInput, PollOptionInput, PollView, PreparationInput, PreparationView, RecapInput,
 };
@@ -40,7 +40,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 /// The cohort's sessions in number order, each placed on the timeline (past, next, later).
 #[utoipa::path(get, path = "/api/v1/cohorts/{cohort_id}/sessions", tag = "sessions", params(("cohort_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = Vec<SessionView>), (status = 404, description = "Not found or not visible to the caller", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = Vec<SessionView>)))]
 async fn list_sessions(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -51,8 +51,8 @@ async fn list_sessions(
 
 /// Proposes four dates that keep every planning rule, with the dates it skipped and why.
 #[utoipa::path(post, path = "/api/v1/cohorts/{cohort_id}/plan/proposal", tag = "sessions", params(("cohort_id" = i32, Path)), request_body = PlanQuery, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = Proposal), (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
-              (status = 422, description = "No plan is possible in this period (problem+json with the reason)", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = Proposal), (status = 403, description = "Not allowed"),
+              (status = 422, description = "No plan is possible in this period (problem+json with the reason)")))]
 async fn propose_plan(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -64,9 +64,8 @@ async fn propose_plan(
 
 /// Saves a plan (accepted or set by hand); a time that breaks a rule needs `confirm`.
 #[utoipa::path(put, path = "/api/v1/cohorts/{cohort_id}/plan", tag = "sessions", params(("cohort_id" = i32, Path)), request_body = PlanAcceptance, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = Vec<SessionView>), (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
-              (status = 409, description = "A time breaks planning rules (problem+json with `violations`); send again with confirm", body = Problem, content_type = "application/problem+json"),
-              (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = Vec<SessionView>), (status = 403, description = "Not allowed"),
+              (status = 409, description = "A time breaks planning rules (problem+json with `violations`); send again with confirm")))]
 async fn accept_plan(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -80,7 +79,7 @@ async fn accept_plan(
 
 /// One session.
 #[utoipa::path(get, path = "/api/v1/sessions/{session_id}", tag = "sessions", params(("session_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = SessionView), (status = 404, description = "Not found or not visible to the caller", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = SessionView)))]
 async fn get_session(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -91,9 +90,8 @@ async fn get_session(
 
 /// Changes a session (facilitators): title, agenda, link, capacity, status, time.
 #[utoipa::path(patch, path = "/api/v1/sessions/{session_id}", tag = "sessions", params(("session_id" = i32, Path)), request_body = SessionChanges, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = SessionView), (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
-              (status = 409, description = "The new time breaks planning rules (problem+json with `violations`)", body = Problem, content_type = "application/problem+json"),
-              (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = SessionView), (status = 403, description = "Not allowed"),
+              (status = 409, description = "The new time breaks planning rules (problem+json with `violations`)")))]
 async fn update_session(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -107,8 +105,7 @@ async fn update_session(
 
 /// Books one of the cohort's experts for the session, with a topic.
 #[utoipa::path(post, path = "/api/v1/sessions/{session_id}/experts", tag = "sessions", params(("session_id" = i32, Path)), request_body = ExpertBooking, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = SessionView), (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
-              (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = SessionView), (status = 403, description = "Not allowed")))]
 async fn book_expert(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -122,8 +119,8 @@ async fn book_expert(
 
 /// Registers the caller: a seat, or the waitlist when the session is full.
 #[utoipa::path(put, path = "/api/v1/sessions/{session_id}/registration", tag = "sessions", params(("session_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = SessionView), (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
-              (status = 409, description = "Registration is closed", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = SessionView), (status = 403, description = "Not allowed"),
+              (status = 409, description = "Registration is closed")))]
 async fn register(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -134,7 +131,7 @@ async fn register(
 
 /// Unregisters the caller; the first on the waitlist gets the seat.
 #[utoipa::path(delete, path = "/api/v1/sessions/{session_id}/registration", tag = "sessions", params(("session_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = SessionView), (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = SessionView), (status = 403, description = "Not allowed")))]
 async fn unregister(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -145,7 +142,7 @@ async fn unregister(
 
 /// Registrations and attendance, per person and per municipality (facilitators).
 #[utoipa::path(get, path = "/api/v1/sessions/{session_id}/attendance", tag = "sessions", params(("session_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = AttendanceReport), (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = AttendanceReport), (status = 403, description = "Not allowed")))]
 async fn get_attendance(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -156,8 +153,8 @@ async fn get_attendance(
 
 /// Records who came (facilitators, once the session has started).
 #[utoipa::path(put, path = "/api/v1/sessions/{session_id}/attendance", tag = "sessions", params(("session_id" = i32, Path)), request_body = Vec<AttendanceMark>, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = AttendanceReport), (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
-              (status = 409, description = "The session has not started", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = AttendanceReport), (status = 403, description = "Not allowed"),
+              (status = 409, description = "The session has not started")))]
 async fn record_attendance(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -171,7 +168,7 @@ async fn record_attendance(
 
 /// The caller's answers to the needs intake.
 #[utoipa::path(get, path = "/api/v1/sessions/{session_id}/preparation", tag = "sessions", params(("session_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = PreparationInput), (status = 404, description = "Not found or not visible to the caller", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = PreparationInput)))]
 async fn get_my_preparation(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -184,8 +181,7 @@ async fn get_my_preparation(
 
 /// Saves "what do you need help with" and "what can you share".
 #[utoipa::path(put, path = "/api/v1/sessions/{session_id}/preparation", tag = "sessions", params(("session_id" = i32, Path)), request_body = PreparationInput, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = PreparationInput), (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
-              (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = PreparationInput), (status = 403, description = "Not allowed")))]
 async fn save_preparation(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -199,7 +195,7 @@ async fn save_preparation(
 
 /// Everyone's needs and offers (the facilitator and the booked experts).
 #[utoipa::path(get, path = "/api/v1/sessions/{session_id}/preparations", tag = "sessions", params(("session_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = Vec<PreparationView>), (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = Vec<PreparationView>), (status = 403, description = "Not allowed")))]
 async fn list_preparations(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -212,7 +208,7 @@ async fn list_preparations(
 
 /// The availability poll: candidate times, best first by municipalities that can attend.
 #[utoipa::path(get, path = "/api/v1/sessions/{session_id}/poll", tag = "sessions", params(("session_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = PollView), (status = 404, description = "Not found or not visible to the caller", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = PollView)))]
 async fn get_poll(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -223,8 +219,7 @@ async fn get_poll(
 
 /// Adds a candidate time to the poll (facilitators).
 #[utoipa::path(post, path = "/api/v1/sessions/{session_id}/poll/options", tag = "sessions", params(("session_id" = i32, Path)), request_body = PollOptionInput, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = PollView), (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
-              (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = PollView), (status = 403, description = "Not allowed")))]
 async fn add_poll_option(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -238,8 +233,7 @@ async fn add_poll_option(
 
 /// Answers the poll: yes, if need be, or no per time.
 #[utoipa::path(put, path = "/api/v1/sessions/{session_id}/poll/answers", tag = "sessions", params(("session_id" = i32, Path)), request_body = Vec<PollAnswerInput>, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = PollView), (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
-              (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = PollView), (status = 403, description = "Not allowed")))]
 async fn answer_poll(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -253,8 +247,8 @@ async fn answer_poll(
 
 /// Writes (and optionally publishes) the recap after the session.
 #[utoipa::path(put, path = "/api/v1/sessions/{session_id}/recap", tag = "sessions", params(("session_id" = i32, Path)), request_body = RecapInput, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = SessionView), (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
-              (status = 409, description = "The session has not started", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = SessionView), (status = 403, description = "Not allowed"),
+              (status = 409, description = "The session has not started")))]
 async fn write_recap(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -284,7 +278,7 @@ pub fn ics_response(file_name: &str, body: String) -> Response {
 
 /// The session as an iCalendar file (Europe/Oslo, stable UID, SEQUENCE per change).
 #[utoipa::path(get, path = "/api/v1/sessions/{session_id}/calendar.ics", tag = "sessions", params(("session_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "An RFC 5545 calendar", content_type = "text/calendar", body = String), (status = 404, description = "Not found or not visible to the caller", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "An RFC 5545 calendar", content_type = "text/calendar", body = String)))]
 async fn session_calendar(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -302,7 +296,7 @@ pub struct CalendarFeed {
 
 /// Makes a personal calendar feed URL with all the caller's sessions; an older URL stops working.
 #[utoipa::path(post, path = "/api/v1/me/calendar-feed", tag = "sessions", security(("bearer" = []), ("cookie" = [])),
-    responses((status = 201, description = "Created", body = CalendarFeed), (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, description = "Created", body = CalendarFeed)))]
 async fn create_calendar_feed(State(state): State<AppState>, current: CurrentUser) -> Result<Response, AppError> {
     let url = feeds::create_feed(&state, &current).await?;
     Ok((StatusCode::CREATED, ApiJson(CalendarFeed { url })).into_response())
@@ -310,7 +304,7 @@ async fn create_calendar_feed(State(state): State<AppState>, current: CurrentUse
 
 /// Revokes the caller's calendar feed URL.
 #[utoipa::path(delete, path = "/api/v1/me/calendar-feed", tag = "sessions", security(("bearer" = []), ("cookie" = [])),
-    responses((status = 204, description = "Done"), (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 204, description = "Done")))]
 async fn revoke_calendar_feed(State(state): State<AppState>, current: CurrentUser) -> Result<StatusCode, AppError> {
     feeds::revoke_feed(&state, &current).await?;
     Ok(StatusCode::NO_CONTENT)

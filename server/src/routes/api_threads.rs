@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::api::{ApiJson, ApiPath, ApiQuery, ApiResult};
+use super::api::{ApiJson, ApiPath, ApiResult, Query};
 use crate::auth::CurrentUser;
-use crate::error::{AppError, Problem};
+use crate::error::AppError;
 use crate::state::AppState;
 use crate::threads::changes::{self, AnswerMark, PostEdit, ReadPosition, RevisionView};
 use crate::threads::events::{self, EventView};
@@ -38,6 +38,19 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(unread_counts))
 }
 
+// For the document: the server checks `changes::REACTIONS`; a test keeps the two the same.
+/// A reaction to a post.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum Reaction {
+    ThumbsUp,
+    Heart,
+    Celebrate,
+    Idea,
+    Thanks,
+}
+
 /// Created now (201) or found again for a retried client id (200).
 fn created_or_found<T: serde::Serialize>(body: T, created: bool) -> Response {
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
@@ -46,7 +59,7 @@ fn created_or_found<T: serde::Serialize>(body: T, created: bool) -> Response {
 
 /// The cohort's threads, pinned first, then by latest activity, with the caller's unread counts.
 #[utoipa::path(get, path = "/api/v1/cohorts/{cohort_id}/threads", tag = "threads", params(("cohort_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = Vec<ThreadSummary>), (status = 404, description = "Not found or not visible to the caller", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = Vec<ThreadSummary>)))]
 async fn list_threads(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -58,8 +71,8 @@ async fn list_threads(
 /// Starts a thread with its first post; a retry with the same `client_id` returns the same thread.
 #[utoipa::path(post, path = "/api/v1/cohorts/{cohort_id}/threads", tag = "threads", params(("cohort_id" = i32, Path)), request_body = NewThread, security(("bearer" = []), ("cookie" = [])),
     responses((status = 201, description = "Created", body = ThreadDetail), (status = 200, description = "Already created by an earlier try with this client_id", body = ThreadDetail),
-              (status = 403, description = "Not allowed, or muted (code muted)", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
-              (status = 429, description = "Too many posts; wait a minute", body = Problem, content_type = "application/problem+json")))]
+              (status = 403, description = "Not allowed, or muted (code muted)"),
+              (status = 429, description = "Too many posts; wait a minute")))]
 async fn create_thread(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -72,7 +85,7 @@ async fn create_thread(
 
 /// A thread with its posts; hidden and deleted posts keep their place without their text.
 #[utoipa::path(get, path = "/api/v1/threads/{thread_id}", tag = "threads", params(("thread_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = ThreadDetail), (status = 404, description = "Not found or not visible to the caller", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = ThreadDetail)))]
 async fn get_thread(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -83,8 +96,7 @@ async fn get_thread(
 
 /// Moderators lock, unlock, pin or unpin a thread, sending the `version` they saw.
 #[utoipa::path(patch, path = "/api/v1/threads/{thread_id}", tag = "moderation", params(("thread_id" = i32, Path)), request_body = ThreadFlags, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "The thread now", body = ThreadView), (status = 403, description = "Not a moderator of this cohort", body = Problem, content_type = "application/problem+json"),
-              (status = 404, description = "Not found or not visible to the caller", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Changed meanwhile (code version_conflict); load it again", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "The thread now", body = ThreadView), (status = 403, description = "Not a moderator of this cohort"), (status = 409, description = "Changed meanwhile (code version_conflict); load it again")))]
 async fn update_thread(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -98,8 +110,7 @@ async fn update_thread(
 
 /// Marks the post that answers the thread (or none): the asker, the facilitator or an expert.
 #[utoipa::path(put, path = "/api/v1/threads/{thread_id}/answer", tag = "threads", params(("thread_id" = i32, Path)), request_body = AnswerMark, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "The thread now", body = ThreadView), (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
-              (status = 404, description = "Not found or not visible to the caller", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Not a post of this thread", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "The thread now", body = ThreadView), (status = 403, description = "Not allowed"), (status = 422, description = "Not a post of this thread")))]
 async fn mark_answered(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -113,7 +124,7 @@ async fn mark_answered(
 
 /// Moves the caller's read position in the thread forward (never back).
 #[utoipa::path(put, path = "/api/v1/threads/{thread_id}/read", tag = "threads", params(("thread_id" = i32, Path)), request_body = ReadPosition, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 204, description = "Done"), (status = 404, description = "Not found or not visible to the caller", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 204, description = "Done")))]
 async fn mark_read(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -127,8 +138,7 @@ async fn mark_read(
 /// Posts in a thread; a retried send with the same `client_id` creates one post.
 #[utoipa::path(post, path = "/api/v1/threads/{thread_id}/posts", tag = "threads", params(("thread_id" = i32, Path)), request_body = NewPost, security(("bearer" = []), ("cookie" = [])),
     responses((status = 201, description = "Created", body = PostView), (status = 200, description = "Already created by an earlier try with this client_id", body = PostView),
-              (status = 403, description = "Not allowed, or muted (code muted)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "The thread is locked", body = Problem, content_type = "application/problem+json"),
-              (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"), (status = 429, description = "Too many posts; wait a minute", body = Problem, content_type = "application/problem+json")))]
+              (status = 403, description = "Not allowed, or muted (code muted)"), (status = 409, description = "The thread is locked"), (status = 429, description = "Too many posts; wait a minute")))]
 async fn create_post(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -141,9 +151,8 @@ async fn create_post(
 
 /// The author edits a post; the earlier text is kept in its history.
 #[utoipa::path(patch, path = "/api/v1/posts/{post_id}", tag = "threads", params(("post_id" = i32, Path)), request_body = PostEdit, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "The post now", body = PostView), (status = 403, description = "Not the author", body = Problem, content_type = "application/problem+json"),
-              (status = 404, description = "Not found or not visible to the caller", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Deleted or hidden", body = Problem, content_type = "application/problem+json"),
-              (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "The post now", body = PostView), (status = 403, description = "Not the author"), (status = 409, description = "Deleted or hidden"),
+              (status = 429, description = "Too many posts and edits; wait a minute")))]
 async fn edit_post(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -155,8 +164,7 @@ async fn edit_post(
 
 /// The author deletes a post; it stays in place, shown as deleted.
 #[utoipa::path(delete, path = "/api/v1/posts/{post_id}", tag = "threads", params(("post_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "The post now", body = PostView), (status = 403, description = "Not the author", body = Problem, content_type = "application/problem+json"),
-              (status = 404, description = "Not found or not visible to the caller", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "The post now", body = PostView), (status = 403, description = "Not the author")))]
 async fn delete_post(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -167,7 +175,7 @@ async fn delete_post(
 
 /// The earlier texts of a post, oldest first.
 #[utoipa::path(get, path = "/api/v1/posts/{post_id}/revisions", tag = "threads", params(("post_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = Vec<RevisionView>), (status = 404, description = "Not found or not visible to the caller", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = Vec<RevisionView>)))]
 async fn list_revisions(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -177,9 +185,10 @@ async fn list_revisions(
 }
 
 /// Adds the caller's reaction (`thumbs_up`, `heart`, `celebrate`, `idea` or `thanks`).
-#[utoipa::path(put, path = "/api/v1/posts/{post_id}/reactions/{reaction}", tag = "threads", params(("post_id" = i32, Path), ("reaction" = String, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "The post now", body = PostView), (status = 404, description = "Not found or not visible to the caller", body = Problem, content_type = "application/problem+json"),
-              (status = 422, description = "Unknown reaction", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(put, path = "/api/v1/posts/{post_id}/reactions/{reaction}", tag = "threads", params(("post_id" = i32, Path), ("reaction" = inline(Reaction), Path)), security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "The post now", body = PostView),
+              (status = 409, description = "The post is deleted or hidden (post_deleted, post_hidden)"),
+              (status = 422, description = "Unknown reaction")))]
 async fn add_reaction(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -191,9 +200,10 @@ async fn add_reaction(
 }
 
 /// Takes the caller's reaction back.
-#[utoipa::path(delete, path = "/api/v1/posts/{post_id}/reactions/{reaction}", tag = "threads", params(("post_id" = i32, Path), ("reaction" = String, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "The post now", body = PostView), (status = 404, description = "Not found or not visible to the caller", body = Problem, content_type = "application/problem+json"),
-              (status = 422, description = "Unknown reaction", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(delete, path = "/api/v1/posts/{post_id}/reactions/{reaction}", tag = "threads", params(("post_id" = i32, Path), ("reaction" = inline(Reaction), Path)), security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "The post now", body = PostView),
+              (status = 409, description = "The post is deleted or hidden (post_deleted, post_hidden)"),
+              (status = 422, description = "Unknown reaction")))]
 async fn remove_reaction(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -206,8 +216,8 @@ async fn remove_reaction(
 
 /// Reports a post to the cohort's moderators.
 #[utoipa::path(post, path = "/api/v1/posts/{post_id}/reports", tag = "moderation", params(("post_id" = i32, Path)), request_body = NewReport, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 204, description = "Reported"), (status = 404, description = "Not found or not visible to the caller", body = Problem, content_type = "application/problem+json"),
-              (status = 422, description = "A reason is needed", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 204, description = "Reported"),
+              (status = 422, description = "A reason is needed")))]
 async fn report_post(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -220,8 +230,7 @@ async fn report_post(
 
 /// Closes a post's open reports without hiding it.
 #[utoipa::path(post, path = "/api/v1/posts/{post_id}/reports/dismiss", tag = "moderation", params(("post_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 204, description = "Done"), (status = 403, description = "Not a moderator of this cohort", body = Problem, content_type = "application/problem+json"),
-              (status = 404, description = "Not found or not visible to the caller", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 204, description = "Done"), (status = 403, description = "Not a moderator of this cohort")))]
 async fn dismiss_reports(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -233,9 +242,8 @@ async fn dismiss_reports(
 
 /// Hides a post with a reason, which the author is told by e-mail.
 #[utoipa::path(post, path = "/api/v1/posts/{post_id}/hide", tag = "moderation", params(("post_id" = i32, Path)), request_body = Visibility, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "The post now", body = PostView), (status = 403, description = "Not a moderator of this cohort", body = Problem, content_type = "application/problem+json"),
-              (status = 404, description = "Not found or not visible to the caller", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Changed meanwhile (code version_conflict); load it again", body = Problem, content_type = "application/problem+json"),
-              (status = 422, description = "A reason is needed", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "The post now", body = PostView), (status = 403, description = "Not a moderator of this cohort"), (status = 409, description = "Changed meanwhile (code version_conflict); load it again"),
+              (status = 422, description = "A reason is needed")))]
 async fn hide_post(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -249,9 +257,8 @@ async fn hide_post(
 
 /// Shows a hidden post again, with a reason the author is told.
 #[utoipa::path(post, path = "/api/v1/posts/{post_id}/restore", tag = "moderation", params(("post_id" = i32, Path)), request_body = Visibility, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "The post now", body = PostView), (status = 403, description = "Not a moderator of this cohort", body = Problem, content_type = "application/problem+json"),
-              (status = 404, description = "Not found or not visible to the caller", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Changed meanwhile (code version_conflict); load it again", body = Problem, content_type = "application/problem+json"),
-              (status = 422, description = "A reason is needed", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "The post now", body = PostView), (status = 403, description = "Not a moderator of this cohort"), (status = 409, description = "Changed meanwhile (code version_conflict); load it again"),
+              (status = 422, description = "A reason is needed")))]
 async fn restore_post(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -265,8 +272,7 @@ async fn restore_post(
 
 /// Reported and hidden posts of the cohort, for its moderators.
 #[utoipa::path(get, path = "/api/v1/cohorts/{cohort_id}/moderation", tag = "moderation", params(("cohort_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = Vec<QueueItem>), (status = 403, description = "Not a moderator of this cohort", body = Problem, content_type = "application/problem+json"),
-              (status = 404, description = "Not found or not visible to the caller", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = Vec<QueueItem>), (status = 403, description = "Not a moderator of this cohort")))]
 async fn moderation_queue(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -279,8 +285,7 @@ async fn moderation_queue(
 
 /// The cohort's members who are muted now.
 #[utoipa::path(get, path = "/api/v1/cohorts/{cohort_id}/mutes", tag = "moderation", params(("cohort_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = Vec<MuteView>), (status = 403, description = "Not a moderator of this cohort", body = Problem, content_type = "application/problem+json"),
-              (status = 404, description = "Not found or not visible to the caller", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = Vec<MuteView>), (status = 403, description = "Not a moderator of this cohort")))]
 async fn list_mutes(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -291,8 +296,7 @@ async fn list_mutes(
 
 /// Mutes a member for a time: they keep reading but cannot post.
 #[utoipa::path(post, path = "/api/v1/cohorts/{cohort_id}/mutes", tag = "moderation", params(("cohort_id" = i32, Path)), request_body = NewMute, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 201, description = "Muted", body = MuteView), (status = 403, description = "Not a moderator of this cohort", body = Problem, content_type = "application/problem+json"),
-              (status = 404, description = "Not found or not visible to the caller", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, description = "Muted", body = MuteView), (status = 403, description = "Not a moderator of this cohort")))]
 async fn mute_member(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -305,8 +309,7 @@ async fn mute_member(
 
 /// Ends a member's mute early.
 #[utoipa::path(delete, path = "/api/v1/cohorts/{cohort_id}/mutes/{user_id}", tag = "moderation", params(("cohort_id" = i32, Path), ("user_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 204, description = "Done"), (status = 403, description = "Not a moderator of this cohort", body = Problem, content_type = "application/problem+json"),
-              (status = 404, description = "Not found or not visible to the caller", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 204, description = "Done"), (status = 403, description = "Not a moderator of this cohort")))]
 async fn unmute_member(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -325,12 +328,12 @@ pub struct AfterQuery {
 
 /// The cohort's events after a sequence number, in order (at most 500 at a time).
 #[utoipa::path(get, path = "/api/v1/cohorts/{cohort_id}/events", tag = "threads", params(("cohort_id" = i32, Path), AfterQuery), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = Vec<EventView>), (status = 404, description = "Not found or not visible to the caller", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = Vec<EventView>)))]
 async fn list_events(
     State(state): State<AppState>,
     current: CurrentUser,
     ApiPath(cohort_id): ApiPath<i32>,
-    ApiQuery(query): ApiQuery<AfterQuery>,
+    Query(query): Query<AfterQuery>,
 ) -> ApiResult<Vec<EventView>> {
     Ok(ApiJson(
         events::events_after(&state, &current, cohort_id, query.after).await?,
@@ -345,7 +348,7 @@ pub struct CohortUnread {
 
 /// Unread posts per cohort of the caller, for a dashboard.
 #[utoipa::path(get, path = "/api/v1/me/unread", tag = "threads", security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = Vec<CohortUnread>), (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Success", body = Vec<CohortUnread>)))]
 async fn unread_counts(State(state): State<AppState>, current: CurrentUser) -> ApiResult<Vec<CohortUnread>> {
     let mut counts: Vec<CohortUnread> = threads::unread_by_cohort(&state, &current)
         .await?
@@ -354,4 +357,26 @@ async fn unread_counts(State(state): State<AppState>, current: CurrentUser) -> A
         .collect();
     counts.sort_by_key(|count| count.cohort_id);
     Ok(ApiJson(counts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Reaction;
+    use crate::threads::changes::REACTIONS;
+
+    #[test]
+    fn the_documented_reactions_are_the_accepted_ones() {
+        let documented: Vec<String> = [
+            Reaction::ThumbsUp,
+            Reaction::Heart,
+            Reaction::Celebrate,
+            Reaction::Idea,
+            Reaction::Thanks,
+        ]
+        .iter()
+        .map(|reaction| serde_json::to_value(reaction).map(|value| value.as_str().unwrap_or_default().to_string()))
+        .collect::<Result<_, _>>()
+        .expect("reactions serialise");
+        assert_eq!(documented, REACTIONS);
+    }
 }

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod api;
 pub mod api_digests;
+pub mod api_doc;
 pub mod api_projects;
 pub mod api_resources;
 pub mod api_sessions;

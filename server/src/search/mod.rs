@@ -157,6 +157,7 @@ pub async fn remove_kind(db: &impl ConnectionTrait, kind: Kind) -> AppResult<()>
 pub struct SearchQuery {
     /// Words to find; inflected forms find each other ("matsvinnet" finds "matsvinn").
     #[serde(default)]
+    #[param(min_length = 1, max_length = 200, pattern = r"\S")]
     pub q: String,
     pub kind: Option<Kind>,
     pub theme_id: Option<i32>,
@@ -224,7 +225,7 @@ fn query_terms(query: &str) -> AppResult<Vec<String>> {
     if query.chars().count() > MAX_QUERY_CHARS {
         return Err(AppError::Invalid {
             code: "search_query_too_long",
-            field: Some("q"),
+            field: Some("q".into()),
             args: vec![("max", MAX_QUERY_CHARS.to_string())],
         });
     }
@@ -305,7 +306,7 @@ pub async fn search(db: &impl ConnectionTrait, viewer: &CurrentUser, query: &Sea
     if let Some(year) = query.year {
         let (Some(first), Some(next)) = (
             NaiveDate::from_ymd_opt(year, 1, 1),
-            NaiveDate::from_ymd_opt(year + 1, 1, 1),
+            year.checked_add(1).and_then(|next| NaiveDate::from_ymd_opt(next, 1, 1)),
         ) else {
             return Err(AppError::invalid("invalid_year", "year"));
         };

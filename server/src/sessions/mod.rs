@@ -199,11 +199,15 @@ async fn views(state: &AppState, viewer: &CurrentUser, sessions: Vec<session::Mo
 /// What a facilitator may change about a session. Absent fields stay as they are.
 #[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct SessionChanges {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub title: Option<String>,
+    #[schema(max_length = 50_000)]
     pub agenda: Option<String>,
     /// An https link to the video meeting; an empty string removes it.
+    #[schema(max_length = 500, pattern = r"^(https://\S*)?$")]
     pub meeting_url: Option<String>,
-    /// Seats; 0 or absent keeps it; use `remove_capacity` to drop the limit.
+    /// Seats (1 to 10,000); absent keeps it; use `remove_capacity` to drop the limit.
+    #[schema(minimum = 1, maximum = 10_000)]
     pub capacity: Option<i32>,
     #[serde(default)]
     pub remove_capacity: bool,
@@ -237,7 +241,7 @@ pub async fn update_session(
         active.title = Set(title);
     }
     if let Some(agenda) = changes.agenda {
-        if agenda.len() > 50_000 {
+        if agenda.chars().count() > 50_000 {
             return Err(AppError::invalid("agenda_too_long", "agenda"));
         }
         active.agenda = Set(agenda);
@@ -246,7 +250,7 @@ pub async fn update_session(
         let url = url.trim().to_string();
         if url.is_empty() {
             active.meeting_url = Set(None);
-        } else if url.starts_with("https://") && url.len() <= 500 && !url.contains(char::is_whitespace) {
+        } else if url.starts_with("https://") && url.chars().count() <= 500 && !url.contains(char::is_whitespace) {
             active.meeting_url = Set(Some(url));
         } else {
             return Err(AppError::invalid("invalid_meeting_url", "meeting_url"));
@@ -297,6 +301,7 @@ pub async fn update_session(
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 pub struct ExpertBooking {
     pub user_id: i32,
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub topic: String,
 }
 

@@ -20,7 +20,7 @@ use crate::state::AppState;
 const MAX_TEXT: usize = 10_000;
 
 fn bounded(text: &str, field: &'static str) -> AppResult<String> {
-    if text.len() > MAX_TEXT {
+    if text.chars().count() > MAX_TEXT {
         return Err(AppError::invalid("text_too_long", field));
     }
     Ok(text.trim().to_string())
@@ -29,8 +29,10 @@ fn bounded(text: &str, field: &'static str) -> AppResult<String> {
 #[derive(Clone, Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
 pub struct PreparationInput {
     /// What do you need help with?
+    #[schema(max_length = 10_000)]
     pub needs: String,
     /// What can you share?
+    #[schema(max_length = 10_000)]
     pub offers: String,
 }
 
@@ -301,10 +303,13 @@ pub struct FollowUpView {
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 pub struct RecapInput {
     /// Markdown.
+    #[schema(max_length = 10_000)]
     pub summary: String,
     /// Markdown.
+    #[schema(max_length = 10_000)]
     pub decisions: String,
     /// Resources shown, markdown (links).
+    #[schema(max_length = 10_000)]
     pub resources: String,
     #[serde(default)]
     pub follow_ups: Vec<FollowUpInput>,

@@ -181,7 +181,7 @@ pub async fn propose_for_cohort(
             available_days,
         }) => Err(AppError::Invalid {
             code: "plan_period_too_short",
-            field: Some("period_end"),
+            field: Some("period_end".into()),
             args: vec![
                 ("sessions", sessions.to_string()),
                 ("min_gap_days", min_gap_days.to_string()),
@@ -190,7 +190,7 @@ pub async fn propose_for_cohort(
         }),
         Err(PlanError::NoFreeDate { number, .. }) => Err(AppError::Invalid {
             code: "plan_no_free_date",
-            field: Some("period_end"),
+            field: Some("period_end".into()),
             args: vec![("number", number.to_string())],
         }),
     }
@@ -221,6 +221,7 @@ pub async fn check_session_time(
 
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 pub struct PlannedSession {
+    #[schema(minimum = 1, maximum = 4)]
     pub number: u32,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
@@ -228,6 +229,7 @@ pub struct PlannedSession {
 
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 pub struct PlanAcceptance {
+    #[schema(min_items = 1, max_items = 4)]
     pub sessions: Vec<PlannedSession>,
     /// Save even though a time breaks a rule (after the warning).
     #[serde(default)]

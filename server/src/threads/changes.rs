@@ -68,6 +68,7 @@ pub(crate) async fn own_changeable_post(
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 pub struct PostEdit {
     /// The new text, markdown.
+    #[schema(min_length = 1, max_length = 20_000, pattern = r"\S")]
     pub body: String,
 }
 

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::CurrentUser;
 use crate::db::write_transaction;
 use crate::domain::policy::Action;
-use crate::entities::{cohort_mute, membership, post, post_mention, session, thread, thread_read, user};
+use crate::entities::{cohort, cohort_mute, membership, post, post_mention, session, thread, thread_read, user};
 use crate::error::{AppError, AppResult};
 use crate::search;
 use crate::state::AppState;
@@ -290,12 +290,15 @@ pub(crate) async fn store_mentions(
 
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewThread {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub title: String,
     /// The first post, markdown.
+    #[schema(min_length = 1, max_length = 20_000, pattern = r"\S")]
     pub body: String,
     /// Ties the thread to one of the cohort's sessions.
     pub session_id: Option<i32>,
     /// Chosen by the client (1–64 of A–Z, a–z, 0–9, `-`, `_`); a retry with the same id creates nothing new.
+    #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9_-]{1,64}$")]
     pub client_id: String,
 }
 
@@ -307,6 +310,10 @@ pub async fn create_thread(
     new: NewThread,
 ) -> AppResult<(ThreadDetail, bool)> {
     viewer.require(Action::WriteInCohort { cohort_id })?;
+    // The policy lets an admin write in any cohort, one that does not exist too.
+    if cohort::Entity::find_by_id(cohort_id).one(&state.db).await?.is_none() {
+        return Err(AppError::NotFound);
+    }
     let title = new.title.trim().to_string();
     if title.is_empty() || title.chars().count() > 200 {
         return Err(AppError::invalid("invalid_title", "title"));
@@ -460,10 +467,12 @@ async fn insert_post(
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewPost {
     /// Markdown.
+    #[schema(min_length = 1, max_length = 20_000, pattern = r"\S")]
     pub body: String,
     /// The post this one answers, in the same thread.
     pub parent_post_id: Option<i32>,
     /// Chosen by the client; a retried send with the same id creates one post.
+    #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9_-]{1,64}$")]
     pub client_id: String,
 }
 

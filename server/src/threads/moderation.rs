@@ -42,6 +42,7 @@ fn checked_reason(reason: &str) -> AppResult<String> {
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewReport {
     /// Why the post should be looked at.
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     pub reason: String,
 }
 
@@ -151,6 +152,7 @@ pub async fn moderation_queue(state: &AppState, viewer: &CurrentUser, cohort_id:
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 pub struct Visibility {
     /// Shown to the author and kept in the audit log.
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     pub reason: String,
     /// The post's `version` the moderator saw.
     pub version: i32,
@@ -356,7 +358,9 @@ pub async fn set_thread_flags(
 pub struct NewMute {
     pub user_id: i32,
     /// How long, in minutes (1 minute to 90 days).
+    #[schema(minimum = 1, maximum = 129_600)]
     pub minutes: i64,
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     pub reason: String,
 }
 
