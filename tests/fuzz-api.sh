@@ -18,14 +18,15 @@
 # The seed is fixed so a run is repeatable. To explore further by hand:
 #   FUZZ_SEED=$RANDOM FUZZ_MAX_EXAMPLES=100 bash tests/fuzz-api.sh
 # Other settings: FUZZ_ROLES="admin anonymous" (a subset), FUZZ_WORKERS (default 4),
-# FUZZ_MAX_TIME (seconds per role, default 120), BIN_DIR (a samling binary built before;
-# otherwise target/debug/samling is built). Reports and server logs stay in FUZZ_KEEP=DIR.
+# FUZZ_MAX_TIME (seconds per role, default 45: the pass takes about 5 minutes), BIN_DIR (a
+# samling binary built before; otherwise target/debug/samling is built). Reports and server
+# logs stay in FUZZ_KEEP=DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SEED="${FUZZ_SEED:-20270310}"
 MAX_EXAMPLES="${FUZZ_MAX_EXAMPLES:-30}"
-MAX_TIME="${FUZZ_MAX_TIME:-120}"
+MAX_TIME="${FUZZ_MAX_TIME:-45}"
 WORKERS="${FUZZ_WORKERS:-4}"
 ROLES="${FUZZ_ROLES:-admin facilitator project_lead expert anonymous}"
 PY=target/venv/bin/python
