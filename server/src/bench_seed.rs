@@ -5,9 +5,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, QueryFilter, QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde::Serialize;
 
 use crate::auth::session::SessionKeys;

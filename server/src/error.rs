@@ -90,8 +90,9 @@ fn classify(error: &sea_orm::DbErr) -> DbFailure {
     if let Some(SqlErr::UniqueConstraintViolation(_)) = error.sql_err() {
         return DbFailure::Duplicate;
     }
-    let (DbErr::Exec(RuntimeErr::SqlxError(sqlx)) | DbErr::Query(RuntimeErr::SqlxError(sqlx)) | DbErr::Conn(RuntimeErr::SqlxError(sqlx))) =
-        error
+    let (DbErr::Exec(RuntimeErr::SqlxError(sqlx))
+    | DbErr::Query(RuntimeErr::SqlxError(sqlx))
+    | DbErr::Conn(RuntimeErr::SqlxError(sqlx))) = error
     else {
         return DbFailure::Other;
     };
@@ -99,9 +100,7 @@ fn classify(error: &sea_orm::DbErr) -> DbFailure {
         sea_orm::sqlx::Error::PoolTimedOut => DbFailure::Busy,
         sea_orm::sqlx::Error::Database(database) => {
             let code = database.code().unwrap_or_default();
-            let sqlite_busy = code
-                .parse::<i64>()
-                .is_ok_and(|code| matches!(code & 0xff, 5 | 6));
+            let sqlite_busy = code.parse::<i64>().is_ok_and(|code| matches!(code & 0xff, 5 | 6));
             if sqlite_busy || matches!(code.as_ref(), "55P03" | "40P01" | "40001") {
                 DbFailure::Busy
             } else {
@@ -245,7 +244,9 @@ impl IntoResponse for AppError {
             header::HeaderValue::from_static("application/problem+json"),
         );
         if let Some(seconds) = self.retry_after() {
-            response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
         }
         response
     }

@@ -32,10 +32,10 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::events::{self, EventKind};
+use crate::db::write_transaction;
 use crate::entities::{cohort_mute, post, thread};
 use crate::error::{AppError, AppResult};
 use crate::search;
-use crate::db::write_transaction;
 
 /// The most posts stored in one transaction.
 const MAX_GROUP: usize = 64;
