@@ -57,7 +57,11 @@ pub async fn request_sign_in_link(state: &AppState, address: &str, client_ip: Ip
         .await?;
     match known {
         Some(user) => {
-            let secret = issue_sign_in_secret(&state.db, user.id, state.now()).await?;
+            // Under the person's row lock: of links asked for at once, only the newest works.
+            let txn = crate::db::write_transaction(&state.db).await?;
+            crate::db::lock_row::<user::Entity>(&txn, user.id).await?;
+            let secret = issue_sign_in_secret(&txn, user.id, state.now()).await?;
+            sea_orm::TransactionSession::commit(txn).await?;
             let tr = Tr::new(Language::parse(&user.language).unwrap_or_default());
             let mail = mails::sign_in(tr, &user, &state.link(&sign_in_path(&secret)))?;
             state.mailer.send(mail).await?;
