@@ -2,6 +2,7 @@
 
 mod calendar;
 mod cohorts;
+mod concurrency;
 mod digests;
 mod discussion;
 mod health;

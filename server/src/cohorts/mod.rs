@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionSession,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionSession, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +27,21 @@ use crate::i18n::Language;
 /// Rows keyed by their id.
 fn by_id<T>(rows: Vec<T>, id: impl Fn(&T) -> i32) -> HashMap<i32, T> {
     rows.into_iter().map(|row| (id(&row), row)).collect()
+}
+
+/// Taken first by every change that re-forms the cohorts (programmes, imports, reviews, the theme
+/// mapping): the themes' rows, which cohorts are formed by, locked in order. On PostgreSQL such
+/// changes then run one at a time instead of deadlocking on the grants and the profiles' search
+/// entries they all rewrite; on SQLite the write transaction already holds the only write lock.
+pub async fn lock_cohort_forming(txn: &impl ConnectionTrait) -> AppResult<()> {
+    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        theme::Entity::find()
+            .order_by_asc(theme::Column::Id)
+            .lock_exclusive()
+            .all(txn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Makes sure every programme has a cohort for each theme that has projects in its grant years,
@@ -359,6 +374,7 @@ pub async fn create_programme<C: TransactionTrait>(
         return Err(AppError::invalid("invalid_programme_period", "ends_on"));
     }
     let txn = crate::db::write_transaction(db).await?;
+    lock_cohort_forming(&txn).await?;
     let created = programme::ActiveModel {
         name: Set(name.to_string()),
         grant_years: Set(years.iter().map(i32::to_string).collect::<Vec<_>>().join(",")),
@@ -537,7 +553,15 @@ pub async fn remove_member<C: TransactionTrait>(
         .ok_or(AppError::NotFound)?;
     let role = Role::parse(&found.role).ok_or(AppError::NotFound)?;
     viewer.require(Action::InviteToCohort { cohort_id, role })?;
-    membership::Entity::delete_by_id(found.id).exec(&txn).await?;
+    // Of removals sent at once, the one that deletes the row is the removal; the rest 404.
+    if membership::Entity::delete_by_id(found.id)
+        .exec(&txn)
+        .await?
+        .rows_affected
+        == 0
+    {
+        return Err(AppError::NotFound);
+    }
     audit::record(
         &txn,
         Some(viewer.user.id),

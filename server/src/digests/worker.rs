@@ -197,7 +197,11 @@ async fn sign_in_mail(state: &AppState, mail: &outbox_mail::Model) -> AppResult<
             .await?;
         return Ok(None);
     };
-    let secret = issue_sign_in_secret(&state.db, person.id, state.now()).await?;
+    // Under the person's row lock: of links sent at once (several workers), only the newest works.
+    let txn = crate::db::write_transaction(&state.db).await?;
+    crate::db::lock_row::<user::Entity>(&txn, person.id).await?;
+    let secret = issue_sign_in_secret(&txn, person.id, state.now()).await?;
+    sea_orm::TransactionSession::commit(txn).await?;
     let tr = Tr::new(Language::parse(&person.language).unwrap_or_default());
     let mut outgoing = crate::mails::sign_in(tr, &person, &state.link(&sign_in_path(&secret)))?;
     outgoing.message_id = Some(mail.message_id.clone());

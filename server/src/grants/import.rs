@@ -234,6 +234,7 @@ pub async fn import_grants<C: TransactionTrait>(
     }
     let parsed = parse_file(&decode(bytes), progress)?;
     let txn = crate::db::write_transaction(db).await?;
+    cohorts::lock_cohort_forming(&txn).await?;
     let rules = load_theme_rules(&txn).await?;
     let mut organisations: HashMap<String, organisation::Model> = organisation::Entity::find()
         .all(&txn)

@@ -104,6 +104,7 @@ pub async fn add_measure_type<C: TransactionTrait>(
         return Err(AppError::invalid("invalid_measure_type", "measure_type"));
     }
     let txn = crate::db::write_transaction(db).await?;
+    cohorts::lock_cohort_forming(&txn).await?;
     theme::Entity::find_by_id(theme_id)
         .one(&txn)
         .await?
@@ -148,11 +149,20 @@ pub async fn remove_measure_type<C: TransactionTrait>(
     now: chrono::DateTime<chrono::Utc>,
 ) -> AppResult<()> {
     let txn = crate::db::write_transaction(db).await?;
+    cohorts::lock_cohort_forming(&txn).await?;
     let mapping = theme_measure_type::Entity::find_by_id(mapping_id)
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound)?;
-    theme_measure_type::Entity::delete_by_id(mapping.id).exec(&txn).await?;
+    // Of removals sent at once, the one that deletes the row re-places the grants; the rest 404.
+    if theme_measure_type::Entity::delete_by_id(mapping.id)
+        .exec(&txn)
+        .await?
+        .rows_affected
+        == 0
+    {
+        return Err(AppError::NotFound);
+    }
     replace_all_grants(&txn, now).await?;
     audit::record(
         &txn,

@@ -86,6 +86,7 @@ pub async fn decide<C: TransactionTrait>(
     now: chrono::DateTime<chrono::Utc>,
 ) -> AppResult<()> {
     let txn = crate::db::write_transaction(db).await?;
+    cohorts::lock_cohort_forming(&txn).await?;
     let stored = grant::Entity::find_by_id(grant_id)
         .one(&txn)
         .await?

@@ -377,10 +377,8 @@ pub async fn set_participants_post(
 ) -> AppResult<()> {
     viewer.require(Action::ManageResources { cohort_id })?;
     let txn = crate::db::write_transaction(&state.db).await?;
-    let found = cohort::Entity::find_by_id(cohort_id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    // Locked, so a change saved from several tabs at once is made (and audited) once.
+    let found = crate::db::lock_row::<cohort::Entity>(&txn, cohort_id).await?;
     if found.participants_post_resources != allowed {
         let mut changed: cohort::ActiveModel = found.into();
         changed.participants_post_resources = Set(allowed);
@@ -417,7 +415,15 @@ pub async fn delete(state: &AppState, viewer: &CurrentUser, resource_id: i32) ->
         is_poster: found.posted_by == viewer.user.id,
     })?;
     let txn = crate::db::write_transaction(&state.db).await?;
-    resource::Entity::delete_by_id(resource_id).exec(&txn).await?;
+    // `found` was read before the lock: of deletions sent at once, the one that removes the row wins.
+    if resource::Entity::delete_by_id(resource_id)
+        .exec(&txn)
+        .await?
+        .rows_affected
+        == 0
+    {
+        return Err(AppError::NotFound);
+    }
     search::remove(&txn, search::Kind::Resource, resource_id).await?;
     audit::record(
         &txn,

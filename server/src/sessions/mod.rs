@@ -329,7 +329,8 @@ pub async fn book_expert(
         return Err(AppError::invalid("not_an_expert_of_cohort", "user_id"));
     }
     let txn = crate::db::write_transaction(&state.db).await?;
-    crate::db::lock_row::<session::Entity>(&txn, session_id).await?;
+    // Counted from the stored row, so bookings made at once each raise the calendar's SEQUENCE.
+    let locked = crate::db::lock_row::<session::Entity>(&txn, session_id).await?;
     let existing = session_expert::Entity::find()
         .filter(session_expert::Column::SessionId.eq(session_id))
         .filter(session_expert::Column::UserId.eq(booking.user_id))
@@ -352,8 +353,9 @@ pub async fn book_expert(
             .await?;
         }
     }
-    let mut changed: session::ActiveModel = found.clone().into();
-    changed.sequence = Set(found.sequence + 1);
+    let sequence = locked.sequence + 1;
+    let mut changed: session::ActiveModel = locked.into();
+    changed.sequence = Set(sequence);
     changed.updated_at = Set(state.now());
     changed.update(&txn).await?;
     sea_orm::TransactionSession::commit(txn).await?;

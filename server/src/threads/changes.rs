@@ -2,7 +2,9 @@
 //! reactions, the answered mark and read positions. Each stored change appends its event.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Set, TryInsertResult,
+};
 use serde::{Deserialize, Serialize};
 
 use super::events::{self, EventKind};
@@ -11,7 +13,7 @@ use super::{
     checked_body, mentioned_members, require_may_post, require_not_muted, store_mentions, visible_post, visible_thread,
 };
 use crate::auth::CurrentUser;
-use crate::db::write_transaction;
+use crate::db::{lock_row, write_transaction};
 use crate::domain::policy::Action;
 use crate::entities::{post, post_reaction, post_revision, thread, thread_read};
 use crate::error::{AppError, AppResult};
@@ -84,17 +86,29 @@ pub async fn edit_post(state: &AppState, viewer: &CurrentUser, post_id: i32, edi
     let mentioned = mentioned_members(&state.db, found.cohort_id, &body).await?;
     let now = state.now();
     let txn = write_transaction(&state.db).await?;
+    // The post as stored now: of edits sent at once, each keeps the text before it as a revision.
+    let current = lock_row::<post::Entity>(&txn, post_id).await?;
+    if current.deleted {
+        return Err(AppError::Conflict { code: "post_deleted" });
+    }
+    if current.hidden {
+        return Err(AppError::Conflict { code: "post_hidden" });
+    }
+    if body == current.body {
+        txn.rollback().await?;
+        return stored_post(state, post_id).await;
+    }
     post_revision::ActiveModel {
-        post_id: Set(found.id),
-        body: Set(found.body.clone()),
+        post_id: Set(current.id),
+        body: Set(current.body.clone()),
         editor_id: Set(viewer.user.id),
         created_at: Set(now),
         ..Default::default()
     }
     .insert(&txn)
     .await?;
-    let (cohort_id, thread_id, version) = (found.cohort_id, found.thread_id, found.version);
-    let mut changed: post::ActiveModel = found.into();
+    let (cohort_id, thread_id, version) = (current.cohort_id, current.thread_id, current.version);
+    let mut changed: post::ActiveModel = current.into();
     changed.body = Set(body);
     changed.edited_at = Set(Some(now));
     changed.version = Set(version + 1);
@@ -128,8 +142,14 @@ pub async fn delete_post(state: &AppState, viewer: &CurrentUser, post_id: i32) -
     }
     let now = state.now();
     let txn = write_transaction(&state.db).await?;
-    let (cohort_id, thread_id, version) = (found.cohort_id, found.thread_id, found.version);
-    let mut changed: post::ActiveModel = found.into();
+    // Deleted (and announced) once, however many deletions arrive at once.
+    let current = lock_row::<post::Entity>(&txn, post_id).await?;
+    if current.deleted {
+        txn.rollback().await?;
+        return stored_post(state, post_id).await;
+    }
+    let (cohort_id, thread_id, version) = (current.cohort_id, current.thread_id, current.version);
+    let mut changed: post::ActiveModel = current.into();
     changed.deleted = Set(true);
     changed.version = Set(version + 1);
     changed.update(&txn).await?;
@@ -201,25 +221,26 @@ pub async fn react(
     require_not_muted(state, viewer, found.cohort_id).await?;
     let now = state.now();
     let txn = write_transaction(&state.db).await?;
-    let key = (post_id, viewer.user.id, reaction.to_string());
-    let existing = post_reaction::Entity::find_by_id(key.clone()).one(&txn).await?;
-    let changed = match (existing, on) {
-        (None, true) => {
-            post_reaction::ActiveModel {
-                post_id: Set(post_id),
-                user_id: Set(viewer.user.id),
-                reaction: Set(reaction.to_string()),
-                created_at: Set(now),
-            }
-            .insert(&txn)
-            .await?;
-            true
-        }
-        (Some(_), false) => {
-            post_reaction::Entity::delete_by_id(key).exec(&txn).await?;
-            true
-        }
-        _ => false,
+    // Decided by the rows the statement changed (ON CONFLICT for adding): the same reaction sent
+    // at once is stored or taken back, and announced, once.
+    let changed = if on {
+        let added = post_reaction::Entity::insert(post_reaction::ActiveModel {
+            post_id: Set(post_id),
+            user_id: Set(viewer.user.id),
+            reaction: Set(reaction.to_string()),
+            created_at: Set(now),
+        })
+        .on_conflict_do_nothing_on([
+            post_reaction::Column::PostId,
+            post_reaction::Column::UserId,
+            post_reaction::Column::Reaction,
+        ])
+        .exec_without_returning(&txn)
+        .await?;
+        matches!(added, TryInsertResult::Inserted(1))
+    } else {
+        let key = (post_id, viewer.user.id, reaction.to_string());
+        post_reaction::Entity::delete_by_id(key).exec(&txn).await?.rows_affected == 1
     };
     if changed {
         commit_with_event(
@@ -265,13 +286,19 @@ pub async fn mark_answered(
     if found.answered_post_id != mark.post_id {
         let now = state.now();
         let txn = write_transaction(&state.db).await?;
-        let (cohort_id, version) = (found.cohort_id, found.version);
-        let mut changed: thread::ActiveModel = found.into();
-        changed.answered_post_id = Set(mark.post_id);
-        changed.version = Set(version + 1);
-        changed.updated_at = Set(now);
-        changed.update(&txn).await?;
-        commit_with_event(state, txn, cohort_id, EventKind::ThreadUpdated, thread_id, None, now).await?;
+        // Decided on the thread as stored now, so marks set at once each raise its version.
+        let current = lock_row::<thread::Entity>(&txn, thread_id).await?;
+        if current.answered_post_id == mark.post_id {
+            txn.rollback().await?;
+        } else {
+            let (cohort_id, version) = (current.cohort_id, current.version);
+            let mut changed: thread::ActiveModel = current.into();
+            changed.answered_post_id = Set(mark.post_id);
+            changed.version = Set(version + 1);
+            changed.updated_at = Set(now);
+            changed.update(&txn).await?;
+            commit_with_event(state, txn, cohort_id, EventKind::ThreadUpdated, thread_id, None, now).await?;
+        }
     }
     let fresh = thread::Entity::find_by_id(thread_id)
         .one(&state.db)

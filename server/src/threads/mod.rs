@@ -353,10 +353,12 @@ pub async fn create_thread(
         // The same send raced itself: the other try stored it.
         Err(error) if is_duplicate(&error) => {
             txn.rollback().await?;
-            let existing = existing_post(state, viewer, &client_id).await?.ok_or(error)?;
+            let existing = existing_post(state, viewer, &client_id)
+                .await?
+                .ok_or_else(|| AppError::from(error))?;
             return Ok((thread_detail(state, viewer, existing.thread_id).await?, false));
         }
-        Err(error) => return Err(error),
+        Err(error) => return Err(error.into()),
     };
     if !mentioned.is_empty() {
         store_mentions(&txn, first.id, &mentioned).await?;
@@ -428,12 +430,10 @@ async fn existing_post(state: &AppState, viewer: &CurrentUser, client_id: &str) 
         .await?)
 }
 
-/// Whether storing failed on the unique client id of the author's posts.
-fn is_duplicate(error: &AppError) -> bool {
-    matches!(error, AppError::Internal(cause) if cause
-        .downcast_ref::<sea_orm::DbErr>()
-        .and_then(sea_orm::DbErr::sql_err)
-        .is_some_and(|sql| matches!(sql, sea_orm::SqlErr::UniqueConstraintViolation(_))))
+/// Whether storing failed on the unique client id of the author's posts. Asked of the
+/// database's error itself: as an `AppError` a unique violation is already `concurrent_change`.
+fn is_duplicate(error: &sea_orm::DbErr) -> bool {
+    matches!(error.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
 }
 
 async fn insert_post(
@@ -444,8 +444,8 @@ async fn insert_post(
     body: String,
     client_id: String,
     now: DateTime<Utc>,
-) -> AppResult<post::Model> {
-    Ok(post::ActiveModel {
+) -> Result<post::Model, sea_orm::DbErr> {
+    post::ActiveModel {
         thread_id: Set(in_thread.id),
         cohort_id: Set(in_thread.cohort_id),
         author_id: Set(author_id),
@@ -461,7 +461,7 @@ async fn insert_post(
         ..Default::default()
     }
     .insert(txn)
-    .await?)
+    .await
 }
 
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]

@@ -390,18 +390,26 @@ pub async fn mute_member(state: &AppState, viewer: &CurrentUser, cohort_id: i32,
     let now = state.now();
     let until = now + Duration::minutes(new.minutes);
     let txn = write_transaction(&state.db).await?;
-    cohort_mute::Entity::delete_by_id((cohort_id, new.user_id))
-        .exec(&txn)
-        .await?;
-    cohort_mute::ActiveModel {
+    // One statement that replaces an earlier mute: two moderators muting at once end in one row.
+    cohort_mute::Entity::insert(cohort_mute::ActiveModel {
         cohort_id: Set(cohort_id),
         user_id: Set(new.user_id),
         until: Set(until),
         reason: Set(reason.clone()),
         muted_by: Set(viewer.user.id),
         created_at: Set(now),
-    }
-    .insert(&txn)
+    })
+    .on_conflict(
+        sea_orm::sea_query::OnConflict::columns([cohort_mute::Column::CohortId, cohort_mute::Column::UserId])
+            .update_columns([
+                cohort_mute::Column::Until,
+                cohort_mute::Column::Reason,
+                cohort_mute::Column::MutedBy,
+                cohort_mute::Column::CreatedAt,
+            ])
+            .to_owned(),
+    )
+    .exec_without_returning(&txn)
     .await?;
     audit::record(
         &txn,
