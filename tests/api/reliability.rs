@@ -271,3 +271,41 @@ async fn a_post_with_a_control_character_over_the_websocket_is_refused_and_the_n
         .json();
     assert_eq!(stored["posts"].as_array().unwrap().len(), 2, "{stored}");
 }
+
+#[tokio::test]
+async fn a_resource_whose_fields_hold_a_control_character_is_refused() {
+    use reqwest::multipart::Form;
+
+    let app = spawn_app().await;
+    let (food, facilitator, _) = food_cohort(&app).await;
+    for (title, summary, field) in [("Nul\u{0}", "", "title"), ("Klimasats", "a\u{1b}b", "summary")] {
+        let response = app
+            .api
+            .post(app.url(&format!("/api/v1/cohorts/{food}/resources")))
+            .bearer_auth(&facilitator)
+            .multipart(
+                Form::new()
+                    .text("title", title)
+                    .text("summary", summary)
+                    .text("url", "https://www.miljodirektoratet.no/klimasats"),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 422, "{field}");
+        let problem: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(problem["code"], "invalid_text", "{field}");
+        assert!(problem["detail"].as_str().unwrap().contains(field), "{problem}");
+    }
+    let listed = app
+        .get(&format!("/api/v1/cohorts/{food}/resources"), Some(&facilitator))
+        .await
+        .json();
+    let titles: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["title"].as_str())
+        .collect();
+    assert!(!titles.iter().any(|title| title.contains('\u{0}')), "{titles:?}");
+}

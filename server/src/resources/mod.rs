@@ -98,15 +98,20 @@ pub async fn post(
             }
             "file" => {}
             name => {
-                let target = match name {
-                    "title" => &mut fields.title,
-                    "summary" => &mut fields.summary,
-                    "tags" => &mut fields.tags,
-                    "url" => &mut fields.url,
-                    "session_id" => &mut fields.session_id,
+                let (target, label) = match name {
+                    "title" => (&mut fields.title, "title"),
+                    "summary" => (&mut fields.summary, "summary"),
+                    "tags" => (&mut fields.tags, "tags"),
+                    "url" => (&mut fields.url, "url"),
+                    "session_id" => (&mut fields.session_id, "session_id"),
                     _ => continue,
                 };
-                *target = read_text(field).await?;
+                let text = read_text(field).await?;
+                // Multipart bodies pass the HTTP boundary's text rule unread (they stream).
+                if crate::domain::text::has_forbidden_control(&text) {
+                    return Err(AppError::invalid_text(label));
+                }
+                *target = text;
             }
         }
     }
