@@ -9,10 +9,10 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::discussion::user_id;
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub(crate) type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A real websocket client, signed in with a bearer token.
-async fn connect(app: &TestApp, token: &str) -> Socket {
+pub(crate) async fn connect(app: &TestApp, token: &str) -> Socket {
     connect_to(&app.address, token).await
 }
 
@@ -29,12 +29,12 @@ async fn connect_to(address: &str, token: &str) -> Socket {
         .0
 }
 
-async fn send(socket: &mut Socket, message: Value) {
+pub(crate) async fn send(socket: &mut Socket, message: Value) {
     socket.send(Message::Text(message.to_string().into())).await.unwrap();
 }
 
 /// The next JSON message that is not presence or typing (those are ephemeral), within 5 s.
-async fn next(socket: &mut Socket) -> Value {
+pub(crate) async fn next(socket: &mut Socket) -> Value {
     loop {
         let message = next_any(socket).await;
         if !matches!(message["type"].as_str(), Some("presence" | "typing")) {
@@ -73,7 +73,7 @@ async fn quiet(socket: &mut Socket) {
 }
 
 /// Reads until the server closes the socket; the close code it gave, if any.
-async fn close_code(socket: &mut Socket) -> Option<u16> {
+pub(crate) async fn close_code(socket: &mut Socket) -> Option<u16> {
     loop {
         match socket.next().await {
             None | Some(Err(_)) => return None,
@@ -83,7 +83,7 @@ async fn close_code(socket: &mut Socket) -> Option<u16> {
     }
 }
 
-async fn start_thread(app: &TestApp, token: &str, cohort_id: i64) -> i64 {
+pub(crate) async fn start_thread(app: &TestApp, token: &str, cohort_id: i64) -> i64 {
     let thread = app
         .post_json(
             &format!("/api/v1/cohorts/{cohort_id}/threads"),
