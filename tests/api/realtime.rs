@@ -72,6 +72,19 @@ async fn quiet(socket: &mut Socket) {
     assert!(waited.is_err(), "expected nothing, got {waited:?}");
 }
 
+/// Reads until the server closes the socket: its close code and reason, if it sent a Close.
+pub(crate) async fn close_frame(socket: &mut Socket) -> Option<(u16, String)> {
+    loop {
+        match socket.next().await {
+            None | Some(Err(_)) => return None,
+            Some(Ok(Message::Close(frame))) => {
+                return frame.map(|frame| (u16::from(frame.code), frame.reason.to_string()));
+            }
+            Some(Ok(_)) => continue,
+        }
+    }
+}
+
 /// Reads until the server closes the socket; the close code it gave, if any.
 pub(crate) async fn close_code(socket: &mut Socket) -> Option<u16> {
     loop {
@@ -609,6 +622,58 @@ async fn removing_deactivating_or_signing_out_a_member_closes_their_sockets() {
     assert_eq!(deactivated.status.as_u16(), 204, "{}", deactivated.body);
     let closed = tokio::time::timeout(Duration::from_secs(5), close_code(&mut per_socket)).await;
     assert_eq!(closed, Ok(Some(4401)), "deactivation closes the socket");
+}
+
+#[tokio::test]
+async fn a_socket_closes_when_its_session_expires_and_does_nothing_after() {
+    let app = spawn_app().await;
+    let (_, cohorts) = app.with_sample_cohorts().await;
+    let food = cohorts["mat-og-matsvinn"];
+    let kari = app
+        .member_token(food, "kari@example.no", "Kari", Role::ProjectLead)
+        .await;
+    let thread_id = start_thread(&app, &kari, food).await;
+    let mut idle = connect(&app, &kari).await;
+    let mut posting = connect(&app, &kari).await;
+    for socket in [&mut idle, &mut posting] {
+        send(socket, json!({ "type": "subscribe", "cohort_id": food, "after": 1 })).await;
+        assert_eq!(next(socket).await["type"], "subscribed");
+    }
+
+    // The session's last moment passes; one socket posts at once, the other says nothing.
+    app.clock.advance(chrono::Duration::hours(app.settings.session_hours));
+    let _ = posting
+        .send(Message::Text(
+            json!({ "type": "post", "thread_id": thread_id, "body": "Too late", "client_id": "late" })
+                .to_string()
+                .into(),
+        ))
+        .await;
+    for (which, socket) in [("posting", &mut posting), ("idle", &mut idle)] {
+        let closed = tokio::time::timeout(Duration::from_secs(5), close_frame(socket)).await;
+        assert_eq!(
+            closed,
+            Ok(Some((4401, "session_expired".to_string()))),
+            "an expired session closes its sockets ({which})"
+        );
+    }
+    assert_eq!(app.get("/api/v1/me", Some(&kari)).await.status.as_u16(), 401);
+    let ola = app.member_token(food, "ola@example.no", "Ola", Role::ProjectLead).await;
+    let detail = app
+        .get(&format!("/api/v1/threads/{thread_id}"), Some(&ola))
+        .await
+        .json();
+    let client_ids: Vec<&str> = detail["posts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|post| post["client_id"].as_str())
+        .collect();
+    assert_eq!(
+        client_ids,
+        vec!["start"],
+        "the post sent after the session ended was not stored"
+    );
 }
 
 #[tokio::test]

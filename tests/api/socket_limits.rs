@@ -12,20 +12,7 @@ use tokio_tungstenite::MaybeTlsStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use crate::realtime::{Socket, close_code, connect, next, send, start_thread};
-
-/// Reads until the server closes the socket: its close code and reason, if it sent a Close.
-async fn close_frame(socket: &mut Socket) -> Option<(u16, String)> {
-    loop {
-        match socket.next().await {
-            None | Some(Err(_)) => return None,
-            Some(Ok(Message::Close(frame))) => {
-                return frame.map(|frame| (u16::from(frame.code), frame.reason.to_string()));
-            }
-            Some(Ok(_)) => continue,
-        }
-    }
-}
+use crate::realtime::{Socket, close_code, close_frame, connect, next, send, start_thread};
 
 /// A client whose receive buffer is small, so that what the server sends it and it does not
 /// read soon fills the buffers between them.

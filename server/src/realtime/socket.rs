@@ -61,6 +61,8 @@ const WRITE_BATCH: usize = 64;
 #[derive(Clone, Copy, Debug)]
 pub(super) enum CloseReason {
     SignedOut,
+    /// The session token the socket was opened with has expired.
+    SessionExpired,
     AccessRemoved,
     RateLimited,
     MessageTooBig,
@@ -74,6 +76,7 @@ impl CloseReason {
     fn frame(self) -> CloseFrame {
         let (code, reason) = match self {
             CloseReason::SignedOut => (4401, "signed_out"),
+            CloseReason::SessionExpired => (4401, "session_expired"),
             CloseReason::AccessRemoved => (4403, "access_removed"),
             CloseReason::RateLimited => (1008, "rate_limited"),
             CloseReason::MessageTooBig => (1009, "message_too_big"),
@@ -386,6 +389,9 @@ impl Reader {
     /// Reads until the client goes or the socket closes; true when the writer ended first.
     async fn run(mut self: Box<Self>, writer_done: &mut JoinHandle<()>) -> bool {
         let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
+        // The socket lives no longer than the session it was opened with, as an HTTP request
+        // with the same token would be refused from then on.
+        let mut session_ends = self.state.clock.sleep_until(self.current.session_expires_at);
         loop {
             let flow = tokio::select! {
                 incoming = self.stream.next() => match incoming {
@@ -401,6 +407,15 @@ impl Reader {
                     Err(RecvError::Closed) => Flow::Gone,
                 },
                 _ = heartbeat.tick() => self.command(Command::Send(Box::new(Message::Ping(Default::default())))).await,
+                () = &mut session_ends => {
+                    if self.session_expired() {
+                        Flow::Close(CloseReason::SessionExpired)
+                    } else {
+                        // Woke early (the clock was set back): wait again.
+                        session_ends = self.state.clock.sleep_until(self.current.session_expires_at);
+                        Flow::Continue
+                    }
+                }
                 // The writer could not write: the client is gone.
                 _ = &mut *writer_done => return true,
             };
@@ -437,6 +452,8 @@ impl Reader {
             return Flow::Close(CloseReason::RateLimited);
         }
         match message {
+            // Nothing is done for a session that has expired, even if its timer has not fired yet.
+            Message::Text(_) if self.session_expired() => Flow::Close(CloseReason::SessionExpired),
             Message::Text(text) => self.handle(text.as_str()).await,
             Message::Binary(_) => Flow::Close(CloseReason::UnsupportedData),
             // Pings are answered by the websocket library; pongs answer our heartbeat.
@@ -543,8 +560,15 @@ impl Reader {
         Flow::Continue
     }
 
+    fn session_expired(&self) -> bool {
+        self.current.session_expired(self.state.now())
+    }
+
     /// After a sign-out, deactivation or membership change: close if access is gone.
     async fn check_access(&mut self) -> Flow {
+        if self.session_expired() {
+            return Flow::Close(CloseReason::SessionExpired);
+        }
         match crate::auth::extract::refresh(&self.state, &self.current).await {
             Ok(Some(fresh)) => {
                 let lost = self
