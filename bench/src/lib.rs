@@ -1,5 +1,6 @@
 //! Shared by the benchmark binaries: cheap scanning of server messages, since the load
-//! generator runs on one core and reads hundreds of thousands of messages a second.
+//! generator runs on one core and reads hundreds of thousands of messages a second, and the
+//! server's memory as Linux reports it.
 
 /// What the generator needs from one server message, found by substring, not a JSON parse.
 #[derive(Debug, PartialEq, Eq)]
@@ -97,6 +98,17 @@ pub fn scan(text: &str) -> Incoming<'_> {
 /// `<prefix>-<k>` → k, for client ids this run made.
 pub fn post_index(client_id: &str, prefix: &str) -> Option<usize> {
     client_id.strip_prefix(prefix)?.strip_prefix('-')?.parse().ok()
+}
+
+/// A process's resident memory (`VmRSS` of `/proc/PID/status`), in KiB.
+pub fn vm_rss_kib(pid: u32) -> anyhow::Result<u64> {
+    use anyhow::Context;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).with_context(|| format!("no process {pid}"))?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .context("VmRSS missing from /proc/PID/status")
 }
 
 #[cfg(test)]

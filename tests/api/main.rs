@@ -21,4 +21,5 @@ mod resources;
 mod session_pages;
 mod sessions;
 mod sign_in;
+mod socket_limits;
 mod threads;

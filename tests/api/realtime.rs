@@ -9,10 +9,10 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::discussion::user_id;
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub(crate) type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A real websocket client, signed in with a bearer token.
-async fn connect(app: &TestApp, token: &str) -> Socket {
+pub(crate) async fn connect(app: &TestApp, token: &str) -> Socket {
     connect_to(&app.address, token).await
 }
 
@@ -29,12 +29,12 @@ async fn connect_to(address: &str, token: &str) -> Socket {
         .0
 }
 
-async fn send(socket: &mut Socket, message: Value) {
+pub(crate) async fn send(socket: &mut Socket, message: Value) {
     socket.send(Message::Text(message.to_string().into())).await.unwrap();
 }
 
 /// The next JSON message that is not presence or typing (those are ephemeral), within 5 s.
-async fn next(socket: &mut Socket) -> Value {
+pub(crate) async fn next(socket: &mut Socket) -> Value {
     loop {
         let message = next_any(socket).await;
         if !matches!(message["type"].as_str(), Some("presence" | "typing")) {
@@ -72,8 +72,21 @@ async fn quiet(socket: &mut Socket) {
     assert!(waited.is_err(), "expected nothing, got {waited:?}");
 }
 
+/// Reads until the server closes the socket: its close code and reason, if it sent a Close.
+pub(crate) async fn close_frame(socket: &mut Socket) -> Option<(u16, String)> {
+    loop {
+        match socket.next().await {
+            None | Some(Err(_)) => return None,
+            Some(Ok(Message::Close(frame))) => {
+                return frame.map(|frame| (u16::from(frame.code), frame.reason.to_string()));
+            }
+            Some(Ok(_)) => continue,
+        }
+    }
+}
+
 /// Reads until the server closes the socket; the close code it gave, if any.
-async fn close_code(socket: &mut Socket) -> Option<u16> {
+pub(crate) async fn close_code(socket: &mut Socket) -> Option<u16> {
     loop {
         match socket.next().await {
             None | Some(Err(_)) => return None,
@@ -83,7 +96,7 @@ async fn close_code(socket: &mut Socket) -> Option<u16> {
     }
 }
 
-async fn start_thread(app: &TestApp, token: &str, cohort_id: i64) -> i64 {
+pub(crate) async fn start_thread(app: &TestApp, token: &str, cohort_id: i64) -> i64 {
     let thread = app
         .post_json(
             &format!("/api/v1/cohorts/{cohort_id}/threads"),
@@ -609,6 +622,58 @@ async fn removing_deactivating_or_signing_out_a_member_closes_their_sockets() {
     assert_eq!(deactivated.status.as_u16(), 204, "{}", deactivated.body);
     let closed = tokio::time::timeout(Duration::from_secs(5), close_code(&mut per_socket)).await;
     assert_eq!(closed, Ok(Some(4401)), "deactivation closes the socket");
+}
+
+#[tokio::test]
+async fn a_socket_closes_when_its_session_expires_and_does_nothing_after() {
+    let app = spawn_app().await;
+    let (_, cohorts) = app.with_sample_cohorts().await;
+    let food = cohorts["mat-og-matsvinn"];
+    let kari = app
+        .member_token(food, "kari@example.no", "Kari", Role::ProjectLead)
+        .await;
+    let thread_id = start_thread(&app, &kari, food).await;
+    let mut idle = connect(&app, &kari).await;
+    let mut posting = connect(&app, &kari).await;
+    for socket in [&mut idle, &mut posting] {
+        send(socket, json!({ "type": "subscribe", "cohort_id": food, "after": 1 })).await;
+        assert_eq!(next(socket).await["type"], "subscribed");
+    }
+
+    // The session's last moment passes; one socket posts at once, the other says nothing.
+    app.clock.advance(chrono::Duration::hours(app.settings.session_hours));
+    let _ = posting
+        .send(Message::Text(
+            json!({ "type": "post", "thread_id": thread_id, "body": "Too late", "client_id": "late" })
+                .to_string()
+                .into(),
+        ))
+        .await;
+    for (which, socket) in [("posting", &mut posting), ("idle", &mut idle)] {
+        let closed = tokio::time::timeout(Duration::from_secs(5), close_frame(socket)).await;
+        assert_eq!(
+            closed,
+            Ok(Some((4401, "session_expired".to_string()))),
+            "an expired session closes its sockets ({which})"
+        );
+    }
+    assert_eq!(app.get("/api/v1/me", Some(&kari)).await.status.as_u16(), 401);
+    let ola = app.member_token(food, "ola@example.no", "Ola", Role::ProjectLead).await;
+    let detail = app
+        .get(&format!("/api/v1/threads/{thread_id}"), Some(&ola))
+        .await
+        .json();
+    let client_ids: Vec<&str> = detail["posts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|post| post["client_id"].as_str())
+        .collect();
+    assert_eq!(
+        client_ids,
+        vec!["start"],
+        "the post sent after the session ended was not stored"
+    );
 }
 
 #[tokio::test]

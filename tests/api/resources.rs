@@ -152,6 +152,63 @@ async fn an_uploaded_pdf_comes_back_byte_identical_to_members_only_and_as_an_att
 }
 
 #[tokio::test]
+async fn a_file_is_listed_and_downloaded_under_the_extension_of_what_its_content_is() {
+    let app = spawn_app().await;
+    let (_admin, cohorts) = app.with_sample_cohorts().await;
+    let food = cohorts["mat-og-matsvinn"];
+    let expert = app
+        .member_token(food, "ekspert@example.no", "Eva Ekspert", Role::Expert)
+        .await;
+    let script = b"<html><body><script>alert(document.cookie)</script></body></html>";
+    let mut pdf_then_html = b"%PDF-1.4\n".to_vec();
+    pdf_then_html.extend_from_slice(script);
+    let mut png_then_html = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0".to_vec();
+    png_then_html.extend_from_slice(script);
+    let jpeg = b"\xff\xd8\xff\xe0\0\x10JFIF\0\x01\x01\0\0\x01\0\x01\0\0".to_vec();
+    let cases: [(&str, Vec<u8>, &str, &str); 4] = [
+        ("poly.html", pdf_then_html, "application/pdf", "poly.pdf"),
+        ("x.svg", png_then_html, "image/png", "x.png"),
+        (
+            "Rapport uten endelse",
+            sample_pdf(),
+            "application/pdf",
+            "Rapport uten endelse.pdf",
+        ),
+        ("bilde.jpeg", jpeg, "image/jpeg", "bilde.jpeg"),
+    ];
+    for (name, bytes, content_type, expected) in cases {
+        let (status, posted) = upload(&app, &expert, food, file_form("Fil", name, bytes)).await;
+        assert_eq!(status, 201, "{name}: {posted}");
+        assert_eq!(posted["content_type"], content_type, "{name}");
+        assert_eq!(posted["file_name"], expected, "{name}: the listed name");
+        let listed = app
+            .get(&format!("/api/v1/resources/{}", posted["id"]), Some(&expert))
+            .await
+            .json();
+        assert_eq!(listed["file_name"], expected, "{name}: the name read back");
+        let got = app
+            .api
+            .get(format!("{}{}", app.address, posted["download_url"].as_str().unwrap()))
+            .bearer_auth(&expert)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(got.status().as_u16(), 200);
+        let disposition = got
+            .headers()
+            .get("content-disposition")
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let encoded = expected.replace(' ', "%20");
+        assert!(
+            disposition.contains(&format!("filename=\"{expected}\"")) && disposition.ends_with(&format!("''{encoded}")),
+            "{name}: downloaded as {disposition}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn disguised_scripted_oversized_and_path_named_files_are_refused_and_leave_nothing() {
     let app = spawn_app_with(|settings| settings.resource_max_bytes = 1024 * 1024).await;
     let (_admin, cohorts) = app.with_sample_cohorts().await;

@@ -25,6 +25,8 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     pub smtp: TestSmtp,
     pub clock: ManualClock,
+    /// The server's live part, to look at what its sockets hold.
+    pub hub: samling::realtime::Hub,
     /// A client without cookies; requests authenticate with bearer tokens.
     pub api: reqwest::Client,
     /// What the server was started with, for more instances on the same database.
@@ -121,12 +123,14 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         .await
         .expect("the server starts");
     let db = application.state().db.clone();
+    let hub = application.state().hub.clone();
     tokio::spawn(application.run_until_stopped(std::future::pending()));
     TestApp {
         address,
         db,
         smtp,
         clock,
+        hub,
         api: reqwest::Client::new(),
         settings: started_with,
         _dir: dir,

@@ -12,7 +12,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
 use futures::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
-use samling_bench::{Incoming, post_index, scan};
+use samling_bench::{Incoming, post_index, scan, vm_rss_kib};
 use serde::Deserialize;
 use serde_json::json;
 use tokio::net::TcpStream;
@@ -1009,15 +1009,6 @@ fn cpu_seconds_in(stat: &str) -> anyhow::Result<f64> {
         Ok(fields.get(index).context("short /proc/PID/stat")?.parse::<f64>()?)
     };
     Ok((ticks(11)? + ticks(12)?) / 100.0)
-}
-
-fn vm_rss_kib(pid: u32) -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).with_context(|| format!("no process {pid}"))?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-        .context("VmRSS missing from /proc/PID/status")
 }
 
 /// Unique per run, so a client id never repeats across runs against the same database.

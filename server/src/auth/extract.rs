@@ -6,6 +6,7 @@ use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum_extra::extract::CookieJar;
+use chrono::{DateTime, Utc};
 use sea_orm::{EntityTrait, JoinType, QuerySelect};
 
 use super::session::SESSION_COOKIE;
@@ -20,6 +21,8 @@ use crate::state::AppState;
 pub struct CurrentUser {
     pub user: user::Model,
     pub actor: Actor,
+    /// When the session token this person came with expires: a long-lived connection ends then.
+    pub session_expires_at: DateTime<Utc>,
 }
 
 impl CurrentUser {
@@ -38,6 +41,13 @@ impl CurrentUser {
 
     pub fn language(&self) -> Language {
         Language::parse(&self.user.language).unwrap_or_default()
+    }
+
+    /// Whether the session has expired at `now`, as [`SessionKeys::verify`] judges a token.
+    ///
+    /// [`SessionKeys::verify`]: super::session::SessionKeys::verify
+    pub fn session_expired(&self, now: DateTime<Utc>) -> bool {
+        now >= self.session_expires_at
     }
 }
 
@@ -59,29 +69,43 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Option<Curren
     let Ok(user_id) = claims.sub.parse::<i32>() else {
         return Ok(None);
     };
-    let Some(current) = load(state, user_id).await? else {
+    let Some(session_expires_at) = DateTime::from_timestamp(claims.exp, 0) else {
         return Ok(None);
     };
-    if !current.user.active || current.user.token_version != claims.ver {
+    let Some((user, actor)) = load(state, user_id).await? else {
+        return Ok(None);
+    };
+    if !user.active || user.token_version != claims.ver {
         return Ok(None);
     }
-    Ok(Some(current))
+    Ok(Some(CurrentUser {
+        user,
+        actor,
+        session_expires_at,
+    }))
 }
 
 /// The same person read again, for a long-lived connection: none when they were signed out
-/// or deactivated since; their memberships as they are now.
+/// or deactivated since, or their session has expired; their memberships as they are now.
 pub async fn refresh(state: &AppState, current: &CurrentUser) -> Result<Option<CurrentUser>, AppError> {
-    let Some(now) = load(state, current.user.id).await? else {
-        return Ok(None);
-    };
-    if !now.user.active || now.user.token_version != current.user.token_version {
+    if current.session_expired(state.now()) {
         return Ok(None);
     }
-    Ok(Some(now))
+    let Some((user, actor)) = load(state, current.user.id).await? else {
+        return Ok(None);
+    };
+    if !user.active || user.token_version != current.user.token_version {
+        return Ok(None);
+    }
+    Ok(Some(CurrentUser {
+        user,
+        actor,
+        session_expires_at: current.session_expires_at,
+    }))
 }
 
 /// A person with their memberships, in one query: every authenticated request starts here.
-async fn load(state: &AppState, user_id: i32) -> Result<Option<CurrentUser>, AppError> {
+async fn load(state: &AppState, user_id: i32) -> Result<Option<(user::Model, Actor)>, AppError> {
     let their_memberships = membership::Entity::belongs_to(user::Entity)
         .from(membership::Column::UserId)
         .to(user::Column::Id)
@@ -105,7 +129,7 @@ async fn load(state: &AppState, user_id: i32) -> Result<Option<CurrentUser>, App
         is_admin: user.is_admin,
         memberships,
     };
-    Ok(Some(CurrentUser { user, actor }))
+    Ok(Some((user, actor)))
 }
 
 impl FromRequestParts<AppState> for CurrentUser {

@@ -15,7 +15,7 @@
 mod socket;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -25,7 +25,7 @@ use serde::Serialize;
 use tokio::sync::{Notify, broadcast};
 
 use crate::threads::events::{EventView, PG_CHANNEL, REPLAY_LIMIT, load_events, notify_instances};
-pub use socket::{MAX_MESSAGE_BYTES, QUEUE_CAPACITY, upgrade};
+pub use socket::{MAX_MESSAGE_BYTES, QUEUE_CAPACITY, REPLY_CAPACITY, upgrade};
 
 /// What a socket's writer sends: a cohort's stored events, in order (with their numbers, to
 /// skip what it already sent), or an ephemeral message.
@@ -73,6 +73,8 @@ struct HubInner {
     /// People whose sessions or memberships changed: their sockets check again.
     access: broadcast::Sender<i32>,
     next_connection: AtomicU64,
+    /// Requests the sockets' readers queued that their writers have not taken yet.
+    requests_waiting: Arc<AtomicUsize>,
 }
 
 /// The live part of one server instance.
@@ -160,6 +162,7 @@ impl Hub {
                 feeds: Mutex::new(HashMap::new()),
                 access: broadcast::channel(256).0,
                 next_connection: AtomicU64::new(1),
+                requests_waiting: Arc::new(AtomicUsize::new(0)),
             }),
         }
     }
@@ -218,6 +221,17 @@ impl Hub {
 
     fn access_signals(&self) -> broadcast::Receiver<i32> {
         self.inner.access.subscribe()
+    }
+
+    /// Replies and other requests of clients that this instance's socket writers have not
+    /// taken yet: at most [`REPLY_CAPACITY`] per socket, however fast a client sends and
+    /// whether or not it reads.
+    pub fn requests_waiting(&self) -> usize {
+        self.inner.requests_waiting.load(Ordering::Relaxed)
+    }
+
+    fn requests_gauge(&self) -> Arc<AtomicUsize> {
+        self.inner.requests_waiting.clone()
     }
 
     fn new_connection_id(&self) -> u64 {

@@ -16,7 +16,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use sea_orm::{DatabaseConnection, EntityTrait};
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{Notify, broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::{Hub, Outgoing, Queued, ServerMessage, Subscriber, frame};
@@ -34,6 +34,14 @@ pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// Fan-out rounds waiting to be written to one socket; a socket that falls further behind
 /// resyncs.
 pub const QUEUE_CAPACITY: usize = 256;
+/// Requests the reader may queue for the writer (answers, errors, subscriptions, heartbeats);
+/// with this many not yet taken, the reader reads nothing more from the client until the writer
+/// takes one. Far more than a client that reads its socket ever has waiting.
+pub const REPLY_CAPACITY: usize = 64;
+/// How long the reader waits, with [`REPLY_CAPACITY`] requests owed, for the writer to take
+/// one: the writer is stuck because the client does not read its socket. Then the socket
+/// closes with 1008 `not_reading`.
+const NOT_READING_GRACE: Duration = Duration::from_secs(5);
 /// How far back a reconnecting client may ask; from further back it must reload.
 pub const MAX_REPLAY_EVENTS: i64 = 10_000;
 /// Small buffers keep idle connections cheap: every connection holds its read buffer for as
@@ -53,18 +61,27 @@ const WRITE_BATCH: usize = 64;
 #[derive(Clone, Copy, Debug)]
 pub(super) enum CloseReason {
     SignedOut,
+    /// The session token the socket was opened with has expired.
+    SessionExpired,
     AccessRemoved,
     RateLimited,
     MessageTooBig,
+    /// A binary frame: the protocol is JSON text.
+    UnsupportedData,
+    /// [`REPLY_CAPACITY`] replies owed and none taken for [`NOT_READING_GRACE`].
+    NotReading,
 }
 
 impl CloseReason {
     fn frame(self) -> CloseFrame {
         let (code, reason) = match self {
             CloseReason::SignedOut => (4401, "signed_out"),
+            CloseReason::SessionExpired => (4401, "session_expired"),
             CloseReason::AccessRemoved => (4403, "access_removed"),
             CloseReason::RateLimited => (1008, "rate_limited"),
             CloseReason::MessageTooBig => (1009, "message_too_big"),
+            CloseReason::UnsupportedData => (1003, "unsupported_data"),
+            CloseReason::NotReading => (1008, "not_reading"),
         };
         CloseFrame {
             code,
@@ -122,12 +139,10 @@ pub async fn upgrade(
 
 /// What the reader (and the hub) ask of the writer. The writer owns the socket's sending half
 /// and what it follows, so everything that goes out, replies included, goes out in the order
-/// asked.
+/// asked. Closing is not a command: it skips the queue ([`Reader::close`]).
 pub(super) enum Command {
     /// Boxed: a queue allocates room for 32 commands up front, for every connection.
     Send(Box<Message>),
-    /// A fan-out round or an ephemeral message from the hub (counted in [`Inbox`]).
-    Deliver(Queued),
     /// Follow the cohort after `after` (the reader has checked that the person may see it).
     Subscribe {
         cohort_id: i32,
@@ -136,25 +151,47 @@ pub(super) enum Command {
     Unsubscribe {
         cohort_id: i32,
     },
-    /// Send our Close; the reader then waits for the client's.
-    Close(CloseReason),
+    /// A fan-out round or an ephemeral message from the hub (counted in [`Inbox`]).
+    Deliver(Queued),
     /// The socket's queue overflowed: it is off the cohort's feed and must subscribe again.
     Lagged {
         cohort_id: i32,
     },
-    /// The reader has ended: the client is gone.
-    Stop,
 }
 
-/// A socket writer's one inbox: the reader's commands, the hub's fan-out rounds and the news
+impl Command {
+    /// The reader's requests, counted against [`REPLY_CAPACITY`]. The hub's are counted as
+    /// rounds, or (`Lagged`) come at most once per followed cohort, since a lagging socket is
+    /// taken off the feed.
+    fn is_request(&self) -> bool {
+        matches!(
+            self,
+            Command::Send(_) | Command::Subscribe { .. } | Command::Unsubscribe { .. }
+        )
+    }
+}
+
+/// A socket writer's one inbox: the reader's requests, the hub's fan-out rounds and the news
 /// that the socket fell behind, taken in the order they were sent. One queue, so that a
-/// delivery wakes the writer through one channel and the writer polls one. The hub's rounds
-/// are counted: a socket with [`QUEUE_CAPACITY`] of them not yet taken is behind.
+/// delivery wakes the writer through one channel and the writer polls one. Both kinds of
+/// sender are bounded by counting: a socket with [`QUEUE_CAPACITY`] of the hub's rounds not yet
+/// taken is behind and resyncs; a reader with [`REPLY_CAPACITY`] requests not yet taken waits,
+/// and closes the socket if the writer takes none within [`NOT_READING_GRACE`].
 #[derive(Clone)]
 pub(super) struct Inbox {
     sender: mpsc::UnboundedSender<Command>,
+    counts: Arc<Counts>,
+}
+
+struct Counts {
     /// Rounds the hub sent that the writer has not taken yet.
-    pending: Arc<AtomicUsize>,
+    rounds: AtomicUsize,
+    /// Requests the reader sent that the writer has not taken yet.
+    requests: AtomicUsize,
+    /// Woken when the writer takes a request from a full inbox.
+    room: Notify,
+    /// The same, for all sockets of this instance ([`Hub::requests_waiting`]).
+    all_requests: Arc<AtomicUsize>,
 }
 
 /// Why a delivery was not queued.
@@ -165,27 +202,79 @@ pub(super) enum Undelivered {
     Closed,
 }
 
+/// Why a request of the reader's was not queued.
+enum Unrequested {
+    /// [`REPLY_CAPACITY`] requests owed, and none taken within [`NOT_READING_GRACE`].
+    NotReading,
+    /// The writer has ended.
+    Closed,
+}
+
 impl Inbox {
-    fn new() -> (Self, mpsc::UnboundedReceiver<Command>) {
+    fn new(all_requests: Arc<AtomicUsize>) -> (Self, mpsc::UnboundedReceiver<Command>) {
         let (sender, receiver) = mpsc::unbounded_channel();
         let inbox = Inbox {
             sender,
-            pending: Arc::new(AtomicUsize::new(0)),
+            counts: Arc::new(Counts {
+                rounds: AtomicUsize::new(0),
+                requests: AtomicUsize::new(0),
+                room: Notify::new(),
+                all_requests,
+            }),
         };
         (inbox, receiver)
     }
 
-    /// False when the writer has ended.
+    /// For the hub's `Lagged`, which comes at most once per followed cohort. False when the
+    /// writer has ended.
     pub(super) fn send(&self, command: Command) -> bool {
+        debug_assert!(!command.is_request(), "the reader's requests go through `request`");
         self.sender.send(command).is_ok()
+    }
+
+    /// Queues a request of the reader's. With [`REPLY_CAPACITY`] of them not yet taken, waits
+    /// for the writer to take one, at most [`NOT_READING_GRACE`]: meanwhile the reader reads
+    /// nothing, so a client that sends faster than its replies go out is held back by its own
+    /// socket, and one that does not read at all is found out.
+    async fn request(&self, command: Command) -> Result<(), Unrequested> {
+        let counts = &*self.counts;
+        if counts.requests.load(Ordering::Acquire) >= REPLY_CAPACITY {
+            let room = tokio::time::timeout(NOT_READING_GRACE, async {
+                // `notify_one` keeps a wake-up for a waiter that comes later, so none is lost
+                // between the check and the wait.
+                while counts.requests.load(Ordering::Acquire) >= REPLY_CAPACITY {
+                    counts.room.notified().await;
+                }
+            })
+            .await;
+            if room.is_err() {
+                return Err(Unrequested::NotReading);
+            }
+        }
+        counts.requests.fetch_add(1, Ordering::AcqRel);
+        counts.all_requests.fetch_add(1, Ordering::Relaxed);
+        if self.sender.send(command).is_err() {
+            self.request_taken();
+            return Err(Unrequested::Closed);
+        }
+        Ok(())
+    }
+
+    /// The writer took a request.
+    fn request_taken(&self) {
+        let before = self.counts.requests.fetch_sub(1, Ordering::AcqRel);
+        self.counts.all_requests.fetch_sub(1, Ordering::Relaxed);
+        if before >= REPLY_CAPACITY {
+            self.counts.room.notify_one();
+        }
     }
 
     /// Queues a round of the hub's, unless the socket is behind or gone.
     pub(super) fn deliver(&self, queued: Queued) -> Result<(), Undelivered> {
-        if self.pending.load(Ordering::Relaxed) >= QUEUE_CAPACITY {
+        if self.counts.rounds.load(Ordering::Relaxed) >= QUEUE_CAPACITY {
             return Err(Undelivered::Full);
         }
-        self.pending.fetch_add(1, Ordering::Relaxed);
+        self.counts.rounds.fetch_add(1, Ordering::Relaxed);
         if self.sender.send(Command::Deliver(queued)).is_err() {
             return Err(Undelivered::Closed);
         }
@@ -194,12 +283,12 @@ impl Inbox {
 
     /// Whether the socket is less than half its capacity behind: room for best-effort messages.
     pub(super) fn has_room_to_spare(&self) -> bool {
-        self.pending.load(Ordering::Relaxed) < QUEUE_CAPACITY / 2
+        self.counts.rounds.load(Ordering::Relaxed) < QUEUE_CAPACITY / 2
     }
 
     /// The writer took a round.
     fn taken(&self) {
-        self.pending.fetch_sub(1, Ordering::Relaxed);
+        self.counts.rounds.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -217,7 +306,8 @@ enum Flow {
 fn serve(state: AppState, current: CurrentUser, socket: WebSocket) -> impl Future<Output = ()> {
     let hub = state.hub.clone();
     let (sink, stream) = socket.split();
-    let (inbox, received) = Inbox::new();
+    let (inbox, received) = Inbox::new(hub.requests_gauge());
+    let (close, closing) = oneshot::channel();
     let writer = Writer {
         sink,
         db: state.db.clone(),
@@ -229,7 +319,7 @@ fn serve(state: AppState, current: CurrentUser, socket: WebSocket) -> impl Futur
         inbox: inbox.clone(),
         following: HashMap::new(),
     };
-    let writer_done = tokio::spawn(Box::pin(writer.run(received)));
+    let writer_done = tokio::spawn(Box::pin(writer.run(received, closing)));
     let per_second = NonZeroU32::new(state.settings.socket_messages_per_second.max(1)).unwrap_or(NonZeroU32::MIN);
     // Bursts of three seconds' worth are fine (a reconnect subscribes to several cohorts).
     let burst = NonZeroU32::new(per_second.get().saturating_mul(3)).unwrap_or(per_second);
@@ -239,6 +329,7 @@ fn serve(state: AppState, current: CurrentUser, socket: WebSocket) -> impl Futur
         state,
         current,
         writer: inbox,
+        close: Some(close),
         limiter: RateLimiter::direct(Quota::per_second(per_second).allow_burst(burst)),
         subscribed: HashSet::new(),
     });
@@ -246,11 +337,10 @@ fn serve(state: AppState, current: CurrentUser, socket: WebSocket) -> impl Futur
 }
 
 async fn read_then_wait(reader: Box<Reader>, mut writer_done: JoinHandle<()>) {
-    let writer = reader.writer.clone();
+    // The reader ends by dropping its end of the close channel: the writer sends the Close
+    // asked for, if any, and ends, also when it was stuck writing to a client that does not read.
     let writer_ended = Box::pin(reader.run(&mut writer_done)).await;
     if !writer_ended {
-        // The writer finishes what it was asked and ends.
-        writer.send(Command::Stop);
         let _ = writer_done.await;
     }
 }
@@ -288,6 +378,8 @@ struct Reader {
     current: CurrentUser,
     /// The socket writer's inbox.
     writer: Inbox,
+    /// Tells the writer to send a Close now, ahead of what waits in its inbox; dropped, to end.
+    close: Option<oneshot::Sender<CloseReason>>,
     limiter: DefaultDirectRateLimiter,
     /// The cohorts the client asked to follow, to check again when access changes.
     subscribed: HashSet<i32>,
@@ -297,19 +389,14 @@ impl Reader {
     /// Reads until the client goes or the socket closes; true when the writer ended first.
     async fn run(mut self: Box<Self>, writer_done: &mut JoinHandle<()>) -> bool {
         let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
+        // The socket lives no longer than the session it was opened with, as an HTTP request
+        // with the same token would be refused from then on.
+        let mut session_ends = self.state.clock.sleep_until(self.current.session_expires_at);
         loop {
             let flow = tokio::select! {
                 incoming = self.stream.next() => match incoming {
-                    Some(Ok(Message::Text(text))) => {
-                        if self.limiter.check().is_err() {
-                            Flow::Close(CloseReason::RateLimited)
-                        } else {
-                            Box::pin(self.handle(text.as_str())).await
-                        }
-                    }
-                    Some(Ok(Message::Binary(_))) => self.error("invalid_message", None),
-                    Some(Ok(Message::Close(_))) | None => Flow::Gone,
-                    Some(Ok(_)) => Flow::Continue,
+                    Some(Ok(message)) => Box::pin(self.received(message)).await,
+                    None => Flow::Gone,
                     Some(Err(error)) if is_too_big(&error) => Flow::Close(CloseReason::MessageTooBig),
                     Some(Err(_)) => Flow::Gone,
                 },
@@ -319,7 +406,16 @@ impl Reader {
                     Ok(_) | Err(RecvError::Lagged(_)) => Box::pin(self.check_access()).await,
                     Err(RecvError::Closed) => Flow::Gone,
                 },
-                _ = heartbeat.tick() => self.command(Command::Send(Box::new(Message::Ping(Default::default())))),
+                _ = heartbeat.tick() => self.command(Command::Send(Box::new(Message::Ping(Default::default())))).await,
+                () = &mut session_ends => {
+                    if self.session_expired() {
+                        Flow::Close(CloseReason::SessionExpired)
+                    } else {
+                        // Woke early (the clock was set back): wait again.
+                        session_ends = self.state.clock.sleep_until(self.current.session_expires_at);
+                        Flow::Continue
+                    }
+                }
                 // The writer could not write: the client is gone.
                 _ = &mut *writer_done => return true,
             };
@@ -327,7 +423,9 @@ impl Reader {
                 Flow::Continue => {}
                 Flow::Gone => return false,
                 Flow::Close(reason) => {
-                    self.writer.send(Command::Close(reason));
+                    if let Some(close) = self.close.take() {
+                        let _ = close.send(reason);
+                    }
                     // Finish the closing handshake: read what the client still sends until its
                     // Close, so the connection is not reset before the client reads our code.
                     let _ = tokio::time::timeout(CLOSE_GRACE, async {
@@ -344,39 +442,59 @@ impl Reader {
         }
     }
 
-    fn command(&self, command: Command) -> Flow {
-        if self.writer.send(command) {
-            Flow::Continue
-        } else {
-            Flow::Gone
+    /// One frame from the client. Every frame counts against the rate limit: each costs the
+    /// server work (the websocket library answers a ping itself), whatever its kind.
+    async fn received(&mut self, message: Message) -> Flow {
+        if let Message::Close(_) = message {
+            return Flow::Gone;
+        }
+        if self.limiter.check().is_err() {
+            return Flow::Close(CloseReason::RateLimited);
+        }
+        match message {
+            // Nothing is done for a session that has expired, even if its timer has not fired yet.
+            Message::Text(_) if self.session_expired() => Flow::Close(CloseReason::SessionExpired),
+            Message::Text(text) => self.handle(text.as_str()).await,
+            Message::Binary(_) => Flow::Close(CloseReason::UnsupportedData),
+            // Pings are answered by the websocket library; pongs answer our heartbeat.
+            Message::Ping(_) | Message::Pong(_) | Message::Close(_) => Flow::Continue,
         }
     }
 
-    fn send(&self, message: &ServerMessage<'_>) -> Flow {
-        self.command(Command::Send(Box::new(text(message))))
+    /// Queues a request for the writer; waits while too many are owed (see [`Inbox::request`]).
+    async fn command(&self, command: Command) -> Flow {
+        match self.writer.request(command).await {
+            Ok(()) => Flow::Continue,
+            Err(Unrequested::NotReading) => Flow::Close(CloseReason::NotReading),
+            Err(Unrequested::Closed) => Flow::Gone,
+        }
     }
 
-    fn error(&self, code: &str, client_id: Option<&str>) -> Flow {
+    async fn send(&self, message: &ServerMessage<'_>) -> Flow {
+        self.command(Command::Send(Box::new(text(message)))).await
+    }
+
+    async fn error(&self, code: &str, client_id: Option<&str>) -> Flow {
         let error = error_text(Tr::new(self.current.language()), code, client_id);
-        self.command(Command::Send(Box::new(error)))
+        self.command(Command::Send(Box::new(error))).await
     }
 
     async fn handle(&mut self, text: &str) -> Flow {
         let Ok(message) = serde_json::from_str::<ClientMessage>(text) else {
-            return self.error("invalid_message", None);
+            return self.error("invalid_message", None).await;
         };
         match message {
-            ClientMessage::Ping => self.send(&ServerMessage::Pong),
+            ClientMessage::Ping => self.send(&ServerMessage::Pong).await,
             ClientMessage::Subscribe { cohort_id, after } => {
                 if self.current.require(Action::ViewCohort { cohort_id }).is_err() {
-                    return self.error("not_found", None);
+                    return self.error("not_found", None).await;
                 }
                 self.subscribed.insert(cohort_id);
-                self.command(Command::Subscribe { cohort_id, after })
+                self.command(Command::Subscribe { cohort_id, after }).await
             }
             ClientMessage::Unsubscribe { cohort_id } => {
                 self.subscribed.remove(&cohort_id);
-                self.command(Command::Unsubscribe { cohort_id })
+                self.command(Command::Unsubscribe { cohort_id }).await
             }
             ClientMessage::Post {
                 thread_id,
@@ -390,11 +508,14 @@ impl Reader {
                     client_id: client_id.clone(),
                 };
                 match threads::create_post(&self.state, &self.current, thread_id, new).await {
-                    Ok((post, created)) => self.send(&ServerMessage::Posted {
-                        client_id: &client_id,
-                        post_id: post.id,
-                        created,
-                    }),
+                    Ok((post, created)) => {
+                        self.send(&ServerMessage::Posted {
+                            client_id: &client_id,
+                            post_id: post.id,
+                            created,
+                        })
+                        .await
+                    }
                     Err(error) => {
                         error.log();
                         let message = error.message(Tr::new(self.current.language()));
@@ -403,6 +524,7 @@ impl Reader {
                             message: &message,
                             client_id: Some(&client_id),
                         })
+                        .await
                     }
                 }
             }
@@ -415,16 +537,16 @@ impl Reader {
             Ok(found) => found,
             Err(error) => {
                 AppError::from(error).log();
-                return self.error("internal", None);
+                return self.error("internal", None).await;
             }
         };
         let Some(found) = found.filter(|t| self.current.may(Action::ViewCohort { cohort_id: t.cohort_id })) else {
-            return self.error("not_found", None);
+            return self.error("not_found", None).await;
         };
         if !self.current.may(Action::WriteInCohort {
             cohort_id: found.cohort_id,
         }) {
-            return self.error("forbidden", None);
+            return self.error("forbidden", None).await;
         }
         self.state.hub.ephemeral(
             found.cohort_id,
@@ -438,8 +560,15 @@ impl Reader {
         Flow::Continue
     }
 
+    fn session_expired(&self) -> bool {
+        self.current.session_expired(self.state.now())
+    }
+
     /// After a sign-out, deactivation or membership change: close if access is gone.
     async fn check_access(&mut self) -> Flow {
+        if self.session_expired() {
+            return Flow::Close(CloseReason::SessionExpired);
+        }
         match crate::auth::extract::refresh(&self.state, &self.current).await {
             Ok(Some(fresh)) => {
                 let lost = self
@@ -482,14 +611,56 @@ struct Writer {
 type Going = bool;
 
 impl Writer {
-    async fn run(mut self, mut received: mpsc::UnboundedReceiver<Command>) {
-        while let Some(first) = received.recv().await {
-            if !self.obey_waiting(first, &mut received).await {
+    /// Obeys the inbox until the socket cannot be written or the reader ends. The reader's
+    /// close channel is watched even while a write is stuck (a client that does not read):
+    /// what was waiting is dropped, and the Close is sent if the client takes it in time.
+    async fn run(
+        mut self,
+        mut received: mpsc::UnboundedReceiver<Command>,
+        mut closing: oneshot::Receiver<CloseReason>,
+    ) {
+        loop {
+            let first = tokio::select! {
+                biased;
+                reason = &mut closing => {
+                    self.close(reason.ok()).await;
+                    break;
+                }
+                first = received.recv() => match first {
+                    Some(first) => first,
+                    None => break,
+                },
+            };
+            let going = tokio::select! {
+                biased;
+                reason = &mut closing => {
+                    self.close(reason.ok()).await;
+                    break;
+                }
+                going = self.obey_waiting(first, &mut received) => going,
+            };
+            if !going {
                 break;
             }
         }
         for cohort_id in self.following.keys() {
             self.hub.leave(*cohort_id, self.connection);
+        }
+        // Whatever still waits is never sent: take it off the instance's count.
+        received.close();
+        while let Ok(command) = received.try_recv() {
+            if command.is_request() {
+                self.inbox.request_taken();
+            }
+        }
+    }
+
+    /// Sends our Close (none when the reader just ended: the client is gone), waiting at most
+    /// [`CLOSE_GRACE`] for a client that does not read.
+    async fn close(&mut self, reason: Option<CloseReason>) {
+        if let Some(reason) = reason {
+            let close = self.sink.send(Message::Close(Some(reason.frame())));
+            let _ = tokio::time::timeout(CLOSE_GRACE, close).await;
         }
     }
 
@@ -504,11 +675,14 @@ impl Writer {
                 // reads the log), and boxing it for every delivery cost an allocation and a
                 // copy of it per event per socket.
                 Command::Deliver(outgoing) => self.take_delivered(&outgoing).await,
-                other => Box::pin(self.obey(other)).await,
+                other => {
+                    if other.is_request() {
+                        self.inbox.request_taken();
+                    }
+                    Box::pin(self.obey(other)).await
+                }
             };
             if !going {
-                // Best effort: what was written before a Stop still goes out.
-                let _ = self.sink.flush().await;
                 return false;
             }
             obeyed += 1;
@@ -525,17 +699,12 @@ impl Writer {
             Command::Send(message) => self.write(*message).await,
             Command::Deliver(outgoing) => self.take_delivered(&outgoing).await,
             Command::Lagged { cohort_id } => self.resync(cohort_id).await,
-            Command::Stop => false,
             Command::Subscribe { cohort_id, after } => self.subscribe(cohort_id, after).await,
             Command::Unsubscribe { cohort_id } => {
                 if self.following.remove(&cohort_id).is_some() {
                     self.hub.leave(cohort_id, self.connection);
                 }
                 true
-            }
-            Command::Close(reason) => {
-                let _ = self.write(Message::Close(Some(reason.frame()))).await;
-                false
             }
         }
     }
@@ -582,6 +751,8 @@ impl Writer {
             inbox: self.inbox.clone(),
         };
         self.hub.join(cohort_id, subscriber, last);
+        // Following from the moment it joined, so that the feed is left however the writer ends.
+        self.following.insert(cohort_id, last);
         let going = self.catch_up(cohort_id, &mut last).await;
         self.following.insert(cohort_id, last);
         going

@@ -2,6 +2,7 @@
 //! an allow-list, limited in size while they stream in, stored under a server-made name and
 //! served only to those who may see the cohort.
 
+pub mod file_names;
 pub mod storage;
 
 use axum::extract::Multipart;
@@ -20,13 +21,13 @@ use crate::error::{AppError, AppResult};
 use crate::search;
 use crate::state::AppState;
 use crate::threads::views::names;
+use file_names::{MAX_FILE_NAME_CHARS, name_for_type};
 use storage::IncomingFile;
 
 const MAX_TITLE_CHARS: usize = 200;
 const MAX_SUMMARY_CHARS: usize = 4_000;
 const MAX_TAGS: usize = 20;
 const MAX_URL_CHARS: usize = 2_000;
-const MAX_FILE_NAME_CHARS: usize = 200;
 /// Enough of the start of a file to tell its type, Office documents (zip) included.
 const SNIFF_BYTES: usize = 64 * 1024;
 
@@ -41,6 +42,7 @@ pub struct ResourceView {
     pub summary: String,
     pub tags: Vec<String>,
     pub url: Option<String>,
+    /// The uploader's name for the file, with the extension of the type its content shows.
     pub file_name: Option<String>,
     pub content_type: Option<String>,
     pub size_bytes: Option<i64>,
@@ -217,7 +219,8 @@ pub fn search_entry(resource: &resource::Model) -> search::Entry {
 }
 
 /// Streams one file field to storage, checking its name, its type (from the first bytes) and
-/// its size as it arrives.
+/// its size as it arrives. The name it is kept under ends with the detected type's extension
+/// ([`name_for_type`]).
 async fn receive_file(state: &AppState, mut field: Field<'_>) -> AppResult<Upload> {
     let file_name = shown_file_name(field.file_name().unwrap_or_default())?;
     let max = state.settings.resource_max_bytes;
@@ -240,7 +243,11 @@ async fn receive_file(state: &AppState, mut field: Field<'_>) -> AppResult<Uploa
     if head.is_empty() {
         return Err(AppError::invalid("empty_file", "file"));
     }
-    let content_type = allowed_type(state, &head)?;
+    let detected = allowed_type(state, &head)?;
+    // Named as what it is, whatever the uploader called it: a PDF named `poly.html` must not
+    // open as a web page once downloaded.
+    let file_name = name_for_type(&file_name, detected.extension());
+    let content_type = detected.mime_type().to_string();
     // Then the rest, straight to storage.
     let key = uuid::Uuid::new_v4().simple().to_string();
     let mut incoming = state.storage.begin(&key).await?;
@@ -263,10 +270,17 @@ async fn receive_file(state: &AppState, mut field: Field<'_>) -> AppResult<Uploa
 }
 
 /// The type the content shows, if the allow-list has it.
-fn allowed_type(state: &AppState, head: &[u8]) -> AppResult<String> {
-    let detected = infer::get(head).map(|kind| kind.mime_type());
-    match detected {
-        Some(mime) if state.settings.resource_types.iter().any(|allowed| allowed == mime) => Ok(mime.to_string()),
+fn allowed_type(state: &AppState, head: &[u8]) -> AppResult<infer::Type> {
+    match infer::get(head) {
+        Some(detected)
+            if state
+                .settings
+                .resource_types
+                .iter()
+                .any(|allowed| allowed == detected.mime_type()) =>
+        {
+            Ok(detected)
+        }
         _ => Err(AppError::invalid("unsupported_file_type", "file")),
     }
 }
