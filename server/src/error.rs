@@ -121,16 +121,15 @@ fn classify(error: &sea_orm::DbErr) -> DbFailure {
             let code = database.code().unwrap_or_default();
             // SQLite's codes are numbers whose low byte is the primary code; PostgreSQL's are
             // SQLSTATEs, some all digits too (22021 would pass for SQLite's 5).
-            let busy = if database.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>().is_some() {
+            let busy = if database
+                .try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
+                .is_some()
+            {
                 code.parse::<i64>().is_ok_and(|code| matches!(code & 0xff, 5 | 6))
             } else {
                 matches!(code.as_ref(), "55P03" | "40P01" | "40001")
             };
-            if busy {
-                DbFailure::Busy
-            } else {
-                DbFailure::Other
-            }
+            if busy { DbFailure::Busy } else { DbFailure::Other }
         }
         _ => DbFailure::Other,
     }
