@@ -9,6 +9,9 @@
 #   KINDS=binary DURATION=10 tests/flood-socket.sh
 #   BIN_DIR=/tmp/old-build tests/flood-socket.sh # another build; nothing is built then
 #
+# A flood stops early when the server's VmRSS passes MAX_RSS_MIB (default 4096), so that a
+# build whose memory the flood grows does not take the machine down.
+#
 # Each run starts a fresh release server on a fresh SQLite file with one seeded member
 # (`samling bench-seed`). With two cores or more, the server runs on core 0, the flood on core 1.
 set -euo pipefail
@@ -17,6 +20,7 @@ DURATION=${DURATION:-60}
 SETTLE=${SETTLE:-5}
 KINDS=${KINDS:-binary text}
 MODES=${MODES:-once}
+MAX_RSS_MIB=${MAX_RSS_MIB:-4096}
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${BIN_DIR:-${CARGO_TARGET_DIR:-$root/target}/release}
 work=$(mktemp -d)
@@ -87,8 +91,13 @@ start_samling() {
     exit 1
 }
 
-echo "== $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown), $(nproc) cores," \
-    "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), ${DURATION} s per flood"
+if [[ -n ${BIN_DIR:-} ]]; then
+    build="binaries in $BIN_DIR"
+else
+    build=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+fi
+echo "== $build, $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')," \
+    "${DURATION} s per flood"
 for mode in $MODES; do
     for kind in $KINDS; do
         start_samling
@@ -96,7 +105,7 @@ for mode in $MODES; do
         if [[ $mode == reconnect ]]; then extra=(--reconnect); fi
         echo "== $kind, $mode"
         "${on_flood_core[@]}" "$bin/bench-flood" --addr "$addr" --seed "$seed" --server-pid "$server_pid" \
-            --kind "$kind" --duration "$DURATION" --settle "$SETTLE" "${extra[@]}"
+            --kind "$kind" --duration "$DURATION" --settle "$SETTLE" --max-rss-mib "$MAX_RSS_MIB" "${extra[@]}"
         kill "$server_pid" 2>/dev/null || true
         wait "$server_pid" 2>/dev/null || true
         server_pid=

@@ -53,6 +53,10 @@ struct Args {
     /// Seconds after the flood before the server's memory is read once more.
     #[arg(long, default_value_t = 5)]
     settle: u64,
+    /// The flood stops early when the server's VmRSS passes this many MiB, so that a build
+    /// whose memory a flood can grow does not take the machine down.
+    #[arg(long, default_value_t = 4096)]
+    max_rss_mib: u64,
 }
 
 #[derive(Deserialize)]
@@ -101,19 +105,26 @@ async fn main() -> anyhow::Result<()> {
     let flooding = Arc::new(AtomicBool::new(true));
 
     let most_rss = Arc::new(AtomicU64::new(before));
+    let over_limit = Arc::new(AtomicBool::new(false));
     let watch_memory = tokio::spawn({
-        let (flooding, most_rss) = (flooding.clone(), most_rss.clone());
+        let (flooding, most_rss, over_limit) = (flooding.clone(), most_rss.clone(), over_limit.clone());
+        let limit_kib = args.max_rss_mib.saturating_mul(1024);
         async move {
             while flooding.load(Ordering::Relaxed) {
                 if let Ok(rss) = vm_rss_kib(pid) {
                     most_rss.fetch_max(rss, Ordering::Relaxed);
+                    if rss > limit_kib {
+                        over_limit.store(true, Ordering::Relaxed);
+                    }
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
     });
     let watch_health = tokio::spawn(health_latencies(args.addr.clone(), flooding.clone()));
-    let flood = flood(&args, &token, until).await?;
+    let started = Instant::now();
+    let flood = flood(&args, &token, until, &over_limit).await?;
+    let flooded = started.elapsed();
     flooding.store(false, Ordering::Relaxed);
     let _ = watch_memory.await;
     let health = watch_health.await??;
@@ -124,10 +135,18 @@ async fn main() -> anyhow::Result<()> {
     let kind = format!("{:?}", args.kind).to_lowercase();
     let mode = if args.reconnect { "reconnecting" } else { "one socket" };
     let ms = |micros: u64| micros as f64 / 1000.0;
+    let stopped_early = over_limit.load(Ordering::Relaxed);
     println!(
-        "{kind} flood, {mode}, {} s: {} frames over {} connection(s); closes {:?}; refused upgrades {}",
-        args.duration, flood.frames, flood.connections, flood.closes, flood.refused_upgrades
+        "{kind} flood, {mode}, {:.1} s: {} frames over {} connection(s); closes {:?}; refused upgrades {}",
+        flooded.as_secs_f64(),
+        flood.frames,
+        flood.connections,
+        flood.closes,
+        flood.refused_upgrades
     );
+    if stopped_early {
+        println!("  STOPPED EARLY: the server's VmRSS passed {} MiB", args.max_rss_mib);
+    }
     if let (Some(first), Some(longest)) = (flood.open_ms.first(), flood.open_ms.iter().max()) {
         println!("  a socket stayed open {first} ms (the first), at most {longest} ms");
     }
@@ -152,7 +171,8 @@ async fn main() -> anyhow::Result<()> {
             "bench": "flood-socket",
             "kind": kind,
             "reconnect": args.reconnect,
-            "duration_s": args.duration,
+            "duration_s": flooded.as_secs_f64(),
+            "stopped_over_rss_mib": stopped_early.then_some(args.max_rss_mib),
             "frames": flood.frames,
             "connections": flood.connections,
             "closes": flood.closes,
@@ -171,14 +191,15 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Sends frames until `until`, never reading, except the Close after sending failed.
-async fn flood(args: &Args, token: &str, until: Instant) -> anyhow::Result<Flood> {
+/// Sends frames until `until` (or until the server's memory is over the limit), never reading,
+/// except the Close after sending failed.
+async fn flood(args: &Args, token: &str, until: Instant, over_limit: &AtomicBool) -> anyhow::Result<Flood> {
     let frame = match args.kind {
         Kind::Binary => Message::Binary(vec![0, 1].into()),
         Kind::Text => Message::Text("{}".into()),
     };
     let mut seen = Flood::default();
-    while Instant::now() < until {
+    while Instant::now() < until && !over_limit.load(Ordering::Relaxed) {
         let mut request = format!("ws://{}/api/v1/realtime", args.addr).into_client_request()?;
         request
             .headers_mut()
@@ -195,21 +216,23 @@ async fn flood(args: &Args, token: &str, until: Instant) -> anyhow::Result<Flood
         seen.connections += 1;
         let opened = Instant::now();
         let (mut sink, mut stream) = socket.split();
+        // True when sending failed; false when the flood ended with the socket open.
         let failed = tokio::time::timeout_at(until, async {
-            loop {
+            while !over_limit.load(Ordering::Relaxed) {
                 for _ in 0..64 {
                     if sink.feed(frame.clone()).await.is_err() {
-                        return;
+                        return true;
                     }
                     seen.frames += 1;
                 }
                 if sink.flush().await.is_err() {
-                    return;
+                    return true;
                 }
             }
+            false
         })
         .await
-        .is_ok();
+        .is_ok_and(|failed| failed);
         if !failed {
             break;
         }
