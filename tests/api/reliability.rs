@@ -309,3 +309,24 @@ async fn a_resource_whose_fields_hold_a_control_character_is_refused() {
         .collect();
     assert!(!titles.iter().any(|title| title.contains('\u{0}')), "{titles:?}");
 }
+
+#[tokio::test]
+async fn a_search_for_a_year_no_calendar_has_is_refused_not_a_dropped_connection() {
+    let app = spawn_app().await;
+    let (food, _, _) = food_cohort(&app).await;
+    let kari = app
+        .member_token(food, "kari@example.no", "Kari", Role::ProjectLead)
+        .await;
+    for year in ["2147483647", "-2147483648"] {
+        let response = app
+            .get(&format!("/api/v1/search?q=matsvinn&year={year}"), Some(&kari))
+            .await;
+        assert_eq!(
+            response.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{year}: {}",
+            response.body
+        );
+        assert_eq!(response.code(), "invalid_year");
+    }
+}

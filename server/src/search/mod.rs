@@ -247,9 +247,18 @@ fn query_terms(query: &str) -> AppResult<Vec<String>> {
     Ok(terms)
 }
 
+/// The first day of a programme year and of the year after; 422 `invalid_year` for a year no
+/// calendar date has (`year=2147483647` overflowed once).
+fn programme_year(year: i32) -> AppResult<(NaiveDate, NaiveDate)> {
+    let first = NaiveDate::from_ymd_opt(year, 1, 1);
+    let next = year.checked_add(1).and_then(|next| NaiveDate::from_ymd_opt(next, 1, 1));
+    first.zip(next).ok_or_else(|| AppError::invalid("invalid_year", "year"))
+}
+
 /// What `viewer` may find for `query`, best matches first.
 pub async fn search(db: &impl ConnectionTrait, viewer: &CurrentUser, query: &SearchQuery) -> AppResult<Vec<Hit>> {
     let terms = query_terms(&query.q)?;
+    let year_range = query.year.map(programme_year).transpose()?;
     let visible = crate::cohorts::visible_cohorts(db, viewer).await?;
     if visible.is_empty() {
         return Ok(Vec::new());
@@ -303,13 +312,7 @@ pub async fn search(db: &impl ConnectionTrait, viewer: &CurrentUser, query: &Sea
     if let Some(theme_id) = query.theme_id {
         filters += &format!(" AND c.theme_id = {}", sql.bind(theme_id));
     }
-    if let Some(year) = query.year {
-        let (Some(first), Some(next)) = (
-            NaiveDate::from_ymd_opt(year, 1, 1),
-            year.checked_add(1).and_then(|next| NaiveDate::from_ymd_opt(next, 1, 1)),
-        ) else {
-            return Err(AppError::invalid("invalid_year", "year"));
-        };
+    if let Some((first, next)) = year_range {
         filters += &format!(
             " AND p.starts_on >= {} AND p.starts_on < {}",
             sql.bind(first),
@@ -342,4 +345,22 @@ pub async fn search(db: &impl ConnectionTrait, viewer: &CurrentUser, query: &Sea
         })
         .take(MAX_HITS)
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_programme_year_is_a_calendar_year_and_an_impossible_one_is_refused() {
+        let (first, next) = programme_year(2027).unwrap();
+        assert_eq!(
+            (first.to_string(), next.to_string()),
+            ("2027-01-01".into(), "2028-01-01".into())
+        );
+        for impossible in [i32::MAX, i32::MIN, 262_143] {
+            let error = programme_year(impossible).unwrap_err();
+            assert_eq!(error.code(), "invalid_year", "{impossible}");
+        }
+    }
 }
