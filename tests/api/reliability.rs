@@ -217,53 +217,24 @@ async fn an_imported_row_with_a_control_character_is_rejected_with_its_line() {
 
 #[tokio::test]
 async fn a_post_with_a_control_character_over_the_websocket_is_refused_and_the_next_one_stored() {
-    use futures::{SinkExt, StreamExt};
-    use tokio_tungstenite::tungstenite::Message;
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use crate::realtime::{connect, next, send, start_thread};
 
     let app = spawn_app().await;
     let (food, _, _) = food_cohort(&app).await;
     let kari = app
         .member_token(food, "kari@example.no", "Kari", Role::ProjectLead)
         .await;
-    let started = app
-        .post_json(
-            &format!("/api/v1/cohorts/{food}/threads"),
-            Some(&kari),
-            &json!({ "title": "Tråd", "body": "Første", "client_id": "t-1" }),
-        )
-        .await;
-    let thread_id = started.json()["thread"]["id"].as_i64().unwrap();
-    let mut request = format!("{}/api/v1/realtime", app.address.replace("http://", "ws://"))
-        .into_client_request()
-        .unwrap();
-    request
-        .headers_mut()
-        .insert("authorization", format!("Bearer {kari}").parse().unwrap());
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    let mut reply_to = async |body: &str, client_id: &str| -> serde_json::Value {
-        let message = json!({ "type": "post", "thread_id": thread_id, "body": body, "client_id": client_id });
-        socket.send(Message::Text(message.to_string().into())).await.unwrap();
-        loop {
-            let frame = tokio::time::timeout(std::time::Duration::from_secs(5), socket.next())
-                .await
-                .expect("an answer within 5 s")
-                .expect("open")
-                .unwrap();
-            if let Message::Text(text) = frame {
-                let answer: serde_json::Value = serde_json::from_str(text.as_str()).unwrap();
-                if matches!(answer["type"].as_str(), Some("posted" | "error")) {
-                    return answer;
-                }
-            }
-        }
-    };
-    let refused = reply_to("Nul\u{0}tegn", "ws-nul").await;
+    let thread_id = start_thread(&app, &kari, food).await;
+    let mut socket = connect(&app, &kari).await;
+    let post = |body: &str, client_id: &str| json!({ "type": "post", "thread_id": thread_id, "body": body, "client_id": client_id });
+    send(&mut socket, post("Nul\u{0}tegn", "ws-nul")).await;
+    let refused = next(&mut socket).await;
     assert_eq!(
         (&refused["type"], &refused["code"]),
         (&json!("error"), &json!("invalid_text"))
     );
-    let posted = reply_to("Uten kontrolltegn", "ws-ok").await;
+    send(&mut socket, post("Uten kontrolltegn", "ws-ok")).await;
+    let posted = next(&mut socket).await;
     assert_eq!(posted["type"], "posted", "{posted}");
     let stored = app
         .get(&format!("/api/v1/threads/{thread_id}"), Some(&kari))
