@@ -354,9 +354,16 @@
       }
       receive(parsed);
     });
-    socket.addEventListener('close', function () {
+    socket.addEventListener('close', function (event) {
       open = false;
       socket = null;
+      // The session ended (4401: signed out or expired) or access was removed (4403): a new
+      // connection would be refused too, so say so instead of retrying.
+      if (event.code === 4401 || event.code === 4403) {
+        setStatus(t(event.code === 4401 ? 'tSignedOut' : 'tAccessRemoved'), 'ended');
+        presenceEl.hidden = true;
+        return;
+      }
       retry();
     });
   }

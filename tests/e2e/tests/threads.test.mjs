@@ -1,7 +1,7 @@
 // Discussions: the thread list, starting a thread, live posts between two people over the
 // websocket (announced to screen readers), typing and presence, reactions, the answer mark,
-// editing, deleting and reporting from the page, the no-JS fallback, and the "reconnecting"
-// status when the server goes away.
+// editing, deleting and reporting from the page, the no-JS fallback, the notice when the
+// session ends, and the "reconnecting" status when the server goes away.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -13,6 +13,7 @@ import {
   expectNoAxeViolations,
   launchBrowser,
   newContext,
+  signInByMail,
   signedInPage,
   startServer,
   submitForm,
@@ -23,6 +24,8 @@ const PROJECT_LEAD = 'ingrid.berg@example.drammen.kommune.no';
 const PROJECT_LEAD_NAME = 'Ingrid Berg';
 const FACILITATOR = 'marte.fjeld@example.no';
 const FACILITATOR_NAME = 'Marte Fjeld';
+/** The demo's expert, booked in the same cohort. */
+const EXPERT = 'eli.ekspert@example.no';
 
 let server;
 let browser;
@@ -354,6 +357,30 @@ test('a facilitator hides a reported post from the moderation page and locks the
   await lead.goto(url);
   await lead.getByText('Tråden er låst. Nye innlegg er ikke mulig.').waitFor();
   await expectNoAxeViolations(facilitator);
+});
+
+test('signing out in another tab ends the live thread with a notice instead of retrying', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  // A sign-in of its own (not the shared one of signedIn), since signing out revokes it.
+  const context = await newContext(browser);
+  t.after(() => context.close());
+  const page = await context.newPage();
+  await signInByMail(page, server, EXPERT);
+  await page.goto(threadsUrl());
+  await page.getByRole('region', { name: 'Tråder' }).getByRole('link').first().click();
+  await page.waitForURL(/\/threads\/\d+$/);
+  await waitForStatus(page, 'Tilkoblet');
+  // The same browser, another tab: signing out closes this page's socket with 4401.
+  const other = await page.context().newPage();
+  await other.goto(`${server.url}/cohorts`);
+  await submitForm(other, other.getByRole('button', { name: 'Logg ut' }), 303);
+  await waitForStatus(page, 'Du er logget ut');
+  // It stays so: no reconnecting after the session ended.
+  await page.waitForTimeout(1500);
+  assert.equal(
+    await page.locator('#live-status').textContent(),
+    'Du er logget ut. Last inn siden og logg inn igjen for å se nye innlegg.',
+  );
+  assert.equal(await page.locator('#live-status').getAttribute('data-state'), 'ended');
 });
 
 test('the live status says it is reconnecting when the server goes away', { timeout: TEST_TIMEOUT_MS }, async (t) => {
