@@ -216,11 +216,7 @@ pub async fn csrf_protection(State(state): State<AppState>, request: Request, ne
     if unsafe_method {
         let api = is_api(parts.uri.path());
         if !same_origin(&parts.headers, &state) {
-            return if api {
-                AppError::CrossOrigin.into_response()
-            } else {
-                PageError::from(AppError::CrossOrigin).into_response()
-            };
+            return refusal(parts.uri.path(), AppError::CrossOrigin);
         }
         if !api {
             let (submitted, rebuilt) = submitted_token(&parts, body).await;
@@ -255,6 +251,15 @@ pub async fn csrf_protection(State(state): State<AppState>, request: Request, ne
 
 fn is_api(path: &str) -> bool {
     path.starts_with("/api/")
+}
+
+/// A layer's refusal, as the route would give it: problem+json under `/api/`, a page elsewhere.
+fn refusal(path: &str, error: AppError) -> Response {
+    if is_api(path) {
+        error.into_response()
+    } else {
+        PageError::from(error).into_response()
+    }
 }
 
 fn is_problem(response: &Response) -> bool {
@@ -294,14 +299,7 @@ pub const MAX_TEXT_BODY_BYTES: usize = 2 * 1024 * 1024;
 /// are checked where they are parsed.)
 pub async fn text_rule(request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
-    let api = is_api(parts.uri.path());
-    let refuse = |error: AppError| {
-        if api {
-            error.into_response()
-        } else {
-            PageError::from(error).into_response()
-        }
-    };
+    let refuse = |error: AppError| refusal(parts.uri.path(), error);
     if let Some(field) = parts
         .uri
         .query()
