@@ -13,20 +13,6 @@
   var userId = Number(data.userId);
   var lastSeq = Number(data.lastSeq) || 0;
   var answeredPostId = data.answeredPostId ? Number(data.answeredPostId) : null;
-  var mayWrite = data.mayWrite === 'true';
-  var mayMarkAnswer = data.mayMarkAnswer === 'true';
-  var mayReport = data.mayReport === 'true';
-  /** The reactions in their order: [{code, label}]. */
-  var reactions = [];
-  try {
-    reactions = JSON.parse(data.reactionLabels || '[]');
-  } catch (e) {
-    reactions = [];
-  }
-  var reactionLabels = {};
-  reactions.forEach(function (reaction) {
-    reactionLabels[reaction.code] = reaction.label;
-  });
   var locale = { nb: 'nb-NO', nn: 'nn-NO', en: 'en-GB' }[data.lang] || 'nb-NO';
   var timeFormat = new Intl.DateTimeFormat(locale, {
     timeZone: 'Europe/Oslo',
@@ -49,144 +35,170 @@
   var textarea = document.getElementById('reply-body');
   var errorEl = document.getElementById('reply-error');
   var actionError = document.getElementById('action-error');
+  // What the page shows is rendered by the server: a post and the thread's markers as
+  // <template>s from the same partials as the page.
+  var postTemplate = document.getElementById('post-template').content;
+  var badgesTemplate = document.getElementById('thread-badges-template').content;
   // The opening post is the question: it cannot be marked as its own answer.
   var firstPostId = posts.firstElementChild ? Number(posts.firstElementChild.dataset.postId) : null;
 
-  /** A translated text with `{name}` placeholders filled in. */
-  function t(key, args) {
-    var text = data[key] || '';
-    Object.keys(args || {}).forEach(function (name) {
-      text = text.split('{' + name + '}').join(args[name]);
-    });
-    return text;
+  function each(list, action) {
+    Array.prototype.forEach.call(list, action);
   }
 
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined) node.textContent = text;
-    return node;
+  /** `text` with its `{name}` slots filled in from `values`; other braces are left alone. */
+  function fillText(text, values) {
+    return text.replace(/\{(\w+)\}/g, function (slot, name) {
+      return Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : slot;
+    });
+  }
+
+  /** A translated text (`data-t-*`) with its slots filled in. */
+  function t(key, values) {
+    return fillText(data[key] || '', values || {});
   }
 
   // ---------------------------------------------------------------------------------------
-  // Rendering, the same markup as thread.html.
+  // Rendering: a copy of a server-rendered <template>, filled in. Values go into attributes
+  // and text only; the post body is the one piece of HTML, sanitised by the server.
 
-  function answerBadge() {
-    return el('span', 'badge badge-answer', t('tAnswer'));
+  /** A copy of the element `selector` picks from a template, ready to be filled in. */
+  function copy(template, selector) {
+    var node = document.importNode(template.querySelector(selector), true);
+    node.removeAttribute('data-slot');
+    return node;
+  }
+
+  /** Fills the `{name}` slots in the attributes and texts of `node` and all inside it. */
+  function fillSlots(node, values) {
+    var walker = document.createTreeWalker(node, NodeFilter.SHOW_ELEMENT | NodeFilter.SHOW_TEXT);
+    for (var current = walker.currentNode; current; current = walker.nextNode()) {
+      if (current.nodeType === Node.TEXT_NODE) {
+        current.nodeValue = fillText(current.nodeValue, values);
+        continue;
+      }
+      each(current.attributes, function (attribute) {
+        var filled = fillText(attribute.value, values);
+        if (filled !== attribute.value) attribute.value = filled;
+      });
+    }
+  }
+
+  /**
+   * Removes an optional part with the separator just before it (a line break, " · " or " "),
+   * as the server leaves both out.
+   */
+  function dropPart(part) {
+    var before = part.previousSibling;
+    if (before && before.nodeType === Node.TEXT_NODE) {
+      before.nodeValue = before.nodeValue.replace(/[\s·]+$/, '');
+      if (!before.nodeValue) before.remove();
+    }
+    part.remove();
+  }
+
+  /** Keeps the optional parts (`data-slot`) inside `node` that `keep` names, and drops the rest. */
+  function settleSlots(node, keep) {
+    each(node.querySelectorAll('[data-slot]'), function (part) {
+      if (keep[part.dataset.slot]) part.removeAttribute('data-slot');
+      else dropPart(part);
+    });
+  }
+
+  function givenReaction(post, code) {
+    return (post.reactions || []).filter(function (reaction) {
+      return reaction.reaction === code;
+    })[0];
+  }
+
+  /** The reaction form's buttons: pressed for the reader's own reactions, with the counts. */
+  function fillReactionButtons(reactionForm, post) {
+    each(reactionForm.querySelectorAll('button.reaction'), function (button) {
+      var given = givenReaction(post, button.value);
+      var count = given ? given.count : 0;
+      var mine = given ? given.user_ids.indexOf(userId) >= 0 : false;
+      button.name = mine ? 'remove' : 'add';
+      button.setAttribute('aria-pressed', mine ? 'true' : 'false');
+      var shown = button.querySelector('.reaction-count');
+      if (count > 0) {
+        fillSlots(shown, { count: count });
+        shown.removeAttribute('data-slot');
+      } else {
+        dropPart(shown);
+      }
+    });
+  }
+
+  /** The list of reactions given, in their order, for a reader who sees no form. */
+  function fillReactionList(list, post) {
+    var lines = Array.prototype.slice.call(list.querySelectorAll('[data-slot="reaction"]'));
+    (post.reactions || []).forEach(function (reaction) {
+      var line = lines.filter(function (candidate) {
+        return candidate.dataset.reaction === reaction.reaction;
+      })[0];
+      if (!line) return;
+      var shown = line.cloneNode(true);
+      shown.removeAttribute('data-slot');
+      shown.removeAttribute('data-reaction');
+      fillSlots(shown, { count: reaction.count });
+      list.appendChild(shown);
+    });
+    lines.forEach(function (line) {
+      line.remove();
+    });
+  }
+
+  /** `2027-03-29T09:00:00Z`, as the server writes `<time datetime>`. */
+  function machineTime(date) {
+    return date.toISOString().replace(/\.\d+Z$/, 'Z');
   }
 
   function renderPost(post) {
-    var item = el('li', 'post');
-    item.id = 'post-' + post.id;
-    item.dataset.postId = String(post.id);
-    if (answeredPostId === post.id) item.classList.add('post-answer');
-    var article = el('article');
-    article.setAttribute('aria-labelledby', 'post-' + post.id + '-meta');
-    var meta = el('p', 'post-meta');
-    meta.id = 'post-' + post.id + '-meta';
-    meta.appendChild(el('strong', 'post-author', post.author));
-    meta.appendChild(document.createTextNode(' · '));
-    var time = el('time', null, timeFormat.format(new Date(post.created_at)));
-    time.setAttribute('datetime', post.created_at);
-    meta.appendChild(time);
-    if (post.edited_at && !post.deleted && !post.hidden) {
-      meta.appendChild(document.createTextNode(' · '));
-      meta.appendChild(el('span', 'post-edited', t('tEdited')));
-    }
-    if (answeredPostId === post.id) {
-      meta.appendChild(document.createTextNode(' '));
-      meta.appendChild(answerBadge());
-    }
-    article.appendChild(meta);
-    if (post.deleted) {
-      article.appendChild(el('p', 'post-placeholder', t('tDeleted')));
-    } else if (post.hidden) {
-      article.appendChild(el('p', 'post-placeholder', t('tHidden')));
-    } else {
-      var body = el('div', 'prose post-body');
-      // body_html is sanitised on the server (the same HTML the page renders).
-      body.innerHTML = post.body_html;
-      article.appendChild(body);
-    }
-    var changeable = !post.deleted && !post.hidden;
-    if (mayWrite && changeable) {
-      article.appendChild(reactionForm(post));
-    } else if (post.reactions && post.reactions.length) {
-      var list = el('ul', 'reactions');
-      list.setAttribute('aria-label', t('tReactions'));
-      post.reactions.forEach(function (reaction) {
-        list.appendChild(el('li', null, (reactionLabels[reaction.reaction] || reaction.reaction) + ': ' + reaction.count));
-      });
-      article.appendChild(list);
-    }
-    if (changeable) article.appendChild(postActions(post));
-    item.appendChild(article);
+    var created = new Date(post.created_at);
+    var item = copy(postTemplate, '.post');
+    fillSlots(item, {
+      post_id: post.id,
+      author: post.author,
+      datetime: machineTime(created),
+      time: timeFormat.format(created),
+    });
+    var isAnswer = answeredPostId === post.id;
+    var isOwn = post.author_id === userId;
+    var shown = !post.deleted && !post.hidden;
+    if (isAnswer) item.classList.add('post-answer');
+    // body_html is sanitised on the server (the same HTML the page renders).
+    if (shown) item.querySelector('.post-body').innerHTML = post.body_html;
+    // The template has what this reader may do at all (no reaction form for someone who may
+    // not write, no answer form for someone who may not mark it); the post decides the rest.
+    var reactionForm = item.querySelector('.reaction-form');
+    var withForm = !!reactionForm && shown;
+    var withList = !withForm && !!post.reactions && post.reactions.length > 0;
+    if (withForm) fillReactionButtons(reactionForm, post);
+    if (withList) fillReactionList(item.querySelector('.reactions'), post);
+    settleSlots(item, {
+      edited: !!post.edited_at && shown,
+      answer: isAnswer,
+      deleted: post.deleted,
+      hidden: post.hidden && !post.deleted,
+      body: shown,
+      'reaction-form': withForm,
+      reactions: withList,
+      actions: shown,
+      'answer-form': post.id !== firstPostId,
+      unmark: isAnswer,
+      mark: !isAnswer,
+      edit: isOwn,
+      report: !isOwn,
+    });
     return item;
   }
 
-  function hiddenInput(name, value) {
-    var input = el('input');
-    input.type = 'hidden';
-    input.name = name;
-    input.value = value;
-    return input;
-  }
-
-  function postForm(action, className) {
-    var form = el('form', className);
-    form.method = 'post';
-    form.action = action;
-    form.appendChild(hiddenInput('csrf_token', data.csrf));
-    return form;
-  }
-
-  function reactionForm(post) {
-    var form = postForm('/posts/' + post.id + '/reactions', 'reaction-form');
-    form.setAttribute('aria-label', t('tReactions'));
-    reactions.forEach(function (reaction) {
-      var given = (post.reactions || []).filter(function (r) {
-        return r.reaction === reaction.code;
-      })[0];
-      var count = given ? given.count : 0;
-      var mine = given ? given.user_ids.indexOf(userId) >= 0 : false;
-      var button = el('button', 'reaction', reaction.label);
-      button.type = 'submit';
-      button.name = mine ? 'remove' : 'add';
-      button.value = reaction.code;
-      button.setAttribute('aria-pressed', mine ? 'true' : 'false');
-      if (count > 0) {
-        button.appendChild(document.createTextNode(' '));
-        button.appendChild(el('span', 'reaction-count', String(count)));
-      }
-      form.appendChild(button);
-    });
-    return form;
-  }
-
   function answerForm(postId) {
-    var form = postForm('/threads/' + threadId + '/answer', 'inline answer-form');
-    form.dataset.postId = String(postId);
+    var answer = copy(postTemplate, '.answer-form');
+    fillSlots(answer, { post_id: postId });
     var isAnswer = answeredPostId === postId;
-    form.appendChild(hiddenInput('post_id', isAnswer ? '' : String(postId)));
-    var button = el('button', 'secondary', isAnswer ? t('tUnmarkAnswer') : t('tMarkAnswer'));
-    button.type = 'submit';
-    form.appendChild(button);
-    return form;
-  }
-
-  function postActions(post) {
-    var actions = el('div', 'post-actions');
-    if (mayMarkAnswer && post.id !== firstPostId) actions.appendChild(answerForm(post.id));
-    var link = null;
-    if (post.author_id === userId && mayWrite) {
-      link = el('a', null, t('tEdit'));
-      link.href = '/posts/' + post.id + '/edit';
-    } else if (post.author_id !== userId && mayReport) {
-      link = el('a', null, t('tReport'));
-      link.href = '/posts/' + post.id + '/report';
-    }
-    if (link) actions.appendChild(link);
-    return actions;
+    settleSlots(answer, { unmark: isAnswer, mark: !isAnswer });
+    return answer;
   }
 
   function showPost(post, isNew) {
@@ -204,15 +216,11 @@
 
   function setAnswer(postId) {
     answeredPostId = postId;
-    Array.prototype.forEach.call(posts.querySelectorAll('.badge-answer'), function (badge) {
-      var previous = badge.previousSibling;
-      if (previous && previous.nodeType === 3 && previous.textContent === ' ') previous.remove();
-      badge.remove();
-    });
-    Array.prototype.forEach.call(posts.querySelectorAll('.post-answer'), function (item) {
+    each(posts.querySelectorAll('.badge-answer'), dropPart);
+    each(posts.querySelectorAll('.post-answer'), function (item) {
       item.classList.remove('post-answer');
     });
-    Array.prototype.forEach.call(posts.querySelectorAll('.answer-form'), function (answer) {
+    each(posts.querySelectorAll('.answer-form'), function (answer) {
       answer.replaceWith(answerForm(Number(answer.dataset.postId)));
     });
     if (postId === null) return;
@@ -221,21 +229,16 @@
     if (!item || !meta) return;
     item.classList.add('post-answer');
     meta.appendChild(document.createTextNode(' '));
-    meta.appendChild(answerBadge());
+    meta.appendChild(copy(postTemplate, '.badge-answer'));
   }
 
   function showThread(thread) {
     if (!thread || thread.id !== threadId) return;
-    badges.textContent = '';
-    var add = function (on, className, key) {
-      if (!on) return;
-      badges.appendChild(el('span', className, t(key)));
-      badges.appendChild(document.createTextNode(' '));
-    };
-    add(thread.pinned, 'badge', 'tPinned');
-    add(thread.locked, 'badge badge-locked', 'tLocked');
-    add(thread.answered_post_id !== null && thread.answered_post_id !== undefined, 'badge badge-answered', 'tAnswered');
     var answer = thread.answered_post_id === undefined ? null : thread.answered_post_id;
+    var shown = document.importNode(badgesTemplate, true);
+    settleSlots(shown, { pinned: !!thread.pinned, locked: !!thread.locked, answered: answer !== null });
+    badges.textContent = '';
+    badges.appendChild(shown);
     if (answer !== answeredPostId) setAnswer(answer);
     if (form) form.hidden = !!thread.locked;
     if (lockedNotice) lockedNotice.hidden = !thread.locked;

@@ -186,49 +186,182 @@ pub(crate) struct ThreadPageExtras {
     pub reply: ReplyDraft,
 }
 
+/// A reaction as a post shows it: a button of the reaction form, or a line of the list.
+struct ReactionShown {
+    code: String,
+    label: String,
+    /// `{count}` in the template.
+    count: String,
+    /// Whether the count is shown: a button shows none while nobody has given the reaction.
+    counted: bool,
+    /// Given by the reader: the button takes it back.
+    mine: bool,
+}
+
+/// One post as `partials/post.html` shows it, from [`ThreadPage::card`], or the `<template>` the
+/// script fills for live posts, from [`ThreadPage::post_template`].
+struct PostCard<'a> {
+    /// The template: optional parts are marked with `data-slot`.
+    template: bool,
+    /// `{post_id}` in the template, as are the texts below in their slots.
+    id: String,
+    author: &'a str,
+    /// `2027-03-29T09:00:00Z`, for `<time datetime>`.
+    datetime: String,
+    time: String,
+    /// Marked as the thread's answer (the `post-answer` class; the template has it off).
+    answer: bool,
+    answer_badge: bool,
+    edited: bool,
+    deleted: bool,
+    hidden: bool,
+    /// The sanitised body, unless the post is deleted or hidden.
+    body_html: Option<&'a str>,
+    /// The reaction form's buttons, one per reaction: for a reader who may write, on a post
+    /// that is shown.
+    reaction_form: Option<Vec<ReactionShown>>,
+    /// Otherwise the reactions given, as a list (none: no list).
+    reaction_list: Vec<ReactionShown>,
+    /// The post's actions (any of the three below), unless it is deleted or hidden.
+    actions: bool,
+    answer_form: bool,
+    mark_answer: bool,
+    unmark_answer: bool,
+    edit: bool,
+    report: bool,
+}
+
+/// The thread's markers as `partials/thread_badges.html` shows them.
+struct ThreadBadges {
+    /// The template: all three, marked with `data-slot`.
+    template: bool,
+    pinned: bool,
+    locked: bool,
+    answered: bool,
+}
+
 impl ThreadPage {
-    fn machine_time(&self, at: &DateTime<Utc>) -> String {
-        machine_time(at)
-    }
-
-    fn is_answer(&self, post: &PostView) -> bool {
-        self.thread.answered_post_id == Some(post.id)
-    }
-
     fn reaction_label(&self, code: &str) -> String {
         self.page.t(&format!("threads.reaction.{code}")).to_string()
     }
 
-    fn reaction_codes(&self) -> &'static [&'static str] {
-        &REACTIONS
+    /// One post as the reader sees it.
+    fn card<'a>(&'a self, post: &'a PostView) -> PostCard<'a> {
+        // The opening post is the question: it cannot be marked as its own answer.
+        let first = self.posts.first().is_some_and(|opening| opening.id == post.id);
+        let shown = !post.deleted && !post.hidden;
+        let is_answer = self.thread.answered_post_id == Some(post.id);
+        let is_own = post.author_id == self.user_id;
+        let reaction_form = (self.may_write && shown).then(|| {
+            REACTIONS
+                .iter()
+                .map(|code| {
+                    let given = post.reactions.iter().find(|reaction| reaction.reaction == *code);
+                    let count = given.map_or(0, |reaction| reaction.count);
+                    ReactionShown {
+                        code: (*code).to_string(),
+                        label: self.reaction_label(code),
+                        count: count.to_string(),
+                        counted: count > 0,
+                        mine: given.is_some_and(|reaction| reaction.user_ids.contains(&self.user_id)),
+                    }
+                })
+                .collect()
+        });
+        let reaction_list = if reaction_form.is_some() {
+            Vec::new()
+        } else {
+            post.reactions
+                .iter()
+                .map(|reaction| ReactionShown {
+                    code: reaction.reaction.clone(),
+                    label: self.reaction_label(&reaction.reaction),
+                    count: reaction.count.to_string(),
+                    counted: true,
+                    mine: reaction.user_ids.contains(&self.user_id),
+                })
+                .collect()
+        };
+        PostCard {
+            template: false,
+            id: post.id.to_string(),
+            author: &post.author,
+            datetime: machine_time(&post.created_at),
+            time: self.page.tr.date_time(post.created_at),
+            answer: is_answer,
+            answer_badge: is_answer,
+            edited: post.edited_at.is_some() && shown,
+            deleted: post.deleted,
+            hidden: post.hidden && !post.deleted,
+            body_html: shown.then_some(post.body_html.as_str()),
+            reaction_form,
+            reaction_list,
+            actions: shown,
+            answer_form: self.may_mark_answer && !first,
+            mark_answer: !is_answer,
+            unmark_answer: is_answer,
+            edit: is_own && self.may_write,
+            report: !is_own && self.may_report,
+        }
     }
 
-    fn reaction_count(&self, post: &PostView, code: &str) -> usize {
-        post.reactions
-            .iter()
-            .find(|reaction| reaction.reaction == code)
-            .map_or(0, |reaction| reaction.count)
+    /// The `<template>` of a post for the script: every part this reader could see on some
+    /// post (the reaction form if they may write, the answer form if they may mark the answer,
+    /// the edit and report links as they may), with slots for the values.
+    fn post_template(&self) -> PostCard<'static> {
+        // Each reaction with a `{count}` slot, as a button and as a line of the list.
+        let reactions = || -> Vec<ReactionShown> {
+            REACTIONS
+                .iter()
+                .map(|code| ReactionShown {
+                    code: (*code).to_string(),
+                    label: self.reaction_label(code),
+                    count: "{count}".to_string(),
+                    counted: true,
+                    mine: false,
+                })
+                .collect()
+        };
+        PostCard {
+            template: true,
+            id: "{post_id}".to_string(),
+            author: "{author}",
+            datetime: "{datetime}".to_string(),
+            time: "{time}".to_string(),
+            answer: false,
+            answer_badge: true,
+            edited: true,
+            deleted: true,
+            hidden: true,
+            body_html: Some(""),
+            reaction_form: self.may_write.then(reactions),
+            reaction_list: reactions(),
+            actions: true,
+            answer_form: self.may_mark_answer,
+            mark_answer: true,
+            unmark_answer: true,
+            edit: self.may_write,
+            report: self.may_report,
+        }
     }
 
-    /// Whether the reader has given this reaction to the post.
-    fn reacted(&self, post: &PostView, code: &str) -> bool {
-        post.reactions
-            .iter()
-            .any(|reaction| reaction.reaction == code && reaction.user_ids.contains(&self.user_id))
+    fn badges(&self) -> ThreadBadges {
+        ThreadBadges {
+            template: false,
+            pinned: self.thread.pinned,
+            locked: self.thread.locked,
+            answered: self.thread.answered_post_id.is_some(),
+        }
     }
 
-    fn is_own(&self, post: &PostView) -> bool {
-        post.author_id == self.user_id
-    }
-
-    /// The reactions in their order with their names, for the script, as JSON
-    /// (`[{"code": "thumbs_up", "label": "👍 Tommel opp"}, …]`).
-    fn reaction_labels_json(&self) -> String {
-        let labels: Vec<serde_json::Value> = REACTIONS
-            .iter()
-            .map(|code| serde_json::json!({ "code": code, "label": self.reaction_label(code) }))
-            .collect();
-        serde_json::Value::Array(labels).to_string()
+    /// The thread's markers for the script to keep those a live change says.
+    fn badges_template(&self) -> ThreadBadges {
+        ThreadBadges {
+            template: true,
+            pinned: true,
+            locked: true,
+            answered: true,
+        }
     }
 }
 
