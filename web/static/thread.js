@@ -36,9 +36,10 @@
   var errorEl = document.getElementById('reply-error');
   var actionError = document.getElementById('action-error');
   // What the page shows is rendered by the server: a post and the thread's markers as
-  // <template>s from the same partials as the page.
+  // <template>s from the same partials as the page, and the live texts.
   var postTemplate = document.getElementById('post-template').content;
   var badgesTemplate = document.getElementById('thread-badges-template').content;
+  var texts = document.getElementById('thread-texts').content;
   // The opening post is the question: it cannot be marked as its own answer.
   var firstPostId = posts.firstElementChild ? Number(posts.firstElementChild.dataset.postId) : null;
 
@@ -53,9 +54,10 @@
     });
   }
 
-  /** A translated text (`data-t-*`) with its slots filled in. */
-  function t(key, values) {
-    return fillText(data[key] || '', values || {});
+  /** One of the page's live texts (#thread-texts), with its slots filled in. */
+  function t(name, values) {
+    var node = texts.querySelector('[data-text="' + name + '"]');
+    return node ? fillText(node.textContent, values || {}) : '';
   }
 
   // ---------------------------------------------------------------------------------------
@@ -210,7 +212,7 @@
     if (!isNew) return;
     posts.appendChild(renderPost(post));
     if (post.author_id !== userId) {
-      announce(t('tNewPost', { name: post.author }));
+      announce(t('new-post', { name: post.author }));
     }
   }
 
@@ -284,8 +286,8 @@
         return person.name;
       });
     var unlisted = (message.count || 0) - people.length;
-    if (unlisted > 0) names.push(t('tHereMore', { count: unlisted }));
-    presenceEl.textContent = names.length ? t('tHereNow', { names: names.join(', ') }) : '';
+    if (unlisted > 0) names.push(t('here-more', { count: unlisted }));
+    presenceEl.textContent = names.length ? t('here-now', { names: names.join(', ') }) : '';
     presenceEl.hidden = names.length === 0;
   }
 
@@ -296,7 +298,7 @@
     });
     typingEl.textContent = names
       .map(function (name) {
-        return t('tTyping', { name: name });
+        return t('typing', { name: name });
       })
       .join(' ');
     typingEl.hidden = names.length === 0;
@@ -336,7 +338,7 @@
   }
 
   function connect() {
-    setStatus(attempt === 0 ? t('tConnecting') : t('tReconnecting'), attempt === 0 ? 'connecting' : 'reconnecting');
+    setStatus(attempt === 0 ? t('connecting') : t('reconnecting'), attempt === 0 ? 'connecting' : 'reconnecting');
     var scheme = location.protocol === 'https:' ? 'wss' : 'ws';
     try {
       socket = new WebSocket(scheme + '://' + location.host + '/api/v1/realtime');
@@ -363,7 +365,7 @@
       // The session ended (4401: signed out or expired) or access was removed (4403): a new
       // connection would be refused too, so say so instead of retrying.
       if (event.code === 4401 || event.code === 4403) {
-        setStatus(t(event.code === 4401 ? 'tSignedOut' : 'tAccessRemoved'), 'ended');
+        setStatus(t(event.code === 4401 ? 'signed-out' : 'access-removed'), 'ended');
         presenceEl.hidden = true;
         return;
       }
@@ -374,7 +376,7 @@
   function retry() {
     var wait = delays[Math.min(attempt, delays.length - 1)];
     attempt += 1;
-    setStatus(t('tReconnecting'), 'reconnecting');
+    setStatus(t('reconnecting'), 'reconnecting');
     presenceEl.hidden = true;
     setTimeout(connect, wait);
   }
@@ -384,7 +386,7 @@
       case 'subscribed':
         if (message.cohort_id !== cohortId) return;
         attempt = 0;
-        setStatus(t('tConnected'), 'connected');
+        setStatus(t('connected'), 'connected');
         if (pending) send(pending);
         break;
       case 'event':
