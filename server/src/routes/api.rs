@@ -13,14 +13,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::api_doc::{SecuritySchemes, StandardProblems};
-use crate::auth::CurrentUser;
 use crate::auth::rate_limit::ClientIp;
 use crate::auth::sign_in::{
-    cleared_session_cookie, issue_session, redeem_sign_in_secret, request_sign_in_link, revoke_sessions, session_cookie,
+    self, cleared_session_cookie, issue_session, redeem_sign_in_secret, request_sign_in_link, session_cookie,
 };
+use crate::auth::{Caller, CurrentUser};
 use crate::cohorts::invitations::{self, InvitationView, NewInvitation};
 use crate::cohorts::{self, CohortView, MemberView, NewProgramme, ProgrammeView};
-use crate::domain::policy::Action;
 use crate::domain::roles::Role;
 use crate::entities::{audit_log, user};
 use crate::error::{AppError, Problem};
@@ -364,8 +363,7 @@ async fn delete_session(
     current: CurrentUser,
     jar: CookieJar,
 ) -> Result<Response, AppError> {
-    revoke_sessions(&state.db, current.user.id).await?;
-    state.hub.access_changed(current.user.id);
+    sign_in::sign_out(&state, &current).await?;
     Ok((jar.add(cleared_session_cookie(&state)), StatusCode::NO_CONTENT).into_response())
 }
 
@@ -377,8 +375,7 @@ async fn remove_member(
     current: CurrentUser,
     ApiPath((cohort_id, user_id)): ApiPath<(i32, i32)>,
 ) -> Result<StatusCode, AppError> {
-    cohorts::remove_member(&state.db, &current, cohort_id, user_id, state.now()).await?;
-    state.hub.access_changed(user_id);
+    cohorts::remove_member(&state, &current, cohort_id, user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -461,9 +458,8 @@ async fn import_grants_file(
     current: CurrentUser,
     ApiBytes(body): ApiBytes,
 ) -> ApiResult<ImportReport> {
-    current.require(Action::ManageGrants)?;
     Ok(ApiJson(
-        import_grants(&state.db, &body, Some(current.user.id), state.now(), &|_, _| {}).await?,
+        import_grants(&state.db, Caller::Person(&current), &body, state.now(), &|_, _| {}).await?,
     ))
 }
 
@@ -471,8 +467,7 @@ async fn import_grants_file(
 #[utoipa::path(get, path = "/api/v1/admin/review", tag = "admin", security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, description = "Success", body = Vec<ReviewItem>), (status = 403, description = "Not allowed (forbidden)")))]
 async fn list_review(State(state): State<AppState>, current: CurrentUser) -> ApiResult<Vec<ReviewItem>> {
-    current.require(Action::ManageGrants)?;
-    Ok(ApiJson(review::pending(&state.db, current.language()).await?))
+    Ok(ApiJson(review::pending(&state.db, &current, current.language()).await?))
 }
 
 /// Confirms a grant in a theme or rejects it.
@@ -484,8 +479,7 @@ async fn decide_review(
     ApiPath(grant_id): ApiPath<i32>,
     ApiJson(decision): ApiJson<ReviewDecision>,
 ) -> Result<StatusCode, AppError> {
-    current.require(Action::ManageGrants)?;
-    review::decide(&state.db, grant_id, decision, current.user.id, state.now()).await?;
+    review::decide(&state.db, &current, grant_id, decision, state.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -493,8 +487,7 @@ async fn decide_review(
 #[utoipa::path(get, path = "/api/v1/admin/themes", tag = "admin", security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, description = "Success", body = Vec<ThemeMapping>), (status = 403, description = "Not allowed (forbidden)")))]
 async fn list_themes(State(state): State<AppState>, current: CurrentUser) -> ApiResult<Vec<ThemeMapping>> {
-    current.require(Action::ManageGrants)?;
-    Ok(ApiJson(placement::theme_mappings(&state.db).await?))
+    Ok(ApiJson(placement::theme_mappings(&state.db, &current).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -512,8 +505,7 @@ async fn add_measure_type(
     ApiPath(theme_id): ApiPath<i32>,
     ApiJson(body): ApiJson<NewMeasureType>,
 ) -> Result<StatusCode, AppError> {
-    current.require(Action::ManageGrants)?;
-    placement::add_measure_type(&state.db, theme_id, &body.measure_type, current.user.id, state.now()).await?;
+    placement::add_measure_type(&state.db, &current, theme_id, &body.measure_type, state.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -525,8 +517,7 @@ async fn remove_measure_type(
     current: CurrentUser,
     ApiPath(mapping_id): ApiPath<i32>,
 ) -> Result<StatusCode, AppError> {
-    current.require(Action::ManageGrants)?;
-    placement::remove_measure_type(&state.db, mapping_id, current.user.id, state.now()).await?;
+    placement::remove_measure_type(&state.db, &current, mapping_id, state.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -534,8 +525,7 @@ async fn remove_measure_type(
 #[utoipa::path(get, path = "/api/v1/admin/programmes", tag = "admin", security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, description = "Success", body = Vec<ProgrammeView>), (status = 403, description = "Not allowed (forbidden)")))]
 async fn list_programmes(State(state): State<AppState>, current: CurrentUser) -> ApiResult<Vec<ProgrammeView>> {
-    current.require(Action::ManageProgrammes)?;
-    Ok(ApiJson(cohorts::programmes(&state.db).await?))
+    Ok(ApiJson(cohorts::programmes(&state.db, &current).await?))
 }
 
 /// Creates a programme; its cohorts form from the grants already imported.
@@ -546,9 +536,8 @@ async fn create_programme(
     current: CurrentUser,
     ApiJson(body): ApiJson<NewProgramme>,
 ) -> Result<Response, AppError> {
-    current.require(Action::ManageProgrammes)?;
-    let created = cohorts::create_programme(&state.db, body, Some(current.user.id), state.now()).await?;
-    let view = cohorts::programmes(&state.db)
+    let created = cohorts::create_programme(&state.db, Caller::Person(&current), body, state.now()).await?;
+    let view = cohorts::programmes(&state.db, &current)
         .await?
         .into_iter()
         .find(|p| p.id == created.id)
@@ -578,16 +567,8 @@ async fn appoint_facilitator(
     ApiPath(cohort_id): ApiPath<i32>,
     ApiJson(body): ApiJson<Appointment>,
 ) -> ApiResult<UserView> {
-    current.require(Action::AppointFacilitator)?;
-    let facilitator = cohorts::appoint_facilitator(
-        &state.db,
-        cohort_id,
-        &body.email,
-        &body.name,
-        Some(current.user.id),
-        state.now(),
-    )
-    .await?;
+    let facilitator =
+        cohorts::appoint_facilitator(&state.db, &current, cohort_id, &body.email, &body.name, state.now()).await?;
     Ok(ApiJson(user_view(&facilitator)))
 }
 
@@ -595,8 +576,7 @@ async fn appoint_facilitator(
 #[utoipa::path(get, path = "/api/v1/admin/users", tag = "admin", security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, description = "Success", body = Vec<UserView>), (status = 403, description = "Not allowed (forbidden)")))]
 async fn list_users(State(state): State<AppState>, current: CurrentUser) -> ApiResult<Vec<UserView>> {
-    current.require(Action::ManageUsers)?;
-    Ok(ApiJson(users::all_users(&state.db).await?))
+    Ok(ApiJson(users::all_users(&state.db, &current).await?))
 }
 
 /// Deactivates a person and ends their sessions.
@@ -607,9 +587,7 @@ async fn deactivate_user(
     current: CurrentUser,
     ApiPath(user_id): ApiPath<i32>,
 ) -> Result<StatusCode, AppError> {
-    current.require(Action::ManageUsers)?;
-    users::deactivate(&state.db, user_id, current.user.id, state.now()).await?;
-    state.hub.access_changed(user_id);
+    users::deactivate(&state, &current, user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -642,9 +620,8 @@ impl From<audit_log::Model> for AuditEntry {
 #[utoipa::path(get, path = "/api/v1/admin/audit", tag = "admin", security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, description = "Success", body = Vec<AuditEntry>), (status = 403, description = "Not allowed (forbidden)")))]
 async fn list_audit(State(state): State<AppState>, current: CurrentUser) -> ApiResult<Vec<AuditEntry>> {
-    current.require(Action::ViewAuditLog)?;
     Ok(ApiJson(
-        crate::audit::latest(&state.db, 500)
+        crate::audit::latest(&state.db, &current, 500)
             .await?
             .into_iter()
             .map(AuditEntry::from)

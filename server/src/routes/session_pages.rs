@@ -446,9 +446,7 @@ async fn planning_page(
     error: Option<FormError>,
     warnings: Vec<String>,
 ) -> PageResult {
-    page.user.require(Action::ManageSessions { cohort_id })?;
-    let cohort = cohorts::cohort_view(&state.db, &page.user, cohort_id).await?;
-    let sessions = sessions::cohort_sessions(state, &page.user, cohort_id).await?;
+    let planning::PlanningOverview { cohort, sessions } = planning::overview(state, &page.user, cohort_id).await?;
     let tr = page.view.tr;
     let skipped = proposal
         .as_ref()
