@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Deserialize;
 
-use super::api_sessions::ics_response;
+use super::api::sessions::ics_response;
 use crate::cohorts::{self, MemberView};
 use crate::domain::planner::{ProposedSession, oslo};
 use crate::domain::policy::Action;

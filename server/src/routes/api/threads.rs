@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::api::{ApiJson, ApiPath, ApiResult, Query};
+use super::extract::{ApiJson, ApiPath, ApiResult, Query};
 use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -17,7 +17,7 @@ use crate::threads::events::{self, EventView};
 use crate::threads::moderation::{self, MuteView, NewMute, NewReport, QueueItem, ThreadFlags, Visibility};
 use crate::threads::{self, NewPost, NewThread, PostView, ThreadDetail, ThreadSummary, ThreadView};
 
-pub fn routes() -> OpenApiRouter<AppState> {
+pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_threads, create_thread))
         .routes(routes!(get_thread, update_thread))

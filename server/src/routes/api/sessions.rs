@@ -8,7 +8,7 @@ use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::api::{ApiJson, ApiPath, ApiResult};
+use super::extract::{ApiJson, ApiPath, ApiResult};
 use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::sessions::participation::{
@@ -19,7 +19,7 @@ use crate::sessions::registration::{self, AttendanceMark, AttendanceReport};
 use crate::sessions::{self, ExpertBooking, SessionChanges, SessionView, feeds};
 use crate::state::AppState;
 
-pub fn routes() -> OpenApiRouter<AppState> {
+pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_sessions))
         .routes(routes!(propose_plan))

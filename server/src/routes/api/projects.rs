@@ -5,13 +5,13 @@ use axum::extract::State;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::api::{ApiJson, ApiPath, ApiResult, Query};
+use super::extract::{ApiJson, ApiPath, ApiResult, Query};
 use crate::auth::CurrentUser;
 use crate::projects::{self, LessonChange, LessonView, ProfileChange, ProfileView};
 use crate::search::{self, Hit, SearchQuery};
 use crate::state::AppState;
 
-pub fn routes() -> OpenApiRouter<AppState> {
+pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_profile))
         .routes(routes!(save_profile))

@@ -1,6 +1,6 @@
-//! The parts of the OpenAPI document that no single endpoint owns: the security schemes and
-//! the standard problem answers, added to every operation that can give them, so a new route
-//! cannot forget them.
+//! The parts of the OpenAPI document that no single endpoint owns: its title and tags, the
+//! security schemes and the standard problem answers, added to every operation that can give
+//! them, so a new route cannot forget them.
 
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, ParameterIn};
@@ -8,6 +8,27 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::{ContentBuilder, KnownFormat, ObjectBuilder, OpenApi, Ref, RefOr, Response, SchemaFormat, Type};
 
 use crate::auth::session::SESSION_COOKIE;
+use crate::error::Problem;
+
+/// The document's title, tags and shared components; the operations come from the area routers.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "Samling API", description = "Facilitated knowledge exchange between municipalities that received climate funding."),
+    components(schemas(Problem)),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "auth", description = "Sign-in links and sessions"),
+        (name = "cohorts", description = "Themed cohorts, their members and projects"),
+        (name = "moderation", description = "Reports, hiding and restoring posts, locking and pinning threads, muting members"),
+        (name = "admin", description = "Programme administration"),
+        (name = "threads", description = "Discussion threads, posts and the cohort's event log"),
+        (name = "digests", description = "E-mail digests: preferences, one-click unsubscribe, the facilitator's schedule"),
+        (name = "resources", description = "Links and files posted to a cohort"),
+        (name = "projects", description = "Project profiles with needs and offers, match suggestions, lessons learned, search"),
+        (name = "sessions", description = "The four sessions of a cohort: planning, registration, preparation, polls, recaps, calendars"),
+    )
+)]
+pub struct ApiDoc;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 

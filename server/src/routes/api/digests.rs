@@ -6,14 +6,14 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::api::{ApiJson, ApiPath, ApiResult, Query};
+use super::extract::{ApiJson, ApiPath, ApiResult, Query};
 use crate::auth::CurrentUser;
 use crate::digests::{self, DigestChange, DigestView};
 use crate::domain::digest_schedule::DigestPreference;
 use crate::error::AppError;
 use crate::state::AppState;
 
-pub fn routes() -> OpenApiRouter<AppState> {
+pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(one_click_unsubscribe))
         .routes(routes!(get_preference, set_preference))

@@ -8,13 +8,13 @@ use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::api::{ApiJson, ApiPath};
+use super::extract::{ApiJson, ApiPath};
 use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::resources::{self, ResourceView};
 use crate::state::AppState;
 
-pub fn routes() -> OpenApiRouter<AppState> {
+pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_resources, post_resource))
         .routes(routes!(get_resource, delete_resource))
