@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::doc::{BodyProblems, PathProblems, RestrictedReadProblems, RestrictedWriteProblems};
 use super::extract::{ApiJson, ApiPath, ApiResult};
 use crate::auth::{Caller, CurrentUser};
 use crate::cohorts::{self, NewProgramme, ProgrammeView};
@@ -27,14 +28,14 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// All programmes.
 #[utoipa::path(get, path = "/api/v1/admin/programmes", tag = "admin", security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = Vec<ProgrammeView>), (status = 403, description = "Not allowed (forbidden)")))]
+    responses((status = 200, description = "Success", body = Vec<ProgrammeView>), RestrictedReadProblems))]
 async fn list_programmes(State(state): State<AppState>, current: CurrentUser) -> ApiResult<Vec<ProgrammeView>> {
     Ok(ApiJson(cohorts::programmes(&state.db, &current).await?))
 }
 
 /// Creates a programme; its cohorts form from the grants already imported.
 #[utoipa::path(post, path = "/api/v1/admin/programmes", tag = "admin", request_body = NewProgramme, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 201, description = "Created", body = ProgrammeView), (status = 403, description = "Not allowed (forbidden)")))]
+    responses((status = 201, description = "Created", body = ProgrammeView), RestrictedWriteProblems, BodyProblems))]
 async fn create_programme(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -64,7 +65,7 @@ pub struct Appointment {
 
 /// Makes a person the facilitator of a cohort.
 #[utoipa::path(put, path = "/api/v1/admin/cohorts/{cohort_id}/facilitator", tag = "admin", params(("cohort_id" = i32, Path)), request_body = Appointment, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = UserView), (status = 403, description = "Not allowed (forbidden)")))]
+    responses((status = 200, description = "Success", body = UserView), RestrictedWriteProblems, PathProblems, BodyProblems))]
 async fn appoint_facilitator(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -78,14 +79,14 @@ async fn appoint_facilitator(
 
 /// Everyone with an account.
 #[utoipa::path(get, path = "/api/v1/admin/users", tag = "admin", security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = Vec<UserView>), (status = 403, description = "Not allowed (forbidden)")))]
+    responses((status = 200, description = "Success", body = Vec<UserView>), RestrictedReadProblems))]
 async fn list_users(State(state): State<AppState>, current: CurrentUser) -> ApiResult<Vec<UserView>> {
     Ok(ApiJson(users::all_users(&state.db, &current).await?))
 }
 
 /// Deactivates a person and ends their sessions.
 #[utoipa::path(post, path = "/api/v1/admin/users/{user_id}/deactivate", tag = "admin", params(("user_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 204, description = "Done"), (status = 403, description = "Not allowed (forbidden)")))]
+    responses((status = 204, description = "Done"), RestrictedWriteProblems, PathProblems))]
 async fn deactivate_user(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -122,7 +123,7 @@ impl From<audit_log::Model> for AuditEntry {
 
 /// The latest administrative actions, newest first (at most 500).
 #[utoipa::path(get, path = "/api/v1/admin/audit", tag = "admin", security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = Vec<AuditEntry>), (status = 403, description = "Not allowed (forbidden)")))]
+    responses((status = 200, description = "Success", body = Vec<AuditEntry>), RestrictedReadProblems))]
 async fn list_audit(State(state): State<AppState>, current: CurrentUser) -> ApiResult<Vec<AuditEntry>> {
     Ok(ApiJson(
         crate::audit::latest(&state.db, &current, 500)

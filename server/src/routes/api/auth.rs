@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::doc::{BodyProblems, PublicWriteProblems, ReadProblems, TooManyRequests, WriteProblems};
 use super::extract::{ApiJson, ApiResult};
 use crate::auth::CurrentUser;
 use crate::auth::rate_limit::ClientIp;
@@ -44,7 +45,7 @@ pub struct Me {
 
 /// The signed-in person and their memberships.
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = Me)))]
+    responses((status = 200, description = "Success", body = Me), ReadProblems))]
 async fn get_me(current: CurrentUser) -> ApiResult<Me> {
     let mut memberships: Vec<Membership> = current
         .actor
@@ -78,8 +79,8 @@ pub struct Accepted {
 
 /// Sends a sign-in link if the address belongs to someone; the answer is the same either way.
 #[utoipa::path(post, path = "/api/v1/auth/sign-in-link", tag = "auth", request_body = SignInLinkRequest,
-    responses((status = 202, description = "Accepted", body = Accepted),
-              (status = 429, description = "Too many requests (problem+json)")))]
+    responses((status = 202, description = "Accepted", body = Accepted), PublicWriteProblems, BodyProblems,
+              (status = 429, response = TooManyRequests)))]
 async fn request_link(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -126,7 +127,7 @@ fn session_response(
 
 /// Exchanges a sign-in link's token (once) for a session.
 #[utoipa::path(post, path = "/api/v1/auth/session", tag = "auth", request_body = TokenRequest,
-    responses((status = 200, description = "Success", body = Session)))]
+    responses((status = 200, description = "Success", body = Session), PublicWriteProblems, BodyProblems))]
 async fn create_session(
     State(state): State<AppState>,
     jar: CookieJar,
@@ -138,7 +139,7 @@ async fn create_session(
 
 /// Signs out: every session token of the person stops working.
 #[utoipa::path(delete, path = "/api/v1/auth/session", tag = "auth", security(("bearer" = []), ("cookie" = [])),
-    responses((status = 204, description = "Done")))]
+    responses((status = 204, description = "Done"), WriteProblems))]
 async fn delete_session(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -156,7 +157,7 @@ pub struct AcceptedInvitation {
 
 /// Accepts an invitation (once) and signs the person in as a member.
 #[utoipa::path(post, path = "/api/v1/invitations/accept", tag = "auth", request_body = TokenRequest,
-    responses((status = 200, description = "Success", body = AcceptedInvitation)))]
+    responses((status = 200, description = "Success", body = AcceptedInvitation), PublicWriteProblems, BodyProblems))]
 async fn accept_invitation(
     State(state): State<AppState>,
     jar: CookieJar,

@@ -7,6 +7,7 @@ use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::doc::{BodyProblems, Conflict, PathProblems, ReadProblems, RestrictedReadProblems, RestrictedWriteProblems};
 use super::extract::{ApiJson, ApiPath, ApiResult};
 use crate::auth::CurrentUser;
 use crate::cohorts::invitations::{self, InvitationView, NewInvitation};
@@ -24,7 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Takes a person out of a cohort; their open live connections close.
 #[utoipa::path(delete, path = "/api/v1/cohorts/{cohort_id}/members/{user_id}", tag = "cohorts", params(("cohort_id" = i32, Path), ("user_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 204, description = "Removed"), (status = 403, description = "Not allowed (forbidden)")))]
+    responses((status = 204, description = "Removed"), RestrictedWriteProblems, PathProblems))]
 async fn remove_member(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -36,7 +37,7 @@ async fn remove_member(
 
 /// The cohorts the caller may see, with their theme and member projects.
 #[utoipa::path(get, path = "/api/v1/cohorts", tag = "cohorts", security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = Vec<CohortView>)))]
+    responses((status = 200, description = "Success", body = Vec<CohortView>), ReadProblems))]
 async fn list_cohorts(State(state): State<AppState>, current: CurrentUser) -> ApiResult<Vec<CohortView>> {
     Ok(ApiJson(
         cohorts::cohort_views(&state.db, Some(&current), current.language()).await?,
@@ -51,7 +52,7 @@ pub struct CohortDetail {
 
 /// One cohort with its members; 404 for someone who is not a member.
 #[utoipa::path(get, path = "/api/v1/cohorts/{cohort_id}", tag = "cohorts", params(("cohort_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = CohortDetail)))]
+    responses((status = 200, description = "Success", body = CohortDetail), ReadProblems, PathProblems))]
 async fn get_cohort(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -64,7 +65,7 @@ async fn get_cohort(
 
 /// Open invitations of a cohort (facilitators and admins).
 #[utoipa::path(get, path = "/api/v1/cohorts/{cohort_id}/invitations", tag = "cohorts", params(("cohort_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = Vec<InvitationView>), (status = 403, description = "Not allowed (forbidden)")))]
+    responses((status = 200, description = "Success", body = Vec<InvitationView>), RestrictedReadProblems, PathProblems))]
 async fn list_invitations(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -75,7 +76,8 @@ async fn list_invitations(
 
 /// Invites an address to the cohort with a role and mails the link.
 #[utoipa::path(post, path = "/api/v1/cohorts/{cohort_id}/invitations", tag = "cohorts", params(("cohort_id" = i32, Path)), request_body = NewInvitation, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 201, description = "Created", body = InvitationView), (status = 403, description = "Not allowed (forbidden)"), (status = 409, description = "Conflicts with the current state (problem+json)")))]
+    responses((status = 201, description = "Created", body = InvitationView), RestrictedWriteProblems, PathProblems,
+              BodyProblems, (status = 409, response = Conflict)))]
 async fn create_invitation(
     State(state): State<AppState>,
     current: CurrentUser,

@@ -1,20 +1,35 @@
-//! The parts of the OpenAPI document that no single endpoint owns: its title and tags, the
-//! security schemes and the standard problem answers, added to every operation that can give
-//! them, so a new route cannot forget them.
+//! The parts of the OpenAPI document that no single operation owns: its title and tags, the
+//! security schemes, and the problem answers many operations share.
+//!
+//! Each shared answer is written once, under `components.responses`. An operation lists the
+//! shared answers it can give with the `*Problems` types at the end of this file, chosen by its
+//! shape (with a session or without, reading or changing, with path parameters, a body or query
+//! parameters), and writes only its own answers, as problem+json. An own answer with the status
+//! of a shared one comes after the `*Problems` type and replaces it, so its sentence names both
+//! cases. `tests/api/openapi.rs` checks every operation against its shape.
 
 use utoipa::openapi::header::HeaderBuilder;
-use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, KnownFormat, ObjectBuilder, OpenApi, Ref, RefOr, Response, SchemaFormat, Type};
 
 use crate::auth::session::SESSION_COOKIE;
 use crate::error::Problem;
 
+/// The media type of every error answer; an operation's own error answers name it with
+/// `body = Problem, content_type = PROBLEM_JSON`.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
 /// The document's title, tags and shared components; the operations come from the area routers.
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "Samling API", description = "Facilitated knowledge exchange between municipalities that received climate funding."),
-    components(schemas(Problem)),
+    components(
+        schemas(Problem),
+        responses(
+            Unauthenticated, Forbidden, CrossOrigin, ForbiddenOrCrossOrigin, NotFound, Conflict, VersionConflict,
+            BodyTooLarge, Unreadable, TooManyRequests, TooManyPosts, Busy
+        )
+    ),
     modifiers(&SecuritySchemes),
     tags(
         (name = "auth", description = "Sign-in links and sessions"),
@@ -29,8 +44,6 @@ use crate::error::Problem;
     )
 )]
 pub struct ApiDoc;
-
-pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// Bearer tokens and the session cookie.
 pub struct SecuritySchemes;
@@ -54,180 +67,18 @@ impl utoipa::Modify for SecuritySchemes {
     }
 }
 
-/// An answer the server can give to many operations, and when.
-struct Standard {
-    status: &'static str,
-    /// The name under `components.responses`.
-    name: &'static str,
-    description: &'static str,
-    retry_after: bool,
-    applies: fn(&Shape) -> bool,
-}
-
-/// What the modifier needs to know about an operation.
-struct Shape {
-    secured: bool,
-    changes: bool,
-    has_body: bool,
-    has_query: bool,
-    has_path_parameters: bool,
-}
-
-const STANDARD: [Standard; 7] = [
-    Standard {
-        status: "401",
-        name: "Unauthenticated",
-        description: "Not signed in, or the session has ended (`unauthenticated`).",
-        retry_after: false,
-        applies: |shape| shape.secured,
-    },
-    Standard {
-        status: "403",
-        name: "CrossOrigin",
-        description: "Sent from another website's page (an `Origin` that is not Samling's): \
-                      refused as `cross_origin`.",
-        retry_after: false,
-        applies: |shape| shape.changes,
-    },
-    Standard {
-        status: "404",
-        name: "NotFound",
-        description: "Not found, or not visible to the caller (`not_found`); also a path \
-                      parameter that is not a number.",
-        retry_after: false,
-        applies: |shape| shape.has_path_parameters,
-    },
-    Standard {
-        status: "413",
-        name: "BodyTooLarge",
-        description: "The request body is over the size limit (`body_too_large`).",
-        retry_after: false,
-        applies: |shape| shape.has_body,
-    },
-    Standard {
-        status: "422",
-        name: "Unreadable",
-        description: "The request could not be read (`expected_json`, `invalid_json`, \
-                      `invalid_fields` with the `field`), or a value breaks a rule (a code \
-                      naming the rule, with the `field`).",
-        retry_after: false,
-        applies: |shape| shape.has_body || shape.has_query,
-    },
-    Standard {
-        status: "429",
-        name: "TooManyRequests",
-        description: "Over a rate limit (`too_many_requests`); try again after `Retry-After` \
-                      seconds.",
-        retry_after: true,
-        // Only where the operation documents its limit; the modifier completes the answer.
-        applies: |_| false,
-    },
-    Standard {
-        status: "503",
-        name: "Busy",
-        description: "The database could not take the write in time (`busy`); try again after \
-                      `Retry-After` seconds.",
-        retry_after: true,
-        applies: |_| true,
-    },
-];
-
-/// Adds the standard problem answers to every operation that can give them (a reference to
-/// `components.responses`), completes the ones an annotation wrote by hand (its own sentence
-/// first, then the standard one), and gives every error answer the problem+json body and every
-/// 429 and 503 its `Retry-After` header.
-pub struct StandardProblems;
-
-impl utoipa::Modify for StandardProblems {
-    fn modify(&self, openapi: &mut OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        for standard in &STANDARD {
-            components
-                .responses
-                .insert(standard.name.to_string(), RefOr::T(standard_response(standard, None)));
-        }
-        for (path, item) in openapi.paths.paths.iter_mut() {
-            let methods = [
-                (&mut item.get, false),
-                (&mut item.head, false),
-                (&mut item.options, false),
-                (&mut item.put, true),
-                (&mut item.post, true),
-                (&mut item.delete, true),
-                (&mut item.patch, true),
-            ];
-            for (operation, changes) in methods {
-                if let Some(operation) = operation {
-                    complete(operation, path, changes);
-                }
-            }
-        }
-    }
-}
-
-fn complete(operation: &mut Operation, path: &str, changes: bool) {
-    let parameters = operation.parameters.iter().flatten();
-    let shape = Shape {
-        secured: operation.security.as_ref().is_some_and(|requirements| {
-            requirements
-                .iter()
-                .all(|requirement| *requirement != Default::default())
-        }),
-        changes,
-        has_body: operation.request_body.is_some(),
-        has_query: parameters
-            .clone()
-            .any(|parameter| matches!(parameter, RefOr::T(parameter) if parameter.parameter_in == ParameterIn::Query)),
-        has_path_parameters: path.contains('{'),
-    };
-    let responses = &mut operation.responses.responses;
-    for standard in &STANDARD {
-        match responses.get_mut(standard.status) {
-            Some(RefOr::T(written)) => {
-                let applies = (standard.applies)(&shape);
-                let sentence = applies.then_some(standard.description);
-                *written = standard_response(standard, Some((written.description.as_str(), sentence)));
-            }
-            Some(RefOr::Ref(_)) => {}
-            None if (standard.applies)(&shape) => {
-                responses.insert(
-                    standard.status.to_string(),
-                    RefOr::Ref(Ref::from_response_name(standard.name)),
-                );
-            }
-            None => {}
-        }
-    }
-    for (status, response) in responses.iter_mut() {
-        let is_error = status.starts_with('4') || status.starts_with('5');
-        if let RefOr::T(response) = response
-            && is_error
-            && response.content.is_empty()
-        {
-            response.content.insert(PROBLEM_JSON.to_string(), problem_content());
-        }
-    }
-}
-
-fn problem_content() -> RefOr<utoipa::openapi::Content> {
-    RefOr::T(
-        ContentBuilder::new()
-            .schema(Some(Ref::from_schema_name("Problem")))
-            .build(),
-    )
-}
-
-/// The standard answer; with `written`, an annotation's own answer for the same status (its
-/// sentence, and the standard sentence when the standard case applies too).
-fn standard_response(standard: &Standard, written: Option<(&str, Option<&str>)>) -> Response {
-    let description = match written {
-        None => standard.description.to_string(),
-        Some((own, None)) => own.to_string(),
-        Some((own, Some(standard))) => format!("{}. Or: {standard}", own.trim_end_matches('.')),
-    };
+/// An error answer with the [`Problem`] body; with `retry_after`, the `Retry-After` header too.
+fn problem_response(description: &str, retry_after: bool) -> Response {
     let mut response = Response::new(description);
-    response.content.insert(PROBLEM_JSON.to_string(), problem_content());
-    if standard.retry_after {
+    response.content.insert(
+        PROBLEM_JSON.to_string(),
+        RefOr::T(
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        ),
+    );
+    if retry_after {
         response.headers.insert(
             "Retry-After".to_string(),
             RefOr::T(
@@ -245,3 +96,163 @@ fn standard_response(standard: &Standard, written: Option<(&str, Option<&str>)>)
     }
     response
 }
+
+/// A shared answer under `components.responses`, named after its type; `retry_after` adds the
+/// header.
+macro_rules! shared_problem {
+    (@ $(#[doc = $doc:literal])* $name:ident, $description:literal, $retry_after:literal) => {
+        $(#[doc = $doc])*
+        pub struct $name;
+
+        impl<'r> utoipa::ToResponse<'r> for $name {
+            fn response() -> (&'r str, RefOr<Response>) {
+                (stringify!($name), RefOr::T(problem_response($description, $retry_after)))
+            }
+        }
+    };
+    ($(#[doc = $doc:literal])* $name:ident, $description:literal, retry_after) => {
+        shared_problem!(@ $(#[doc = $doc])* $name, $description, true);
+    };
+    ($(#[doc = $doc:literal])* $name:ident, $description:literal) => {
+        shared_problem!(@ $(#[doc = $doc])* $name, $description, false);
+    };
+}
+
+shared_problem!(
+    /// 401: every operation that needs a session.
+    Unauthenticated,
+    "Not signed in, or the session has ended (`unauthenticated`)."
+);
+shared_problem!(
+    /// 403 on a read the policy refuses.
+    Forbidden,
+    "Not allowed (`forbidden`)."
+);
+shared_problem!(
+    /// 403 on every change: the origin check (see `web::same_origin`).
+    CrossOrigin,
+    "Sent from another website's page (an `Origin` that is not Samling's): refused as `cross_origin`."
+);
+shared_problem!(
+    /// 403 on a change the policy may refuse.
+    ForbiddenOrCrossOrigin,
+    "Not allowed (`forbidden`), or sent from another website's page (an `Origin` that is not Samling's): \
+     refused as `cross_origin`."
+);
+shared_problem!(
+    /// 404: every operation with path parameters.
+    NotFound,
+    "Not found, or not visible to the caller (`not_found`); also a path parameter that is not a number."
+);
+shared_problem!(
+    /// 409 where a value is already taken or the state does not allow the change.
+    Conflict,
+    "Conflicts with the current state (a code naming the conflict)."
+);
+shared_problem!(
+    /// 409 where a change carries the version it was made from.
+    VersionConflict,
+    "Changed meanwhile (`version_conflict`); load it again."
+);
+shared_problem!(
+    /// 413: every operation with a body.
+    BodyTooLarge,
+    "The request body is over the size limit (`body_too_large`)."
+);
+shared_problem!(
+    /// 422: every operation with a body or query parameters.
+    Unreadable,
+    "The request could not be read (`expected_json`, `invalid_json`, `invalid_fields` with the `field`), or a \
+     value breaks a rule (a code naming the rule, with the `field`)."
+);
+shared_problem!(
+    /// 429 of the sign-in limits.
+    TooManyRequests,
+    "Over a rate limit (`too_many_requests`); try again after `Retry-After` seconds.",
+    retry_after
+);
+shared_problem!(
+    /// 429 of the limit on posts and edits per person and minute.
+    TooManyPosts,
+    "Too many posts and edits in a minute (`too_many_requests`); try again after `Retry-After` seconds.",
+    retry_after
+);
+shared_problem!(
+    /// 503: every operation (a read may wait for the database too).
+    Busy,
+    "The database could not take the write in time (`busy`); try again after `Retry-After` seconds.",
+    retry_after
+);
+
+// The answers an operation lists besides its own, by its shape. They are types only for the
+// document: no handler builds them.
+
+/// A read with a session: 401, 503.
+#[derive(utoipa::IntoResponses)]
+pub enum ReadProblems {
+    #[response(status = 401)]
+    Unauthenticated(#[ref_response] Unauthenticated),
+    #[response(status = 503)]
+    Busy(#[ref_response] Busy),
+}
+
+/// A read with a session that the policy may refuse: 401, 403 `forbidden`, 503.
+#[derive(utoipa::IntoResponses)]
+pub enum RestrictedReadProblems {
+    #[response(status = 401)]
+    Unauthenticated(#[ref_response] Unauthenticated),
+    #[response(status = 403)]
+    Forbidden(#[ref_response] Forbidden),
+    #[response(status = 503)]
+    Busy(#[ref_response] Busy),
+}
+
+/// A change with a session: 401, 403 `cross_origin`, 503.
+#[derive(utoipa::IntoResponses)]
+pub enum WriteProblems {
+    #[response(status = 401)]
+    Unauthenticated(#[ref_response] Unauthenticated),
+    #[response(status = 403)]
+    CrossOrigin(#[ref_response] CrossOrigin),
+    #[response(status = 503)]
+    Busy(#[ref_response] Busy),
+}
+
+/// A change with a session that the policy may refuse: 401, 403 `forbidden` or `cross_origin`, 503.
+#[derive(utoipa::IntoResponses)]
+pub enum RestrictedWriteProblems {
+    #[response(status = 401)]
+    Unauthenticated(#[ref_response] Unauthenticated),
+    #[response(status = 403)]
+    ForbiddenOrCrossOrigin(#[ref_response] ForbiddenOrCrossOrigin),
+    #[response(status = 503)]
+    Busy(#[ref_response] Busy),
+}
+
+/// A change without a session (signing in, following a link): 403 `cross_origin`, 503.
+#[derive(utoipa::IntoResponses)]
+pub enum PublicWriteProblems {
+    #[response(status = 403)]
+    CrossOrigin(#[ref_response] CrossOrigin),
+    #[response(status = 503)]
+    Busy(#[ref_response] Busy),
+}
+
+/// Path parameters: 404.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 404)]
+pub struct PathProblems(#[ref_response] NotFound);
+
+/// A request body: 413, 422.
+#[derive(utoipa::IntoResponses)]
+pub enum BodyProblems {
+    #[response(status = 413)]
+    BodyTooLarge(#[ref_response] BodyTooLarge),
+    #[response(status = 422)]
+    Unreadable(#[ref_response] Unreadable),
+}
+
+/// Query parameters: 422.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 422)]
+pub struct QueryProblems(#[ref_response] Unreadable);

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::doc::{BodyProblems, Conflict, PathProblems, RestrictedReadProblems, RestrictedWriteProblems};
 use super::extract::{ApiBytes, ApiJson, ApiPath, ApiResult};
 use crate::auth::{Caller, CurrentUser};
 use crate::error::AppError;
@@ -30,7 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Imports a grant export (CSV as the agency writes it) and reports every row.
 #[utoipa::path(post, path = "/api/v1/admin/grant-imports", tag = "admin", request_body(content = String, content_type = "text/csv"), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = ImportReport), (status = 403, description = "Not allowed (forbidden)")))]
+    responses((status = 200, description = "Success", body = ImportReport), RestrictedWriteProblems, BodyProblems))]
 async fn import_grants_file(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -43,14 +44,14 @@ async fn import_grants_file(
 
 /// Grants whose theme only keywords suggest, waiting for a person's decision.
 #[utoipa::path(get, path = "/api/v1/admin/review", tag = "admin", security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = Vec<ReviewItem>), (status = 403, description = "Not allowed (forbidden)")))]
+    responses((status = 200, description = "Success", body = Vec<ReviewItem>), RestrictedReadProblems))]
 async fn list_review(State(state): State<AppState>, current: CurrentUser) -> ApiResult<Vec<ReviewItem>> {
     Ok(ApiJson(review::pending(&state.db, &current, current.language()).await?))
 }
 
 /// Confirms a grant in a theme or rejects it.
 #[utoipa::path(post, path = "/api/v1/admin/review/{grant_id}", tag = "admin", params(("grant_id" = i32, Path)), request_body = ReviewDecision, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 204, description = "Done"), (status = 403, description = "Not allowed (forbidden)")))]
+    responses((status = 204, description = "Done"), RestrictedWriteProblems, PathProblems, BodyProblems))]
 async fn decide_review(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -63,7 +64,7 @@ async fn decide_review(
 
 /// Themes and the measure types mapped to them.
 #[utoipa::path(get, path = "/api/v1/admin/themes", tag = "admin", security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = Vec<ThemeMapping>), (status = 403, description = "Not allowed (forbidden)")))]
+    responses((status = 200, description = "Success", body = Vec<ThemeMapping>), RestrictedReadProblems))]
 async fn list_themes(State(state): State<AppState>, current: CurrentUser) -> ApiResult<Vec<ThemeMapping>> {
     Ok(ApiJson(placement::theme_mappings(&state.db, &current).await?))
 }
@@ -76,7 +77,8 @@ pub struct NewMeasureType {
 
 /// Maps a measure type to a theme; grants and cohorts follow.
 #[utoipa::path(post, path = "/api/v1/admin/themes/{theme_id}/measure-types", tag = "admin", params(("theme_id" = i32, Path)), request_body = NewMeasureType, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 204, description = "Done"), (status = 409, description = "Conflicts with the current state (problem+json)")))]
+    responses((status = 204, description = "Done"), RestrictedWriteProblems, PathProblems, BodyProblems,
+              (status = 409, response = Conflict)))]
 async fn add_measure_type(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -89,7 +91,7 @@ async fn add_measure_type(
 
 /// Removes a measure-type mapping; grants and cohorts follow.
 #[utoipa::path(delete, path = "/api/v1/admin/measure-types/{mapping_id}", tag = "admin", params(("mapping_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 204, description = "Done")))]
+    responses((status = 204, description = "Done"), RestrictedWriteProblems, PathProblems))]
 async fn remove_measure_type(
     State(state): State<AppState>,
     current: CurrentUser,

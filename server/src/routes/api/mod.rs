@@ -5,7 +5,7 @@ mod admin;
 mod auth;
 mod cohorts;
 mod digests;
-mod doc;
+pub mod doc;
 mod extract;
 mod grants;
 mod projects;
@@ -20,7 +20,7 @@ use crate::state::AppState;
 
 /// The API routes and their OpenAPI document.
 pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
-    let (router, mut openapi) = OpenApiRouter::with_openapi(doc::ApiDoc::openapi())
+    OpenApiRouter::with_openapi(doc::ApiDoc::openapi())
         .merge(auth::router())
         .merge(cohorts::router())
         .merge(grants::router())
@@ -30,8 +30,5 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(digests::router())
         .merge(resources::router())
         .merge(projects::router())
-        .split_for_parts();
-    // After every route is in: the standard answers go to all of them.
-    utoipa::Modify::modify(&doc::StandardProblems, &mut openapi);
-    (router, openapi)
+        .split_for_parts()
 }
