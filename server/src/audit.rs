@@ -2,6 +2,8 @@
 
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 
+use crate::auth::CurrentUser;
+use crate::domain::policy::Action;
 use crate::entities::audit_log;
 use crate::error::AppResult;
 
@@ -29,9 +31,10 @@ pub async fn record(
     Ok(())
 }
 
-/// The newest entries first.
-pub async fn latest(db: &impl ConnectionTrait, limit: u64) -> AppResult<Vec<audit_log::Model>> {
+/// The newest entries first, for those who may read the log.
+pub async fn latest(db: &impl ConnectionTrait, viewer: &CurrentUser, limit: u64) -> AppResult<Vec<audit_log::Model>> {
     use sea_orm::{EntityTrait, QueryOrder, QuerySelect};
+    viewer.require(Action::ViewAuditLog)?;
     Ok(audit_log::Entity::find()
         .order_by_desc(audit_log::Column::Id)
         .limit(limit)

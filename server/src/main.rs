@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use samling::auth::Caller;
 use samling::clock::{Clock, SystemClock};
 use samling::cohorts::{self, NewProgramme};
 use samling::config::Settings;
@@ -160,13 +161,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             db::migrate(&db).await?;
             let programme = cohorts::create_programme(
                 &db,
+                Caller::CommandLine,
                 NewProgramme {
                     name,
                     grant_years,
                     starts_on,
                     ends_on,
                 },
-                None,
                 clock.now(),
             )
             .await?;
@@ -280,7 +281,8 @@ async fn import(settings: Settings, clock: Arc<dyn Clock>, file: PathBuf) -> any
         bar.set_length(total);
         bar.set_position(done);
     };
-    let report = samling::grants::import::import_grants(&db, &bytes, None, clock.now(), &progress).await?;
+    let report =
+        samling::grants::import::import_grants(&db, Caller::CommandLine, &bytes, clock.now(), &progress).await?;
     bar.finish_and_clear();
     let tr = Tr::new(Language::Nb);
     println!(

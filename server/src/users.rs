@@ -7,11 +7,14 @@ use sea_orm::{
 use serde::Serialize;
 
 use crate::audit;
+use crate::auth::CurrentUser;
 use crate::auth::sign_in::{issue_sign_in_secret, revoke_sessions};
 use crate::domain::email::normalize_email;
+use crate::domain::policy::Action;
 use crate::entities::user;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Language;
+use crate::state::AppState;
 
 /// Creates the admin or promotes an existing person, and returns a one-time sign-in secret.
 pub async fn create_admin<C: TransactionTrait>(
@@ -69,19 +72,17 @@ pub async fn create_admin<C: TransactionTrait>(
     Ok((admin, secret))
 }
 
-/// Deactivates a person: they can no longer sign in and their sessions end.
-pub async fn deactivate<C: TransactionTrait>(
-    db: &C,
-    user_id: i32,
-    actor_user_id: i32,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
-    if user_id == actor_user_id {
+/// Deactivates a person: they can no longer sign in, their sessions end and their open live
+/// connections close.
+pub async fn deactivate(state: &AppState, viewer: &CurrentUser, user_id: i32) -> AppResult<()> {
+    viewer.require(Action::ManageUsers)?;
+    if user_id == viewer.user.id {
         return Err(AppError::Conflict {
             code: "cannot_deactivate_self",
         });
     }
-    let txn = crate::db::write_transaction(db).await?;
+    let now = state.now();
+    let txn = crate::db::write_transaction(&state.db).await?;
     let person = user::Entity::find_by_id(user_id)
         .one(&txn)
         .await?
@@ -92,7 +93,7 @@ pub async fn deactivate<C: TransactionTrait>(
     revoke_sessions(&txn, user_id).await?;
     audit::record(
         &txn,
-        Some(actor_user_id),
+        Some(viewer.user.id),
         "users.deactivate",
         "user",
         user_id,
@@ -101,6 +102,7 @@ pub async fn deactivate<C: TransactionTrait>(
     )
     .await?;
     txn.commit().await?;
+    state.hub.access_changed(user_id);
     Ok(())
 }
 
@@ -125,7 +127,9 @@ pub fn user_view(user: &user::Model) -> UserView {
     }
 }
 
-pub async fn all_users<C: sea_orm::ConnectionTrait>(db: &C) -> AppResult<Vec<UserView>> {
+/// Everyone with an account, for those who manage people.
+pub async fn all_users<C: sea_orm::ConnectionTrait>(db: &C, viewer: &CurrentUser) -> AppResult<Vec<UserView>> {
+    viewer.require(Action::ManageUsers)?;
     Ok(user::Entity::find()
         .order_by_asc(user::Column::Name)
         .all(db)

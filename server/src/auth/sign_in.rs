@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
+use super::CurrentUser;
 use super::session::SESSION_COOKIE;
 use super::tokens::{hash_secret, new_secret};
 use crate::digests::worker::{KIND_SIGN_IN, PENDING};
@@ -140,6 +141,14 @@ pub fn cleared_session_cookie(state: &AppState) -> Cookie<'static> {
     let mut cookie = session_cookie(state, String::new());
     cookie.make_removal();
     cookie
+}
+
+/// Signs a person out everywhere: every session token they hold stops working and their open
+/// live connections close.
+pub async fn sign_out(state: &AppState, person: &CurrentUser) -> AppResult<()> {
+    revoke_sessions(&state.db, person.user.id).await?;
+    state.hub.access_changed(person.user.id);
+    Ok(())
 }
 
 /// Makes every session token the user holds invalid (sign-out, deactivation, role change).

@@ -14,8 +14,8 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 
 use crate::audit;
-use crate::auth::CurrentUser;
 use crate::auth::sign_in::revoke_sessions;
+use crate::auth::{Caller, CurrentUser};
 use crate::domain::email::normalize_email;
 use crate::domain::grants::{GrantStatus, Placement};
 use crate::domain::policy::Action;
@@ -23,6 +23,7 @@ use crate::domain::roles::Role;
 use crate::entities::{cohort, grant, membership, organisation, programme, theme, user};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Language;
+use crate::state::AppState;
 
 /// Rows keyed by their id.
 fn by_id<T>(rows: Vec<T>, id: impl Fn(&T) -> i32) -> HashMap<i32, T> {
@@ -348,10 +349,11 @@ pub struct NewProgramme {
 /// Creates a programme and forms its cohorts from the grants already imported.
 pub async fn create_programme<C: TransactionTrait>(
     db: &C,
+    caller: Caller<'_>,
     new: NewProgramme,
-    actor_user_id: Option<i32>,
     now: DateTime<Utc>,
 ) -> AppResult<programme::Model> {
+    caller.require(Action::ManageProgrammes)?;
     let name = new.name.trim();
     if name.is_empty() || name.chars().count() > 200 {
         return Err(AppError::invalid("invalid_programme_name", "name"));
@@ -389,7 +391,7 @@ pub async fn create_programme<C: TransactionTrait>(
     form_cohorts(&txn, now).await?;
     audit::record(
         &txn,
-        actor_user_id,
+        caller.user_id(),
         "programmes.create",
         "programme",
         created.id,
@@ -500,19 +502,20 @@ pub async fn set_membership(
 /// Makes a person (new or known) the facilitator of a cohort.
 pub async fn appoint_facilitator<C: TransactionTrait>(
     db: &C,
+    viewer: &CurrentUser,
     cohort_id: i32,
     email: &str,
     name: &str,
-    actor_user_id: Option<i32>,
     now: DateTime<Utc>,
 ) -> AppResult<user::Model> {
+    viewer.require(Action::AppointFacilitator)?;
     let txn = crate::db::write_transaction(db).await?;
     crate::db::lock_row::<cohort::Entity>(&txn, cohort_id).await?;
     let facilitator = find_or_create_user(&txn, email, name, now).await?;
     set_membership(&txn, facilitator.id, cohort_id, Role::Facilitator, None, now).await?;
     audit::record(
         &txn,
-        actor_user_id,
+        Some(viewer.user.id),
         "cohorts.appoint_facilitator",
         "cohort",
         cohort_id,
@@ -524,7 +527,9 @@ pub async fn appoint_facilitator<C: TransactionTrait>(
     Ok(facilitator)
 }
 
-pub async fn programmes(db: &impl ConnectionTrait) -> AppResult<Vec<ProgrammeView>> {
+/// All programmes, for those who administer them.
+pub async fn programmes(db: &impl ConnectionTrait, viewer: &CurrentUser) -> AppResult<Vec<ProgrammeView>> {
+    viewer.require(Action::ManageProgrammes)?;
     Ok(programme::Entity::find()
         .order_by_asc(programme::Column::Id)
         .all(db)
@@ -535,16 +540,11 @@ pub async fn programmes(db: &impl ConnectionTrait) -> AppResult<Vec<ProgrammeVie
 }
 
 /// Takes a person out of a cohort: whoever may invite someone with their role may remove them.
-/// Their open sockets are told by the caller (`Hub::access_changed`) after this returns.
-pub async fn remove_member<C: TransactionTrait>(
-    db: &C,
-    viewer: &CurrentUser,
-    cohort_id: i32,
-    user_id: i32,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
+/// Their open live connections to the cohort close.
+pub async fn remove_member(state: &AppState, viewer: &CurrentUser, cohort_id: i32, user_id: i32) -> AppResult<()> {
     viewer.require(Action::ViewCohort { cohort_id })?;
-    let txn = crate::db::write_transaction(db).await?;
+    let now = state.now();
+    let txn = crate::db::write_transaction(&state.db).await?;
     let found = membership::Entity::find()
         .filter(membership::Column::CohortId.eq(cohort_id))
         .filter(membership::Column::UserId.eq(user_id))
@@ -573,5 +573,6 @@ pub async fn remove_member<C: TransactionTrait>(
     )
     .await?;
     txn.commit().await?;
+    state.hub.access_changed(user_id);
     Ok(())
 }

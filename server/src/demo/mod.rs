@@ -7,6 +7,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set, TransactionSession, TransactionTrait,
 };
 
+use crate::auth::Caller;
 use crate::auth::sign_in::{issue_sign_in_secret, sign_in_path};
 use crate::cohorts::{self, NewProgramme, find_or_create_user, set_membership};
 use crate::domain::grants::GrantStatus;
@@ -48,17 +49,17 @@ pub async fn load<C: TransactionTrait + sea_orm::ConnectionTrait>(
     let starts_on = now.date_naive() + Duration::days(7);
     cohorts::create_programme(
         db,
+        Caller::CommandLine,
         NewProgramme {
             name: format!("Klimasats-forum {}", starts_on.year()),
             grant_years: DEMO_GRANT_YEARS.map(|year| year.to_string()).join(","),
             starts_on,
             ends_on: starts_on + Duration::days(330),
         },
-        None,
         now,
     )
     .await?;
-    import_grants(db, SAMPLE_GRANTS, None, now, &|_, _| {}).await?;
+    import_grants(db, Caller::CommandLine, SAMPLE_GRANTS, now, &|_, _| {}).await?;
 
     let (admin, admin_secret) = users::create_admin(db, "admin@example.no", now).await?;
     let mut people = vec![DemoPerson {

@@ -9,6 +9,7 @@ use sea_orm::{ActiveModelTrait, EntityTrait, Set, TransactionSession, Transactio
 use serde::Serialize;
 
 use crate::audit;
+use crate::auth::Caller;
 use crate::cohorts;
 use crate::domain::grants::{COLUMNS, FieldError, GrantRecord, PlacementDecision, parse_record};
 use crate::entities::{grant, organisation};
@@ -224,11 +225,12 @@ impl<'a> LineCounter<'a> {
 /// transaction, so a failure leaves nothing half-written.
 pub async fn import_grants<C: TransactionTrait>(
     db: &C,
+    caller: Caller<'_>,
     bytes: &[u8],
-    actor_user_id: Option<i32>,
     now: DateTime<Utc>,
     progress: Progress<'_>,
 ) -> AppResult<ImportReport> {
+    super::authorize(caller)?;
     if bytes.len() > MAX_FILE_BYTES {
         return Err(AppError::invalid("import_too_large", "file"));
     }
@@ -282,10 +284,10 @@ pub async fn import_grants<C: TransactionTrait>(
     }
     cohorts::form_cohorts(&txn, now).await?;
     report.cohorts = cohorts::summaries(&txn, Language::Nb).await?;
-    report.needs_review = crate::grants::review::pending(&txn, Language::Nb).await?.len();
+    report.needs_review = crate::grants::review::waiting(&txn, Language::Nb).await?.len();
     audit::record(
         &txn,
-        actor_user_id,
+        caller.user_id(),
         "grants.import",
         "grant_import",
         now.timestamp(),

@@ -5,6 +5,7 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, QueryOrder, Set, T
 use serde::Serialize;
 
 use crate::audit;
+use crate::auth::CurrentUser;
 use crate::cohorts;
 use crate::domain::grants::{Placement, PlacementDecision, ThemeRule, place_grant};
 use crate::entities::{grant, theme, theme_measure_type};
@@ -64,7 +65,9 @@ impl ThemeMapping {
     }
 }
 
-pub async fn theme_mappings(db: &impl ConnectionTrait) -> AppResult<Vec<ThemeMapping>> {
+/// The themes and the measure types mapped to them, for those who manage grants.
+pub async fn theme_mappings(db: &impl ConnectionTrait, viewer: &CurrentUser) -> AppResult<Vec<ThemeMapping>> {
+    super::authorize(viewer.into())?;
     let themes = theme::Entity::find().order_by_asc(theme::Column::Id).all(db).await?;
     let mappings = theme_measure_type::Entity::find()
         .order_by_asc(theme_measure_type::Column::MeasureType)
@@ -94,11 +97,12 @@ pub async fn theme_mappings(db: &impl ConnectionTrait) -> AppResult<Vec<ThemeMap
 /// Maps a measure type to a theme, then re-places every grant and re-forms the cohorts.
 pub async fn add_measure_type<C: TransactionTrait>(
     db: &C,
+    viewer: &CurrentUser,
     theme_id: i32,
     measure_type: &str,
-    actor_user_id: i32,
     now: chrono::DateTime<chrono::Utc>,
 ) -> AppResult<()> {
+    super::authorize(viewer.into())?;
     let measure_type = measure_type.trim();
     if measure_type.is_empty() || measure_type.chars().count() > 120 {
         return Err(AppError::invalid("invalid_measure_type", "measure_type"));
@@ -129,7 +133,7 @@ pub async fn add_measure_type<C: TransactionTrait>(
     replace_all_grants(&txn, now).await?;
     audit::record(
         &txn,
-        Some(actor_user_id),
+        Some(viewer.user.id),
         "themes.map_measure_type",
         "theme",
         theme_id,
@@ -144,10 +148,11 @@ pub async fn add_measure_type<C: TransactionTrait>(
 /// Removes a mapping, then re-places every grant and re-forms the cohorts.
 pub async fn remove_measure_type<C: TransactionTrait>(
     db: &C,
+    viewer: &CurrentUser,
     mapping_id: i32,
-    actor_user_id: i32,
     now: chrono::DateTime<chrono::Utc>,
 ) -> AppResult<()> {
+    super::authorize(viewer.into())?;
     let txn = crate::db::write_transaction(db).await?;
     cohorts::lock_cohort_forming(&txn).await?;
     let mapping = theme_measure_type::Entity::find_by_id(mapping_id)
@@ -166,7 +171,7 @@ pub async fn remove_measure_type<C: TransactionTrait>(
     replace_all_grants(&txn, now).await?;
     audit::record(
         &txn,
-        Some(actor_user_id),
+        Some(viewer.user.id),
         "themes.unmap_measure_type",
         "theme",
         mapping.theme_id,

@@ -8,6 +8,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 
 use crate::audit;
+use crate::auth::CurrentUser;
 use crate::cohorts;
 use crate::domain::grants::{GrantStatus, Placement};
 use crate::entities::{grant, organisation, programme, theme};
@@ -29,7 +30,17 @@ pub struct ReviewItem {
 
 /// The grants waiting for a decision: in some programme's grant years, not withdrawn.
 /// Theme names are in `language`.
-pub async fn pending(db: &impl ConnectionTrait, language: Language) -> AppResult<Vec<ReviewItem>> {
+pub async fn pending(
+    db: &impl ConnectionTrait,
+    viewer: &CurrentUser,
+    language: Language,
+) -> AppResult<Vec<ReviewItem>> {
+    super::authorize(viewer.into())?;
+    waiting(db, language).await
+}
+
+/// [`pending`] without asking who wants to know (the import reports how many wait).
+pub(super) async fn waiting(db: &impl ConnectionTrait, language: Language) -> AppResult<Vec<ReviewItem>> {
     let years: Vec<i32> = programme::Entity::find()
         .all(db)
         .await?
@@ -80,11 +91,12 @@ pub enum ReviewDecision {
 /// Records a person's decision on a grant and re-forms the cohorts.
 pub async fn decide<C: TransactionTrait>(
     db: &C,
+    viewer: &CurrentUser,
     grant_id: i32,
     decision: ReviewDecision,
-    actor_user_id: i32,
     now: chrono::DateTime<chrono::Utc>,
 ) -> AppResult<()> {
+    super::authorize(viewer.into())?;
     let txn = crate::db::write_transaction(db).await?;
     cohorts::lock_cohort_forming(&txn).await?;
     let stored = grant::Entity::find_by_id(grant_id)
@@ -115,7 +127,7 @@ pub async fn decide<C: TransactionTrait>(
     };
     audit::record(
         &txn,
-        Some(actor_user_id),
+        Some(viewer.user.id),
         "grants.review",
         "grant",
         &stored.reference,

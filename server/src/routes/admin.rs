@@ -8,11 +8,12 @@ use axum::response::{IntoResponse, Redirect};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
+use crate::auth::Caller;
 use crate::cohorts::{self, CohortSummary, MemberView, NewProgramme, ProgrammeView};
-use crate::domain::policy::Action;
 use crate::domain::roles::Role;
 use crate::entities::audit_log;
 use crate::error::AppError;
+use crate::grants;
 use crate::grants::import::{ImportReport, import_grants};
 use crate::grants::placement::{self, ThemeMapping};
 use crate::grants::review::{self, ReviewDecision, ReviewItem};
@@ -36,8 +37,7 @@ struct AdminPage {
 }
 
 async fn admin_page(state: &AppState, page: SignedInPage, error: Option<FormError>) -> PageResult {
-    page.user.require(Action::ManageProgrammes)?;
-    let programmes = cohorts::programmes(&state.db).await?;
+    let programmes = cohorts::programmes(&state.db, &page.user).await?;
     let mut rows = Vec::new();
     for summary in cohorts::summaries(&state.db, page.view.tr.language).await? {
         let facilitators = cohorts::members(&state.db, &page.user, summary.cohort_id)
@@ -47,7 +47,9 @@ async fn admin_page(state: &AppState, page: SignedInPage, error: Option<FormErro
             .collect();
         rows.push(CohortRow { summary, facilitators });
     }
-    let pending_reviews = review::pending(&state.db, page.view.tr.language).await?.len();
+    let pending_reviews = review::pending(&state.db, &page.user, page.view.tr.language)
+        .await?
+        .len();
     let status = error.as_ref().map_or(StatusCode::OK, |shown| shown.status);
     let error = error.map(|shown| shown.message);
     Ok(render(
@@ -79,7 +81,6 @@ pub async fn create_programme(
     page: SignedInPage,
     Form(form): Form<ProgrammeForm>,
 ) -> PageResult {
-    page.user.require(Action::ManageProgrammes)?;
     let parse_date = |text: &str, field: &'static str| {
         NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| AppError::invalid("invalid_date", field))
     };
@@ -90,7 +91,7 @@ pub async fn create_programme(
             starts_on: parse_date(&form.starts_on, "starts_on")?,
             ends_on: parse_date(&form.ends_on, "ends_on")?,
         };
-        cohorts::create_programme(&state.db, new, Some(page.user.user.id), state.now()).await
+        cohorts::create_programme(&state.db, Caller::Person(&page.user), new, state.now()).await
     }
     .await;
     match result {
@@ -115,17 +116,7 @@ pub async fn appoint_facilitator(
     Path(cohort_id): Path<i32>,
     Form(form): Form<AppointForm>,
 ) -> PageResult {
-    page.user.require(Action::AppointFacilitator)?;
-    match cohorts::appoint_facilitator(
-        &state.db,
-        cohort_id,
-        &form.email,
-        &form.name,
-        Some(page.user.user.id),
-        state.now(),
-    )
-    .await
-    {
+    match cohorts::appoint_facilitator(&state.db, &page.user, cohort_id, &form.email, &form.name, state.now()).await {
         Ok(_) => Ok(Redirect::to("/admin").into_response()),
         Err(error) => {
             let shown = FormError::from_error(error, page.view.tr)?;
@@ -143,7 +134,7 @@ struct ImportPage {
 }
 
 pub async fn import_form(page: SignedInPage) -> PageResult {
-    page.user.require(Action::ManageGrants)?;
+    grants::authorize(Caller::Person(&page.user))?;
     Ok(render(
         StatusCode::OK,
         &ImportPage {
@@ -155,7 +146,8 @@ pub async fn import_form(page: SignedInPage) -> PageResult {
 }
 
 pub async fn import_upload(State(state): State<AppState>, page: SignedInPage, mut multipart: Multipart) -> PageResult {
-    page.user.require(Action::ManageGrants)?;
+    // Refused before the upload is read.
+    grants::authorize(Caller::Person(&page.user))?;
     let mut bytes = None;
     while let Some(field) = multipart
         .next_field()
@@ -173,7 +165,7 @@ pub async fn import_upload(State(state): State<AppState>, page: SignedInPage, mu
     }
     let bytes = bytes.filter(|bytes| !bytes.is_empty());
     let result = match bytes {
-        Some(bytes) => import_grants(&state.db, &bytes, Some(page.user.user.id), state.now(), &|_, _| {}).await,
+        Some(bytes) => import_grants(&state.db, Caller::Person(&page.user), &bytes, state.now(), &|_, _| {}).await,
         None => Err(AppError::invalid("import_empty_file", "file")),
     };
     match result {
@@ -208,9 +200,8 @@ struct ReviewPage {
 }
 
 pub async fn review_list(State(state): State<AppState>, page: SignedInPage) -> PageResult {
-    page.user.require(Action::ManageGrants)?;
-    let items = review::pending(&state.db, page.view.tr.language).await?;
-    let themes = placement::theme_mappings(&state.db).await?;
+    let items = review::pending(&state.db, &page.user, page.view.tr.language).await?;
+    let themes = placement::theme_mappings(&state.db, &page.user).await?;
     Ok(render(
         StatusCode::OK,
         &ReviewPage {
@@ -234,13 +225,14 @@ pub async fn review_decide(
     Path(grant_id): Path<i32>,
     Form(form): Form<ReviewForm>,
 ) -> PageResult {
-    page.user.require(Action::ManageGrants)?;
+    // Refused before the form is read.
+    grants::authorize(Caller::Person(&page.user))?;
     let decision = match (form.decision.as_str(), form.theme_id) {
         ("confirm", Some(theme_id)) => ReviewDecision::Confirm { theme_id },
         ("reject", _) => ReviewDecision::Reject,
         _ => return Err(AppError::invalid("invalid_decision", "decision").into()),
     };
-    review::decide(&state.db, grant_id, decision, page.user.user.id, state.now()).await?;
+    review::decide(&state.db, &page.user, grant_id, decision, state.now()).await?;
     Ok(Redirect::to("/admin/review").into_response())
 }
 
@@ -253,8 +245,7 @@ struct ThemesPage {
 }
 
 async fn themes_page(state: &AppState, page: SignedInPage, error: Option<FormError>) -> PageResult {
-    page.user.require(Action::ManageGrants)?;
-    let themes = placement::theme_mappings(&state.db).await?;
+    let themes = placement::theme_mappings(&state.db, &page.user).await?;
     let status = error.as_ref().map_or(StatusCode::OK, |shown| shown.status);
     let error = error.map(|shown| shown.message);
     Ok(render(
@@ -282,8 +273,7 @@ pub async fn add_measure_type(
     Path(theme_id): Path<i32>,
     Form(form): Form<MeasureTypeForm>,
 ) -> PageResult {
-    page.user.require(Action::ManageGrants)?;
-    match placement::add_measure_type(&state.db, theme_id, &form.measure_type, page.user.user.id, state.now()).await {
+    match placement::add_measure_type(&state.db, &page.user, theme_id, &form.measure_type, state.now()).await {
         Ok(()) => Ok(Redirect::to("/admin/themes").into_response()),
         Err(error) => {
             let shown = FormError::from_error(error, page.view.tr)?;
@@ -297,8 +287,7 @@ pub async fn remove_measure_type(
     page: SignedInPage,
     Path(mapping_id): Path<i32>,
 ) -> PageResult {
-    page.user.require(Action::ManageGrants)?;
-    placement::remove_measure_type(&state.db, mapping_id, page.user.user.id, state.now()).await?;
+    placement::remove_measure_type(&state.db, &page.user, mapping_id, state.now()).await?;
     Ok(Redirect::to("/admin/themes").into_response())
 }
 
@@ -311,8 +300,7 @@ struct UsersPage {
 }
 
 pub async fn users_list(State(state): State<AppState>, page: SignedInPage) -> PageResult {
-    page.user.require(Action::ManageUsers)?;
-    let users = users::all_users(&state.db).await?;
+    let users = users::all_users(&state.db, &page.user).await?;
     let me = page.user.user.id;
     Ok(render(
         StatusCode::OK,
@@ -329,9 +317,7 @@ pub async fn deactivate_user(
     page: SignedInPage,
     Path(user_id): Path<i32>,
 ) -> PageResult {
-    page.user.require(Action::ManageUsers)?;
-    users::deactivate(&state.db, user_id, page.user.user.id, state.now()).await?;
-    state.hub.access_changed(user_id);
+    users::deactivate(&state, &page.user, user_id).await?;
     Ok(Redirect::to("/admin/users").into_response())
 }
 
@@ -343,8 +329,7 @@ struct AuditPage {
 }
 
 pub async fn audit(State(state): State<AppState>, page: SignedInPage) -> PageResult {
-    page.user.require(Action::ViewAuditLog)?;
-    let entries = crate::audit::latest(&state.db, 200).await?;
+    let entries = crate::audit::latest(&state.db, &page.user, 200).await?;
     Ok(render(
         StatusCode::OK,
         &AuditPage {

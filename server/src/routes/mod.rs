@@ -2,12 +2,6 @@
 
 pub mod admin;
 pub mod api;
-pub mod api_digests;
-pub mod api_doc;
-pub mod api_projects;
-pub mod api_resources;
-pub mod api_sessions;
-pub mod api_threads;
 pub mod digest_pages;
 pub mod knowledge_pages;
 pub mod moderation_pages;

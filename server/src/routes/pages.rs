@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::auth::rate_limit::ClientIp;
 use crate::auth::sign_in::{
-    cleared_session_cookie, issue_session, redeem_sign_in_secret, request_sign_in_link, revoke_sessions, session_cookie,
+    self, cleared_session_cookie, issue_session, redeem_sign_in_secret, request_sign_in_link, session_cookie,
 };
 use crate::cohorts::invitations::{self, InvitationView, NewInvitation};
 use crate::cohorts::{self, CohortView, MemberView};
@@ -158,8 +158,7 @@ pub async fn sign_in_link_submit(
 
 pub async fn sign_out(State(state): State<AppState>, page: Page, jar: CookieJar) -> PageResult {
     if let Some(user) = page.user {
-        revoke_sessions(&state.db, user.user.id).await?;
-        state.hub.access_changed(user.user.id);
+        sign_in::sign_out(&state, &user).await?;
     }
     Ok((jar.add(cleared_session_cookie(&state)), Redirect::to("/sign-in")).into_response())
 }

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Deserialize;
 
-use super::api_sessions::ics_response;
+use super::api::sessions::ics_response;
 use crate::cohorts::{self, MemberView};
 use crate::domain::planner::{ProposedSession, oslo};
 use crate::domain::policy::Action;
@@ -446,9 +446,7 @@ async fn planning_page(
     error: Option<FormError>,
     warnings: Vec<String>,
 ) -> PageResult {
-    page.user.require(Action::ManageSessions { cohort_id })?;
-    let cohort = cohorts::cohort_view(&state.db, &page.user, cohort_id).await?;
-    let sessions = sessions::cohort_sessions(state, &page.user, cohort_id).await?;
+    let planning::PlanningOverview { cohort, sessions } = planning::overview(state, &page.user, cohort_id).await?;
     let tr = page.view.tr;
     let skipped = proposal
         .as_ref()

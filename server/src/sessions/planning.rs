@@ -157,6 +157,21 @@ pub async fn propose(state: &AppState, viewer: &CurrentUser, cohort_id: i32, que
     propose_for_cohort(&state.db, cohort_id, query, state.now()).await
 }
 
+/// What the planning page shows around a proposal, for whoever may plan the cohort's sessions.
+pub struct PlanningOverview {
+    pub cohort: crate::cohorts::CohortView,
+    pub sessions: Vec<super::SessionView>,
+}
+
+/// The cohort and its sessions as they are, for whoever may plan them.
+pub async fn overview(state: &AppState, viewer: &CurrentUser, cohort_id: i32) -> AppResult<PlanningOverview> {
+    viewer.require(Action::ManageSessions { cohort_id })?;
+    Ok(PlanningOverview {
+        cohort: crate::cohorts::cohort_view(&state.db, viewer, cohort_id).await?,
+        sessions: super::cohort_sessions(state, viewer, cohort_id).await?,
+    })
+}
+
 /// The planner's proposal for a cohort, without asking who wants it (the caller has).
 pub async fn propose_for_cohort(
     db: &impl ConnectionTrait,

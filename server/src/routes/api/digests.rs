@@ -6,14 +6,18 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::api::{ApiJson, ApiPath, ApiResult, Query};
+use super::doc::{
+    BodyProblems, PROBLEM_JSON, PathProblems, PublicWriteProblems, QueryProblems, ReadProblems,
+    RestrictedWriteProblems, WriteProblems,
+};
+use super::extract::{ApiJson, ApiPath, ApiResult, Query};
 use crate::auth::CurrentUser;
 use crate::digests::{self, DigestChange, DigestView};
 use crate::domain::digest_schedule::DigestPreference;
-use crate::error::AppError;
+use crate::error::{AppError, Problem};
 use crate::state::AppState;
 
-pub fn routes() -> OpenApiRouter<AppState> {
+pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(one_click_unsubscribe))
         .routes(routes!(get_preference, set_preference))
@@ -22,6 +26,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(preview_digest))
         .routes(routes!(send_digest_now))
 }
+
+// Answers two operations here give, for the document.
+const NOT_THE_FACILITATOR: &str = "Not the cohort's facilitator (`forbidden`).";
+const ALREADY_DECIDED: &str = "Already decided (`digest_not_scheduled`).";
 
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct TokenQuery {
@@ -38,7 +46,9 @@ pub struct Unsubscribed {
 /// link in the mail's `List-Unsubscribe` header. Needs no sign-in; the token is the proof.
 #[utoipa::path(post, path = "/api/v1/unsubscribe", tag = "digests", params(TokenQuery),
     responses((status = 200, description = "No more digests for the link's owner", body = Unsubscribed),
-        (status = 422, description = "The link is not valid (problem+json, code invalid_unsubscribe_link)")))]
+        PublicWriteProblems, QueryProblems,
+        (status = 422, description = "The link is not valid (`invalid_unsubscribe_link`); or a query parameter could \
+            not be read (`invalid_fields` with the `field`).", body = Problem, content_type = PROBLEM_JSON)))]
 async fn one_click_unsubscribe(
     State(state): State<AppState>,
     Query(query): Query<TokenQuery>,
@@ -56,7 +66,7 @@ pub struct Preference {
 
 /// What the signed-in person gets by e-mail.
 #[utoipa::path(get, path = "/api/v1/me/digest-preference", tag = "digests", security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = Preference)))]
+    responses((status = 200, description = "Success", body = Preference), ReadProblems))]
 async fn get_preference(current: CurrentUser) -> ApiResult<Preference> {
     Ok(ApiJson(Preference {
         preference: current.user.digest_preference.clone(),
@@ -66,8 +76,9 @@ async fn get_preference(current: CurrentUser) -> ApiResult<Preference> {
 /// Changes what the signed-in person gets by e-mail.
 #[utoipa::path(put, path = "/api/v1/me/digest-preference", tag = "digests", security(("bearer" = []), ("cookie" = [])),
     request_body = Preference,
-    responses((status = 200, description = "Saved", body = Preference),
-        (status = 422, description = "Unknown preference (problem+json, code invalid_preference)")))]
+    responses((status = 200, description = "Saved", body = Preference), WriteProblems, BodyProblems,
+        (status = 422, description = "Unknown preference (`invalid_preference`); or the body could not be read \
+            (`expected_json`, `invalid_json`, `invalid_fields` with the `field`).", body = Problem, content_type = PROBLEM_JSON)))]
 async fn set_preference(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -84,9 +95,8 @@ async fn set_preference(
 /// The cohort's digests in time order (facilitators and admins).
 #[utoipa::path(get, path = "/api/v1/cohorts/{cohort_id}/digests", tag = "digests", security(("bearer" = []), ("cookie" = [])),
     params(("cohort_id" = i32, Path)),
-    responses((status = 200, description = "Success", body = Vec<DigestView>),
-        (status = 403, description = "Not the cohort's facilitator"),
-        (status = 404, description = "No such cohort, or not a member")))]
+    responses((status = 200, description = "Success", body = Vec<DigestView>), ReadProblems, PathProblems,
+        (status = 403, description = NOT_THE_FACILITATOR, body = Problem, content_type = PROBLEM_JSON)))]
 async fn list_digests(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -99,9 +109,10 @@ async fn list_digests(
 /// day at or after `send_at`).
 #[utoipa::path(patch, path = "/api/v1/digests/{digest_id}", tag = "digests", security(("bearer" = []), ("cookie" = [])),
     params(("digest_id" = i32, Path)), request_body = DigestChange,
-    responses((status = 200, description = "Changed", body = DigestView),
-        (status = 409, description = "Already decided (problem+json, code digest_not_scheduled)"),
-        (status = 422, description = "Intro too long or a time in the past")))]
+    responses((status = 200, description = "Changed", body = DigestView), RestrictedWriteProblems, PathProblems, BodyProblems,
+        (status = 409, description = ALREADY_DECIDED, body = Problem, content_type = PROBLEM_JSON),
+        (status = 422, description = "Intro too long (`intro_too_long`) or a time in the past (`send_at_in_past`); or \
+            the body could not be read (`expected_json`, `invalid_json`, `invalid_fields` with the `field`).", body = Problem, content_type = PROBLEM_JSON)))]
 async fn change_digest(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -129,9 +140,10 @@ pub struct DigestPreview {
 /// The digest as a member would get it if it went out now.
 #[utoipa::path(get, path = "/api/v1/digests/{digest_id}/preview", tag = "digests", security(("bearer" = []), ("cookie" = [])),
     params(("digest_id" = i32, Path), PreviewQuery),
-    responses((status = 200, description = "Success", body = DigestPreview),
-        (status = 403, description = "Not the cohort's facilitator"),
-        (status = 404, description = "No such digest or member")))]
+    responses((status = 200, description = "Success", body = DigestPreview), ReadProblems, PathProblems, QueryProblems,
+        (status = 403, description = NOT_THE_FACILITATOR, body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "No such digest, or no such member to preview it for (`not_found`); also a path \
+            parameter that is not a number.", body = Problem, content_type = PROBLEM_JSON)))]
 async fn preview_digest(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -164,8 +176,8 @@ pub struct SentNow {
 /// Decides a scheduled digest now and sends it.
 #[utoipa::path(post, path = "/api/v1/digests/{digest_id}/send", tag = "digests", security(("bearer" = []), ("cookie" = [])),
     params(("digest_id" = i32, Path)),
-    responses((status = 200, description = "Enqueued", body = SentNow),
-        (status = 409, description = "Already decided (problem+json, code digest_not_scheduled)")))]
+    responses((status = 200, description = "Enqueued", body = SentNow), RestrictedWriteProblems, PathProblems,
+        (status = 409, description = ALREADY_DECIDED, body = Problem, content_type = PROBLEM_JSON)))]
 async fn send_digest_now(
     State(state): State<AppState>,
     current: CurrentUser,

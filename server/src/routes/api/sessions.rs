@@ -8,9 +8,13 @@ use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::api::{ApiJson, ApiPath, ApiResult};
+use super::doc::{
+    BodyProblems, PROBLEM_JSON, PathProblems, ReadProblems, RestrictedReadProblems, RestrictedWriteProblems,
+    WriteProblems,
+};
+use super::extract::{ApiJson, ApiPath, ApiResult};
 use crate::auth::CurrentUser;
-use crate::error::AppError;
+use crate::error::{AppError, Problem};
 use crate::sessions::participation::{
     self, PollAnswerInput, PollOptionInput, PollView, PreparationInput, PreparationView, RecapInput,
 };
@@ -19,7 +23,7 @@ use crate::sessions::registration::{self, AttendanceMark, AttendanceReport};
 use crate::sessions::{self, ExpertBooking, SessionChanges, SessionView, feeds};
 use crate::state::AppState;
 
-pub fn routes() -> OpenApiRouter<AppState> {
+pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_sessions))
         .routes(routes!(propose_plan))
@@ -40,7 +44,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 /// The cohort's sessions in number order, each placed on the timeline (past, next, later).
 #[utoipa::path(get, path = "/api/v1/cohorts/{cohort_id}/sessions", tag = "sessions", params(("cohort_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = Vec<SessionView>)))]
+    responses((status = 200, description = "Success", body = Vec<SessionView>), ReadProblems, PathProblems))]
 async fn list_sessions(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -51,8 +55,11 @@ async fn list_sessions(
 
 /// Proposes four dates that keep every planning rule, with the dates it skipped and why.
 #[utoipa::path(post, path = "/api/v1/cohorts/{cohort_id}/plan/proposal", tag = "sessions", params(("cohort_id" = i32, Path)), request_body = PlanQuery, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = Proposal), (status = 403, description = "Not allowed"),
-              (status = 422, description = "No plan is possible in this period (problem+json with the reason)")))]
+    responses((status = 200, description = "Success", body = Proposal), RestrictedWriteProblems, PathProblems,
+              BodyProblems,
+              (status = 422, description = "No plan is possible in this period (`plan_invalid_period`, \
+                `plan_period_too_short`, `plan_no_free_date`); or the body could not be read (`expected_json`, \
+                `invalid_json`, `invalid_fields` with the `field`).", body = Problem, content_type = PROBLEM_JSON)))]
 async fn propose_plan(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -64,8 +71,10 @@ async fn propose_plan(
 
 /// Saves a plan (accepted or set by hand); a time that breaks a rule needs `confirm`.
 #[utoipa::path(put, path = "/api/v1/cohorts/{cohort_id}/plan", tag = "sessions", params(("cohort_id" = i32, Path)), request_body = PlanAcceptance, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = Vec<SessionView>), (status = 403, description = "Not allowed"),
-              (status = 409, description = "A time breaks planning rules (problem+json with `violations`); send again with confirm")))]
+    responses((status = 200, description = "Success", body = Vec<SessionView>), RestrictedWriteProblems, PathProblems,
+              BodyProblems,
+              (status = 409, description = "A time breaks planning rules (`planning_rule_broken` with `violations`); \
+                send again with confirm.", body = Problem, content_type = PROBLEM_JSON)))]
 async fn accept_plan(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -79,7 +88,7 @@ async fn accept_plan(
 
 /// One session.
 #[utoipa::path(get, path = "/api/v1/sessions/{session_id}", tag = "sessions", params(("session_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = SessionView)))]
+    responses((status = 200, description = "Success", body = SessionView), ReadProblems, PathProblems))]
 async fn get_session(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -90,8 +99,10 @@ async fn get_session(
 
 /// Changes a session (facilitators): title, agenda, link, capacity, status, time.
 #[utoipa::path(patch, path = "/api/v1/sessions/{session_id}", tag = "sessions", params(("session_id" = i32, Path)), request_body = SessionChanges, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = SessionView), (status = 403, description = "Not allowed"),
-              (status = 409, description = "The new time breaks planning rules (problem+json with `violations`)")))]
+    responses((status = 200, description = "Success", body = SessionView), RestrictedWriteProblems, PathProblems,
+              BodyProblems,
+              (status = 409, description = "The new time breaks planning rules (`planning_rule_broken` with \
+                `violations`).", body = Problem, content_type = PROBLEM_JSON)))]
 async fn update_session(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -105,7 +116,7 @@ async fn update_session(
 
 /// Books one of the cohort's experts for the session, with a topic.
 #[utoipa::path(post, path = "/api/v1/sessions/{session_id}/experts", tag = "sessions", params(("session_id" = i32, Path)), request_body = ExpertBooking, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = SessionView), (status = 403, description = "Not allowed")))]
+    responses((status = 200, description = "Success", body = SessionView), RestrictedWriteProblems, PathProblems, BodyProblems))]
 async fn book_expert(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -119,8 +130,8 @@ async fn book_expert(
 
 /// Registers the caller: a seat, or the waitlist when the session is full.
 #[utoipa::path(put, path = "/api/v1/sessions/{session_id}/registration", tag = "sessions", params(("session_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = SessionView), (status = 403, description = "Not allowed"),
-              (status = 409, description = "Registration is closed")))]
+    responses((status = 200, description = "Success", body = SessionView), RestrictedWriteProblems, PathProblems,
+              (status = 409, description = "Registration is closed (`registration_closed`).", body = Problem, content_type = PROBLEM_JSON)))]
 async fn register(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -131,7 +142,7 @@ async fn register(
 
 /// Unregisters the caller; the first on the waitlist gets the seat.
 #[utoipa::path(delete, path = "/api/v1/sessions/{session_id}/registration", tag = "sessions", params(("session_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = SessionView), (status = 403, description = "Not allowed")))]
+    responses((status = 200, description = "Success", body = SessionView), RestrictedWriteProblems, PathProblems))]
 async fn unregister(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -142,7 +153,7 @@ async fn unregister(
 
 /// Registrations and attendance, per person and per municipality (facilitators).
 #[utoipa::path(get, path = "/api/v1/sessions/{session_id}/attendance", tag = "sessions", params(("session_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = AttendanceReport), (status = 403, description = "Not allowed")))]
+    responses((status = 200, description = "Success", body = AttendanceReport), RestrictedReadProblems, PathProblems))]
 async fn get_attendance(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -153,8 +164,9 @@ async fn get_attendance(
 
 /// Records who came (facilitators, once the session has started).
 #[utoipa::path(put, path = "/api/v1/sessions/{session_id}/attendance", tag = "sessions", params(("session_id" = i32, Path)), request_body = Vec<AttendanceMark>, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = AttendanceReport), (status = 403, description = "Not allowed"),
-              (status = 409, description = "The session has not started")))]
+    responses((status = 200, description = "Success", body = AttendanceReport), RestrictedWriteProblems, PathProblems,
+              BodyProblems,
+              (status = 409, description = "The session has not started (`attendance_before_session`).", body = Problem, content_type = PROBLEM_JSON)))]
 async fn record_attendance(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -168,7 +180,7 @@ async fn record_attendance(
 
 /// The caller's answers to the needs intake.
 #[utoipa::path(get, path = "/api/v1/sessions/{session_id}/preparation", tag = "sessions", params(("session_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = PreparationInput)))]
+    responses((status = 200, description = "Success", body = PreparationInput), ReadProblems, PathProblems))]
 async fn get_my_preparation(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -181,7 +193,7 @@ async fn get_my_preparation(
 
 /// Saves "what do you need help with" and "what can you share".
 #[utoipa::path(put, path = "/api/v1/sessions/{session_id}/preparation", tag = "sessions", params(("session_id" = i32, Path)), request_body = PreparationInput, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = PreparationInput), (status = 403, description = "Not allowed")))]
+    responses((status = 200, description = "Success", body = PreparationInput), RestrictedWriteProblems, PathProblems, BodyProblems))]
 async fn save_preparation(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -195,7 +207,7 @@ async fn save_preparation(
 
 /// Everyone's needs and offers (the facilitator and the booked experts).
 #[utoipa::path(get, path = "/api/v1/sessions/{session_id}/preparations", tag = "sessions", params(("session_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = Vec<PreparationView>), (status = 403, description = "Not allowed")))]
+    responses((status = 200, description = "Success", body = Vec<PreparationView>), RestrictedReadProblems, PathProblems))]
 async fn list_preparations(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -208,7 +220,7 @@ async fn list_preparations(
 
 /// The availability poll: candidate times, best first by municipalities that can attend.
 #[utoipa::path(get, path = "/api/v1/sessions/{session_id}/poll", tag = "sessions", params(("session_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = PollView)))]
+    responses((status = 200, description = "Success", body = PollView), ReadProblems, PathProblems))]
 async fn get_poll(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -219,7 +231,7 @@ async fn get_poll(
 
 /// Adds a candidate time to the poll (facilitators).
 #[utoipa::path(post, path = "/api/v1/sessions/{session_id}/poll/options", tag = "sessions", params(("session_id" = i32, Path)), request_body = PollOptionInput, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = PollView), (status = 403, description = "Not allowed")))]
+    responses((status = 200, description = "Success", body = PollView), RestrictedWriteProblems, PathProblems, BodyProblems))]
 async fn add_poll_option(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -233,7 +245,7 @@ async fn add_poll_option(
 
 /// Answers the poll: yes, if need be, or no per time.
 #[utoipa::path(put, path = "/api/v1/sessions/{session_id}/poll/answers", tag = "sessions", params(("session_id" = i32, Path)), request_body = Vec<PollAnswerInput>, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = PollView), (status = 403, description = "Not allowed")))]
+    responses((status = 200, description = "Success", body = PollView), RestrictedWriteProblems, PathProblems, BodyProblems))]
 async fn answer_poll(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -247,8 +259,9 @@ async fn answer_poll(
 
 /// Writes (and optionally publishes) the recap after the session.
 #[utoipa::path(put, path = "/api/v1/sessions/{session_id}/recap", tag = "sessions", params(("session_id" = i32, Path)), request_body = RecapInput, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = SessionView), (status = 403, description = "Not allowed"),
-              (status = 409, description = "The session has not started")))]
+    responses((status = 200, description = "Success", body = SessionView), RestrictedWriteProblems, PathProblems,
+              BodyProblems,
+              (status = 409, description = "The session has not started (`recap_before_session`).", body = Problem, content_type = PROBLEM_JSON)))]
 async fn write_recap(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -278,7 +291,8 @@ pub fn ics_response(file_name: &str, body: String) -> Response {
 
 /// The session as an iCalendar file (Europe/Oslo, stable UID, SEQUENCE per change).
 #[utoipa::path(get, path = "/api/v1/sessions/{session_id}/calendar.ics", tag = "sessions", params(("session_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "An RFC 5545 calendar", content_type = "text/calendar", body = String)))]
+    responses((status = 200, description = "An RFC 5545 calendar", content_type = "text/calendar", body = String),
+              ReadProblems, PathProblems))]
 async fn session_calendar(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -296,7 +310,7 @@ pub struct CalendarFeed {
 
 /// Makes a personal calendar feed URL with all the caller's sessions; an older URL stops working.
 #[utoipa::path(post, path = "/api/v1/me/calendar-feed", tag = "sessions", security(("bearer" = []), ("cookie" = [])),
-    responses((status = 201, description = "Created", body = CalendarFeed)))]
+    responses((status = 201, description = "Created", body = CalendarFeed), WriteProblems))]
 async fn create_calendar_feed(State(state): State<AppState>, current: CurrentUser) -> Result<Response, AppError> {
     let url = feeds::create_feed(&state, &current).await?;
     Ok((StatusCode::CREATED, ApiJson(CalendarFeed { url })).into_response())
@@ -304,7 +318,7 @@ async fn create_calendar_feed(State(state): State<AppState>, current: CurrentUse
 
 /// Revokes the caller's calendar feed URL.
 #[utoipa::path(delete, path = "/api/v1/me/calendar-feed", tag = "sessions", security(("bearer" = []), ("cookie" = [])),
-    responses((status = 204, description = "Done")))]
+    responses((status = 204, description = "Done"), WriteProblems))]
 async fn revoke_calendar_feed(State(state): State<AppState>, current: CurrentUser) -> Result<StatusCode, AppError> {
     feeds::revoke_feed(&state, &current).await?;
     Ok(StatusCode::NO_CONTENT)

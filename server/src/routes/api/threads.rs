@@ -8,16 +8,20 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::api::{ApiJson, ApiPath, ApiResult, Query};
+use super::doc::{
+    BodyProblems, PROBLEM_JSON, PathProblems, QueryProblems, ReadProblems, RestrictedWriteProblems, TooManyPosts,
+    VersionConflict, WriteProblems,
+};
+use super::extract::{ApiJson, ApiPath, ApiResult, Query};
 use crate::auth::CurrentUser;
-use crate::error::AppError;
+use crate::error::{AppError, Problem};
 use crate::state::AppState;
 use crate::threads::changes::{self, AnswerMark, PostEdit, ReadPosition, RevisionView};
 use crate::threads::events::{self, EventView};
 use crate::threads::moderation::{self, MuteView, NewMute, NewReport, QueueItem, ThreadFlags, Visibility};
 use crate::threads::{self, NewPost, NewThread, PostView, ThreadDetail, ThreadSummary, ThreadView};
 
-pub fn routes() -> OpenApiRouter<AppState> {
+pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_threads, create_thread))
         .routes(routes!(get_thread, update_thread))
@@ -37,6 +41,16 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_events))
         .routes(routes!(unread_counts))
 }
+
+// The refusals several operations here give, for the document.
+const NOT_ALLOWED_OR_MUTED: &str =
+    "Not allowed (`forbidden`), muted (`muted`), or sent from another website's page (`cross_origin`).";
+const NOT_THE_AUTHOR: &str = "Not the author (`forbidden`), or sent from another website's page (`cross_origin`).";
+const NOT_A_MODERATOR: &str = "Not a moderator of this cohort (`forbidden`).";
+const NOT_A_MODERATOR_CHANGE: &str =
+    "Not a moderator of this cohort (`forbidden`), or sent from another website's page (`cross_origin`).";
+const REASON_NEEDED: &str = "A reason is needed (`reason_required`); or the body could not be read (`expected_json`, \
+                             `invalid_json`, `invalid_fields` with the `field`).";
 
 // For the document: the server checks `changes::REACTIONS`; a test keeps the two the same.
 /// A reaction to a post.
@@ -59,7 +73,7 @@ fn created_or_found<T: serde::Serialize>(body: T, created: bool) -> Response {
 
 /// The cohort's threads, pinned first, then by latest activity, with the caller's unread counts.
 #[utoipa::path(get, path = "/api/v1/cohorts/{cohort_id}/threads", tag = "threads", params(("cohort_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = Vec<ThreadSummary>)))]
+    responses((status = 200, description = "Success", body = Vec<ThreadSummary>), ReadProblems, PathProblems))]
 async fn list_threads(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -70,9 +84,11 @@ async fn list_threads(
 
 /// Starts a thread with its first post; a retry with the same `client_id` returns the same thread.
 #[utoipa::path(post, path = "/api/v1/cohorts/{cohort_id}/threads", tag = "threads", params(("cohort_id" = i32, Path)), request_body = NewThread, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 201, description = "Created", body = ThreadDetail), (status = 200, description = "Already created by an earlier try with this client_id", body = ThreadDetail),
-              (status = 403, description = "Not allowed, or muted (code muted)"),
-              (status = 429, description = "Too many posts; wait a minute")))]
+    responses((status = 201, description = "Created", body = ThreadDetail),
+              (status = 200, description = "Already created by an earlier try with this client_id", body = ThreadDetail),
+              WriteProblems, PathProblems, BodyProblems,
+              (status = 403, description = NOT_ALLOWED_OR_MUTED, body = Problem, content_type = PROBLEM_JSON),
+              (status = 429, response = TooManyPosts)))]
 async fn create_thread(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -85,7 +101,7 @@ async fn create_thread(
 
 /// A thread with its posts; hidden and deleted posts keep their place without their text.
 #[utoipa::path(get, path = "/api/v1/threads/{thread_id}", tag = "threads", params(("thread_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = ThreadDetail)))]
+    responses((status = 200, description = "Success", body = ThreadDetail), ReadProblems, PathProblems))]
 async fn get_thread(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -96,7 +112,8 @@ async fn get_thread(
 
 /// Moderators lock, unlock, pin or unpin a thread, sending the `version` they saw.
 #[utoipa::path(patch, path = "/api/v1/threads/{thread_id}", tag = "moderation", params(("thread_id" = i32, Path)), request_body = ThreadFlags, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "The thread now", body = ThreadView), (status = 403, description = "Not a moderator of this cohort"), (status = 409, description = "Changed meanwhile (code version_conflict); load it again")))]
+    responses((status = 200, description = "The thread now", body = ThreadView), WriteProblems, PathProblems, BodyProblems,
+              (status = 403, description = NOT_A_MODERATOR_CHANGE, body = Problem, content_type = PROBLEM_JSON), (status = 409, response = VersionConflict)))]
 async fn update_thread(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -110,7 +127,10 @@ async fn update_thread(
 
 /// Marks the post that answers the thread (or none): the asker, the facilitator or an expert.
 #[utoipa::path(put, path = "/api/v1/threads/{thread_id}/answer", tag = "threads", params(("thread_id" = i32, Path)), request_body = AnswerMark, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "The thread now", body = ThreadView), (status = 403, description = "Not allowed"), (status = 422, description = "Not a post of this thread")))]
+    responses((status = 200, description = "The thread now", body = ThreadView), RestrictedWriteProblems, PathProblems,
+              BodyProblems,
+              (status = 422, description = "Not a post of this thread (`unknown_post`); or the body could not be read (`expected_json`, \
+                `invalid_json`, `invalid_fields` with the `field`).", body = Problem, content_type = PROBLEM_JSON)))]
 async fn mark_answered(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -124,7 +144,7 @@ async fn mark_answered(
 
 /// Moves the caller's read position in the thread forward (never back).
 #[utoipa::path(put, path = "/api/v1/threads/{thread_id}/read", tag = "threads", params(("thread_id" = i32, Path)), request_body = ReadPosition, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 204, description = "Done")))]
+    responses((status = 204, description = "Done"), WriteProblems, PathProblems, BodyProblems))]
 async fn mark_read(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -137,8 +157,12 @@ async fn mark_read(
 
 /// Posts in a thread; a retried send with the same `client_id` creates one post.
 #[utoipa::path(post, path = "/api/v1/threads/{thread_id}/posts", tag = "threads", params(("thread_id" = i32, Path)), request_body = NewPost, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 201, description = "Created", body = PostView), (status = 200, description = "Already created by an earlier try with this client_id", body = PostView),
-              (status = 403, description = "Not allowed, or muted (code muted)"), (status = 409, description = "The thread is locked"), (status = 429, description = "Too many posts; wait a minute")))]
+    responses((status = 201, description = "Created", body = PostView),
+              (status = 200, description = "Already created by an earlier try with this client_id", body = PostView),
+              WriteProblems, PathProblems, BodyProblems,
+              (status = 403, description = NOT_ALLOWED_OR_MUTED, body = Problem, content_type = PROBLEM_JSON),
+              (status = 409, description = "The thread is locked (`thread_locked`).", body = Problem, content_type = PROBLEM_JSON),
+              (status = 429, response = TooManyPosts)))]
 async fn create_post(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -151,8 +175,10 @@ async fn create_post(
 
 /// The author edits a post; the earlier text is kept in its history.
 #[utoipa::path(patch, path = "/api/v1/posts/{post_id}", tag = "threads", params(("post_id" = i32, Path)), request_body = PostEdit, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "The post now", body = PostView), (status = 403, description = "Not the author"), (status = 409, description = "Deleted or hidden"),
-              (status = 429, description = "Too many posts and edits; wait a minute")))]
+    responses((status = 200, description = "The post now", body = PostView), WriteProblems, PathProblems, BodyProblems,
+              (status = 403, description = NOT_THE_AUTHOR, body = Problem, content_type = PROBLEM_JSON),
+              (status = 409, description = "Deleted or hidden (`post_deleted`, `post_hidden`).", body = Problem, content_type = PROBLEM_JSON),
+              (status = 429, response = TooManyPosts)))]
 async fn edit_post(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -164,7 +190,8 @@ async fn edit_post(
 
 /// The author deletes a post; it stays in place, shown as deleted.
 #[utoipa::path(delete, path = "/api/v1/posts/{post_id}", tag = "threads", params(("post_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "The post now", body = PostView), (status = 403, description = "Not the author")))]
+    responses((status = 200, description = "The post now", body = PostView), WriteProblems, PathProblems,
+              (status = 403, description = NOT_THE_AUTHOR, body = Problem, content_type = PROBLEM_JSON)))]
 async fn delete_post(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -175,7 +202,7 @@ async fn delete_post(
 
 /// The earlier texts of a post, oldest first.
 #[utoipa::path(get, path = "/api/v1/posts/{post_id}/revisions", tag = "threads", params(("post_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = Vec<RevisionView>)))]
+    responses((status = 200, description = "Success", body = Vec<RevisionView>), ReadProblems, PathProblems))]
 async fn list_revisions(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -186,9 +213,9 @@ async fn list_revisions(
 
 /// Adds the caller's reaction (`thumbs_up`, `heart`, `celebrate`, `idea` or `thanks`).
 #[utoipa::path(put, path = "/api/v1/posts/{post_id}/reactions/{reaction}", tag = "threads", params(("post_id" = i32, Path), ("reaction" = inline(Reaction), Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "The post now", body = PostView),
-              (status = 409, description = "The post is deleted or hidden (post_deleted, post_hidden)"),
-              (status = 422, description = "Unknown reaction")))]
+    responses((status = 200, description = "The post now", body = PostView), WriteProblems, PathProblems,
+              (status = 409, description = "The post is deleted or hidden (`post_deleted`, `post_hidden`).", body = Problem, content_type = PROBLEM_JSON),
+              (status = 422, description = "Unknown reaction (`invalid_reaction`).", body = Problem, content_type = PROBLEM_JSON)))]
 async fn add_reaction(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -201,9 +228,9 @@ async fn add_reaction(
 
 /// Takes the caller's reaction back.
 #[utoipa::path(delete, path = "/api/v1/posts/{post_id}/reactions/{reaction}", tag = "threads", params(("post_id" = i32, Path), ("reaction" = inline(Reaction), Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "The post now", body = PostView),
-              (status = 409, description = "The post is deleted or hidden (post_deleted, post_hidden)"),
-              (status = 422, description = "Unknown reaction")))]
+    responses((status = 200, description = "The post now", body = PostView), WriteProblems, PathProblems,
+              (status = 409, description = "The post is deleted or hidden (`post_deleted`, `post_hidden`).", body = Problem, content_type = PROBLEM_JSON),
+              (status = 422, description = "Unknown reaction (`invalid_reaction`).", body = Problem, content_type = PROBLEM_JSON)))]
 async fn remove_reaction(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -216,8 +243,8 @@ async fn remove_reaction(
 
 /// Reports a post to the cohort's moderators.
 #[utoipa::path(post, path = "/api/v1/posts/{post_id}/reports", tag = "moderation", params(("post_id" = i32, Path)), request_body = NewReport, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 204, description = "Reported"),
-              (status = 422, description = "A reason is needed")))]
+    responses((status = 204, description = "Reported"), WriteProblems, PathProblems, BodyProblems,
+              (status = 422, description = REASON_NEEDED, body = Problem, content_type = PROBLEM_JSON)))]
 async fn report_post(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -230,7 +257,8 @@ async fn report_post(
 
 /// Closes a post's open reports without hiding it.
 #[utoipa::path(post, path = "/api/v1/posts/{post_id}/reports/dismiss", tag = "moderation", params(("post_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 204, description = "Done"), (status = 403, description = "Not a moderator of this cohort")))]
+    responses((status = 204, description = "Done"), WriteProblems, PathProblems,
+              (status = 403, description = NOT_A_MODERATOR_CHANGE, body = Problem, content_type = PROBLEM_JSON)))]
 async fn dismiss_reports(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -242,8 +270,9 @@ async fn dismiss_reports(
 
 /// Hides a post with a reason, which the author is told by e-mail.
 #[utoipa::path(post, path = "/api/v1/posts/{post_id}/hide", tag = "moderation", params(("post_id" = i32, Path)), request_body = Visibility, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "The post now", body = PostView), (status = 403, description = "Not a moderator of this cohort"), (status = 409, description = "Changed meanwhile (code version_conflict); load it again"),
-              (status = 422, description = "A reason is needed")))]
+    responses((status = 200, description = "The post now", body = PostView), WriteProblems, PathProblems, BodyProblems,
+              (status = 403, description = NOT_A_MODERATOR_CHANGE, body = Problem, content_type = PROBLEM_JSON), (status = 409, response = VersionConflict),
+              (status = 422, description = REASON_NEEDED, body = Problem, content_type = PROBLEM_JSON)))]
 async fn hide_post(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -257,8 +286,9 @@ async fn hide_post(
 
 /// Shows a hidden post again, with a reason the author is told.
 #[utoipa::path(post, path = "/api/v1/posts/{post_id}/restore", tag = "moderation", params(("post_id" = i32, Path)), request_body = Visibility, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "The post now", body = PostView), (status = 403, description = "Not a moderator of this cohort"), (status = 409, description = "Changed meanwhile (code version_conflict); load it again"),
-              (status = 422, description = "A reason is needed")))]
+    responses((status = 200, description = "The post now", body = PostView), WriteProblems, PathProblems, BodyProblems,
+              (status = 403, description = NOT_A_MODERATOR_CHANGE, body = Problem, content_type = PROBLEM_JSON), (status = 409, response = VersionConflict),
+              (status = 422, description = REASON_NEEDED, body = Problem, content_type = PROBLEM_JSON)))]
 async fn restore_post(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -272,7 +302,8 @@ async fn restore_post(
 
 /// Reported and hidden posts of the cohort, for its moderators.
 #[utoipa::path(get, path = "/api/v1/cohorts/{cohort_id}/moderation", tag = "moderation", params(("cohort_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = Vec<QueueItem>), (status = 403, description = "Not a moderator of this cohort")))]
+    responses((status = 200, description = "Success", body = Vec<QueueItem>), ReadProblems, PathProblems,
+              (status = 403, description = NOT_A_MODERATOR, body = Problem, content_type = PROBLEM_JSON)))]
 async fn moderation_queue(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -285,7 +316,8 @@ async fn moderation_queue(
 
 /// The cohort's members who are muted now.
 #[utoipa::path(get, path = "/api/v1/cohorts/{cohort_id}/mutes", tag = "moderation", params(("cohort_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = Vec<MuteView>), (status = 403, description = "Not a moderator of this cohort")))]
+    responses((status = 200, description = "Success", body = Vec<MuteView>), ReadProblems, PathProblems,
+              (status = 403, description = NOT_A_MODERATOR, body = Problem, content_type = PROBLEM_JSON)))]
 async fn list_mutes(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -296,7 +328,8 @@ async fn list_mutes(
 
 /// Mutes a member for a time: they keep reading but cannot post.
 #[utoipa::path(post, path = "/api/v1/cohorts/{cohort_id}/mutes", tag = "moderation", params(("cohort_id" = i32, Path)), request_body = NewMute, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 201, description = "Muted", body = MuteView), (status = 403, description = "Not a moderator of this cohort")))]
+    responses((status = 201, description = "Muted", body = MuteView), WriteProblems, PathProblems, BodyProblems,
+              (status = 403, description = NOT_A_MODERATOR_CHANGE, body = Problem, content_type = PROBLEM_JSON)))]
 async fn mute_member(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -309,7 +342,8 @@ async fn mute_member(
 
 /// Ends a member's mute early.
 #[utoipa::path(delete, path = "/api/v1/cohorts/{cohort_id}/mutes/{user_id}", tag = "moderation", params(("cohort_id" = i32, Path), ("user_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 204, description = "Done"), (status = 403, description = "Not a moderator of this cohort")))]
+    responses((status = 204, description = "Done"), WriteProblems, PathProblems,
+              (status = 403, description = NOT_A_MODERATOR_CHANGE, body = Problem, content_type = PROBLEM_JSON)))]
 async fn unmute_member(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -328,7 +362,7 @@ pub struct AfterQuery {
 
 /// The cohort's events after a sequence number, in order (at most 500 at a time).
 #[utoipa::path(get, path = "/api/v1/cohorts/{cohort_id}/events", tag = "threads", params(("cohort_id" = i32, Path), AfterQuery), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = Vec<EventView>)))]
+    responses((status = 200, description = "Success", body = Vec<EventView>), ReadProblems, PathProblems, QueryProblems))]
 async fn list_events(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -348,7 +382,7 @@ pub struct CohortUnread {
 
 /// Unread posts per cohort of the caller, for a dashboard.
 #[utoipa::path(get, path = "/api/v1/me/unread", tag = "threads", security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Success", body = Vec<CohortUnread>)))]
+    responses((status = 200, description = "Success", body = Vec<CohortUnread>), ReadProblems))]
 async fn unread_counts(State(state): State<AppState>, current: CurrentUser) -> ApiResult<Vec<CohortUnread>> {
     let mut counts: Vec<CohortUnread> = threads::unread_by_cohort(&state, &current)
         .await?

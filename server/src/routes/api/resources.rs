@@ -8,13 +8,14 @@ use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::api::{ApiJson, ApiPath};
+use super::doc::{BodyProblems, PROBLEM_JSON, PathProblems, ReadProblems, WriteProblems};
+use super::extract::{ApiJson, ApiPath};
 use crate::auth::CurrentUser;
-use crate::error::AppError;
+use crate::error::{AppError, Problem};
 use crate::resources::{self, ResourceView};
 use crate::state::AppState;
 
-pub fn routes() -> OpenApiRouter<AppState> {
+pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_resources, post_resource))
         .routes(routes!(get_resource, delete_resource))
@@ -43,8 +44,7 @@ struct NewResourceForm {
 
 /// A cohort's resources, newest first.
 #[utoipa::path(get, path = "/api/v1/cohorts/{cohort_id}/resources", tag = "resources", params(("cohort_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "The resources", body = [ResourceView]),
-              (status = 404, description = "Not found or not a member")))]
+    responses((status = 200, description = "The resources", body = [ResourceView]), ReadProblems, PathProblems))]
 async fn list_resources(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -56,11 +56,13 @@ async fn list_resources(
 /// Posts a link or uploads a file (`multipart/form-data`).
 #[utoipa::path(post, path = "/api/v1/cohorts/{cohort_id}/resources", tag = "resources", params(("cohort_id" = i32, Path)),
     request_body(content = NewResourceForm, content_type = "multipart/form-data"), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 201, description = "Posted", body = ResourceView),
-              (status = 403, description = "May not post resources here"),
-              (status = 404, description = "Not found or not a member"),
-              (status = 413, description = "The file is over the size limit (code file_too_large)"),
-              (status = 422, description = "Invalid input: unsupported_file_type, invalid_file_name, invalid_link, …")))]
+    responses((status = 201, description = "Posted", body = ResourceView), WriteProblems, PathProblems, BodyProblems,
+              (status = 403, description = "May not post resources here (`forbidden`), or sent from another website's \
+                page (`cross_origin`).", body = Problem, content_type = PROBLEM_JSON),
+              (status = 413, description = "The file is over the size limit (`file_too_large`), or the request body is \
+                (`body_too_large`).", body = Problem, content_type = PROBLEM_JSON),
+              (status = 422, description = "Invalid input: a code naming the rule, with the `field` \
+                (`unsupported_file_type`, `invalid_file_name`, `invalid_link`, `malformed_upload`, …).", body = Problem, content_type = PROBLEM_JSON)))]
 async fn post_resource(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -74,7 +76,7 @@ async fn post_resource(
 
 /// One resource.
 #[utoipa::path(get, path = "/api/v1/resources/{resource_id}", tag = "resources", params(("resource_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "The resource", body = ResourceView)))]
+    responses((status = 200, description = "The resource", body = ResourceView), ReadProblems, PathProblems))]
 async fn get_resource(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -85,8 +87,9 @@ async fn get_resource(
 
 /// Deletes a resource and its file: the one who posted it, or the cohort's facilitator.
 #[utoipa::path(delete, path = "/api/v1/resources/{resource_id}", tag = "resources", params(("resource_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 204, description = "Deleted"),
-              (status = 403, description = "Neither its poster nor the facilitator")))]
+    responses((status = 204, description = "Deleted"), WriteProblems, PathProblems,
+              (status = 403, description = "Neither its poster nor the facilitator (`forbidden`), or sent from another \
+                website's page (`cross_origin`).", body = Problem, content_type = PROBLEM_JSON)))]
 async fn delete_resource(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -98,8 +101,10 @@ async fn delete_resource(
 
 /// The resources of every cohort of a theme that the caller is in, across programme years.
 #[utoipa::path(get, path = "/api/v1/themes/{theme_id}/resources", tag = "resources", params(("theme_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "The resources, newest first", body = [ResourceView]),
-              (status = 404, description = "The caller is in no cohort of this theme")))]
+    responses((status = 200, description = "The resources, newest first", body = [ResourceView]), ReadProblems,
+              PathProblems,
+              (status = 404, description = "The caller is in no cohort of this theme (`not_found`); also a path \
+                parameter that is not a number.", body = Problem, content_type = PROBLEM_JSON)))]
 async fn theme_library(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -116,9 +121,9 @@ pub struct ResourceSettings {
 
 /// Opens or closes posting resources to the cohort's project leads (its facilitator).
 #[utoipa::path(put, path = "/api/v1/cohorts/{cohort_id}/resource-settings", tag = "resources", params(("cohort_id" = i32, Path)), request_body = ResourceSettings, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "Saved", body = ResourceSettings),
-              (status = 403, description = "Not the facilitator"),
-              (status = 404, description = "Not found or not a member")))]
+    responses((status = 200, description = "Saved", body = ResourceSettings), WriteProblems, PathProblems, BodyProblems,
+              (status = 403, description = "Not the facilitator (`forbidden`), or sent from another website's page \
+                (`cross_origin`).", body = Problem, content_type = PROBLEM_JSON)))]
 async fn resource_settings(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -133,7 +138,9 @@ async fn resource_settings(
 #[utoipa::path(get, path = "/api/v1/resources/{resource_id}/file", tag = "resources", params(("resource_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, description = "The file as uploaded, with the type detected from its content when it came in (one of \
                 `SAMLING_RESOURCE_TYPES`: by default PDF, Office documents, PNG, JPEG, WebP)", content_type = "*/*"),
-              (status = 404, description = "Not found, not a file, or not visible to the caller")))]
+              ReadProblems, PathProblems,
+              (status = 404, description = "Not found, not a file, or not visible to the caller (`not_found`); also a \
+                path parameter that is not a number.", body = Problem, content_type = PROBLEM_JSON)))]
 async fn download_file(
     State(state): State<AppState>,
     current: CurrentUser,

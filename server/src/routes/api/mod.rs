@@ -1,0 +1,34 @@
+//! The JSON API under `/api/v1`: one router per area, merged here with the OpenAPI document.
+//! Every handler is registered through `utoipa-axum`, so the document lists every endpoint.
+
+mod admin;
+mod auth;
+mod cohorts;
+mod digests;
+pub mod doc;
+mod extract;
+mod grants;
+mod projects;
+mod resources;
+pub mod sessions;
+mod threads;
+
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::state::AppState;
+
+/// The API routes and their OpenAPI document.
+pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(doc::ApiDoc::openapi())
+        .merge(auth::router())
+        .merge(cohorts::router())
+        .merge(grants::router())
+        .merge(admin::router())
+        .merge(sessions::router())
+        .merge(threads::router())
+        .merge(digests::router())
+        .merge(resources::router())
+        .merge(projects::router())
+        .split_for_parts()
+}
