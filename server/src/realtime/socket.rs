@@ -19,14 +19,14 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{Notify, broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use super::{Hub, Outgoing, Queued, ServerMessage, Subscriber, frame};
+use super::events::last_seq;
+use super::{EventFrame, Hub, Outgoing, Queued, ServerMessage, Subscriber, frame};
 use crate::auth::CurrentUser;
 use crate::domain::policy::Action;
 use crate::entities::thread;
 use crate::error::AppError;
 use crate::i18n::Tr;
 use crate::state::AppState;
-use crate::threads::events::{REPLAY_LIMIT, last_seq, load_events};
 use crate::threads::{self, NewPost};
 
 /// Largest message a client may send; a larger one closes the socket with 1009.
@@ -761,7 +761,7 @@ impl Writer {
     /// Sends the cohort's stored events after `last` straight from the log, advancing it.
     async fn catch_up(&mut self, cohort_id: i32, last: &mut i64) -> Going {
         loop {
-            let events = match load_events(&self.db, cohort_id, *last, REPLAY_LIMIT).await {
+            let events = match self.hub.inner.source.frames_after(&self.db, cohort_id, *last).await {
                 Ok(events) => events,
                 Err(error) => {
                     error.log();
@@ -771,16 +771,12 @@ impl Writer {
             if events.is_empty() {
                 return true;
             }
-            for event in &events {
-                if self
-                    .sink
-                    .feed(text(&ServerMessage::Event { cohort_id, event }))
-                    .await
-                    .is_err()
-                {
+            for event in events {
+                let seq = event.seq;
+                if self.sink.feed(Message::Text(event.text)).await.is_err() {
                     return false;
                 }
-                *last = event.seq;
+                *last = seq;
             }
             if self.sink.flush().await.is_err() {
                 return false;
@@ -800,7 +796,7 @@ impl Writer {
         match outgoing {
             Outgoing::Ephemeral(frame) => self.write(Message::Text(frame.clone())).await,
             Outgoing::Events { cohort_id, events } => {
-                for (seq, frame) in events {
+                for EventFrame { seq, text } in events {
                     let Some(last) = self.following.get_mut(cohort_id) else {
                         // Not (or no longer) following: a resync or unsubscribe is under way.
                         break;
@@ -818,7 +814,7 @@ impl Writer {
                         break;
                     }
                     *last = *seq;
-                    if !self.write(Message::Text(frame.clone())).await {
+                    if !self.write(Message::Text(text.clone())).await {
                         return false;
                     }
                 }

@@ -7,7 +7,6 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::events::{self, EventKind};
 use super::views::{PostView, ThreadView, names, post_views, thread_views};
 use super::{
     checked_body, mentioned_members, require_may_post, require_not_muted, store_mentions, visible_post, visible_thread,
@@ -17,6 +16,7 @@ use crate::db::{lock_row, write_transaction};
 use crate::domain::policy::Action;
 use crate::entities::{post, post_reaction, post_revision, thread, thread_read};
 use crate::error::{AppError, AppResult};
+use crate::realtime::events::{self, EventKind};
 use crate::search;
 use crate::state::AppState;
 

@@ -12,7 +12,6 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::events::{self, EventKind};
 use super::views::{PostView, ThreadView, names, post_views, thread_views};
 use super::{visible_post, visible_thread};
 use crate::audit;
@@ -23,6 +22,7 @@ use crate::entities::{cohort_mute, membership, post, post_report, thread, user};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Tr;
 use crate::mails;
+use crate::realtime::events::{self, EventKind};
 use crate::search;
 use crate::state::AppState;
 
