@@ -12,7 +12,8 @@
 //!
 //! With PostgreSQL, signals travel between instances by LISTEN/NOTIFY ([`listen`]).
 //!
-//! The event log is here too ([`events`]): areas append their changes to it.
+//! The event log is here too ([`events`]): areas append their changes to it and commit with
+//! [`commit_and_signal`].
 
 pub mod events;
 mod socket;
@@ -23,12 +24,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
-use sea_orm::{DatabaseBackend, DatabaseConnection};
+use sea_orm::{DatabaseBackend, DatabaseConnection, DatabaseTransaction};
 use serde::Serialize;
 use tokio::sync::{Notify, broadcast};
 
 use events::{EventSource, PG_CHANNEL, notify_instances};
 pub use socket::{MAX_MESSAGE_BYTES, QUEUE_CAPACITY, REPLY_CAPACITY, upgrade};
+
+use crate::error::AppResult;
 
 /// What a socket's writer sends: a cohort's stored events, in order (with their numbers, to
 /// skip what it already sent), or an ephemeral message.
@@ -183,6 +186,15 @@ impl EventFrame {
     }
 }
 
+/// Commits a transaction that appended to the cohort's event log, then signals the cohort's
+/// sockets on this instance (other instances hear of it from the log's NOTIFY, at the commit).
+/// Every stored change that has an event ends with this.
+pub async fn commit_and_signal(txn: DatabaseTransaction, hub: &Hub, cohort_id: i32) -> AppResult<()> {
+    txn.commit().await?;
+    hub.notify(cohort_id);
+    Ok(())
+}
+
 impl Hub {
     /// `source` renders the log's events, which the hub reads when a socket catches up or a
     /// signal comes without them.
@@ -204,8 +216,8 @@ impl Hub {
         self.inner.feeds.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Call after the transaction that stored a cohort's change has committed.
-    pub fn notify(&self, cohort_id: i32) {
+    /// The cohort has new events in the log (see [`commit_and_signal`]).
+    fn notify(&self, cohort_id: i32) {
         if let Some(feed) = self.feeds().get_mut(&cohort_id) {
             feed.stale = true;
             feed.wake.notify_one();

@@ -16,6 +16,7 @@ use crate::db::{lock_row, write_transaction};
 use crate::domain::policy::Action;
 use crate::entities::{post, post_reaction, post_revision, thread, thread_read};
 use crate::error::{AppError, AppResult};
+use crate::realtime::commit_and_signal;
 use crate::realtime::events::{self, EventKind};
 use crate::search;
 use crate::state::AppState;
@@ -42,9 +43,7 @@ async fn commit_with_event(
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     events::append(&txn, cohort_id, kind, Some(thread_id), post_id, now).await?;
-    txn.commit().await?;
-    state.hub.notify(cohort_id);
-    Ok(())
+    commit_and_signal(txn, &state.hub, cohort_id).await
 }
 
 /// A post its author may change: not deleted, not hidden by a moderator.

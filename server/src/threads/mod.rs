@@ -375,8 +375,7 @@ pub async fn create_thread(
         now,
     )
     .await?;
-    txn.commit().await?;
-    state.hub.notify(cohort_id);
+    realtime::commit_and_signal(txn, &state.hub, cohort_id).await?;
     Ok((thread_detail(state, viewer, created.id).await?, true))
 }
 
