@@ -13,10 +13,11 @@
 //! With PostgreSQL, signals travel between instances by LISTEN/NOTIFY ([`listen`]).
 //!
 //! The event log is here too ([`events`]): areas append their changes to it and commit with
-//! [`commit_and_signal`].
+//! [`commit_and_signal`]. What a client may send over its socket is the entry point's
+//! (`routes::socket`); each socket's writer is here ([`connection`]).
 
+pub(crate) mod connection;
 pub mod events;
-mod socket;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -28,8 +29,8 @@ use sea_orm::{DatabaseBackend, DatabaseConnection, DatabaseTransaction};
 use serde::Serialize;
 use tokio::sync::{Notify, broadcast};
 
+pub use connection::{QUEUE_CAPACITY, REPLY_CAPACITY};
 use events::{EventSource, PG_CHANNEL, notify_instances};
-pub use socket::{MAX_MESSAGE_BYTES, QUEUE_CAPACITY, REPLY_CAPACITY, upgrade};
 
 use crate::error::AppResult;
 
@@ -51,7 +52,7 @@ struct Subscriber {
     name: Arc<str>,
     /// The socket writer's inbox: the cohort's events, and the news when the socket fell
     /// behind and was taken off the feed.
-    inbox: socket::Inbox,
+    inbox: connection::Inbox,
 }
 
 struct Feed {
@@ -263,7 +264,7 @@ impl Hub {
         });
     }
 
-    fn access_signals(&self) -> broadcast::Receiver<i32> {
+    pub(crate) fn access_signals(&self) -> broadcast::Receiver<i32> {
         self.inner.access.subscribe()
     }
 
@@ -372,11 +373,11 @@ impl Hub {
         feed.subscribers
             .retain(|subscriber| match subscriber.inbox.deliver(outgoing.clone()) {
                 Ok(()) => true,
-                Err(socket::Undelivered::Full) => {
-                    subscriber.inbox.send(socket::Command::Lagged { cohort_id });
+                Err(connection::Undelivered::Full) => {
+                    subscriber.inbox.send(connection::Command::Lagged { cohort_id });
                     false
                 }
-                Err(socket::Undelivered::Closed) => false,
+                Err(connection::Undelivered::Closed) => false,
             });
     }
 
