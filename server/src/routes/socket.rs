@@ -382,3 +382,299 @@ where
         }
     }
 }
+
+/// The protocol over channels: the handler as production runs it, on a real database, without
+/// a server or a socket. `tests/api/realtime.rs` covers the same over real websockets.
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use axum::extract::ws::Message;
+    use chrono::{TimeZone, Utc};
+    use futures::StreamExt;
+    use futures::channel::mpsc;
+    use serde_json::{Value, json};
+    use tokio::task::JoinHandle;
+
+    use super::{MAX_MESSAGE_BYTES, serve};
+    use crate::bench_seed::{self, BenchSeed};
+    use crate::clock::ManualClock;
+    use crate::config::Settings;
+    use crate::state::AppState;
+
+    /// A server's state on a fresh SQLite file: two cohorts of two members, a thread in each.
+    struct World {
+        state: AppState,
+        clock: ManualClock,
+        seed: BenchSeed,
+        _dir: tempfile::TempDir,
+    }
+
+    async fn world() -> World {
+        world_with(|_| {}).await
+    }
+
+    async fn world_with(adjust: impl FnOnce(&mut Settings)) -> World {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let mut settings = Settings {
+            database_url: format!("sqlite://{}/samling.sqlite?mode=rwc", dir.path().display()),
+            outbox_dir: dir.path().join("outbox"),
+            files_dir: dir.path().join("files"),
+            ..Settings::default()
+        };
+        adjust(&mut settings);
+        let start = Utc
+            .with_ymd_and_hms(2027, 3, 10, 9, 0, 0)
+            .single()
+            .expect("a valid date");
+        let clock = ManualClock::starting_at(start);
+        let state = crate::startup::build_state(settings, Arc::new(clock.clone()))
+            .await
+            .expect("the state builds");
+        let seed = bench_seed::seed(&state.db, &state.settings, 2, 2, start)
+            .await
+            .expect("the seed is stored");
+        World {
+            state,
+            clock,
+            seed,
+            _dir: dir,
+        }
+    }
+
+    impl World {
+        /// The `member`th member of the `cohort`th cohort (from 0), connected.
+        async fn connect(&self, cohort: usize, member: usize) -> Client {
+            let token = &self.seed.cohorts[cohort].members[member].token;
+            let current = crate::auth::extract::authenticate(&self.state, token)
+                .await
+                .expect("the token is checked")
+                .expect("the token is valid");
+            let (to_server, stream) = mpsc::unbounded();
+            let (sink, from_server) = mpsc::unbounded();
+            let served = tokio::spawn(serve(self.state.clone(), current, sink, stream));
+            Client {
+                to_server,
+                from_server,
+                served,
+            }
+        }
+
+        fn cohort_id(&self, cohort: usize) -> i32 {
+            self.seed.cohorts[cohort].cohort_id
+        }
+
+        fn thread_id(&self, cohort: usize) -> i32 {
+            self.seed.cohorts[cohort].thread_id
+        }
+    }
+
+    /// The client's ends of the two channels the handler serves.
+    struct Client {
+        to_server: mpsc::UnboundedSender<Result<Message, axum::Error>>,
+        from_server: mpsc::UnboundedReceiver<Message>,
+        served: JoinHandle<()>,
+    }
+
+    impl Client {
+        fn send_frame(&self, message: Message) {
+            self.to_server.unbounded_send(Ok(message)).expect("the handler reads");
+        }
+
+        fn send(&self, message: Value) {
+            self.send_frame(Message::Text(message.to_string().into()));
+        }
+
+        /// The next message the server sends, within 5 s.
+        async fn next_frame(&mut self) -> Message {
+            tokio::time::timeout(std::time::Duration::from_secs(5), self.from_server.next())
+                .await
+                .expect("a message within 5 s")
+                .expect("the server still sends")
+        }
+
+        /// The next JSON message that is not presence or typing (those are ephemeral).
+        async fn next(&mut self) -> Value {
+            loop {
+                if let Message::Text(text) = self.next_frame().await {
+                    let message: Value = serde_json::from_str(text.as_str()).expect("JSON");
+                    if !matches!(message["type"].as_str(), Some("presence" | "typing")) {
+                        return message;
+                    }
+                }
+            }
+        }
+
+        /// Reads until the server's Close; its code and reason. Then the handler ends.
+        async fn close_frame(mut self) -> (u16, String) {
+            loop {
+                if let Message::Close(frame) = self.next_frame().await {
+                    let frame = frame.expect("a close code");
+                    // The client answers the Close, as a websocket client does.
+                    let _ = self.to_server.unbounded_send(Ok(Message::Close(None)));
+                    tokio::time::timeout(std::time::Duration::from_secs(5), self.served)
+                        .await
+                        .expect("the handler ends after the Close")
+                        .expect("the handler does not panic");
+                    return (frame.code, frame.reason.to_string());
+                }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_gets_the_replay_then_the_posts_of_others_live_and_the_poster_its_answer() {
+        let world = world().await;
+        let (cohort_id, thread_id) = (world.cohort_id(0), world.thread_id(0));
+        let mut reader = world.connect(0, 1).await;
+        reader.send(json!({ "type": "subscribe", "cohort_id": cohort_id }));
+        assert_eq!(
+            reader.next().await,
+            json!({ "type": "subscribed", "cohort_id": cohort_id, "after": 0 })
+        );
+        // The thread the seed started, replayed from the log with the thread as it is now.
+        let replayed = reader.next().await;
+        assert_eq!(
+            (
+                &replayed["type"],
+                &replayed["seq"],
+                &replayed["kind"],
+                &replayed["thread"]["id"]
+            ),
+            (&json!("event"), &json!(1), &json!("thread_created"), &json!(thread_id))
+        );
+
+        let mut poster = world.connect(0, 0).await;
+        let post = json!({ "type": "post", "thread_id": thread_id, "body": "Hei **alle**", "client_id": "c-1" });
+        poster.send(post.clone());
+        let posted = poster.next().await;
+        assert_eq!((&posted["type"], &posted["created"]), (&json!("posted"), &json!(true)));
+        let event = reader.next().await;
+        assert_eq!(
+            (
+                &event["type"],
+                &event["cohort_id"],
+                &event["seq"],
+                &event["kind"],
+                &event["post"]["id"]
+            ),
+            (
+                &json!("event"),
+                &json!(cohort_id),
+                &json!(2),
+                &json!("post_created"),
+                &posted["post_id"]
+            )
+        );
+        assert!(
+            event["post"]["body_html"]
+                .as_str()
+                .is_some_and(|html| html.contains("<strong>alle</strong>")),
+            "{event}"
+        );
+
+        // A retry after a lost answer finds the same post and announces nothing new.
+        poster.send(post);
+        assert_eq!(
+            poster.next().await,
+            json!({ "type": "posted", "client_id": "c-1", "post_id": posted["post_id"], "created": false })
+        );
+        reader.send(json!({ "type": "ping" }));
+        assert_eq!(
+            reader.next().await,
+            json!({ "type": "pong" }),
+            "no second event came first"
+        );
+    }
+
+    #[tokio::test]
+    async fn bad_messages_and_other_cohorts_are_answered_with_errors_and_the_socket_stays_open() {
+        let world = world().await;
+        let mut client = world.connect(0, 0).await;
+        client.send_frame(Message::Text("not json".into()));
+        let invalid = client.next().await;
+        assert_eq!(
+            (&invalid["type"], &invalid["code"]),
+            (&json!("error"), &json!("invalid_message"))
+        );
+        client.send(json!({ "type": "subscribe", "cohort_id": world.cohort_id(1) }));
+        assert_eq!(client.next().await["code"], "not_found", "another cohort is not found");
+        client.send(json!({ "type": "post", "thread_id": world.thread_id(0), "body": "  ", "client_id": "c-2" }));
+        let refused = client.next().await;
+        assert_eq!(
+            (&refused["type"], &refused["code"], &refused["client_id"]),
+            (&json!("error"), &json!("empty_post"), &json!("c-2"))
+        );
+        assert_eq!(refused["message"], "Skriv noe før du sender.");
+        client.send(json!({ "type": "ping" }));
+        assert_eq!(client.next().await, json!({ "type": "pong" }));
+
+        // The client goes: the handler ends.
+        drop(client.to_server);
+        tokio::time::timeout(std::time::Duration::from_secs(5), client.served)
+            .await
+            .expect("the handler ends when the client goes")
+            .expect("the handler does not panic");
+    }
+
+    #[tokio::test]
+    async fn a_binary_frame_closes_with_1003() {
+        let world = world().await;
+        let client = world.connect(0, 0).await;
+        client.send_frame(Message::Binary(vec![0, 1].into()));
+        assert_eq!(client.close_frame().await, (1003, "unsupported_data".to_string()));
+    }
+
+    #[tokio::test]
+    async fn a_message_too_big_to_read_closes_with_1009() {
+        let world = world().await;
+        let client = world.connect(0, 0).await;
+        // What the websocket library reports for a message over the limit.
+        let too_big = tungstenite::Error::Capacity(tungstenite::error::CapacityError::MessageTooLong {
+            size: MAX_MESSAGE_BYTES + 1,
+            max_size: MAX_MESSAGE_BYTES,
+        });
+        client
+            .to_server
+            .unbounded_send(Err(axum::Error::new(too_big)))
+            .expect("the handler reads");
+        assert_eq!(client.close_frame().await, (1009, "message_too_big".to_string()));
+    }
+
+    #[tokio::test]
+    async fn frames_beyond_the_rate_limit_close_with_1008() {
+        let world = world_with(|settings| settings.socket_messages_per_second = 1).await;
+        let client = world.connect(0, 0).await;
+        // A burst of three seconds' worth is allowed; the fourth frame is one too many.
+        for _ in 0..4 {
+            client.send_frame(Message::Pong(vec![1].into()));
+        }
+        assert_eq!(client.close_frame().await, (1008, "rate_limited".to_string()));
+    }
+
+    #[tokio::test]
+    async fn the_socket_closes_with_4401_when_its_session_expires() {
+        let world = world().await;
+        let mut client = world.connect(0, 0).await;
+        client.send(json!({ "type": "ping" }));
+        assert_eq!(client.next().await, json!({ "type": "pong" }));
+        world
+            .clock
+            .advance(chrono::Duration::hours(world.state.settings.session_hours));
+        assert_eq!(client.close_frame().await, (4401, "session_expired".to_string()));
+    }
+
+    #[tokio::test]
+    async fn signing_out_closes_the_socket_with_4401() {
+        let world = world().await;
+        let mut client = world.connect(0, 0).await;
+        client.send(json!({ "type": "subscribe", "cohort_id": world.cohort_id(0), "after": 1 }));
+        assert_eq!(client.next().await["type"], "subscribed");
+        let user_id = world.seed.cohorts[0].members[0].user_id;
+        crate::auth::sign_in::revoke_sessions(&world.state.db, user_id)
+            .await
+            .expect("the sessions are revoked");
+        world.state.hub.access_changed(user_id);
+        assert_eq!(client.close_frame().await, (4401, "signed_out".to_string()));
+    }
+}
