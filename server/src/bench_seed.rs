@@ -14,7 +14,7 @@ use crate::config::Settings;
 use crate::domain::roles::Role;
 use crate::entities::{cohort, post, programme, theme, thread, user};
 use crate::i18n::Language;
-use crate::threads::events::{self, EventKind};
+use crate::realtime::events::{self, EventKind};
 
 #[derive(Debug, Serialize)]
 pub struct SeededMember {

@@ -109,7 +109,7 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::R
             settings.sign_in_limit_per_ip,
         )),
         post_limits: Arc::new(PostLimits::new(settings.posts_per_minute)),
-        hub: crate::realtime::Hub::new(db.clone()),
+        hub: crate::realtime::Hub::new(db.clone(), Arc::new(crate::threads::events::ThreadEvents)),
         outbox: Arc::new(tokio::sync::Notify::new()),
         posts: crate::threads::writer::PostWriter::start(
             db::post_writer_connection(&settings.database_url, &db).await?,

@@ -251,7 +251,7 @@ async fn an_oversized_message_closes_that_socket_and_the_server_keeps_serving_ot
     let mut flooder = connect(&app, &kari).await;
     let _ = flooder
         .send(Message::Text(
-            "x".repeat(samling::realtime::MAX_MESSAGE_BYTES + 1).into(),
+            "x".repeat(samling::routes::socket::MAX_MESSAGE_BYTES + 1).into(),
         ))
         .await;
     let closed = tokio::time::timeout(Duration::from_secs(5), close_code(&mut flooder)).await;

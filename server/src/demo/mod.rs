@@ -16,10 +16,10 @@ use crate::domain::sessions::{RegistrationStatus, SessionStatus};
 use crate::entities::{cohort, grant, membership, post, registration, session, session_expert, theme, thread, user};
 use crate::error::AppResult;
 use crate::grants::import::import_grants;
+use crate::realtime::events::{EventKind, append};
 use crate::resources::storage::Storage;
 use crate::sessions;
 use crate::sessions::planning::{self, PlanQuery};
-use crate::threads::events::{EventKind, append};
 use crate::users;
 
 mod knowledge;

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::realtime::events::EventKind;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "cohort_events")]
 pub struct Model {
@@ -8,7 +10,7 @@ pub struct Model {
     pub cohort_id: i32,
     /// Per cohort, gapless, in commit order.
     pub seq: i64,
-    pub kind: String,
+    pub kind: EventKind,
     pub thread_id: Option<i32>,
     pub post_id: Option<i32>,
     pub created_at: DateTimeUtc,

@@ -11,8 +11,13 @@
 //! are dropped for a socket that is behind.
 //!
 //! With PostgreSQL, signals travel between instances by LISTEN/NOTIFY ([`listen`]).
+//!
+//! The event log is here too ([`events`]): areas append their changes to it and commit with
+//! [`commit_and_signal`]. What a client may send over its socket is the entry point's
+//! (`routes::socket`); each socket's writer is here ([`connection`]).
 
-mod socket;
+pub(crate) mod connection;
+pub mod events;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -20,21 +25,20 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
-use sea_orm::{DatabaseBackend, DatabaseConnection};
+use sea_orm::{DatabaseBackend, DatabaseConnection, DatabaseTransaction};
 use serde::Serialize;
 use tokio::sync::{Notify, broadcast};
 
-use crate::threads::events::{EventView, PG_CHANNEL, REPLAY_LIMIT, load_events, notify_instances};
-pub use socket::{MAX_MESSAGE_BYTES, QUEUE_CAPACITY, REPLY_CAPACITY, upgrade};
+pub use connection::{QUEUE_CAPACITY, REPLY_CAPACITY};
+use events::{EventSource, PG_CHANNEL, notify_instances};
+
+use crate::error::AppResult;
 
 /// What a socket's writer sends: a cohort's stored events, in order (with their numbers, to
 /// skip what it already sent), or an ephemeral message.
 #[derive(Debug)]
 pub(crate) enum Outgoing {
-    Events {
-        cohort_id: i32,
-        events: Vec<(i64, Utf8Bytes)>,
-    },
+    Events { cohort_id: i32, events: Vec<EventFrame> },
     Ephemeral(Utf8Bytes),
 }
 
@@ -48,7 +52,7 @@ struct Subscriber {
     name: Arc<str>,
     /// The socket writer's inbox: the cohort's events, and the news when the socket fell
     /// behind and was taken off the feed.
-    inbox: socket::Inbox,
+    inbox: connection::Inbox,
 }
 
 struct Feed {
@@ -56,7 +60,7 @@ struct Feed {
     subscribers: Vec<Subscriber>,
     /// Events this instance just stored and rendered, by number: delivered without reading
     /// them back from the database when they follow on from the last one sent.
-    fresh: BTreeMap<i64, EventView>,
+    fresh: BTreeMap<i64, EventFrame>,
     /// Something changed that only the database knows (an edit, another instance, a missed
     /// signal): the fan-out task reads the event log.
     stale: bool,
@@ -69,6 +73,8 @@ const FRESH_LIMIT: usize = 256;
 
 struct HubInner {
     db: DatabaseConnection,
+    /// Renders the log's events for the sockets.
+    source: Arc<dyn EventSource>,
     feeds: Mutex<HashMap<i32, Feed>>,
     /// People whose sessions or memberships changed: their sockets check again.
     access: broadcast::Sender<i32>,
@@ -89,11 +95,6 @@ pub(crate) enum ServerMessage<'a> {
     Subscribed {
         cohort_id: i32,
         after: i64,
-    },
-    Event {
-        cohort_id: i32,
-        #[serde(flatten)]
-        event: &'a EventView,
     },
     /// The socket fell behind: subscribe again with `after`.
     Resync {
@@ -154,11 +155,55 @@ pub(crate) fn frame(message: &ServerMessage<'_>) -> Utf8Bytes {
     Utf8Bytes::from(serde_json::to_string(message).unwrap_or_default())
 }
 
+/// A stored event as its cohort's sockets receive it: its number, and the message serialised
+/// once for all of them.
+#[derive(Clone, Debug)]
+pub struct EventFrame {
+    seq: i64,
+    text: Utf8Bytes,
+}
+
+impl EventFrame {
+    /// The `event` message: `type` and `cohort_id`, then the fields of `event` (its `seq`,
+    /// `kind` and content, as the area that stored it renders them).
+    pub fn new(cohort_id: i32, seq: i64, event: &impl Serialize) -> Self {
+        #[derive(Serialize)]
+        #[serde(tag = "type", rename = "event")]
+        struct EventMessage<'a, E> {
+            cohort_id: i32,
+            #[serde(flatten)]
+            event: &'a E,
+        }
+        // As `frame`: the areas' event views serialise without failing.
+        let text = serde_json::to_string(&EventMessage { cohort_id, event }).unwrap_or_default();
+        Self {
+            seq,
+            text: Utf8Bytes::from(text),
+        }
+    }
+
+    pub fn seq(&self) -> i64 {
+        self.seq
+    }
+}
+
+/// Commits a transaction that appended to the cohort's event log, then signals the cohort's
+/// sockets on this instance (other instances hear of it from the log's NOTIFY, at the commit).
+/// Every stored change that has an event ends with this.
+pub async fn commit_and_signal(txn: DatabaseTransaction, hub: &Hub, cohort_id: i32) -> AppResult<()> {
+    txn.commit().await?;
+    hub.notify(cohort_id);
+    Ok(())
+}
+
 impl Hub {
-    pub fn new(db: DatabaseConnection) -> Self {
+    /// `source` renders the log's events, which the hub reads when a socket catches up or a
+    /// signal comes without them.
+    pub fn new(db: DatabaseConnection, source: Arc<dyn EventSource>) -> Self {
         Self {
             inner: Arc::new(HubInner {
                 db,
+                source,
                 feeds: Mutex::new(HashMap::new()),
                 access: broadcast::channel(256).0,
                 next_connection: AtomicU64::new(1),
@@ -172,8 +217,8 @@ impl Hub {
         self.inner.feeds.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Call after the transaction that stored a cohort's change has committed.
-    pub fn notify(&self, cohort_id: i32) {
+    /// The cohort has new events in the log (see [`commit_and_signal`]).
+    fn notify(&self, cohort_id: i32) {
         if let Some(feed) = self.feeds().get_mut(&cohort_id) {
             feed.stale = true;
             feed.wake.notify_one();
@@ -183,7 +228,7 @@ impl Hub {
     /// Call after the transaction that stored `event` has committed, with the event as it
     /// was stored: the fan-out task sends it without reading it back. If it does not follow
     /// on from what was sent (two commits signalled out of order), the task reads the log.
-    pub fn publish(&self, cohort_id: i32, event: EventView) {
+    pub fn publish(&self, cohort_id: i32, event: EventFrame) {
         if let Some(feed) = self.feeds().get_mut(&cohort_id) {
             if feed.fresh.len() < FRESH_LIMIT {
                 feed.fresh.insert(event.seq, event);
@@ -196,7 +241,7 @@ impl Hub {
 
     /// What the fan-out task should send now: the fresh events in order, and whether it must
     /// read the log as well.
-    fn take_fresh(&self, cohort_id: i32) -> (BTreeMap<i64, EventView>, bool) {
+    fn take_fresh(&self, cohort_id: i32) -> (BTreeMap<i64, EventFrame>, bool) {
         match self.feeds().get_mut(&cohort_id) {
             Some(feed) => (
                 std::mem::take(&mut feed.fresh),
@@ -219,7 +264,7 @@ impl Hub {
         });
     }
 
-    fn access_signals(&self) -> broadcast::Receiver<i32> {
+    pub(crate) fn access_signals(&self) -> broadcast::Receiver<i32> {
         self.inner.access.subscribe()
     }
 
@@ -318,7 +363,7 @@ impl Hub {
     /// Hands the cohort's next serialised events to every subscriber, all in one queue slot: a
     /// burst costs each socket one hand-over and one wake-up. A full queue takes the socket off
     /// the feed and tells it to resync; it is never skipped silently.
-    fn deliver(&self, cohort_id: i32, events: Vec<(i64, Utf8Bytes)>) {
+    fn deliver(&self, cohort_id: i32, events: Vec<EventFrame>) {
         if events.is_empty() {
             return;
         }
@@ -328,11 +373,11 @@ impl Hub {
         feed.subscribers
             .retain(|subscriber| match subscriber.inbox.deliver(outgoing.clone()) {
                 Ok(()) => true,
-                Err(socket::Undelivered::Full) => {
-                    subscriber.inbox.send(socket::Command::Lagged { cohort_id });
+                Err(connection::Undelivered::Full) => {
+                    subscriber.inbox.send(connection::Command::Lagged { cohort_id });
                     false
                 }
-                Err(socket::Undelivered::Closed) => false,
+                Err(connection::Undelivered::Closed) => false,
             });
     }
 
@@ -375,7 +420,7 @@ fn broadcast_ephemeral(feed: &Feed, frame: Utf8Bytes) {
 
 /// Per signal, sends the cohort's new events to its sockets: the ones this instance just
 /// stored as they are, anything else read from the event log once. Every event is serialised
-/// once for all sockets.
+/// once for all sockets, by whoever stored it or by the event source.
 async fn fan_out(hub: Hub, cohort_id: i32, wake: Arc<Notify>, mut sent: i64) {
     loop {
         wake.notified().await;
@@ -388,21 +433,23 @@ async fn fan_out(hub: Hub, cohort_id: i32, wake: Arc<Notify>, mut sent: i64) {
         tokio::task::yield_now().await;
         let (fresh, mut stale) = hub.take_fresh(cohort_id);
         let mut ready = Vec::new();
-        for (seq, event) in fresh.range(sent + 1..) {
-            if *seq != sent + 1 {
+        // Taken in order, each by value: the frames move on as they are.
+        let already_sent = sent;
+        for (seq, event) in fresh.into_iter().skip_while(|(seq, _)| *seq <= already_sent) {
+            if seq != sent + 1 {
                 // A gap: an event committed meanwhile is in the log, not here yet.
                 stale = true;
                 break;
             }
-            ready.push((*seq, frame(&ServerMessage::Event { cohort_id, event })));
-            sent = *seq;
+            ready.push(event);
+            sent = seq;
         }
         hub.deliver(cohort_id, ready);
         if !stale {
             continue;
         }
         loop {
-            let events = match load_events(&hub.inner.db, cohort_id, sent, REPLAY_LIMIT).await {
+            let events = match hub.inner.source.frames_after(&hub.inner.db, cohort_id, sent).await {
                 Ok(events) => events,
                 Err(error) => {
                     error.log();
@@ -412,14 +459,10 @@ async fn fan_out(hub: Hub, cohort_id: i32, wake: Arc<Notify>, mut sent: i64) {
                     break;
                 }
             };
-            let Some(last) = events.last().map(|event| event.seq) else {
+            let Some(last) = events.last().map(EventFrame::seq) else {
                 break;
             };
-            let frames = events
-                .iter()
-                .map(|event| (event.seq, frame(&ServerMessage::Event { cohort_id, event })))
-                .collect();
-            hub.deliver(cohort_id, frames);
+            hub.deliver(cohort_id, events);
             sent = last;
         }
     }
@@ -475,5 +518,33 @@ impl Hub {
             feed.stale = true;
             feed.wake.notify_one();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Serialize;
+
+    use super::EventFrame;
+
+    #[test]
+    fn an_event_frame_is_the_event_message_with_the_events_fields_in_order() {
+        #[derive(Serialize)]
+        struct Event {
+            seq: i64,
+            kind: &'static str,
+            post_id: Option<i32>,
+        }
+        let event = Event {
+            seq: 7,
+            kind: "post_created",
+            post_id: Some(12),
+        };
+        let frame = EventFrame::new(3, 7, &event);
+        assert_eq!(frame.seq(), 7);
+        assert_eq!(
+            frame.text.as_str(),
+            r#"{"type":"event","cohort_id":3,"seq":7,"kind":"post_created","post_id":12}"#
+        );
     }
 }

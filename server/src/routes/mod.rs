@@ -8,6 +8,7 @@ pub mod moderation_pages;
 pub mod pages;
 pub mod post_pages;
 pub mod session_pages;
+pub mod socket;
 pub mod thread_pages;
 
 use axum::Router;
@@ -144,7 +145,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/users", get(admin::users_list))
         .route("/admin/users/{user_id}/deactivate", post(admin::deactivate_user))
         .route("/admin/audit", get(admin::audit))
-        .route("/api/v1/realtime", get(crate::realtime::upgrade))
+        .route("/api/v1/realtime", get(socket::upgrade))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route(

@@ -7,7 +7,6 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::events::{self, EventKind};
 use super::views::{PostView, ThreadView, names, post_views, thread_views};
 use super::{
     checked_body, mentioned_members, require_may_post, require_not_muted, store_mentions, visible_post, visible_thread,
@@ -17,6 +16,8 @@ use crate::db::{lock_row, write_transaction};
 use crate::domain::policy::Action;
 use crate::entities::{post, post_reaction, post_revision, thread, thread_read};
 use crate::error::{AppError, AppResult};
+use crate::realtime::commit_and_signal;
+use crate::realtime::events::{self, EventKind};
 use crate::search;
 use crate::state::AppState;
 
@@ -42,9 +43,7 @@ async fn commit_with_event(
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     events::append(&txn, cohort_id, kind, Some(thread_id), post_id, now).await?;
-    txn.commit().await?;
-    state.hub.notify(cohort_id);
-    Ok(())
+    commit_and_signal(txn, &state.hub, cohort_id).await
 }
 
 /// A post its author may change: not deleted, not hidden by a moderator.

@@ -1,200 +1,25 @@
-//! The cohort's event log. Every stored change appends one event with the next per-cohort
-//! sequence number, in the transaction that stores it: the counter row is locked by the
-//! update, so numbers are gapless and follow commit order. A client that reconnects asks for
-//! everything after the last number it saw.
-//!
-//! An event row only names what changed; its content is read when the event is sent, so a
-//! replay shows the post as it is now (a post hidden since is replayed hidden).
+//! What the events of a cohort's log show: each with its post or thread as it is now. The log
+//! itself is `realtime::events`; this is how a thread's changes read when they are replayed,
+//! over HTTP and to the sockets ([`ThreadEvents`]).
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
-};
+use futures::future::BoxFuture;
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde::Serialize;
 
 use super::views::{PostView, ThreadView, post_views, thread_views};
 use crate::auth::CurrentUser;
 use crate::domain::policy::Action;
-use crate::entities::{cohort_event, cohort_event_counter, post, thread};
-use crate::error::{AppError, AppResult};
+use crate::entities::{post, thread};
+use crate::error::AppResult;
+use crate::realtime::EventFrame;
+use crate::realtime::events::{EventKind, EventSource, REPLAY_LIMIT, stored_after};
 use crate::state::AppState;
 
-/// The PostgreSQL channel other instances listen on (see `realtime::listen`).
-pub const PG_CHANNEL: &str = "samling_events";
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum EventKind {
-    ThreadCreated,
-    /// Locked, unlocked, pinned, unpinned or its answer marked.
-    ThreadUpdated,
-    PostCreated,
-    PostEdited,
-    PostDeleted,
-    PostHidden,
-    PostRestored,
-    ReactionsChanged,
-}
-
-impl EventKind {
-    const ALL: [EventKind; 8] = [
-        Self::ThreadCreated,
-        Self::ThreadUpdated,
-        Self::PostCreated,
-        Self::PostEdited,
-        Self::PostDeleted,
-        Self::PostHidden,
-        Self::PostRestored,
-        Self::ReactionsChanged,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            EventKind::ThreadCreated => "thread_created",
-            EventKind::ThreadUpdated => "thread_updated",
-            EventKind::PostCreated => "post_created",
-            EventKind::PostEdited => "post_edited",
-            EventKind::PostDeleted => "post_deleted",
-            EventKind::PostHidden => "post_hidden",
-            EventKind::PostRestored => "post_restored",
-            EventKind::ReactionsChanged => "reactions_changed",
-        }
-    }
-
-    pub fn parse(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|kind| kind.code() == code)
-    }
-
-    fn carries_thread(self) -> bool {
-        matches!(self, EventKind::ThreadCreated | EventKind::ThreadUpdated)
-    }
-}
-
-/// Appends an event and returns its sequence number. Call inside the transaction that stores
-/// the change the event announces. On PostgreSQL the other instances are told at commit.
-pub async fn append(
-    txn: &impl ConnectionTrait,
-    cohort_id: i32,
-    kind: EventKind,
-    thread_id: Option<i32>,
-    post_id: Option<i32>,
-    now: DateTime<Utc>,
-) -> AppResult<i64> {
-    let firsts = append_many(txn, kind, &[(cohort_id, vec![(thread_id, post_id)])], now).await?;
-    firsts
-        .get(&cohort_id)
-        .copied()
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no event number for cohort {cohort_id}")))
-}
-
-/// What one event is about: its thread and post, where it has them.
-pub type Change = (Option<i32>, Option<i32>);
-
-/// Appends one event per `(thread, post)` in each cohort's list, numbered in the list's order;
-/// returns each cohort's first new number. However many cohorts there are, this is one
-/// counter update and one insert (a cohort's very first event adds two statements).
-pub async fn append_many(
-    txn: &impl ConnectionTrait,
-    kind: EventKind,
-    cohorts: &[(i32, Vec<Change>)],
-    now: DateTime<Utc>,
-) -> AppResult<HashMap<i32, i64>> {
-    let counts: HashMap<i32, i64> = cohorts
-        .iter()
-        .filter(|(_, changes)| !changes.is_empty())
-        .map(|(cohort_id, changes)| (*cohort_id, i64::try_from(changes.len()).unwrap_or(i64::MAX)))
-        .collect();
-    if counts.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let mut lasts = advance(txn, &counts).await?;
-    let missing: HashMap<i32, i64> = counts
-        .iter()
-        .filter(|(cohort_id, _)| !lasts.contains_key(cohort_id))
-        .map(|(cohort_id, count)| (*cohort_id, *count))
-        .collect();
-    if !missing.is_empty() {
-        // A cohort's first event: create its counter (once, even when two race), then count.
-        cohort_event_counter::Entity::insert_many(missing.keys().map(|cohort_id| cohort_event_counter::ActiveModel {
-            cohort_id: Set(*cohort_id),
-            last_seq: Set(0),
-        }))
-        .on_conflict_do_nothing_on([cohort_event_counter::Column::CohortId])
-        .exec_without_returning(txn)
-        .await?;
-        lasts.extend(advance(txn, &missing).await?);
-    }
-    let mut firsts = HashMap::with_capacity(counts.len());
-    let mut rows = Vec::new();
-    for (cohort_id, changes) in cohorts.iter().filter(|(_, changes)| !changes.is_empty()) {
-        let last = *lasts
-            .get(cohort_id)
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the event counter of cohort {cohort_id} is missing")))?;
-        let first = last - counts[cohort_id] + 1;
-        firsts.insert(*cohort_id, first);
-        rows.extend(
-            changes
-                .iter()
-                .zip(first..)
-                .map(|(&(thread_id, post_id), seq)| cohort_event::ActiveModel {
-                    cohort_id: Set(*cohort_id),
-                    seq: Set(seq),
-                    kind: Set(kind.code().to_string()),
-                    thread_id: Set(thread_id),
-                    post_id: Set(post_id),
-                    created_at: Set(now),
-                    ..Default::default()
-                }),
-        );
-    }
-    cohort_event::Entity::insert_many(rows)
-        .exec_without_returning(txn)
-        .await?;
-    // Inside the transaction: delivered to listeners only if and when it commits.
-    for cohort_id in firsts.keys() {
-        notify_instances(txn, format!("c:{cohort_id}")).await?;
-    }
-    Ok(firsts)
-}
-
-/// Tells the other server instances (PostgreSQL `NOTIFY` on [`PG_CHANNEL`]); nothing to do on
-/// SQLite, which runs as one instance. `c:<cohort>`: new events; `u:<user>`: access changed.
-pub async fn notify_instances(db: &impl ConnectionTrait, payload: String) -> AppResult<()> {
-    if db.get_database_backend() == DatabaseBackend::Postgres {
-        db.execute_raw(Statement::from_sql_and_values(
-            DatabaseBackend::Postgres,
-            "SELECT pg_notify($1, $2)",
-            [PG_CHANNEL.into(), payload.into()],
-        ))
-        .await?;
-    }
-    Ok(())
-}
-
-/// Moves each cohort's counter on by its count, in one statement, and returns the new last
-/// numbers; a cohort without a counter yet is left out. The update locks the counter rows
-/// until the transaction ends, so numbers follow commit order.
-async fn advance(txn: &impl ConnectionTrait, counts: &HashMap<i32, i64>) -> AppResult<HashMap<i32, i64>> {
-    let mut by_cohort = CaseStatement::new();
-    for (cohort_id, count) in counts {
-        by_cohort = by_cohort.case(cohort_event_counter::Column::CohortId.eq(*cohort_id), *count);
-    }
-    let counters = cohort_event_counter::Entity::update_many()
-        .col_expr(
-            cohort_event_counter::Column::LastSeq,
-            Expr::col(cohort_event_counter::Column::LastSeq).add(Into::<Expr>::into(by_cohort.finally(0))),
-        )
-        .filter(cohort_event_counter::Column::CohortId.is_in(counts.keys().copied()))
-        .exec_with_returning(txn)
-        .await?;
-    Ok(counters
-        .into_iter()
-        .map(|counter| (counter.cohort_id, counter.last_seq))
-        .collect())
-}
+/// Thread pages read the cohort's last number from here.
+pub use crate::realtime::events::last_seq;
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct EventView {
@@ -211,17 +36,6 @@ pub struct EventView {
     pub thread: Option<ThreadView>,
 }
 
-/// The most events one replay returns; a client asks again from the last one it got.
-pub const REPLAY_LIMIT: u64 = 500;
-
-/// The cohort's last sequence number (0 before its first event).
-pub async fn last_seq(db: &impl ConnectionTrait, cohort_id: i32) -> AppResult<i64> {
-    Ok(cohort_event_counter::Entity::find_by_id(cohort_id)
-        .one(db)
-        .await?
-        .map_or(0, |counter| counter.last_seq))
-}
-
 /// Up to `limit` of the cohort's events after `after`, in order, with their content. No
 /// policy check: callers decide who may see the cohort.
 pub async fn load_events(
@@ -230,13 +44,7 @@ pub async fn load_events(
     after: i64,
     limit: u64,
 ) -> AppResult<Vec<EventView>> {
-    let events = cohort_event::Entity::find()
-        .filter(cohort_event::Column::CohortId.eq(cohort_id))
-        .filter(cohort_event::Column::Seq.gt(after))
-        .order_by_asc(cohort_event::Column::Seq)
-        .limit(limit)
-        .all(db)
-        .await?;
+    let events = stored_after(db, cohort_id, after, limit).await?;
     let mut post_ids: Vec<i32> = events.iter().filter_map(|e| e.post_id).collect();
     post_ids.sort_unstable();
     post_ids.dedup();
@@ -251,7 +59,7 @@ pub async fn load_events(
     let posts: HashMap<i32, PostView> = post_views(db, posts).await?.into_iter().map(|p| (p.id, p)).collect();
     let mut thread_ids: Vec<i32> = events
         .iter()
-        .filter(|e| EventKind::parse(&e.kind).is_some_and(EventKind::carries_thread))
+        .filter(|e| e.kind.carries_thread())
         .filter_map(|e| e.thread_id)
         .collect();
     thread_ids.sort_unstable();
@@ -271,21 +79,18 @@ pub async fn load_events(
         .collect();
     Ok(events
         .into_iter()
-        .filter_map(|event| {
-            let kind = EventKind::parse(&event.kind)?;
-            Some(EventView {
-                seq: event.seq,
-                kind,
-                thread_id: event.thread_id,
-                post_id: event.post_id,
-                created_at: event.created_at,
-                post: event.post_id.and_then(|id| posts.get(&id).cloned()),
-                thread: if kind.carries_thread() {
-                    event.thread_id.and_then(|id| threads.get(&id).cloned())
-                } else {
-                    None
-                },
-            })
+        .map(|event| EventView {
+            seq: event.seq,
+            kind: event.kind,
+            thread_id: event.thread_id,
+            post_id: event.post_id,
+            created_at: event.created_at,
+            post: event.post_id.and_then(|id| posts.get(&id).cloned()),
+            thread: if event.kind.carries_thread() {
+                event.thread_id.and_then(|id| threads.get(&id).cloned())
+            } else {
+                None
+            },
         })
         .collect())
 }
@@ -299,4 +104,24 @@ pub async fn events_after(
 ) -> AppResult<Vec<EventView>> {
     viewer.require(Action::ViewCohort { cohort_id })?;
     load_events(&state.db, cohort_id, after, REPLAY_LIMIT).await
+}
+
+/// The sockets' replays and catch-ups: the log's events as [`load_events`] renders them.
+pub struct ThreadEvents;
+
+impl EventSource for ThreadEvents {
+    fn frames_after<'a>(
+        &'a self,
+        db: &'a DatabaseConnection,
+        cohort_id: i32,
+        after: i64,
+    ) -> BoxFuture<'a, AppResult<Vec<EventFrame>>> {
+        Box::pin(async move {
+            let events = load_events(db, cohort_id, after, REPLAY_LIMIT).await?;
+            Ok(events
+                .iter()
+                .map(|event| EventFrame::new(cohort_id, event.seq, event))
+                .collect())
+        })
+    }
 }

@@ -18,9 +18,10 @@ use crate::db::write_transaction;
 use crate::domain::policy::Action;
 use crate::entities::{cohort, cohort_mute, membership, post, post_mention, session, thread, thread_read, user};
 use crate::error::{AppError, AppResult};
+use crate::realtime::events::EventKind;
+use crate::realtime::{self, EventFrame};
 use crate::search;
 use crate::state::AppState;
-use events::EventKind;
 use views::{PostActivity, fresh_post_view, names, post_views, thread_view};
 pub use views::{PostView, ThreadView};
 
@@ -365,7 +366,7 @@ pub async fn create_thread(
     }
     search::put(&txn, thread_search_entry(&created)).await?;
     search::put(&txn, post_search_entry(&first, &created.title)).await?;
-    events::append(
+    realtime::events::append(
         &txn,
         cohort_id,
         EventKind::ThreadCreated,
@@ -374,8 +375,7 @@ pub async fn create_thread(
         now,
     )
     .await?;
-    txn.commit().await?;
-    state.hub.notify(cohort_id);
+    realtime::commit_and_signal(txn, &state.hub, cohort_id).await?;
     Ok((thread_detail(state, viewer, created.id).await?, true))
 }
 
@@ -525,18 +525,18 @@ pub async fn create_post(
     };
     let view = fresh_post_view(created, viewer.user.name.clone(), mentioned);
     // The busiest path: the sockets get the post as stored, without reading it back.
-    state.hub.publish(
-        cohort_id,
-        events::EventView {
-            seq,
-            kind: EventKind::PostCreated,
-            thread_id: Some(thread_id),
-            post_id: Some(view.id),
-            created_at: now,
-            post: Some(view.clone()),
-            thread: None,
-        },
-    );
+    let event = events::EventView {
+        seq,
+        kind: EventKind::PostCreated,
+        thread_id: Some(thread_id),
+        post_id: Some(view.id),
+        created_at: now,
+        post: Some(view),
+        thread: None,
+    };
+    state.hub.publish(cohort_id, EventFrame::new(cohort_id, seq, &event));
+    // Lent to the event to be serialised with it, not copied.
+    let view = event.post.expect("the event was made with the post");
     Ok((view, true))
 }
 

@@ -12,7 +12,6 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::events::{self, EventKind};
 use super::views::{PostView, ThreadView, names, post_views, thread_views};
 use super::{visible_post, visible_thread};
 use crate::audit;
@@ -23,6 +22,8 @@ use crate::entities::{cohort_mute, membership, post, post_report, thread, user};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Tr;
 use crate::mails;
+use crate::realtime::commit_and_signal;
+use crate::realtime::events::{self, EventKind};
 use crate::search;
 use crate::state::AppState;
 
@@ -216,8 +217,7 @@ pub async fn set_post_hidden(
         EventKind::PostRestored
     };
     events::append(&txn, cohort_id, kind, Some(thread_id), Some(post_id), now).await?;
-    txn.commit().await?;
-    state.hub.notify(cohort_id);
+    commit_and_signal(txn, &state.hub, cohort_id).await?;
     tell_author(state, author_id, thread_id, hide, &reason).await;
     let fresh = post::Entity::find_by_id(post_id)
         .one(&state.db)
@@ -345,8 +345,7 @@ pub async fn set_thread_flags(
         audit::record(&txn, Some(viewer.user.id), action, "thread", thread_id, json!({}), now).await?;
     }
     events::append(&txn, cohort_id, EventKind::ThreadUpdated, Some(thread_id), None, now).await?;
-    txn.commit().await?;
-    state.hub.notify(cohort_id);
+    commit_and_signal(txn, &state.hub, cohort_id).await?;
     let fresh = thread::Entity::find_by_id(thread_id)
         .one(&state.db)
         .await?

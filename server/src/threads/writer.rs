@@ -31,10 +31,10 @@ use sea_orm::{
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use super::events::{self, EventKind};
 use crate::db::write_transaction;
 use crate::entities::{cohort_mute, post, thread};
 use crate::error::{AppError, AppResult};
+use crate::realtime::events::{self, EventKind};
 use crate::search;
 
 /// The most posts stored in one transaction.

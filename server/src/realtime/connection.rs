@@ -1,36 +1,21 @@
-//! One websocket connection: what a client may send, and the writer that sends it events.
+//! One socket's side of the hub: the inbox its writer takes everything from, and the writer,
+//! which alone sends to the socket. What a client may send is the entry point's
+//! (`routes::socket`), which starts a connection with [`Hub::open`].
 
-use std::collections::{HashMap, HashSet};
-use std::num::NonZeroU32;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use axum::extract::State;
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
-use futures::stream::{SplitSink, SplitStream};
-use futures::{SinkExt, StreamExt};
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use sea_orm::{DatabaseConnection, EntityTrait};
-use serde::Deserialize;
-use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::{Notify, broadcast, mpsc, oneshot};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
+use futures::{Sink, SinkExt};
+use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use super::{Hub, Outgoing, Queued, ServerMessage, Subscriber, frame};
-use crate::auth::CurrentUser;
-use crate::domain::policy::Action;
-use crate::entities::thread;
-use crate::error::AppError;
+use super::events::last_seq;
+use super::{EventFrame, Hub, Outgoing, Queued, ServerMessage, Subscriber, frame};
 use crate::i18n::Tr;
-use crate::state::AppState;
-use crate::threads::events::{REPLAY_LIMIT, last_seq, load_events};
-use crate::threads::{self, NewPost};
 
-/// Largest message a client may send; a larger one closes the socket with 1009.
-pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// Fan-out rounds waiting to be written to one socket; a socket that falls further behind
 /// resyncs.
 pub const QUEUE_CAPACITY: usize = 256;
@@ -44,22 +29,15 @@ pub const REPLY_CAPACITY: usize = 64;
 const NOT_READING_GRACE: Duration = Duration::from_secs(5);
 /// How far back a reconnecting client may ask; from further back it must reload.
 pub const MAX_REPLAY_EVENTS: i64 = 10_000;
-/// Small buffers keep idle connections cheap: every connection holds its read buffer for as
-/// long as it is open, and tungstenite zero-fills the whole of it on each read. What clients
-/// send is small (a post's markdown is usually well under 2 KiB); a longer message is read in
-/// more than one go.
-const READ_BUFFER_BYTES: usize = 2 * 1024;
-const WRITE_BUFFER_BYTES: usize = 64 * 1024;
-const HEARTBEAT: Duration = Duration::from_secs(25);
 /// How long a closing socket waits for the client's Close.
-const CLOSE_GRACE: Duration = Duration::from_secs(2);
+pub(crate) const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// Commands obeyed before one flush, so a burst costs few system calls.
 const WRITE_BATCH: usize = 64;
 
 /// Why the server closes a socket: the close code (4000–4999 are the application's own) and
 /// the reason sent with it.
 #[derive(Clone, Copy, Debug)]
-pub(super) enum CloseReason {
+pub(crate) enum CloseReason {
     SignedOut,
     /// The session token the socket was opened with has expired.
     SessionExpired,
@@ -88,53 +66,6 @@ impl CloseReason {
             reason: Utf8Bytes::from_static(reason),
         }
     }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum ClientMessage {
-    /// Follow a cohort's events after `after` (0: from the start).
-    Subscribe {
-        cohort_id: i32,
-        #[serde(default)]
-        after: i64,
-    },
-    Unsubscribe {
-        cohort_id: i32,
-    },
-    /// Posts in a thread, like `POST /api/v1/threads/{id}/posts`.
-    Post {
-        thread_id: i32,
-        body: String,
-        client_id: String,
-        #[serde(default)]
-        parent_post_id: Option<i32>,
-    },
-    /// "I am writing in this thread", passed on to the others, never stored.
-    Typing {
-        thread_id: i32,
-    },
-    Ping,
-}
-
-/// `GET /api/v1/realtime`: signed in (cookie or bearer) before the upgrade; a browser's
-/// `Origin` must be this site.
-pub async fn upgrade(
-    State(state): State<AppState>,
-    current: CurrentUser,
-    headers: HeaderMap,
-    upgrade: WebSocketUpgrade,
-) -> Result<Response, AppError> {
-    if !crate::web::same_origin(&headers, &state) {
-        return Err(AppError::CrossOrigin);
-    }
-    Ok(upgrade
-        .read_buffer_size(READ_BUFFER_BYTES)
-        .write_buffer_size(WRITE_BUFFER_BYTES)
-        .max_message_size(MAX_MESSAGE_BYTES)
-        .max_frame_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| serve(state, current, socket))
-        .into_response())
 }
 
 /// What the reader (and the hub) ask of the writer. The writer owns the socket's sending half
@@ -203,7 +134,7 @@ pub(super) enum Undelivered {
 }
 
 /// Why a request of the reader's was not queued.
-enum Unrequested {
+pub(crate) enum Unrequested {
     /// [`REPLY_CAPACITY`] requests owed, and none taken within [`NOT_READING_GRACE`].
     NotReading,
     /// The writer has ended.
@@ -292,76 +223,69 @@ impl Inbox {
     }
 }
 
-/// Whether the reader goes on.
-enum Flow {
-    Continue,
-    Close(CloseReason),
-    Gone,
-}
+/// The reader's way to the writer: what to send and what to follow, in the order asked. Each
+/// waits while [`REPLY_CAPACITY`] requests are owed (see [`Inbox::request`]).
+pub(crate) struct Requests(Inbox);
 
-/// One connection is two tasks, so that a burst of events wakes only the writer, which waits on
-/// nothing but its queues, and the reader's socket, timer and access checks are polled only when
-/// something arrives for them. A plain fn: an async fn would keep its arguments and what is
-/// built from them side by side in every connection's future.
-fn serve(state: AppState, current: CurrentUser, socket: WebSocket) -> impl Future<Output = ()> {
-    let hub = state.hub.clone();
-    let (sink, stream) = socket.split();
-    let (inbox, received) = Inbox::new(hub.requests_gauge());
-    let (close, closing) = oneshot::channel();
-    let writer = Writer {
-        sink,
-        db: state.db.clone(),
-        hub: hub.clone(),
-        connection: hub.new_connection_id(),
-        user_id: current.user.id,
-        name: current.user.name.as_str().into(),
-        tr: Tr::new(current.language()),
-        inbox: inbox.clone(),
-        following: HashMap::new(),
-    };
-    let writer_done = tokio::spawn(Box::pin(writer.run(received, closing)));
-    let per_second = NonZeroU32::new(state.settings.socket_messages_per_second.max(1)).unwrap_or(NonZeroU32::MIN);
-    // Bursts of three seconds' worth are fine (a reconnect subscribes to several cohorts).
-    let burst = NonZeroU32::new(per_second.get().saturating_mul(3)).unwrap_or(per_second);
-    let reader = Box::new(Reader {
-        stream,
-        access: hub.access_signals(),
-        state,
-        current,
-        writer: inbox,
-        close: Some(close),
-        limiter: RateLimiter::direct(Quota::per_second(per_second).allow_burst(burst)),
-        subscribed: HashSet::new(),
-    });
-    read_then_wait(reader, writer_done)
-}
+impl Requests {
+    pub(crate) async fn send(&self, message: Message) -> Result<(), Unrequested> {
+        self.0.request(Command::Send(Box::new(message))).await
+    }
 
-async fn read_then_wait(reader: Box<Reader>, mut writer_done: JoinHandle<()>) {
-    // The reader ends by dropping its end of the close channel: the writer sends the Close
-    // asked for, if any, and ends, also when it was stuck writing to a client that does not read.
-    let writer_ended = Box::pin(reader.run(&mut writer_done)).await;
-    if !writer_ended {
-        let _ = writer_done.await;
+    /// Follow the cohort after `after`; the caller has checked that the person may see it.
+    pub(crate) async fn subscribe(&self, cohort_id: i32, after: i64) -> Result<(), Unrequested> {
+        self.0.request(Command::Subscribe { cohort_id, after }).await
+    }
+
+    pub(crate) async fn unsubscribe(&self, cohort_id: i32) -> Result<(), Unrequested> {
+        self.0.request(Command::Unsubscribe { cohort_id }).await
     }
 }
 
-fn is_too_big(error: &axum::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(cause) = source {
-        if let Some(tungstenite::Error::Capacity(_)) = cause.downcast_ref::<tungstenite::Error>() {
-            return true;
+/// A connection's writer, started: the reader's side of it.
+pub(crate) struct Opened {
+    pub requests: Requests,
+    /// Tells the writer to send a Close now, ahead of what waits in its inbox; dropped, to end.
+    pub close: oneshot::Sender<CloseReason>,
+    /// Ends when the writer has ended: it could not write, or the reader ended.
+    pub writer_done: JoinHandle<()>,
+}
+
+impl Hub {
+    /// Starts the writer of a new connection of `user_id`'s (`name` is shown in presence, `tr`
+    /// words its errors): it sends to `sink` what the returned requests ask for, and the events
+    /// of the cohorts it follows.
+    pub(crate) fn open<S>(&self, sink: S, user_id: i32, name: Arc<str>, tr: Tr) -> Opened
+    where
+        S: Sink<Message> + Unpin + Send + 'static,
+    {
+        let (inbox, received) = Inbox::new(self.requests_gauge());
+        let (close, closing) = oneshot::channel();
+        let writer = Writer {
+            sink,
+            hub: self.clone(),
+            connection: self.new_connection_id(),
+            user_id,
+            name,
+            tr,
+            inbox: inbox.clone(),
+            following: HashMap::new(),
+        };
+        let writer_done = tokio::spawn(Box::pin(writer.run(received, closing)));
+        Opened {
+            requests: Requests(inbox),
+            close,
+            writer_done,
         }
-        source = cause.source();
     }
-    false
 }
 
-fn text(message: &ServerMessage<'_>) -> Message {
+pub(crate) fn text(message: &ServerMessage<'_>) -> Message {
     Message::Text(frame(message))
 }
 
 /// An error frame with the stable code and its message in the person's language.
-fn error_text(tr: Tr, code: &str, client_id: Option<&str>) -> Message {
+pub(crate) fn error_text(tr: Tr, code: &str, client_id: Option<&str>) -> Message {
     let message = tr.t(&format!("error.{code}")).to_string();
     text(&ServerMessage::Error {
         code,
@@ -370,232 +294,10 @@ fn error_text(tr: Tr, code: &str, client_id: Option<&str>) -> Message {
     })
 }
 
-/// Reads what the client sends, checks it against the policy and acts on it.
-struct Reader {
-    stream: SplitStream<WebSocket>,
-    access: broadcast::Receiver<i32>,
-    state: AppState,
-    current: CurrentUser,
-    /// The socket writer's inbox.
-    writer: Inbox,
-    /// Tells the writer to send a Close now, ahead of what waits in its inbox; dropped, to end.
-    close: Option<oneshot::Sender<CloseReason>>,
-    limiter: DefaultDirectRateLimiter,
-    /// The cohorts the client asked to follow, to check again when access changes.
-    subscribed: HashSet<i32>,
-}
-
-impl Reader {
-    /// Reads until the client goes or the socket closes; true when the writer ended first.
-    async fn run(mut self: Box<Self>, writer_done: &mut JoinHandle<()>) -> bool {
-        let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
-        // The socket lives no longer than the session it was opened with, as an HTTP request
-        // with the same token would be refused from then on.
-        let mut session_ends = self.state.clock.sleep_until(self.current.session_expires_at);
-        loop {
-            let flow = tokio::select! {
-                incoming = self.stream.next() => match incoming {
-                    Some(Ok(message)) => Box::pin(self.received(message)).await,
-                    None => Flow::Gone,
-                    Some(Err(error)) if is_too_big(&error) => Flow::Close(CloseReason::MessageTooBig),
-                    Some(Err(_)) => Flow::Gone,
-                },
-                changed = self.access.recv() => match changed {
-                    Ok(user_id) if user_id != self.current.user.id => Flow::Continue,
-                    // Ours, or missed some: check again.
-                    Ok(_) | Err(RecvError::Lagged(_)) => Box::pin(self.check_access()).await,
-                    Err(RecvError::Closed) => Flow::Gone,
-                },
-                _ = heartbeat.tick() => self.command(Command::Send(Box::new(Message::Ping(Default::default())))).await,
-                () = &mut session_ends => {
-                    if self.session_expired() {
-                        Flow::Close(CloseReason::SessionExpired)
-                    } else {
-                        // Woke early (the clock was set back): wait again.
-                        session_ends = self.state.clock.sleep_until(self.current.session_expires_at);
-                        Flow::Continue
-                    }
-                }
-                // The writer could not write: the client is gone.
-                _ = &mut *writer_done => return true,
-            };
-            match flow {
-                Flow::Continue => {}
-                Flow::Gone => return false,
-                Flow::Close(reason) => {
-                    if let Some(close) = self.close.take() {
-                        let _ = close.send(reason);
-                    }
-                    // Finish the closing handshake: read what the client still sends until its
-                    // Close, so the connection is not reset before the client reads our code.
-                    let _ = tokio::time::timeout(CLOSE_GRACE, async {
-                        while let Some(Ok(message)) = self.stream.next().await {
-                            if let Message::Close(_) = message {
-                                break;
-                            }
-                        }
-                    })
-                    .await;
-                    return false;
-                }
-            }
-        }
-    }
-
-    /// One frame from the client. Every frame counts against the rate limit: each costs the
-    /// server work (the websocket library answers a ping itself), whatever its kind.
-    async fn received(&mut self, message: Message) -> Flow {
-        if let Message::Close(_) = message {
-            return Flow::Gone;
-        }
-        if self.limiter.check().is_err() {
-            return Flow::Close(CloseReason::RateLimited);
-        }
-        match message {
-            // Nothing is done for a session that has expired, even if its timer has not fired yet.
-            Message::Text(_) if self.session_expired() => Flow::Close(CloseReason::SessionExpired),
-            Message::Text(text) => self.handle(text.as_str()).await,
-            Message::Binary(_) => Flow::Close(CloseReason::UnsupportedData),
-            // Pings are answered by the websocket library; pongs answer our heartbeat.
-            Message::Ping(_) | Message::Pong(_) | Message::Close(_) => Flow::Continue,
-        }
-    }
-
-    /// Queues a request for the writer; waits while too many are owed (see [`Inbox::request`]).
-    async fn command(&self, command: Command) -> Flow {
-        match self.writer.request(command).await {
-            Ok(()) => Flow::Continue,
-            Err(Unrequested::NotReading) => Flow::Close(CloseReason::NotReading),
-            Err(Unrequested::Closed) => Flow::Gone,
-        }
-    }
-
-    async fn send(&self, message: &ServerMessage<'_>) -> Flow {
-        self.command(Command::Send(Box::new(text(message)))).await
-    }
-
-    async fn error(&self, code: &str, client_id: Option<&str>) -> Flow {
-        let error = error_text(Tr::new(self.current.language()), code, client_id);
-        self.command(Command::Send(Box::new(error))).await
-    }
-
-    async fn handle(&mut self, text: &str) -> Flow {
-        let Ok(message) = serde_json::from_str::<ClientMessage>(text) else {
-            return self.error("invalid_message", None).await;
-        };
-        match message {
-            ClientMessage::Ping => self.send(&ServerMessage::Pong).await,
-            ClientMessage::Subscribe { cohort_id, after } => {
-                if self.current.require(Action::ViewCohort { cohort_id }).is_err() {
-                    return self.error("not_found", None).await;
-                }
-                self.subscribed.insert(cohort_id);
-                self.command(Command::Subscribe { cohort_id, after }).await
-            }
-            ClientMessage::Unsubscribe { cohort_id } => {
-                self.subscribed.remove(&cohort_id);
-                self.command(Command::Unsubscribe { cohort_id }).await
-            }
-            ClientMessage::Post {
-                thread_id,
-                body,
-                client_id,
-                parent_post_id,
-            } => {
-                let new = NewPost {
-                    body,
-                    parent_post_id,
-                    client_id: client_id.clone(),
-                };
-                match threads::create_post(&self.state, &self.current, thread_id, new).await {
-                    Ok((post, created)) => {
-                        self.send(&ServerMessage::Posted {
-                            client_id: &client_id,
-                            post_id: post.id,
-                            created,
-                        })
-                        .await
-                    }
-                    Err(error) => {
-                        error.log();
-                        let message = error.message(Tr::new(self.current.language()));
-                        self.send(&ServerMessage::Error {
-                            code: error.code(),
-                            message: &message,
-                            client_id: Some(&client_id),
-                        })
-                        .await
-                    }
-                }
-            }
-            ClientMessage::Typing { thread_id } => self.typing(thread_id).await,
-        }
-    }
-
-    async fn typing(&mut self, thread_id: i32) -> Flow {
-        let found = match thread::Entity::find_by_id(thread_id).one(&self.state.db).await {
-            Ok(found) => found,
-            Err(error) => {
-                AppError::from(error).log();
-                return self.error("internal", None).await;
-            }
-        };
-        let Some(found) = found.filter(|t| self.current.may(Action::ViewCohort { cohort_id: t.cohort_id })) else {
-            return self.error("not_found", None).await;
-        };
-        if !self.current.may(Action::WriteInCohort {
-            cohort_id: found.cohort_id,
-        }) {
-            return self.error("forbidden", None).await;
-        }
-        self.state.hub.ephemeral(
-            found.cohort_id,
-            &ServerMessage::Typing {
-                cohort_id: found.cohort_id,
-                thread_id,
-                user_id: self.current.user.id,
-                name: &self.current.user.name,
-            },
-        );
-        Flow::Continue
-    }
-
-    fn session_expired(&self) -> bool {
-        self.current.session_expired(self.state.now())
-    }
-
-    /// After a sign-out, deactivation or membership change: close if access is gone.
-    async fn check_access(&mut self) -> Flow {
-        if self.session_expired() {
-            return Flow::Close(CloseReason::SessionExpired);
-        }
-        match crate::auth::extract::refresh(&self.state, &self.current).await {
-            Ok(Some(fresh)) => {
-                let lost = self
-                    .subscribed
-                    .iter()
-                    .any(|cohort_id| !fresh.may(Action::ViewCohort { cohort_id: *cohort_id }));
-                self.current = fresh;
-                if lost {
-                    Flow::Close(CloseReason::AccessRemoved)
-                } else {
-                    Flow::Continue
-                }
-            }
-            Ok(None) => Flow::Close(CloseReason::SignedOut),
-            Err(error) => {
-                error.log();
-                Flow::Continue
-            }
-        }
-    }
-}
-
 /// Sends to the client: the reader's replies and the cohorts' events, each event once and in
 /// order, whether it comes live from the hub or from the log.
-struct Writer {
-    sink: SplitSink<WebSocket, Message>,
-    db: DatabaseConnection,
+struct Writer<S> {
+    sink: S,
     hub: Hub,
     connection: u64,
     user_id: i32,
@@ -610,7 +312,10 @@ struct Writer {
 /// Whether the writer goes on: false once the socket cannot be written or is closing.
 type Going = bool;
 
-impl Writer {
+impl<S> Writer<S>
+where
+    S: Sink<Message> + Unpin + Send + 'static,
+{
     /// Obeys the inbox until the socket cannot be written or the reader ends. The reader's
     /// close channel is watched even while a write is stuck (a client that does not read):
     /// what was waiting is dropped, and the Close is sent if the client takes it in time.
@@ -719,7 +424,7 @@ impl Writer {
     }
 
     async fn subscribe(&mut self, cohort_id: i32, after: i64) -> Going {
-        let newest = match last_seq(&self.db, cohort_id).await {
+        let newest = match last_seq(&self.hub.inner.db, cohort_id).await {
             Ok(newest) => newest,
             Err(error) => {
                 error.log();
@@ -761,7 +466,8 @@ impl Writer {
     /// Sends the cohort's stored events after `last` straight from the log, advancing it.
     async fn catch_up(&mut self, cohort_id: i32, last: &mut i64) -> Going {
         loop {
-            let events = match load_events(&self.db, cohort_id, *last, REPLAY_LIMIT).await {
+            let inner = &*self.hub.inner;
+            let events = match inner.source.frames_after(&inner.db, cohort_id, *last).await {
                 Ok(events) => events,
                 Err(error) => {
                     error.log();
@@ -771,16 +477,12 @@ impl Writer {
             if events.is_empty() {
                 return true;
             }
-            for event in &events {
-                if self
-                    .sink
-                    .feed(text(&ServerMessage::Event { cohort_id, event }))
-                    .await
-                    .is_err()
-                {
+            for event in events {
+                let seq = event.seq;
+                if self.sink.feed(Message::Text(event.text)).await.is_err() {
                     return false;
                 }
-                *last = event.seq;
+                *last = seq;
             }
             if self.sink.flush().await.is_err() {
                 return false;
@@ -800,7 +502,7 @@ impl Writer {
         match outgoing {
             Outgoing::Ephemeral(frame) => self.write(Message::Text(frame.clone())).await,
             Outgoing::Events { cohort_id, events } => {
-                for (seq, frame) in events {
+                for EventFrame { seq, text } in events {
                     let Some(last) = self.following.get_mut(cohort_id) else {
                         // Not (or no longer) following: a resync or unsubscribe is under way.
                         break;
@@ -818,7 +520,7 @@ impl Writer {
                         break;
                     }
                     *last = *seq;
-                    if !self.write(Message::Text(frame.clone())).await {
+                    if !self.write(Message::Text(text.clone())).await {
                         return false;
                     }
                 }
