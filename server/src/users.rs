@@ -1,8 +1,10 @@
-//! People: the admin account, deactivation, the list for administration.
+//! People: the admin account, deactivation, the list for administration, names by id.
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionSession, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionSession, TransactionTrait,
 };
 use serde::Serialize;
 
@@ -167,4 +169,21 @@ pub async fn set_language<C: sea_orm::ConnectionTrait>(
     active.language = Set(language.code().to_string());
     active.update(db).await?;
     Ok(())
+}
+
+/// The names of these people, by id (one query, whatever their number).
+pub async fn names(db: &impl ConnectionTrait, ids: impl IntoIterator<Item = i32>) -> AppResult<HashMap<i32, String>> {
+    let mut ids: Vec<i32> = ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(user::Entity::find()
+        .filter(user::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.name))
+        .collect())
 }

@@ -484,7 +484,7 @@ async fn load_activity(state: &AppState, found: &digest::Model) -> AppResult<Act
         .iter()
         .map(|t| t.author_id)
         .chain(resources.iter().map(|r| r.posted_by));
-    let names = crate::threads::views::names(db, people).await?;
+    let names = crate::users::names(db, people).await?;
     Ok(Activity {
         since,
         threads,

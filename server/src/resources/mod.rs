@@ -20,7 +20,7 @@ use crate::entities::{cohort, resource, session};
 use crate::error::{AppError, AppResult};
 use crate::search;
 use crate::state::AppState;
-use crate::threads::views::names;
+use crate::users::names;
 use file_names::{MAX_FILE_NAME_CHARS, name_for_type};
 use storage::IncomingFile;
 

@@ -9,11 +9,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::thread_pages::{ThreadPageExtras, thread_page};
-use crate::domain::policy::Action;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::threads::changes::{self, AnswerMark, PostEdit};
-use crate::threads::moderation::{self, NewReport};
+use crate::threads::moderation::{self, NewReport, reportable_post};
 use crate::threads::views::post_views;
 use crate::threads::{PostView, visible_post, visible_thread};
 use crate::web::{FormError, PageResult, PageView, SignedInPage, render};
@@ -190,10 +189,7 @@ async fn report_page(
     reason: String,
     error: Option<FormError>,
 ) -> PageResult {
-    let found = visible_post(state, &page.user, post_id).await?;
-    page.user.require(Action::ReportPost {
-        cohort_id: found.cohort_id,
-    })?;
+    let found = reportable_post(state, &page.user, post_id).await?;
     let thread = visible_thread(state, &page.user, found.thread_id).await?;
     let post = post_views(&state.db, vec![found]).await?.remove(0);
     let status = error.as_ref().map_or(StatusCode::OK, |shown| shown.status);

@@ -13,7 +13,7 @@ use crate::cohorts;
 use crate::domain::policy::Action;
 use crate::state::AppState;
 use crate::threads::changes::{REACTIONS, ReadPosition, mark_read};
-use crate::threads::events::last_seq;
+use crate::realtime::events::last_seq;
 use crate::threads::{self, NewPost, NewThread, PostView, ThreadSummary, ThreadView};
 use crate::web::{FormError, PageResult, PageView, SignedInPage, render};
 

@@ -7,7 +7,8 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::views::{PostView, ThreadView, names, post_views, thread_views};
+use super::views::{PostView, ThreadView, post_views, thread_views};
+use crate::users::names;
 use super::{
     checked_body, mentioned_members, require_may_post, require_not_muted, store_mentions, visible_post, visible_thread,
 };

@@ -19,7 +19,6 @@ use crate::realtime::events::{EventKind, EventSource, REPLAY_LIMIT, stored_after
 use crate::state::AppState;
 
 /// Thread pages read the cohort's last number from here.
-pub use crate::realtime::events::last_seq;
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct EventView {

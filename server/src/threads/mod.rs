@@ -22,7 +22,8 @@ use crate::realtime::events::EventKind;
 use crate::realtime::{self, EventFrame};
 use crate::search;
 use crate::state::AppState;
-use views::{PostActivity, fresh_post_view, names, post_views, thread_view};
+use views::{PostActivity, fresh_post_view, post_views, thread_view};
+use crate::users::names;
 pub use views::{PostView, ThreadView};
 
 /// The longest post, in characters.

@@ -12,7 +12,8 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::views::{PostView, ThreadView, names, post_views, thread_views};
+use super::views::{PostView, ThreadView, post_views, thread_views};
+use crate::users::names;
 use super::{visible_post, visible_thread};
 use crate::audit;
 use crate::auth::CurrentUser;
@@ -48,11 +49,17 @@ pub struct NewReport {
 }
 
 /// A member reports a post to the cohort's moderators. Reporting again updates the reason.
-pub async fn report_post(state: &AppState, viewer: &CurrentUser, post_id: i32, report: NewReport) -> AppResult<()> {
+/// A post the viewer may report (the report form and the report itself ask the same).
+pub async fn reportable_post(state: &AppState, viewer: &CurrentUser, post_id: i32) -> AppResult<post::Model> {
     let found = visible_post(state, viewer, post_id).await?;
     viewer.require(Action::ReportPost {
         cohort_id: found.cohort_id,
     })?;
+    Ok(found)
+}
+
+pub async fn report_post(state: &AppState, viewer: &CurrentUser, post_id: i32, report: NewReport) -> AppResult<()> {
+    let found = reportable_post(state, viewer, post_id).await?;
     let reason = checked_reason(&report.reason)?;
     let now = state.now();
     post_report::Entity::insert(post_report::ActiveModel {

@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde::Serialize;
 
-use crate::entities::{post, post_mention, post_reaction, thread, user};
+use crate::users::names;
+use crate::entities::{post, post_mention, post_reaction, thread};
 use crate::error::AppResult;
 use crate::markdown::to_safe_html;
 
@@ -63,22 +64,6 @@ pub struct ThreadView {
     /// Posts not deleted.
     pub post_count: usize,
     pub last_activity: DateTime<Utc>,
-}
-
-pub async fn names(db: &impl ConnectionTrait, ids: impl IntoIterator<Item = i32>) -> AppResult<HashMap<i32, String>> {
-    let mut ids: Vec<i32> = ids.into_iter().collect();
-    ids.sort_unstable();
-    ids.dedup();
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    Ok(user::Entity::find()
-        .filter(user::Column::Id.is_in(ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.name))
-        .collect())
 }
 
 /// Views of the posts, in the given order: three queries whatever their number.
