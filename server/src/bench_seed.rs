@@ -329,7 +329,7 @@ async fn make_recap_due(db: &DatabaseConnection, cohort_id: i32, now: DateTime<U
         ends_at: Set(now - Duration::hours(24)),
         meeting_url: Set(Some("https://video.example.no/bench".to_string())),
         agenda: Set("1. Velkommen\n2. **Erfaringer** fra kantinene\n3. Veien videre".to_string()),
-        status: Set(crate::domain::sessions::SessionStatus::Held.code().to_string()),
+        status: Set(crate::domain::sessions::SessionStatus::Held),
         capacity: Set(None),
         sequence: Set(0),
         recap_summary: Set(BENCH_RECAP.to_string()),

@@ -57,7 +57,7 @@ async fn add_session(app: &TestApp, cohort_id: i64, number: i32, starts: &str) -
         ends_at: Set(starts_at + Duration::hours(2)),
         meeting_url: Set(Some("https://meet.example.no/samling".into())),
         agenda: Set("1. **Matsvinn** i kantiner\n2. Erfaringer".into()),
-        status: Set("confirmed".into()),
+        status: Set(samling::domain::sessions::SessionStatus::Confirmed),
         capacity: Set(None),
         sequence: Set(0),
         recap_summary: Set(String::new()),

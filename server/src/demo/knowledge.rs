@@ -58,10 +58,7 @@ pub async fn load<C: TransactionTrait + sea_orm::ConnectionTrait>(
         .filter(membership::Column::CohortId.eq(food.id))
         .all(db)
         .await?;
-    let Some(expert) = members
-        .iter()
-        .find(|m| m.role == crate::domain::roles::Role::Expert.code())
-    else {
+    let Some(expert) = members.iter().find(|m| m.role == crate::domain::roles::Role::Expert) else {
         return Ok(());
     };
     let grants = grant::Entity::find().all(db).await?;

@@ -14,6 +14,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::digests::DECIDED;
 use crate::domain::digest_schedule::DigestKind;
+use crate::domain::sessions::RegistrationStatus;
 use crate::entities::{
     cohort, digest, post, preparation, registration, resource, session, theme, thread, thread_read, user,
 };
@@ -109,7 +110,7 @@ pub struct DigestContent {
     /// Recap: threads started in the session.
     session_threads: Vec<thread::Model>,
     /// Reminder: each member's registration status and preparation.
-    registrations: HashMap<i32, String>,
+    registrations: HashMap<i32, RegistrationStatus>,
     preparations: HashMap<i32, preparation::Model>,
     activity: Option<Activity>,
 }
@@ -300,10 +301,10 @@ impl DigestContent {
 
     fn reminder_sections(&self, state: &AppState, tr: Tr, person: &user::Model) -> Vec<Section> {
         let when = tr.time_span(self.session.starts_at, self.session.ends_at);
-        let registration = match self.registrations.get(&person.id).map(String::as_str) {
-            Some("registered") => tr.t("registration.registered"),
-            Some("waitlisted") => tr.t("registration.waitlisted"),
-            _ => tr.t("mail.digest.not_registered"),
+        let registration = match self.registrations.get(&person.id) {
+            Some(RegistrationStatus::Registered) => tr.t("registration.registered"),
+            Some(RegistrationStatus::Waitlisted) => tr.t("registration.waitlisted"),
+            None => tr.t("mail.digest.not_registered"),
         };
         let mut sections = vec![Section::text(
             tr.t("mail.digest.reminder_when").to_string(),

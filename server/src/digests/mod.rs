@@ -50,7 +50,7 @@ pub struct RunReport {
 pub async fn sync_schedule(db: &impl ConnectionTrait, cohort_id: i32, now: DateTime<Utc>) -> AppResult<()> {
     let sessions = session::Entity::find()
         .filter(session::Column::CohortId.eq(cohort_id))
-        .filter(session::Column::Status.ne(SessionStatus::Cancelled.code()))
+        .filter(session::Column::Status.ne(SessionStatus::Cancelled))
         .all(db)
         .await?;
     let scheduled: Vec<ScheduledSession> = sessions

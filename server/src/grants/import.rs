@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::audit;
 use crate::cohorts;
-use crate::domain::grants::{COLUMNS, FieldError, GrantRecord, PlacementDecision, parse_record};
+use crate::domain::grants::{COLUMNS, FieldError, GrantRecord, GrantStatus, PlacementDecision, parse_record};
 use crate::entities::{grant, organisation};
 use crate::error::{AppError, AppResult};
 use crate::grants::placement::{load_theme_rules, previous_decision};
@@ -350,7 +350,7 @@ struct GrantValues {
     organisation_id: i32,
     county: String,
     amount_nok: i64,
-    status: String,
+    status: GrantStatus,
     period_start: chrono::NaiveDate,
     period_end: chrono::NaiveDate,
     measure_type: String,
@@ -371,7 +371,7 @@ impl GrantValues {
             organisation_id,
             county: record.county.clone(),
             amount_nok: record.amount_nok,
-            status: record.status.code().to_string(),
+            status: record.status,
             period_start: record.period_start,
             period_end: record.period_end,
             measure_type: record.measure_type.clone(),
@@ -392,7 +392,7 @@ impl GrantValues {
             organisation_id: stored.organisation_id,
             county: stored.county.clone(),
             amount_nok: stored.amount_nok,
-            status: stored.status.clone(),
+            status: stored.status,
             period_start: stored.period_start,
             period_end: stored.period_end,
             measure_type: stored.measure_type.clone(),
