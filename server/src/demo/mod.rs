@@ -128,7 +128,7 @@ pub async fn load<C: TransactionTrait + sea_orm::ConnectionTrait>(
 /// facilitator pressed "send now"), so the server's first digest run writes them to the
 /// outbox folder for a newcomer to open.
 async fn make_demo_digests_due<C: sea_orm::ConnectionTrait>(db: &C, now: DateTime<Utc>) -> AppResult<()> {
-    use crate::digests::{SCHEDULED, sync_schedule};
+    use crate::digests::sync_schedule;
     use crate::domain::digest_schedule::DigestKind;
     use crate::entities::digest;
     use sea_orm::QueryOrder;
@@ -137,8 +137,8 @@ async fn make_demo_digests_due<C: sea_orm::ConnectionTrait>(db: &C, now: DateTim
         for kind in [DigestKind::Reminder, DigestKind::Activity] {
             let first = digest::Entity::find()
                 .filter(digest::Column::CohortId.eq(found.id))
-                .filter(digest::Column::Kind.eq(kind.code()))
-                .filter(digest::Column::Status.eq(SCHEDULED))
+                .filter(digest::Column::Kind.eq(kind))
+                .filter(digest::Column::Status.eq(digest::Status::Scheduled))
                 .order_by_asc(digest::Column::DueAt)
                 .one(db)
                 .await?;

@@ -12,7 +12,6 @@ use askama::Template;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use crate::digests::DECIDED;
 use crate::domain::digest_schedule::DigestKind;
 use crate::domain::sessions::RegistrationStatus;
 use crate::entities::{
@@ -118,7 +117,7 @@ pub struct DigestContent {
 impl DigestContent {
     pub async fn load(state: &AppState, found: &digest::Model) -> AppResult<Self> {
         let db = &state.db;
-        let kind = DigestKind::parse(&found.kind).ok_or(AppError::NotFound)?;
+        let kind = found.kind;
         let cohort = cohort::Entity::find_by_id(found.cohort_id)
             .one(db)
             .await?
@@ -441,8 +440,8 @@ async fn load_activity(state: &AppState, found: &digest::Model) -> AppResult<Act
     let db = &state.db;
     let previous = digest::Entity::find()
         .filter(digest::Column::CohortId.eq(found.cohort_id))
-        .filter(digest::Column::Status.eq(DECIDED))
-        .filter(digest::Column::Kind.is_in([DigestKind::Recap.code(), DigestKind::Activity.code()]))
+        .filter(digest::Column::Status.eq(digest::Status::Decided))
+        .filter(digest::Column::Kind.is_in([DigestKind::Recap, DigestKind::Activity]))
         .filter(digest::Column::Id.ne(found.id))
         .order_by_desc(digest::Column::DecidedAt)
         .one(db)
