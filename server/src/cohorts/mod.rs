@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
     TransactionSession, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
@@ -226,7 +226,7 @@ pub fn project_view(grant: grant::Model, organisation: &organisation::Model, sho
             name: organisation.name.clone(),
             number: organisation.number.clone(),
             county: organisation.county.clone(),
-            kind: organisation.kind.clone(),
+            kind: organisation.kind.to_value(),
         },
         amount_nok: grant.amount_nok,
         status: grant.status,

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, EntityTrait, Set, TransactionSession, TransactionTrait};
+use sea_orm::{ActiveEnum, ActiveModelTrait, EntityTrait, Set, TransactionSession, TransactionTrait};
 use serde::Serialize;
 
 use crate::audit;
@@ -311,10 +311,10 @@ async fn upsert_organisation(
     let wanted = (
         record.applicant.clone(),
         record.county.clone(),
-        record.organisation_kind().to_string(),
+        organisation::Kind::try_from_value(&record.organisation_kind().to_string())?,
     );
     match organisations.get(&record.organisation_number) {
-        Some(stored) if (stored.name.clone(), stored.county.clone(), stored.kind.clone()) == wanted => Ok(stored.id),
+        Some(stored) if (stored.name.clone(), stored.county.clone(), stored.kind) == wanted => Ok(stored.id),
         Some(stored) => {
             let mut active: organisation::ActiveModel = stored.clone().into();
             active.name = Set(wanted.0);
