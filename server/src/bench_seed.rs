@@ -329,7 +329,7 @@ async fn make_recap_due(db: &DatabaseConnection, cohort_id: i32, now: DateTime<U
         ends_at: Set(now - Duration::hours(24)),
         meeting_url: Set(Some("https://video.example.no/bench".to_string())),
         agenda: Set("1. Velkommen\n2. **Erfaringer** fra kantinene\n3. Veien videre".to_string()),
-        status: Set(crate::domain::sessions::SessionStatus::Held.code().to_string()),
+        status: Set(crate::domain::sessions::SessionStatus::Held),
         capacity: Set(None),
         sequence: Set(0),
         recap_summary: Set(BENCH_RECAP.to_string()),
@@ -345,7 +345,7 @@ async fn make_recap_due(db: &DatabaseConnection, cohort_id: i32, now: DateTime<U
     crate::digests::sync_schedule(db, cohort_id, now).await?;
     let recap = digest::Entity::find()
         .filter(digest::Column::CohortId.eq(cohort_id))
-        .filter(digest::Column::Kind.eq("recap"))
+        .filter(digest::Column::Kind.eq(crate::domain::digest_schedule::DigestKind::Recap))
         .filter(digest::Column::SessionId.eq(held.id))
         .one(db)
         .await?
@@ -353,7 +353,7 @@ async fn make_recap_due(db: &DatabaseConnection, cohort_id: i32, now: DateTime<U
     let mut due: digest::ActiveModel = recap.into();
     due.due_at = Set(now);
     due.postponed = Set(true);
-    due.status = Set(crate::digests::SCHEDULED.to_string());
+    due.status = Set(digest::Status::Scheduled);
     due.update(db).await?;
     Ok(())
 }

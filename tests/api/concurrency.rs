@@ -16,6 +16,7 @@ use std::time::Instant;
 use chrono::Duration;
 use reqwest::multipart::{Form, Part};
 use samling::domain::roles::Role;
+use samling::domain::sessions::RegistrationStatus;
 use samling::entities::{
     audit_log, calendar_feed, cohort, cohort_event, cohort_mute, digest, grant, invitation, lesson, membership,
     organisation, outbox_mail, poll_answer, poll_option, post, post_reaction, post_report, post_revision, preparation,
@@ -675,7 +676,7 @@ async fn admin_writes_ten_at_once() {
     w.check(appointed.len() == 1, || {
         format!("one person from ten appointments, not {}", appointed.len())
     });
-    let roles: Vec<String> = find::<membership::Entity>(
+    let roles: Vec<Role> = find::<membership::Entity>(
         w.db(),
         Condition::all()
             .add(membership::Column::CohortId.eq(food as i32))
@@ -685,7 +686,7 @@ async fn admin_writes_ten_at_once() {
     .into_iter()
     .map(|m| m.role)
     .collect();
-    w.check(roles == ["facilitator"], || {
+    w.check(roles == [Role::Facilitator], || {
         format!("one facilitator membership, not {roles:?}")
     });
     w.burst(
@@ -1391,10 +1392,13 @@ async fn session_writes_ten_at_once() {
     });
     let mut rows = find::<registration::Entity>(w.db(), registration::Column::SessionId.eq(first.id)).await;
     rows.sort_by_key(|r| (r.created_at, r.id));
-    let status_of = |rows: &[registration::Model], status: &str| -> Vec<i32> {
+    let status_of = |rows: &[registration::Model], status: RegistrationStatus| -> Vec<i32> {
         rows.iter().filter(|r| r.status == status).map(|r| r.user_id).collect()
     };
-    let (seats, line) = (status_of(&rows, "registered"), status_of(&rows, "waitlisted"));
+    let (seats, line) = (
+        status_of(&rows, RegistrationStatus::Registered),
+        status_of(&rows, RegistrationStatus::Waitlisted),
+    );
     w.check((seats.len(), line.len()) == (3, 7), || {
         format!("stored: {} seated, {} waiting", seats.len(), line.len())
     });
@@ -1430,14 +1434,14 @@ async fn session_writes_ten_at_once() {
     )
     .await;
     let rows = find::<registration::Entity>(w.db(), registration::Column::SessionId.eq(first.id)).await;
-    let mut now_seated = status_of(&rows, "registered");
+    let mut now_seated = status_of(&rows, RegistrationStatus::Registered);
     now_seated.sort_unstable();
     let mut moved_up = line[..3].to_vec();
     moved_up.sort_unstable();
     w.check(now_seated == moved_up, || {
         format!("the first three in line move up: {now_seated:?}, expected {moved_up:?}")
     });
-    let still_waiting = status_of(&rows, "waitlisted").len();
+    let still_waiting = status_of(&rows, RegistrationStatus::Waitlisted).len();
     w.check(still_waiting == 2, || format!("two still waiting, not {still_waiting}"));
 
     // One person's ten first saves of the needs intake: one row with one of the answers. Ten
@@ -2327,7 +2331,7 @@ async fn knowledge_resource_and_digest_writes_ten_at_once() {
     )
     .await
     .into_iter()
-    .filter(|g| g.status == samling::domain::grants::GrantStatus::Completed.code())
+    .filter(|g| g.status == samling::domain::grants::GrantStatus::Completed)
     .map(|g| i64::from(g.id))
     .collect();
     let requests: Vec<Req> = circular_projects

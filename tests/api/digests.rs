@@ -57,7 +57,7 @@ async fn add_session(app: &TestApp, cohort_id: i64, number: i32, starts: &str) -
         ends_at: Set(starts_at + Duration::hours(2)),
         meeting_url: Set(Some("https://meet.example.no/samling".into())),
         agenda: Set("1. **Matsvinn** i kantiner\n2. Erfaringer".into()),
-        status: Set("confirmed".into()),
+        status: Set(samling::domain::sessions::SessionStatus::Confirmed),
         capacity: Set(None),
         sequence: Set(0),
         recap_summary: Set(String::new()),
@@ -500,7 +500,7 @@ async fn a_worker_killed_in_the_middle_of_a_batch_loses_nothing_and_sends_nothin
         .await
         .unwrap();
     assert!(
-        rows.iter().all(|row| row.status == "sent"),
+        rows.iter().all(|row| row.status == outbox_mail::Status::Sent),
         "every row recorded as sent"
     );
 }
@@ -610,7 +610,10 @@ async fn a_failing_smtp_server_is_retried_with_back_off_and_given_up_with_the_la
         .all(&app.db)
         .await
         .unwrap();
-    assert!(rows.iter().all(|row| row.status == "pending" && row.attempts == 1));
+    assert!(
+        rows.iter()
+            .all(|row| row.status == outbox_mail::Status::Pending && row.attempts == 1)
+    );
     assert!(
         rows.iter()
             .all(|row| row.next_attempt_at == utc("2027-03-15T07:02:00Z")),
@@ -628,7 +631,8 @@ async fn a_failing_smtp_server_is_retried_with_back_off_and_given_up_with_the_la
         .await
         .unwrap();
     assert!(
-        rows.iter().all(|row| row.status == "failed" && row.attempts == 2),
+        rows.iter()
+            .all(|row| row.status == outbox_mail::Status::Failed && row.attempts == 2),
         "given up"
     );
     assert!(

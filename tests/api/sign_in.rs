@@ -421,7 +421,10 @@ async fn a_mail_server_that_is_down_only_delays_the_link() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let rows = loop {
         let rows = sign_in_rows(&app).await;
-        if rows.iter().all(|row| row.attempts > 0 || row.status == "cancelled") {
+        if rows
+            .iter()
+            .all(|row| row.attempts > 0 || row.status == outbox_mail::Status::Cancelled)
+        {
             break rows;
         }
         assert!(std::time::Instant::now() < deadline, "the worker never tried: {rows:?}");
@@ -431,11 +434,11 @@ async fn a_mail_server_that_is_down_only_delays_the_link() {
         .iter()
         .find(|row| row.recipient == "admin@example.no")
         .expect("the known address");
-    assert_eq!((known.status.as_str(), known.attempts), ("pending", 1));
+    assert_eq!((known.status, known.attempts), (outbox_mail::Status::Pending, 1));
     assert!(known.last_error.is_some());
     assert!(
         rows.iter()
-            .any(|row| row.status == "cancelled" && row.recipient.is_empty())
+            .any(|row| row.status == outbox_mail::Status::Cancelled && row.recipient.is_empty())
     );
     assert!(!rows.iter().any(|row| row.recipient.contains("nobody")));
 

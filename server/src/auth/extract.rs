@@ -122,7 +122,7 @@ async fn load(state: &AppState, user_id: i32) -> Result<Option<(user::Model, Act
     let memberships: HashMap<i32, Role> = rows
         .into_iter()
         .filter_map(|(_, membership)| membership)
-        .filter_map(|membership| Role::parse(&membership.role).map(|role| (membership.cohort_id, role)))
+        .map(|membership| (membership.cohort_id, membership.role))
         .collect();
     let actor = Actor {
         user_id: user.id,

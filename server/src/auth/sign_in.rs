@@ -11,7 +11,6 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use super::CurrentUser;
 use super::session::SESSION_COOKIE;
 use super::tokens::{hash_secret, new_secret};
-use crate::digests::worker::{KIND_SIGN_IN, PENDING};
 use crate::domain::email::normalize_email;
 use crate::entities::{outbox_mail, sign_in_token, user};
 use crate::error::{AppError, AppResult};
@@ -56,7 +55,7 @@ pub async fn request_sign_in_link(state: &AppState, address: &str, client_ip: Ip
     state.sign_in_limits.check(&email, client_ip)?;
     let now = state.now();
     outbox_mail::ActiveModel {
-        kind: Set(KIND_SIGN_IN.to_string()),
+        kind: Set(outbox_mail::Kind::SignIn),
         digest_id: Set(None),
         user_id: Set(None),
         message_id: Set(format!(
@@ -70,7 +69,7 @@ pub async fn request_sign_in_link(state: &AppState, address: &str, client_ip: Ip
         html_body: Set(String::new()),
         calendar: Set(None),
         unsubscribe_url: Set(String::new()),
-        status: Set(PENDING.to_string()),
+        status: Set(outbox_mail::Status::Pending),
         attempts: Set(0),
         next_attempt_at: Set(now),
         lease_until: Set(None),

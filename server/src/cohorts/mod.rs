@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
     TransactionSession, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
@@ -98,7 +98,7 @@ pub async fn visible_cohorts(db: &impl ConnectionTrait, viewer: &CurrentUser) ->
 pub async fn eligible_grants(db: &impl ConnectionTrait, programme: &programme::Model) -> AppResult<Vec<grant::Model>> {
     Ok(grant::Entity::find()
         .filter(grant::Column::Placement.is_in([Placement::Automatic.code(), Placement::Confirmed.code()]))
-        .filter(grant::Column::Status.ne(GrantStatus::Withdrawn.code()))
+        .filter(grant::Column::Status.ne(GrantStatus::Withdrawn))
         .filter(grant::Column::GrantYear.is_in(programme.grant_year_list()))
         .filter(grant::Column::ThemeId.is_not_null())
         .order_by_asc(grant::Column::Reference)
@@ -227,10 +227,10 @@ pub fn project_view(grant: grant::Model, organisation: &organisation::Model, sho
             name: organisation.name.clone(),
             number: organisation.number.clone(),
             county: organisation.county.clone(),
-            kind: organisation.kind.clone(),
+            kind: organisation.kind.to_value(),
         },
         amount_nok: grant.amount_nok,
-        status: GrantStatus::from_code(&grant.status).unwrap_or(GrantStatus::Awarded),
+        status: grant.status,
         period_start: grant.period_start,
         period_end: grant.period_end,
         measure_type: grant.measure_type,
@@ -319,7 +319,7 @@ pub async fn members(db: &impl ConnectionTrait, viewer: &CurrentUser, cohort_id:
             Some(MemberView {
                 user_id: user.id,
                 name: user.name.clone(),
-                role: Role::parse(&membership.role)?,
+                role: membership.role,
                 organisation: user
                     .organisation_id
                     .and_then(|id| organisations.get(&id))
@@ -470,10 +470,10 @@ pub async fn set_membership(
         .one(txn)
         .await?;
     match existing {
-        Some(existing) if existing.role == role.code() => {}
+        Some(existing) if existing.role == role => {}
         Some(existing) => {
             let mut active: membership::ActiveModel = existing.into();
-            active.role = Set(role.code().to_string());
+            active.role = Set(role);
             active.update(txn).await?;
             revoke_sessions(txn, user_id).await?;
         }
@@ -482,7 +482,7 @@ pub async fn set_membership(
             membership::Entity::insert(membership::ActiveModel {
                 user_id: Set(user_id),
                 cohort_id: Set(cohort_id),
-                role: Set(role.code().to_string()),
+                role: Set(role),
                 grant_id: Set(grant_id),
                 created_at: Set(now),
                 ..Default::default()
@@ -551,7 +551,7 @@ pub async fn remove_member(state: &AppState, viewer: &CurrentUser, cohort_id: i3
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound)?;
-    let role = Role::parse(&found.role).ok_or(AppError::NotFound)?;
+    let role = found.role;
     viewer.require(Action::InviteToCohort { cohort_id, role })?;
     // Of removals sent at once, the one that deletes the row is the removal; the rest 404.
     if membership::Entity::delete_by_id(found.id)

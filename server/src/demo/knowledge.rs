@@ -58,10 +58,7 @@ pub async fn load<C: TransactionTrait + sea_orm::ConnectionTrait>(
         .filter(membership::Column::CohortId.eq(food.id))
         .all(db)
         .await?;
-    let Some(expert) = members
-        .iter()
-        .find(|m| m.role == crate::domain::roles::Role::Expert.code())
-    else {
+    let Some(expert) = members.iter().find(|m| m.role == crate::domain::roles::Role::Expert) else {
         return Ok(());
     };
     let grants = grant::Entity::find().all(db).await?;
@@ -71,7 +68,7 @@ pub async fn load<C: TransactionTrait + sea_orm::ConnectionTrait>(
         Some((grant.id, lead.user_id))
     };
 
-    let link = resource_row(food.id, expert.user_id, now - Duration::hours(40), "link");
+    let link = resource_row(food.id, expert.user_id, now - Duration::hours(40), resource::Kind::Link);
     resources::store(
         db,
         expert.user_id,
@@ -89,7 +86,7 @@ pub async fn load<C: TransactionTrait + sea_orm::ConnectionTrait>(
     let mut incoming = storage.begin(&key).await?;
     incoming.write(&pdf).await?;
     incoming.keep().await?;
-    let file = resource_row(food.id, expert.user_id, now - Duration::hours(39), "file");
+    let file = resource_row(food.id, expert.user_id, now - Duration::hours(39), resource::Kind::File);
     resources::store(
         db,
         expert.user_id,
@@ -144,11 +141,11 @@ pub async fn load<C: TransactionTrait + sea_orm::ConnectionTrait>(
     Ok(())
 }
 
-fn resource_row(cohort_id: i32, posted_by: i32, at: DateTime<Utc>, kind: &str) -> resource::ActiveModel {
+fn resource_row(cohort_id: i32, posted_by: i32, at: DateTime<Utc>, kind: resource::Kind) -> resource::ActiveModel {
     resource::ActiveModel {
         cohort_id: Set(cohort_id),
         session_id: Set(None),
-        kind: Set(kind.to_string()),
+        kind: Set(kind),
         title: Set(String::new()),
         summary: Set(String::new()),
         tags: Set(String::new()),

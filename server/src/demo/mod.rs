@@ -109,7 +109,7 @@ pub async fn load<C: TransactionTrait + sea_orm::ConnectionTrait>(
             .all(&txn)
             .await?;
         for project in projects {
-            if project.status == GrantStatus::Withdrawn.code() || !DEMO_GRANT_YEARS.contains(&project.grant_year) {
+            if project.status == GrantStatus::Withdrawn || !DEMO_GRANT_YEARS.contains(&project.grant_year) {
                 continue;
             }
             let Some(email) = &project.contact_email else { continue };
@@ -129,7 +129,7 @@ pub async fn load<C: TransactionTrait + sea_orm::ConnectionTrait>(
 /// facilitator pressed "send now"), so the server's first digest run writes them to the
 /// outbox folder for a newcomer to open.
 async fn make_demo_digests_due<C: sea_orm::ConnectionTrait>(db: &C, now: DateTime<Utc>) -> AppResult<()> {
-    use crate::digests::{SCHEDULED, sync_schedule};
+    use crate::digests::sync_schedule;
     use crate::domain::digest_schedule::DigestKind;
     use crate::entities::digest;
     use sea_orm::QueryOrder;
@@ -138,8 +138,8 @@ async fn make_demo_digests_due<C: sea_orm::ConnectionTrait>(db: &C, now: DateTim
         for kind in [DigestKind::Reminder, DigestKind::Activity] {
             let first = digest::Entity::find()
                 .filter(digest::Column::CohortId.eq(found.id))
-                .filter(digest::Column::Kind.eq(kind.code()))
-                .filter(digest::Column::Status.eq(SCHEDULED))
+                .filter(digest::Column::Kind.eq(kind))
+                .filter(digest::Column::Status.eq(digest::Status::Scheduled))
                 .order_by_asc(digest::Column::DueAt)
                 .one(db)
                 .await?;
@@ -201,10 +201,10 @@ async fn start_demo_threads<C: TransactionTrait + sea_orm::ConnectionTrait>(
             .filter(membership::Column::CohortId.eq(cohort.id))
             .all(&txn)
             .await?;
-        let facilitator = members.iter().find(|m| m.role == Role::Facilitator.code());
+        let facilitator = members.iter().find(|m| m.role == Role::Facilitator);
         let leads: Vec<i32> = members
             .iter()
-            .filter(|m| m.role == Role::ProjectLead.code())
+            .filter(|m| m.role == Role::ProjectLead)
             .map(|m| m.user_id)
             .collect();
         let (Some(facilitator), [asker, helper, ..]) = (facilitator, leads.as_slice()) else {
@@ -358,21 +358,21 @@ async fn plan_demo_sessions<C: TransactionTrait + sea_orm::ConnectionTrait>(
             active.agenda = Set(DEMO_AGENDA.to_string());
             active.meeting_url = Set(Some(format!("https://video.example.no/samling-{}", found.id)));
             if found.number == 1 {
-                active.status = Set(SessionStatus::Confirmed.code().to_string());
+                active.status = Set(SessionStatus::Confirmed);
                 active.capacity = Set(Some(25));
             }
             active.update(&txn).await?;
             if found.number == 1 {
                 let leads = membership::Entity::find()
                     .filter(membership::Column::CohortId.eq(cohort.id))
-                    .filter(membership::Column::Role.eq(Role::ProjectLead.code()))
+                    .filter(membership::Column::Role.eq(Role::ProjectLead))
                     .all(&txn)
                     .await?;
                 for lead in leads {
                     registration::ActiveModel {
                         session_id: Set(found.id),
                         user_id: Set(lead.user_id),
-                        status: Set(RegistrationStatus::Registered.code().to_string()),
+                        status: Set(RegistrationStatus::Registered),
                         created_at: Set(now),
                         attended: Set(None),
                         ..Default::default()

@@ -12,8 +12,8 @@ use askama::Template;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use crate::digests::DECIDED;
 use crate::domain::digest_schedule::DigestKind;
+use crate::domain::sessions::RegistrationStatus;
 use crate::entities::{
     cohort, digest, post, preparation, registration, resource, session, theme, thread, thread_read, user,
 };
@@ -109,7 +109,7 @@ pub struct DigestContent {
     /// Recap: threads started in the session.
     session_threads: Vec<thread::Model>,
     /// Reminder: each member's registration status and preparation.
-    registrations: HashMap<i32, String>,
+    registrations: HashMap<i32, RegistrationStatus>,
     preparations: HashMap<i32, preparation::Model>,
     activity: Option<Activity>,
 }
@@ -117,7 +117,7 @@ pub struct DigestContent {
 impl DigestContent {
     pub async fn load(state: &AppState, found: &digest::Model) -> AppResult<Self> {
         let db = &state.db;
-        let kind = DigestKind::parse(&found.kind).ok_or(AppError::NotFound)?;
+        let kind = found.kind;
         let cohort = cohort::Entity::find_by_id(found.cohort_id)
             .one(db)
             .await?
@@ -300,10 +300,10 @@ impl DigestContent {
 
     fn reminder_sections(&self, state: &AppState, tr: Tr, person: &user::Model) -> Vec<Section> {
         let when = tr.time_span(self.session.starts_at, self.session.ends_at);
-        let registration = match self.registrations.get(&person.id).map(String::as_str) {
-            Some("registered") => tr.t("registration.registered"),
-            Some("waitlisted") => tr.t("registration.waitlisted"),
-            _ => tr.t("mail.digest.not_registered"),
+        let registration = match self.registrations.get(&person.id) {
+            Some(RegistrationStatus::Registered) => tr.t("registration.registered"),
+            Some(RegistrationStatus::Waitlisted) => tr.t("registration.waitlisted"),
+            None => tr.t("mail.digest.not_registered"),
         };
         let mut sections = vec![Section::text(
             tr.t("mail.digest.reminder_when").to_string(),
@@ -440,8 +440,8 @@ async fn load_activity(state: &AppState, found: &digest::Model) -> AppResult<Act
     let db = &state.db;
     let previous = digest::Entity::find()
         .filter(digest::Column::CohortId.eq(found.cohort_id))
-        .filter(digest::Column::Status.eq(DECIDED))
-        .filter(digest::Column::Kind.is_in([DigestKind::Recap.code(), DigestKind::Activity.code()]))
+        .filter(digest::Column::Status.eq(digest::Status::Decided))
+        .filter(digest::Column::Kind.is_in([DigestKind::Recap, DigestKind::Activity]))
         .filter(digest::Column::Id.ne(found.id))
         .order_by_desc(digest::Column::DecidedAt)
         .one(db)

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use crate::auth::CurrentUser;
 use crate::domain::digest_schedule::{self, DigestKind, DigestPreference, ScheduledSession, next_send_time};
@@ -21,14 +21,6 @@ use crate::entities::{cohort, digest, membership, outbox_mail, session, user};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
-pub const SCHEDULED: &str = "scheduled";
-pub const DECIDED: &str = "decided";
-/// Its session was cancelled or moved away: the plan no longer has it.
-pub const DROPPED: &str = "dropped";
-/// Planned only after its time had passed (sessions added late): never sent, so a new plan
-/// does not flood people with old digests. A digest planned in time but sent late (the server
-/// was down) still goes out.
-pub const MISSED: &str = "missed";
 /// How late a newly planned digest may still be sent.
 const MISSED_AFTER: chrono::Duration = chrono::Duration::hours(24);
 
@@ -50,7 +42,7 @@ pub struct RunReport {
 pub async fn sync_schedule(db: &impl ConnectionTrait, cohort_id: i32, now: DateTime<Utc>) -> AppResult<()> {
     let sessions = session::Entity::find()
         .filter(session::Column::CohortId.eq(cohort_id))
-        .filter(session::Column::Status.ne(SessionStatus::Cancelled.code()))
+        .filter(session::Column::Status.ne(SessionStatus::Cancelled))
         .all(db)
         .await?;
     let scheduled: Vec<ScheduledSession> = sessions
@@ -66,27 +58,27 @@ pub async fn sync_schedule(db: &impl ConnectionTrait, cohort_id: i32, now: DateT
         .filter(digest::Column::CohortId.eq(cohort_id))
         .all(db)
         .await?;
-    let mut by_key: HashMap<(String, String), digest::Model> = stored
+    let mut by_key: HashMap<(DigestKind, String), digest::Model> = stored
         .into_iter()
-        .map(|found| ((found.kind.clone(), found.period.clone()), found))
+        .map(|found| ((found.kind, found.period.clone()), found))
         .collect();
     for plan in planned {
-        match by_key.remove(&(plan.kind.code().to_string(), plan.period.clone())) {
+        match by_key.remove(&(plan.kind, plan.period.clone())) {
             None => {
                 let status = if plan.due_at < now - MISSED_AFTER {
-                    MISSED
+                    digest::Status::Missed
                 } else {
-                    SCHEDULED
+                    digest::Status::Scheduled
                 };
                 let new = digest::ActiveModel {
                     cohort_id: Set(cohort_id),
-                    kind: Set(plan.kind.code().to_string()),
+                    kind: Set(plan.kind),
                     period: Set(plan.period),
                     session_id: Set(plan.session_id),
                     due_at: Set(plan.due_at),
                     postponed: Set(false),
                     intro: Set(String::new()),
-                    status: Set(status.to_string()),
+                    status: Set(status),
                     decided_at: Set(None),
                     created_at: Set(now),
                     updated_at: Set(now),
@@ -102,12 +94,15 @@ pub async fn sync_schedule(db: &impl ConnectionTrait, cohort_id: i32, now: DateT
                     .exec_without_returning(db)
                     .await?;
             }
-            Some(found) if found.status == DECIDED || found.status == MISSED => {}
+            Some(found) if found.status == digest::Status::Decided || found.status == digest::Status::Missed => {}
             Some(found) => {
                 let due_at = if found.postponed { found.due_at } else { plan.due_at };
-                if found.status != SCHEDULED || found.due_at != due_at || found.session_id != plan.session_id {
+                if found.status != digest::Status::Scheduled
+                    || found.due_at != due_at
+                    || found.session_id != plan.session_id
+                {
                     let mut change: digest::ActiveModel = found.into();
-                    change.status = Set(SCHEDULED.to_string());
+                    change.status = Set(digest::Status::Scheduled);
                     change.due_at = Set(due_at);
                     change.session_id = Set(plan.session_id);
                     change.updated_at = Set(now);
@@ -117,9 +112,9 @@ pub async fn sync_schedule(db: &impl ConnectionTrait, cohort_id: i32, now: DateT
         }
     }
     for (_, gone) in by_key {
-        if gone.status == SCHEDULED {
+        if gone.status == digest::Status::Scheduled {
             let mut change: digest::ActiveModel = gone.into();
-            change.status = Set(DROPPED.to_string());
+            change.status = Set(digest::Status::Dropped);
             change.updated_at = Set(now);
             change.update(db).await?;
         }
@@ -134,7 +129,7 @@ pub async fn run_due(state: &AppState, worker_id: &str) -> AppResult<RunReport> 
         sync_schedule(&state.db, found.id, now).await?;
     }
     let due = digest::Entity::find()
-        .filter(digest::Column::Status.eq(SCHEDULED))
+        .filter(digest::Column::Status.eq(digest::Status::Scheduled))
         .filter(digest::Column::DueAt.lte(now))
         .order_by_asc(digest::Column::DueAt)
         .all(&state.db)
@@ -184,13 +179,11 @@ pub fn wants(person: &user::Model, kind: DigestKind) -> bool {
 /// working morning after it is.
 async fn decide(state: &AppState, found: &digest::Model, wait_for_recap: bool) -> AppResult<Option<usize>> {
     let now = state.now();
-    let Some(kind) = DigestKind::parse(&found.kind) else {
-        return Ok(None);
-    };
+    let kind = found.kind;
     let content = compose::DigestContent::load(state, found).await?;
     if kind == DigestKind::Reminder && content.session_started(now) {
         let mut late: digest::ActiveModel = found.clone().into();
-        late.status = Set(MISSED.to_string());
+        late.status = Set(digest::Status::Missed);
         late.updated_at = Set(now);
         late.update(&state.db).await?;
         return Ok(None);
@@ -211,11 +204,11 @@ async fn decide(state: &AppState, found: &digest::Model, wait_for_recap: bool) -
     let txn = crate::db::write_transaction(&state.db).await?;
     // Only one decision per digest, however many workers run: the row changes once.
     let claimed = digest::Entity::update_many()
-        .col_expr(digest::Column::Status, Expr::value(DECIDED))
+        .col_expr(digest::Column::Status, Expr::value(digest::Status::Decided))
         .col_expr(digest::Column::DecidedAt, Expr::value(Some(now)))
         .col_expr(digest::Column::UpdatedAt, Expr::value(now))
         .filter(digest::Column::Id.eq(found.id))
-        .filter(digest::Column::Status.eq(SCHEDULED))
+        .filter(digest::Column::Status.eq(digest::Status::Scheduled))
         .exec(&txn)
         .await?;
     if claimed.rows_affected != 1 {
@@ -225,7 +218,7 @@ async fn decide(state: &AppState, found: &digest::Model, wait_for_recap: bool) -
     let enqueued = mails.len();
     for (person, mail) in mails {
         outbox_mail::ActiveModel {
-            kind: Set(worker::KIND_DIGEST.to_string()),
+            kind: Set(outbox_mail::Kind::Digest),
             digest_id: Set(Some(found.id)),
             user_id: Set(Some(person.id)),
             message_id: Set(message_id(state, found.id, person.id)),
@@ -235,7 +228,7 @@ async fn decide(state: &AppState, found: &digest::Model, wait_for_recap: bool) -
             html_body: Set(mail.html),
             calendar: Set(mail.calendar),
             unsubscribe_url: Set(mail.unsubscribe_url.unwrap_or_default()),
-            status: Set(worker::PENDING.to_string()),
+            status: Set(outbox_mail::Status::Pending),
             attempts: Set(0),
             next_attempt_at: Set(now),
             lease_until: Set(None),
@@ -249,7 +242,7 @@ async fn decide(state: &AppState, found: &digest::Model, wait_for_recap: bool) -
         .await?;
     }
     txn.commit().await?;
-    tracing::info!(digest = found.id, kind = %found.kind, cohort = found.cohort_id, enqueued, "digest decided");
+    tracing::info!(digest = found.id, kind = %found.kind.code(), cohort = found.cohort_id, enqueued, "digest decided");
     Ok(Some(enqueued))
 }
 
@@ -286,7 +279,7 @@ pub async fn schedule(state: &AppState, viewer: &CurrentUser, cohort_id: i32) ->
     sync_schedule(&state.db, cohort_id, state.now()).await?;
     let digests = digest::Entity::find()
         .filter(digest::Column::CohortId.eq(cohort_id))
-        .filter(digest::Column::Status.ne(DROPPED))
+        .filter(digest::Column::Status.ne(digest::Status::Dropped))
         .order_by_asc(digest::Column::DueAt)
         .order_by_asc(digest::Column::Id)
         .all(&state.db)
@@ -303,7 +296,7 @@ pub async fn schedule(state: &AppState, viewer: &CurrentUser, cohort_id: i32) ->
         };
         let entry = counts.entry(digest_id).or_default();
         entry.0 += 1;
-        if mail.status == worker::SENT {
+        if mail.status == outbox_mail::Status::Sent {
             entry.1 += 1;
         }
     }
@@ -321,13 +314,13 @@ fn digest_view(found: digest::Model, (mails, mails_sent): (usize, usize)) -> Dig
     DigestView {
         id: found.id,
         cohort_id: found.cohort_id,
-        kind: found.kind,
+        kind: found.kind.code().to_string(),
         period: found.period,
         session_id: found.session_id,
         due_at: found.due_at,
         postponed: found.postponed,
         intro: found.intro,
-        status: found.status,
+        status: found.status.to_value(),
         decided_at: found.decided_at,
         mails,
         mails_sent,
@@ -385,7 +378,7 @@ pub async fn change(
     change: DigestChange,
 ) -> AppResult<DigestView> {
     let found = managed(state, viewer, digest_id).await?;
-    if found.status != SCHEDULED {
+    if found.status != digest::Status::Scheduled {
         return Err(AppError::Conflict {
             code: "digest_not_scheduled",
         });
@@ -414,7 +407,7 @@ pub async fn change(
 /// Decides the digest now and sends its mails in the background.
 pub async fn send_now(state: &AppState, viewer: &CurrentUser, digest_id: i32) -> AppResult<usize> {
     let found = managed(state, viewer, digest_id).await?;
-    if found.status != SCHEDULED {
+    if found.status != digest::Status::Scheduled {
         return Err(AppError::Conflict {
             code: "digest_not_scheduled",
         });
@@ -489,8 +482,8 @@ pub async fn preview_for_person(
         {
             let Some(next) = digest::Entity::find()
                 .filter(digest::Column::CohortId.eq(cohort_id))
-                .filter(digest::Column::Kind.eq(candidate.code()))
-                .filter(digest::Column::Status.eq(SCHEDULED))
+                .filter(digest::Column::Kind.eq(candidate))
+                .filter(digest::Column::Status.eq(digest::Status::Scheduled))
                 .order_by_asc(digest::Column::DueAt)
                 .one(&state.db)
                 .await?

@@ -14,29 +14,16 @@ use std::time::Duration as StdDuration;
 use chrono::Duration;
 use futures::StreamExt;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ActiveEnum, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::auth::sign_in::{issue_sign_in_secret, sign_in_path};
 use crate::digests::{run_due, wants};
-use crate::domain::digest_schedule::DigestKind;
+use crate::entities::outbox_mail::Status;
 use crate::entities::{digest, membership, outbox_mail, user};
 use crate::error::AppResult;
 use crate::i18n::{Language, Tr};
 use crate::mail::OutgoingMail;
 use crate::state::AppState;
-
-/// A digest composed for one person.
-pub const KIND_DIGEST: &str = "digest";
-/// A sign-in link asked for an address, composed when sent.
-pub const KIND_SIGN_IN: &str = "sign_in";
-
-pub const PENDING: &str = "pending";
-pub const SENT: &str = "sent";
-/// Gave up after the last attempt; `last_error` says why.
-pub const FAILED: &str = "failed";
-/// The person unsubscribed (or left) after the digest was decided; or a sign-in link was asked
-/// for an address that belongs to no active person.
-pub const CANCELLED: &str = "cancelled";
 
 /// Mails one worker takes at a time.
 const BATCH: u64 = 50;
@@ -89,7 +76,7 @@ async fn lease_batch(state: &AppState, worker_id: &str) -> AppResult<Vec<outbox_
         .add(outbox_mail::Column::LeaseUntil.is_null())
         .add(outbox_mail::Column::LeaseUntil.lt(now));
     let candidates = outbox_mail::Entity::find()
-        .filter(outbox_mail::Column::Status.eq(PENDING))
+        .filter(outbox_mail::Column::Status.eq(Status::Pending))
         .filter(outbox_mail::Column::NextAttemptAt.lte(now))
         .filter(lease_free.clone())
         .order_by_asc(outbox_mail::Column::Id)
@@ -105,7 +92,7 @@ async fn lease_batch(state: &AppState, worker_id: &str) -> AppResult<Vec<outbox_
                 Expr::value(Some(worker_id.to_string())),
             )
             .filter(outbox_mail::Column::Id.eq(candidate.id))
-            .filter(outbox_mail::Column::Status.eq(PENDING))
+            .filter(outbox_mail::Column::Status.eq(Status::Pending))
             .filter(lease_free.clone())
             .exec(&state.db)
             .await?;
@@ -118,27 +105,27 @@ async fn lease_batch(state: &AppState, worker_id: &str) -> AppResult<Vec<outbox_
 
 async fn send_one(state: &AppState, worker_id: &str, mail: outbox_mail::Model) -> AppResult<Outcome> {
     let now = state.now();
-    let outgoing = match mail.kind.as_str() {
-        KIND_SIGN_IN => sign_in_mail(state, &mail).await?,
-        _ => digest_mail(state, &mail).await?,
+    let outgoing = match mail.kind {
+        outbox_mail::Kind::SignIn => sign_in_mail(state, &mail).await?,
+        outbox_mail::Kind::Digest => digest_mail(state, &mail).await?,
     };
     let Some(outgoing) = outgoing else {
-        record(state, worker_id, mail.id, CANCELLED, mail.attempts, None, now).await?;
+        record(state, worker_id, mail.id, Status::Cancelled, mail.attempts, None, now).await?;
         return Ok(Outcome::Cancelled);
     };
     let attempts = mail.attempts + 1;
     match state.mailer.send(outgoing).await {
         Ok(()) => {
-            record(state, worker_id, mail.id, SENT, attempts, None, now).await?;
+            record(state, worker_id, mail.id, Status::Sent, attempts, None, now).await?;
             Ok(Outcome::Sent)
         }
         Err(error) => {
             let message = format!("{error:#}");
-            tracing::warn!(mail = mail.id, kind = %mail.kind, attempts, error = %message, "mail not sent");
+            tracing::warn!(mail = mail.id, kind = %mail.kind.to_value(), attempts, error = %message, "mail not sent");
             let status = if attempts >= i32::try_from(state.settings.digest_max_attempts).unwrap_or(i32::MAX) {
-                FAILED
+                Status::Failed
             } else {
-                PENDING
+                Status::Pending
             };
             record(state, worker_id, mail.id, status, attempts, Some(message), now).await?;
             Ok(Outcome::Failed)
@@ -163,7 +150,7 @@ async fn digest_mail(state: &AppState, mail: &outbox_mail::Model) -> AppResult<O
             .is_some(),
         None => false,
     };
-    let kind = found.and_then(|found| DigestKind::parse(&found.kind));
+    let kind = found.map(|found| found.kind);
     let still_wanted = match (kind, &person) {
         (Some(kind), Some(person)) => still_member && person.active && wants(person, kind),
         _ => false,
@@ -213,7 +200,7 @@ async fn record(
     state: &AppState,
     worker_id: &str,
     mail_id: i32,
-    status: &str,
+    status: Status,
     attempts: i32,
     error: Option<String>,
     now: chrono::DateTime<chrono::Utc>,
@@ -229,8 +216,8 @@ async fn record(
         )
         .col_expr(outbox_mail::Column::LeaseOwner, Expr::value(Option::<String>::None));
     update = match status {
-        SENT => update.col_expr(outbox_mail::Column::SentAt, Expr::value(Some(now))),
-        PENDING => update
+        Status::Sent => update.col_expr(outbox_mail::Column::SentAt, Expr::value(Some(now))),
+        Status::Pending => update
             .col_expr(outbox_mail::Column::NextAttemptAt, Expr::value(now + delay))
             .col_expr(outbox_mail::Column::LastError, Expr::value(error)),
         _ => update.col_expr(outbox_mail::Column::LastError, Expr::value(error)),

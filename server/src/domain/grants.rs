@@ -29,12 +29,6 @@ impl GrantStatus {
         }
     }
 
-    pub fn from_code(code: &str) -> Option<Self> {
-        [Self::Awarded, Self::Ongoing, Self::Completed, Self::Withdrawn]
-            .into_iter()
-            .find(|status| status.code() == code)
-    }
-
     /// Reads the Norwegian status of the export (any case, also without Norwegian letters).
     pub fn parse_norwegian(text: &str) -> Option<Self> {
         match text.trim().to_lowercase().as_str() {

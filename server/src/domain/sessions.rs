@@ -50,12 +50,6 @@ impl RegistrationStatus {
             RegistrationStatus::Waitlisted => "waitlisted",
         }
     }
-
-    pub fn parse(code: &str) -> Option<Self> {
-        [Self::Registered, Self::Waitlisted]
-            .into_iter()
-            .find(|status| status.code() == code)
-    }
 }
 
 /// An answer to "can you attend at this time?".

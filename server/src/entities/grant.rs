@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::domain::grants::GrantStatus;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "grants")]
 pub struct Model {
@@ -10,7 +12,7 @@ pub struct Model {
     pub organisation_id: i32,
     pub county: String,
     pub amount_nok: i64,
-    pub status: String,
+    pub status: GrantStatus,
     pub period_start: Date,
     pub period_end: Date,
     pub measure_type: String,

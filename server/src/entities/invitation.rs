@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::domain::roles::Role;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "invitations")]
 pub struct Model {
@@ -8,7 +10,7 @@ pub struct Model {
     pub cohort_id: i32,
     pub email: String,
     pub name: String,
-    pub role: String,
+    pub role: Role,
     pub grant_id: Option<i32>,
     pub invited_by: i32,
     pub token_hash: String,

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::domain::roles::Role;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "memberships")]
 pub struct Model {
@@ -7,8 +9,7 @@ pub struct Model {
     pub id: i32,
     pub user_id: i32,
     pub cohort_id: i32,
-    /// See [`crate::domain::roles::Role`].
-    pub role: String,
+    pub role: Role,
     pub grant_id: Option<i32>,
     pub created_at: DateTimeUtc,
 }

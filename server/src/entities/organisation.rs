@@ -8,8 +8,16 @@ pub struct Model {
     pub number: String,
     pub name: String,
     pub county: String,
-    /// "municipality" or "county".
-    pub kind: String,
+    pub kind: Kind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum Kind {
+    #[sea_orm(string_value = "municipality")]
+    Municipality,
+    #[sea_orm(string_value = "county")]
+    County,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -7,8 +7,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i32,
-    /// `digest` or `sign_in`.
-    pub kind: String,
+    pub kind: Kind,
     pub digest_id: Option<i32>,
     pub user_id: Option<i32>,
     pub message_id: String,
@@ -19,8 +18,7 @@ pub struct Model {
     /// An iCalendar invitation to attach (reminders).
     pub calendar: Option<String>,
     pub unsubscribe_url: String,
-    /// `pending`, `sent`, `failed` (gave up) or `cancelled`.
-    pub status: String,
+    pub status: Status,
     pub attempts: i32,
     pub next_attempt_at: DateTimeUtc,
     pub lease_until: Option<DateTimeUtc>,
@@ -28,6 +26,33 @@ pub struct Model {
     pub last_error: Option<String>,
     pub created_at: DateTimeUtc,
     pub sent_at: Option<DateTimeUtc>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum Kind {
+    /// A digest composed for one person.
+    #[sea_orm(string_value = "digest")]
+    Digest,
+    /// A sign-in link asked for an address, composed when sent.
+    #[sea_orm(string_value = "sign_in")]
+    SignIn,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum Status {
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    #[sea_orm(string_value = "sent")]
+    Sent,
+    /// Gave up after the last attempt; `last_error` says why.
+    #[sea_orm(string_value = "failed")]
+    Failed,
+    /// The person unsubscribed (or left) after the digest was decided; or a sign-in link was asked
+    /// for an address that belongs to no active person.
+    #[sea_orm(string_value = "cancelled")]
+    Cancelled,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::domain::sessions::RegistrationStatus;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "registrations")]
 pub struct Model {
@@ -7,8 +9,7 @@ pub struct Model {
     pub id: i32,
     pub session_id: i32,
     pub user_id: i32,
-    /// "registered" or "waitlisted".
-    pub status: String,
+    pub status: RegistrationStatus,
     pub created_at: DateTimeUtc,
     pub attended: Option<bool>,
 }

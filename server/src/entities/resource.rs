@@ -8,8 +8,7 @@ pub struct Model {
     pub id: i32,
     pub cohort_id: i32,
     pub session_id: Option<i32>,
-    /// `link` or `file`.
-    pub kind: String,
+    pub kind: Kind,
     pub title: String,
     pub summary: String,
     /// Lower-case, comma-separated.
@@ -24,6 +23,15 @@ pub struct Model {
     pub size_bytes: Option<i64>,
     pub posted_by: i32,
     pub created_at: DateTimeUtc,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum Kind {
+    #[sea_orm(string_value = "link")]
+    Link,
+    #[sea_orm(string_value = "file")]
+    File,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::domain::sessions::SessionStatus;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "sessions")]
 pub struct Model {
@@ -13,8 +15,7 @@ pub struct Model {
     pub meeting_url: Option<String>,
     /// Markdown, sanitised when shown.
     pub agenda: String,
-    /// See [`crate::domain::sessions::SessionStatus`].
-    pub status: String,
+    pub status: SessionStatus,
     pub capacity: Option<i32>,
     /// iCalendar SEQUENCE: raised on every change a calendar shows.
     pub sequence: i32,

@@ -5,13 +5,13 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, EntityTrait, Set, TransactionSession, TransactionTrait};
+use sea_orm::{ActiveEnum, ActiveModelTrait, EntityTrait, Set, TransactionSession, TransactionTrait};
 use serde::Serialize;
 
 use crate::audit;
 use crate::auth::Caller;
 use crate::cohorts;
-use crate::domain::grants::{COLUMNS, FieldError, GrantRecord, PlacementDecision, parse_record};
+use crate::domain::grants::{COLUMNS, FieldError, GrantRecord, GrantStatus, PlacementDecision, parse_record};
 use crate::entities::{grant, organisation};
 use crate::error::{AppError, AppResult};
 use crate::grants::placement::{load_theme_rules, previous_decision};
@@ -313,10 +313,10 @@ async fn upsert_organisation(
     let wanted = (
         record.applicant.clone(),
         record.county.clone(),
-        record.organisation_kind().to_string(),
+        organisation::Kind::try_from_value(&record.organisation_kind().to_string())?,
     );
     match organisations.get(&record.organisation_number) {
-        Some(stored) if (stored.name.clone(), stored.county.clone(), stored.kind.clone()) == wanted => Ok(stored.id),
+        Some(stored) if (stored.name.clone(), stored.county.clone(), stored.kind) == wanted => Ok(stored.id),
         Some(stored) => {
             let mut active: organisation::ActiveModel = stored.clone().into();
             active.name = Set(wanted.0);
@@ -352,7 +352,7 @@ struct GrantValues {
     organisation_id: i32,
     county: String,
     amount_nok: i64,
-    status: String,
+    status: GrantStatus,
     period_start: chrono::NaiveDate,
     period_end: chrono::NaiveDate,
     measure_type: String,
@@ -373,7 +373,7 @@ impl GrantValues {
             organisation_id,
             county: record.county.clone(),
             amount_nok: record.amount_nok,
-            status: record.status.code().to_string(),
+            status: record.status,
             period_start: record.period_start,
             period_end: record.period_end,
             measure_type: record.measure_type.clone(),
@@ -394,7 +394,7 @@ impl GrantValues {
             organisation_id: stored.organisation_id,
             county: stored.county.clone(),
             amount_nok: stored.amount_nok,
-            status: stored.status.clone(),
+            status: stored.status,
             period_start: stored.period_start,
             period_end: stored.period_end,
             measure_type: stored.measure_type.clone(),

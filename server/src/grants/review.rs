@@ -49,7 +49,7 @@ pub(super) async fn waiting(db: &impl ConnectionTrait, language: Language) -> Ap
         .collect();
     let grants = grant::Entity::find()
         .filter(grant::Column::Placement.eq(Placement::NeedsReview.code()))
-        .filter(grant::Column::Status.ne(GrantStatus::Withdrawn.code()))
+        .filter(grant::Column::Status.ne(GrantStatus::Withdrawn))
         .filter(grant::Column::GrantYear.is_in(years))
         .order_by_asc(grant::Column::Reference)
         .all(db)

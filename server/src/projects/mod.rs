@@ -176,7 +176,7 @@ async fn require_edit(db: &impl ConnectionTrait, viewer: &CurrentUser, place: &N
 /// A project has ended when its grant record says it is completed. (A period that is over
 /// does not say it: projects run late, and the record is what the agency keeps up to date.)
 fn has_ended(grant: &grant::Model) -> bool {
-    grant.status == GrantStatus::Completed.code()
+    grant.status == GrantStatus::Completed
 }
 
 fn checked_text(text: &str, code: &'static str, field: &'static str) -> AppResult<String> {
@@ -302,7 +302,7 @@ fn suggestions(
         .filter_map(|other| {
             let profile = profiles.get(&other.id);
             let offers = profile.map_or("", |profile| profile.offers.trim());
-            let finished = other.status == GrantStatus::Completed.code();
+            let finished = other.status == GrantStatus::Completed;
             let same_theme = other.theme_id == from.theme_id;
             let organisation = organisations.get(&other.organisation_id).cloned().unwrap_or_default();
             let shared = wanted
@@ -319,7 +319,7 @@ fn suggestions(
                 grant_id: other.id,
                 title: other.title.clone(),
                 organisation,
-                status: GrantStatus::from_code(&other.status).unwrap_or(GrantStatus::Awarded),
+                status: other.status,
                 reason,
                 offers: offers.to_string(),
                 score: 2 * shared + u32::from(same_theme),

@@ -9,7 +9,8 @@ use axum::extract::Multipart;
 use axum::extract::multipart::Field;
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionSession, TransactionTrait,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionSession,
+    TransactionTrait,
 };
 use serde::Serialize;
 
@@ -132,14 +133,14 @@ pub async fn post(
     let (kind, url) = match (&upload, url.is_empty()) {
         (Some(_), false) => return Err(AppError::invalid("link_or_file", "url")),
         (None, true) => return Err(AppError::invalid("link_or_file", "url")),
-        (Some(_), true) => ("file", None),
-        (None, false) => ("link", Some(checked_link(url)?)),
+        (Some(_), true) => (resource::Kind::File, None),
+        (None, false) => (resource::Kind::Link, Some(checked_link(url)?)),
     };
     let now = state.now();
     let mut row = resource::ActiveModel {
         cohort_id: Set(cohort_id),
         session_id: Set(session_id),
-        kind: Set(kind.to_string()),
+        kind: Set(kind),
         title: Set(title),
         summary: Set(summary),
         tags: Set(tags.join(",")),
@@ -191,7 +192,7 @@ pub async fn store<C: TransactionTrait>(
         "resources.post",
         "resource",
         inserted.id,
-        serde_json::json!({ "cohort_id": inserted.cohort_id, "kind": inserted.kind, "title": inserted.title }),
+        serde_json::json!({ "cohort_id": inserted.cohort_id, "kind": inserted.kind.to_value(), "title": inserted.title }),
         inserted.created_at,
     )
     .await?;
@@ -493,7 +494,7 @@ async fn views(state: &AppState, rows: Vec<resource::Model>) -> AppResult<Vec<Re
             id: row.id,
             cohort_id: row.cohort_id,
             session_id: row.session_id,
-            kind: row.kind,
+            kind: row.kind.to_value(),
             title: row.title,
             summary: row.summary,
             tags: row

@@ -23,36 +23,9 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 
 use crate::auth::CurrentUser;
+pub use crate::entities::search_entry::Kind;
 use crate::entities::{cohort, search_entry};
 use crate::error::{AppError, AppResult};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    Thread,
-    Post,
-    Resource,
-    Profile,
-    Lesson,
-}
-
-impl Kind {
-    pub const ALL: [Kind; 5] = [Kind::Thread, Kind::Post, Kind::Resource, Kind::Profile, Kind::Lesson];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Kind::Thread => "thread",
-            Kind::Post => "post",
-            Kind::Resource => "resource",
-            Kind::Profile => "profile",
-            Kind::Lesson => "lesson",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|kind| kind.code() == code)
-    }
-}
 
 /// One thing to index, as one cohort sees it.
 pub struct Entry {
@@ -100,7 +73,7 @@ pub async fn put_many(db: &impl ConnectionTrait, entries: Vec<Entry>) -> AppResu
         }
         tokens.extend(text::stems(&format!("{} {}", entry.title, entry.body)));
         rows.push(search_entry::ActiveModel {
-            kind: Set(entry.kind.code().to_string()),
+            kind: Set(entry.kind),
             source_id: Set(entry.source_id),
             cohort_id: Set(entry.cohort_id),
             title: Set(entry.title),
@@ -137,7 +110,7 @@ pub async fn put_many(db: &impl ConnectionTrait, entries: Vec<Entry>) -> AppResu
 /// Takes a thing out of the index in every cohort.
 pub async fn remove(db: &impl ConnectionTrait, kind: Kind, source_id: i32) -> AppResult<()> {
     search_entry::Entity::delete_many()
-        .filter(search_entry::Column::Kind.eq(kind.code()))
+        .filter(search_entry::Column::Kind.eq(kind))
         .filter(search_entry::Column::SourceId.eq(source_id))
         .exec(db)
         .await?;
@@ -147,7 +120,7 @@ pub async fn remove(db: &impl ConnectionTrait, kind: Kind, source_id: i32) -> Ap
 /// Empties the index of one kind, before it is written again in full.
 pub async fn remove_kind(db: &impl ConnectionTrait, kind: Kind) -> AppResult<()> {
     search_entry::Entity::delete_many()
-        .filter(search_entry::Column::Kind.eq(kind.code()))
+        .filter(search_entry::Column::Kind.eq(kind))
         .exec(db)
         .await?;
     Ok(())
@@ -187,7 +160,7 @@ pub const MAX_HITS: usize = 20;
 
 #[derive(FromQueryResult)]
 struct Row {
-    kind: String,
+    kind: Kind,
     source_id: i32,
     title: String,
     body: String,
@@ -302,12 +275,12 @@ pub async fn search(db: &impl ConnectionTrait, viewer: &CurrentUser, query: &Sea
         }
     };
     let cohorts = sql.bind_list(visible.iter().map(|cohort| cohort.id));
-    let lesson = sql.bind(Kind::Lesson.code());
+    let lesson = sql.bind(Kind::Lesson);
     let lesson_themes = sql.bind_list(themes);
     let mut filters =
         format!(" AND (e.cohort_id IN ({cohorts}) OR (e.kind = {lesson} AND c.theme_id IN ({lesson_themes})))");
     if let Some(kind) = query.kind {
-        filters += &format!(" AND e.kind = {}", sql.bind(kind.code()));
+        filters += &format!(" AND e.kind = {}", sql.bind(kind));
     }
     if let Some(theme_id) = query.theme_id {
         filters += &format!(" AND c.theme_id = {}", sql.bind(theme_id));
@@ -330,18 +303,16 @@ pub async fn search(db: &impl ConnectionTrait, viewer: &CurrentUser, query: &Sea
     let mut seen = HashSet::new();
     Ok(rows
         .into_iter()
-        .filter(|row| seen.insert((row.kind.clone(), row.source_id)))
-        .filter_map(|row| {
-            Some(Hit {
-                kind: Kind::from_code(&row.kind)?,
-                source_id: row.source_id,
-                title_html: text::highlight(&row.title, &terms),
-                snippet_html: text::snippet(&row.body, &terms),
-                path: row.path,
-                theme_id: row.theme_id,
-                year: row.starts_on.year(),
-                created_at: row.created_at,
-            })
+        .filter(|row| seen.insert((row.kind, row.source_id)))
+        .map(|row| Hit {
+            kind: row.kind,
+            source_id: row.source_id,
+            title_html: text::highlight(&row.title, &terms),
+            snippet_html: text::snippet(&row.body, &terms),
+            path: row.path,
+            theme_id: row.theme_id,
+            year: row.starts_on.year(),
+            created_at: row.created_at,
         })
         .take(MAX_HITS)
         .collect())

@@ -54,7 +54,7 @@ pub async fn unindexed_posts(db: &impl ConnectionTrait) -> AppResult<Vec<i32>> {
     let indexed = Query::select()
         .expr(Expr::val(1))
         .from(search_entry::Entity)
-        .and_where(Expr::col((search_entry::Entity, search_entry::Column::Kind)).eq(super::Kind::Post.code()))
+        .and_where(Expr::col((search_entry::Entity, search_entry::Column::Kind)).eq(super::Kind::Post))
         .and_where(
             Expr::col((search_entry::Entity, search_entry::Column::SourceId)).equals((post::Entity, post::Column::Id)),
         )

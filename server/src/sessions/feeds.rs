@@ -20,7 +20,7 @@ fn event(state: &AppState, found: &session::Model) -> CalendarEvent {
         url: state.link(&format!("/sessions/{}", found.id)),
         start: found.starts_at,
         end: found.ends_at,
-        cancelled: found.status == crate::domain::sessions::SessionStatus::Cancelled.code(),
+        cancelled: found.status == crate::domain::sessions::SessionStatus::Cancelled,
         updated: found.updated_at,
     }
 }

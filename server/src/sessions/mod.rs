@@ -140,7 +140,7 @@ async fn views(state: &AppState, viewer: &CurrentUser, sessions: Vec<session::Mo
     let places = timeline(
         &sessions
             .iter()
-            .map(|s| (s.starts_at, s.ends_at, s.status == SessionStatus::Cancelled.code()))
+            .map(|s| (s.starts_at, s.ends_at, s.status == SessionStatus::Cancelled))
             .collect::<Vec<_>>(),
         now,
     );
@@ -153,7 +153,7 @@ async fn views(state: &AppState, viewer: &CurrentUser, sessions: Vec<session::Mo
             && now < found.ends_at;
         let of_session: Vec<&registration_entity::Model> =
             registrations.iter().filter(|r| r.session_id == found.id).collect();
-        let count = |status: RegistrationStatus| of_session.iter().filter(|r| r.status == status.code()).count();
+        let count = |status: RegistrationStatus| of_session.iter().filter(|r| r.status == status).count();
         let has_draft =
             !(found.recap_summary.is_empty() && found.recap_decisions.is_empty() && found.recap_resources.is_empty());
         let recap = if found.recap_published_at.is_some() || (manages && has_draft) {
@@ -168,7 +168,7 @@ async fn views(state: &AppState, viewer: &CurrentUser, sessions: Vec<session::Mo
             title: found.title.clone(),
             starts_at: found.starts_at,
             ends_at: found.ends_at,
-            status: SessionStatus::parse(&found.status).unwrap_or(SessionStatus::Planned),
+            status: found.status,
             place,
             capacity: found.capacity,
             registered: count(RegistrationStatus::Registered),
@@ -176,7 +176,7 @@ async fn views(state: &AppState, viewer: &CurrentUser, sessions: Vec<session::Mo
             my_registration: of_session
                 .iter()
                 .find(|r| r.user_id == viewer.user.id)
-                .and_then(|r| RegistrationStatus::parse(&r.status)),
+                .map(|r| r.status),
             meeting_url: found.meeting_url.clone().filter(|_| manages || link_time),
             agenda_html: to_safe_html(&found.agenda),
             agenda: found.agenda.clone(),
@@ -265,7 +265,7 @@ pub async fn update_session(
         active.capacity = Set(Some(capacity));
     }
     if let Some(status) = changes.status {
-        active.status = Set(status.code().to_string());
+        active.status = Set(status);
     }
     let starts_at = changes.starts_at.unwrap_or(found.starts_at);
     let ends_at = changes.ends_at.unwrap_or(found.ends_at + (starts_at - found.starts_at));
@@ -325,7 +325,7 @@ pub async fn book_expert(
         .filter(crate::entities::membership::Column::UserId.eq(booking.user_id))
         .one(&state.db)
         .await?;
-    if member.is_none_or(|m| m.role != crate::domain::roles::Role::Expert.code()) {
+    if member.is_none_or(|m| m.role != crate::domain::roles::Role::Expert) {
         return Err(AppError::invalid("not_an_expert_of_cohort", "user_id"));
     }
     let txn = crate::db::write_transaction(&state.db).await?;
@@ -417,7 +417,7 @@ pub async fn store_plan<C: TransactionTrait + ConnectionTrait>(
                     ends_at: Set(proposed.end),
                     meeting_url: Set(None),
                     agenda: Set(String::new()),
-                    status: Set(SessionStatus::Planned.code().to_string()),
+                    status: Set(SessionStatus::Planned),
                     capacity: Set(None),
                     sequence: Set(0),
                     recap_summary: Set(String::new()),

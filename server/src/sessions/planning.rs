@@ -23,16 +23,16 @@ use crate::state::AppState;
 async fn participants_by_cohort(db: &impl ConnectionTrait) -> AppResult<Vec<(i32, Participant)>> {
     let mut out = Vec::new();
     for member in membership::Entity::find().all(db).await? {
-        match Role::parse(&member.role) {
-            Some(Role::Facilitator) => out.push((member.cohort_id, Participant::Facilitator(member.user_id))),
-            Some(Role::Expert) => out.push((member.cohort_id, Participant::Expert(member.user_id))),
+        match member.role {
+            Role::Facilitator => out.push((member.cohort_id, Participant::Facilitator(member.user_id))),
+            Role::Expert => out.push((member.cohort_id, Participant::Expert(member.user_id))),
             _ => {}
         }
     }
     let programmes = programme::Entity::find().all(db).await?;
     let grants = grant::Entity::find()
         .filter(grant::Column::Placement.is_in([Placement::Automatic.code(), Placement::Confirmed.code()]))
-        .filter(grant::Column::Status.ne(GrantStatus::Withdrawn.code()))
+        .filter(grant::Column::Status.ne(GrantStatus::Withdrawn))
         .all(db)
         .await?;
     for cohort in cohort::Entity::find().all(db).await? {
@@ -91,7 +91,7 @@ async fn picture(db: &impl ConnectionTrait, cohort_id: i32) -> AppResult<Picture
     let all = participants_by_cohort(db).await?;
     let participants: Vec<Participant> = all.iter().filter(|(c, _)| *c == cohort_id).map(|(_, p)| *p).collect();
     let sessions = session::Entity::find()
-        .filter(session::Column::Status.ne(SessionStatus::Cancelled.code()))
+        .filter(session::Column::Status.ne(SessionStatus::Cancelled))
         .all(db)
         .await?;
     let experts = session_expert::Entity::find().all(db).await?;

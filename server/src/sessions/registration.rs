@@ -33,7 +33,7 @@ pub async fn fill_free_seats(txn: &DatabaseTransaction, found: &session::Model) 
         .await?;
     let taken = registrations
         .iter()
-        .filter(|r| r.status == RegistrationStatus::Registered.code())
+        .filter(|r| r.status == RegistrationStatus::Registered)
         .count();
     let free = match found.capacity {
         Some(capacity) => (capacity.max(0) as usize).saturating_sub(taken),
@@ -42,11 +42,11 @@ pub async fn fill_free_seats(txn: &DatabaseTransaction, found: &session::Model) 
     let mut promoted = 0;
     for waiting in registrations
         .into_iter()
-        .filter(|r| r.status == RegistrationStatus::Waitlisted.code())
+        .filter(|r| r.status == RegistrationStatus::Waitlisted)
         .take(free)
     {
         let mut active: registration::ActiveModel = waiting.into();
-        active.status = Set(RegistrationStatus::Registered.code().to_string());
+        active.status = Set(RegistrationStatus::Registered);
         active.update(txn).await?;
         promoted += 1;
     }
@@ -54,10 +54,7 @@ pub async fn fill_free_seats(txn: &DatabaseTransaction, found: &session::Model) 
 }
 
 fn open_for_registration(found: &session::Model, now: chrono::DateTime<chrono::Utc>) -> AppResult<()> {
-    let open = matches!(
-        SessionStatus::parse(&found.status),
-        Some(SessionStatus::Planned | SessionStatus::Confirmed)
-    );
+    let open = matches!(found.status, SessionStatus::Planned | SessionStatus::Confirmed);
     if !open || found.ends_at <= now {
         return Err(AppError::Conflict {
             code: "registration_closed",
@@ -85,7 +82,7 @@ pub async fn register(state: &AppState, viewer: &CurrentUser, session_id: i32) -
     if existing.is_none() {
         let taken = registration::Entity::find()
             .filter(registration::Column::SessionId.eq(session_id))
-            .filter(registration::Column::Status.eq(RegistrationStatus::Registered.code()))
+            .filter(registration::Column::Status.eq(RegistrationStatus::Registered))
             .count(&txn)
             .await?;
         let status = match found.capacity {
@@ -95,7 +92,7 @@ pub async fn register(state: &AppState, viewer: &CurrentUser, session_id: i32) -
         registration::ActiveModel {
             session_id: Set(session_id),
             user_id: Set(viewer.user.id),
-            status: Set(status.code().to_string()),
+            status: Set(status),
             created_at: Set(now),
             attended: Set(None),
             ..Default::default()
@@ -178,7 +175,7 @@ pub async fn attendance(state: &AppState, viewer: &CurrentUser, session_id: i32)
             user_id: person.id,
             name: person.name.clone(),
             organisation,
-            status: RegistrationStatus::parse(&entry.status).unwrap_or(RegistrationStatus::Registered),
+            status: entry.status,
             attended: entry.attended,
         });
     }
@@ -239,7 +236,7 @@ pub async fn record_attendance(
             )
             .filter(registration::Column::SessionId.eq(session_id))
             .filter(registration::Column::UserId.eq(mark.user_id))
-            .filter(registration::Column::Status.eq(RegistrationStatus::Registered.code()))
+            .filter(registration::Column::Status.eq(RegistrationStatus::Registered))
             .exec(&txn)
             .await?;
         if updated.rows_affected == 0 {
