@@ -13,6 +13,7 @@ step() { printf '\n==> %s\n' "$*"; }
 step "Formatting and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+python3 tests/check-imports.py
 
 step "Build"
 cargo build --workspace --locked

@@ -12,9 +12,10 @@ use crate::auth::session::SessionKeys;
 use crate::cohorts::set_membership;
 use crate::config::Settings;
 use crate::domain::roles::Role;
+use crate::entities::cohort_event::EventKind;
 use crate::entities::{cohort, post, programme, theme, thread, user};
 use crate::i18n::Language;
-use crate::realtime::events::{self, EventKind};
+use crate::realtime::events;
 
 #[derive(Debug, Serialize)]
 pub struct SeededMember {

@@ -38,6 +38,8 @@ pub mod markdown;
 pub mod projects;
 /// Live events over websockets.
 pub mod realtime;
+/// Writing the search index from the stored content when it is empty.
+pub mod reindex;
 /// Resources: links and files posted to a cohort.
 pub mod resources;
 /// HTTP routes: pages, API, health.

@@ -99,7 +99,7 @@ impl Application {
 pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
     let db = db::connect(&settings.database_url).await?;
     db::migrate(&db).await?;
-    crate::search::rebuild::index_if_empty(&db).await?;
+    crate::reindex::index_if_empty(&db).await?;
     Ok(AppState {
         db: db.clone(),
         mailer: Mailer::from_settings(&settings)?,

@@ -7,12 +7,12 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum_extra::extract::CookieJar;
 use chrono::{DateTime, Utc};
-use sea_orm::{EntityTrait, JoinType, QuerySelect};
+use sea_orm::{ConnectionTrait, EntityTrait, JoinType, QueryOrder, QuerySelect};
 
 use super::session::SESSION_COOKIE;
 use crate::domain::policy::{self, Action, Actor, Decision};
 use crate::domain::roles::Role;
-use crate::entities::{membership, user};
+use crate::entities::{cohort, membership, user};
 use crate::error::AppError;
 use crate::i18n::Language;
 use crate::state::AppState;
@@ -26,6 +26,17 @@ pub struct CurrentUser {
 }
 
 impl CurrentUser {
+    /// The cohorts this person may see, by the policy (every cohort for an admin).
+    pub async fn visible_cohorts(&self, db: &impl ConnectionTrait) -> Result<Vec<cohort::Model>, AppError> {
+        Ok(cohort::Entity::find()
+            .order_by_asc(cohort::Column::Id)
+            .all(db)
+            .await?
+            .into_iter()
+            .filter(|cohort| self.may(Action::ViewCohort { cohort_id: cohort.id }))
+            .collect())
+    }
+
     /// Asks the policy; a refusal becomes 404 or 403 as the policy says.
     pub fn require(&self, action: Action) -> Result<(), AppError> {
         match policy::decide(&self.actor, action) {

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
     TransactionSession, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
@@ -17,12 +17,12 @@ use crate::audit;
 use crate::auth::sign_in::revoke_sessions;
 use crate::auth::{Caller, CurrentUser};
 use crate::domain::email::normalize_email;
-use crate::domain::grants::{GrantStatus, Placement};
 use crate::domain::policy::Action;
 use crate::domain::roles::Role;
 use crate::entities::{cohort, grant, membership, organisation, programme, theme, user};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Language;
+use crate::projects::{ProjectView, eligible_grants, project_view};
 use crate::state::AppState;
 
 /// Rows keyed by their id.
@@ -83,29 +83,6 @@ pub async fn form_cohorts(txn: &impl ConnectionTrait, now: DateTime<Utc>) -> App
     crate::projects::index_all_profiles(txn).await
 }
 
-/// The cohorts `viewer` may see, by the policy (every cohort for an admin).
-pub async fn visible_cohorts(db: &impl ConnectionTrait, viewer: &CurrentUser) -> AppResult<Vec<cohort::Model>> {
-    Ok(cohort::Entity::find()
-        .order_by_asc(cohort::Column::Id)
-        .all(db)
-        .await?
-        .into_iter()
-        .filter(|cohort| viewer.may(Action::ViewCohort { cohort_id: cohort.id }))
-        .collect())
-}
-
-/// Grants a programme invites: placed in a theme, of its grant years, not withdrawn.
-pub async fn eligible_grants(db: &impl ConnectionTrait, programme: &programme::Model) -> AppResult<Vec<grant::Model>> {
-    Ok(grant::Entity::find()
-        .filter(grant::Column::Placement.is_in([Placement::Automatic.code(), Placement::Confirmed.code()]))
-        .filter(grant::Column::Status.ne(GrantStatus::Withdrawn))
-        .filter(grant::Column::GrantYear.is_in(programme.grant_year_list()))
-        .filter(grant::Column::ThemeId.is_not_null())
-        .order_by_asc(grant::Column::Reference)
-        .all(db)
-        .await?)
-}
-
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct CohortSummary {
     pub cohort_id: i32,
@@ -143,35 +120,6 @@ pub struct ThemeView {
     pub slug: String,
     /// In the reader's language.
     pub name: String,
-}
-
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct OrganisationView {
-    pub id: i32,
-    pub name: String,
-    pub number: String,
-    pub county: String,
-    /// `municipality` or `county`.
-    pub kind: String,
-}
-
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct ProjectView {
-    pub grant_id: i32,
-    pub reference: String,
-    pub title: String,
-    pub organisation: OrganisationView,
-    pub amount_nok: i64,
-    pub status: GrantStatus,
-    pub period_start: NaiveDate,
-    pub period_end: NaiveDate,
-    pub measure_type: String,
-    pub grant_year: i32,
-    pub contact_name: String,
-    /// Only for facilitators and admins.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub contact_email: Option<String>,
-    pub description: String,
 }
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
@@ -214,30 +162,6 @@ fn programme_view(programme: &programme::Model) -> ProgrammeView {
         starts_on: programme.starts_on,
         ends_on: programme.ends_on,
         time_zone: programme.time_zone.clone(),
-    }
-}
-
-pub fn project_view(grant: grant::Model, organisation: &organisation::Model, show_email: bool) -> ProjectView {
-    ProjectView {
-        grant_id: grant.id,
-        reference: grant.reference,
-        title: grant.title,
-        organisation: OrganisationView {
-            id: organisation.id,
-            name: organisation.name.clone(),
-            number: organisation.number.clone(),
-            county: organisation.county.clone(),
-            kind: organisation.kind.to_value(),
-        },
-        amount_nok: grant.amount_nok,
-        status: grant.status,
-        period_start: grant.period_start,
-        period_end: grant.period_end,
-        measure_type: grant.measure_type,
-        grant_year: grant.grant_year,
-        contact_name: grant.contact_name,
-        contact_email: if show_email { grant.contact_email } else { None },
-        description: grant.description,
     }
 }
 

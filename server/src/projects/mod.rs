@@ -9,21 +9,85 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionSession,
-    TransactionTrait,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    TransactionSession, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::audit;
 use crate::auth::CurrentUser;
-use crate::cohorts::{ProjectView, eligible_grants, project_view};
-use crate::domain::grants::GrantStatus;
+use crate::domain::grants::{GrantStatus, Placement};
 use crate::domain::policy::Action;
 use crate::entities::{cohort, grant, lesson, membership, organisation, programme, project_profile, user};
 use crate::error::{AppError, AppResult};
 use crate::search::{self, text};
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct OrganisationView {
+    pub id: i32,
+    pub name: String,
+    pub number: String,
+    pub county: String,
+    /// `municipality` or `county`.
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct ProjectView {
+    pub grant_id: i32,
+    pub reference: String,
+    pub title: String,
+    pub organisation: OrganisationView,
+    pub amount_nok: i64,
+    pub status: GrantStatus,
+    pub period_start: NaiveDate,
+    pub period_end: NaiveDate,
+    pub measure_type: String,
+    pub grant_year: i32,
+    pub contact_name: String,
+    /// Only for facilitators and admins.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact_email: Option<String>,
+    pub description: String,
+}
+
+pub fn project_view(grant: grant::Model, organisation: &organisation::Model, show_email: bool) -> ProjectView {
+    ProjectView {
+        grant_id: grant.id,
+        reference: grant.reference,
+        title: grant.title,
+        organisation: OrganisationView {
+            id: organisation.id,
+            name: organisation.name.clone(),
+            number: organisation.number.clone(),
+            county: organisation.county.clone(),
+            kind: organisation.kind.to_value(),
+        },
+        amount_nok: grant.amount_nok,
+        status: grant.status,
+        period_start: grant.period_start,
+        period_end: grant.period_end,
+        measure_type: grant.measure_type,
+        grant_year: grant.grant_year,
+        contact_name: grant.contact_name,
+        contact_email: if show_email { grant.contact_email } else { None },
+        description: grant.description,
+    }
+}
+
+/// Grants a programme invites: placed in a theme, of its grant years, not withdrawn.
+pub async fn eligible_grants(db: &impl ConnectionTrait, programme: &programme::Model) -> AppResult<Vec<grant::Model>> {
+    Ok(grant::Entity::find()
+        .filter(grant::Column::Placement.is_in([Placement::Automatic.code(), Placement::Confirmed.code()]))
+        .filter(grant::Column::Status.ne(GrantStatus::Withdrawn))
+        .filter(grant::Column::GrantYear.is_in(programme.grant_year_list()))
+        .filter(grant::Column::ThemeId.is_not_null())
+        .order_by_asc(grant::Column::Reference)
+        .all(db)
+        .await?)
+}
 
 /// The longest needs, offers, lesson or tips text, in characters.
 pub const MAX_TEXT_CHARS: usize = 5_000;
@@ -560,7 +624,8 @@ pub async fn save_lesson<C: TransactionTrait + ConnectionTrait>(
 
 /// The themes whose lessons the reader may read: those of every cohort they may see.
 async fn readable_themes(db: &impl ConnectionTrait, viewer: &CurrentUser) -> AppResult<HashSet<i32>> {
-    Ok(crate::cohorts::visible_cohorts(db, viewer)
+    Ok(viewer
+        .visible_cohorts(db)
         .await?
         .into_iter()
         .map(|cohort| cohort.theme_id)

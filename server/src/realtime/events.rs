@@ -11,50 +11,19 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
-use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, StringLen};
+use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DeriveActiveEnum, EntityTrait, EnumIter,
-    QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, Statement,
 };
-use serde::Serialize;
 
 use super::EventFrame;
+use crate::entities::cohort_event::EventKind;
 use crate::entities::{cohort_event, cohort_event_counter};
 use crate::error::{AppError, AppResult};
 
 /// The PostgreSQL channel other instances listen on (see `realtime::listen`).
 pub const PG_CHANNEL: &str = "samling_events";
-
-/// What an event announces; stored in `cohort_events.kind` as its snake_case name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum, Serialize, utoipa::ToSchema)]
-#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
-#[serde(rename_all = "snake_case")]
-pub enum EventKind {
-    #[sea_orm(string_value = "thread_created")]
-    ThreadCreated,
-    /// Locked, unlocked, pinned, unpinned or its answer marked.
-    #[sea_orm(string_value = "thread_updated")]
-    ThreadUpdated,
-    #[sea_orm(string_value = "post_created")]
-    PostCreated,
-    #[sea_orm(string_value = "post_edited")]
-    PostEdited,
-    #[sea_orm(string_value = "post_deleted")]
-    PostDeleted,
-    #[sea_orm(string_value = "post_hidden")]
-    PostHidden,
-    #[sea_orm(string_value = "post_restored")]
-    PostRestored,
-    #[sea_orm(string_value = "reactions_changed")]
-    ReactionsChanged,
-}
-
-impl EventKind {
-    /// Whether the event is sent with its thread (otherwise with its post, if it has one).
-    pub fn carries_thread(self) -> bool {
-        matches!(self, EventKind::ThreadCreated | EventKind::ThreadUpdated)
-    }
-}
 
 /// Renders the log's events as their cohort's sockets receive them. The hub moves events it
 /// cannot read: the area whose changes the log records says what each one shows.
@@ -225,7 +194,7 @@ pub async fn stored_after(
 mod tests {
     use sea_orm::{ActiveEnum, Iterable};
 
-    use super::EventKind;
+    use crate::entities::cohort_event::EventKind;
 
     #[test]
     fn each_kind_is_stored_under_the_name_clients_see() {

@@ -370,7 +370,8 @@ pub async fn list(state: &AppState, viewer: &CurrentUser, cohort_id: i32) -> App
 /// The resources of every cohort of a theme that the viewer may see, in all programme years,
 /// newest first.
 pub async fn theme_library(state: &AppState, viewer: &CurrentUser, theme_id: i32) -> AppResult<Vec<ResourceView>> {
-    let cohort_ids: Vec<i32> = crate::cohorts::visible_cohorts(&state.db, viewer)
+    let cohort_ids: Vec<i32> = viewer
+        .visible_cohorts(&state.db)
         .await?
         .into_iter()
         .filter(|cohort| cohort.theme_id == theme_id)

@@ -11,9 +11,9 @@ use serde::Deserialize;
 use crate::auth::tokens::new_secret;
 use crate::cohorts;
 use crate::domain::policy::Action;
+use crate::realtime::events::last_seq;
 use crate::state::AppState;
 use crate::threads::changes::{REACTIONS, ReadPosition, mark_read};
-use crate::realtime::events::last_seq;
 use crate::threads::{self, NewPost, NewThread, PostView, ThreadSummary, ThreadView};
 use crate::web::{FormError, PageResult, PageView, SignedInPage, render};
 

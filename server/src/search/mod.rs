@@ -10,7 +10,6 @@
 //! (and a lesson's theme), which a search matches along with its terms: the full-text index
 //! then leaves out what the searcher may not see before anything is ranked.
 
-pub mod rebuild;
 pub mod text;
 
 use std::collections::HashSet;
@@ -232,7 +231,7 @@ fn programme_year(year: i32) -> AppResult<(NaiveDate, NaiveDate)> {
 pub async fn search(db: &impl ConnectionTrait, viewer: &CurrentUser, query: &SearchQuery) -> AppResult<Vec<Hit>> {
     let terms = query_terms(&query.q)?;
     let year_range = query.year.map(programme_year).transpose()?;
-    let visible = crate::cohorts::visible_cohorts(db, viewer).await?;
+    let visible = viewer.visible_cohorts(db).await?;
     if visible.is_empty() {
         return Ok(Vec::new());
     }

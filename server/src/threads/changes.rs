@@ -8,19 +8,20 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 
 use super::views::{PostView, ThreadView, post_views, thread_views};
-use crate::users::names;
 use super::{
     checked_body, mentioned_members, require_may_post, require_not_muted, store_mentions, visible_post, visible_thread,
 };
 use crate::auth::CurrentUser;
 use crate::db::{lock_row, write_transaction};
 use crate::domain::policy::Action;
+use crate::entities::cohort_event::EventKind;
 use crate::entities::{post, post_reaction, post_revision, thread, thread_read};
 use crate::error::{AppError, AppResult};
 use crate::realtime::commit_and_signal;
-use crate::realtime::events::{self, EventKind};
+use crate::realtime::events;
 use crate::search;
 use crate::state::AppState;
+use crate::users::names;
 
 /// The reactions members can give; a fixed list keeps them meaningful and translatable.
 pub const REACTIONS: [&str; 5] = ["thumbs_up", "heart", "celebrate", "idea", "thanks"];

@@ -12,10 +12,11 @@ use serde::Serialize;
 use super::views::{PostView, ThreadView, post_views, thread_views};
 use crate::auth::CurrentUser;
 use crate::domain::policy::Action;
+use crate::entities::cohort_event::EventKind;
 use crate::entities::{post, thread};
 use crate::error::AppResult;
 use crate::realtime::EventFrame;
-use crate::realtime::events::{EventKind, EventSource, REPLAY_LIMIT, stored_after};
+use crate::realtime::events::{EventSource, REPLAY_LIMIT, stored_after};
 use crate::state::AppState;
 
 /// Thread pages read the cohort's last number from here.

@@ -16,14 +16,14 @@ use serde::{Deserialize, Serialize};
 use crate::auth::CurrentUser;
 use crate::db::write_transaction;
 use crate::domain::policy::Action;
+use crate::entities::cohort_event::EventKind;
 use crate::entities::{cohort, cohort_mute, membership, post, post_mention, session, thread, thread_read, user};
 use crate::error::{AppError, AppResult};
-use crate::realtime::events::EventKind;
 use crate::realtime::{self, EventFrame};
 use crate::search;
 use crate::state::AppState;
-use views::{PostActivity, fresh_post_view, post_views, thread_view};
 use crate::users::names;
+use views::{PostActivity, fresh_post_view, post_views, thread_view};
 pub use views::{PostView, ThreadView};
 
 /// The longest post, in characters.

@@ -13,20 +13,21 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::views::{PostView, ThreadView, post_views, thread_views};
-use crate::users::names;
 use super::{visible_post, visible_thread};
 use crate::audit;
 use crate::auth::CurrentUser;
 use crate::db::{lock_row, write_transaction};
 use crate::domain::policy::Action;
+use crate::entities::cohort_event::EventKind;
 use crate::entities::{cohort_mute, membership, post, post_report, thread, user};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Tr;
 use crate::mails;
 use crate::realtime::commit_and_signal;
-use crate::realtime::events::{self, EventKind};
+use crate::realtime::events;
 use crate::search;
 use crate::state::AppState;
+use crate::users::names;
 
 const MAX_REASON_CHARS: usize = 500;
 

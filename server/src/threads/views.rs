@@ -8,10 +8,10 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde::Serialize;
 
-use crate::users::names;
 use crate::entities::{post, post_mention, post_reaction, thread};
 use crate::error::AppResult;
 use crate::markdown::to_safe_html;
+use crate::users::names;
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct ReactionView {

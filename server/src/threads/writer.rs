@@ -25,17 +25,19 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, Set, TryInsertResult,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TryInsertResult,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use crate::db::write_transaction;
-use crate::entities::{cohort_mute, post, thread};
+use crate::entities::cohort_event::EventKind;
+use crate::entities::{cohort_mute, post, search_entry, thread};
 use crate::error::{AppError, AppResult};
-use crate::realtime::events::{self, EventKind};
-use crate::search;
+use crate::realtime::events;
 
 /// The most posts stored in one transaction.
 const MAX_GROUP: usize = 64;
@@ -215,7 +217,7 @@ impl Unindexed {
 async fn run(db: DatabaseConnection, mut receiver: mpsc::Receiver<Job>) {
     let mut unindexed = Unindexed::default();
     // Posts stored before the server last stopped and not indexed then.
-    match search::rebuild::unindexed_posts(&db).await {
+    match unindexed_posts(&db).await {
         Ok(post_ids) => unindexed.add(post_ids),
         Err(error) => error.log(),
     }
@@ -430,6 +432,29 @@ async fn store(db: &DatabaseConnection, rows: &[&NewRow]) -> AppResult<Vec<Writt
             _ => Written::Duplicate,
         })
         .collect())
+}
+
+/// The shown posts (not hidden, not deleted) that have no search entry, oldest first: those
+/// stored but not yet indexed when the server last stopped.
+pub async fn unindexed_posts(db: &impl ConnectionTrait) -> AppResult<Vec<i32>> {
+    let indexed = Query::select()
+        .expr(Expr::val(1))
+        .from(search_entry::Entity)
+        .and_where(Expr::col((search_entry::Entity, search_entry::Column::Kind)).eq(search_entry::Kind::Post))
+        .and_where(
+            Expr::col((search_entry::Entity, search_entry::Column::SourceId)).equals((post::Entity, post::Column::Id)),
+        )
+        .to_owned();
+    Ok(post::Entity::find()
+        .select_only()
+        .column(post::Column::Id)
+        .filter(post::Column::Hidden.eq(false))
+        .filter(post::Column::Deleted.eq(false))
+        .filter(Expr::exists(indexed).not())
+        .order_by_asc(post::Column::Id)
+        .into_tuple::<i32>()
+        .all(db)
+        .await?)
 }
 
 #[cfg(test)]
