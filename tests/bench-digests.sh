@@ -32,7 +32,7 @@ trap cleanup EXIT
 
 if [[ -z ${BIN_DIR:-} ]]; then
     echo "== building (release)"
-    (cd "$root" && cargo build --release --locked -p samling -p samling-bench)
+    (cd "$root" && cargo build --release --locked -p samling --features samling/bench-seed -p samling-bench)
 fi
 if [[ ! -x /usr/bin/time ]]; then
     echo "bench-digests: /usr/bin/time (GNU time) is needed for the peak memory" >&2

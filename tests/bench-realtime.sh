@@ -55,7 +55,7 @@ fi
 
 if [[ -z ${BIN_DIR:-} ]]; then
     echo "== building (release)"
-    (cd "$root" && cargo build --release --locked -p samling -p samling-bench)
+    (cd "$root" && cargo build --release --locked -p samling --features samling/bench-seed -p samling-bench)
 fi
 
 # name | bench-load arguments (the server address and the label are added per run)

@@ -49,7 +49,7 @@ fi
 
 if [[ -z ${BIN_DIR:-} ]]; then
     echo "== building (release)"
-    (cd "$root" && cargo build --release --locked -p samling -p samling-bench)
+    (cd "$root" && cargo build --release --locked -p samling --features samling/bench-seed -p samling-bench)
 fi
 
 free_port() {

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde::Serialize;
 
-use crate::auth::session::SessionKeys;
+use crate::auth::session_token::SessionKeys;
 use crate::cohorts::set_membership;
 use crate::config::Settings;
 use crate::domain::roles::Role;

@@ -4,7 +4,8 @@
 pub mod audit;
 /// Sign-in links, session tokens, request extractors, rate limits.
 pub mod auth;
-/// Seed data for the realtime benchmark.
+/// Seed data for the benchmarks: built with the `bench-seed` feature, and for unit tests.
+#[cfg(any(test, feature = "bench-seed"))]
 pub mod bench_seed;
 /// Injectable time.
 pub mod clock;
@@ -28,15 +29,13 @@ pub mod error;
 pub mod grants;
 /// Translations and Norwegian formatting.
 pub mod i18n;
-/// The mailer (SMTP or outbox folder).
+/// E-mail: the transport (SMTP or outbox folder) and the mails Samling sends.
 pub mod mail;
-/// The mails Samling sends.
-pub mod mails;
 /// Markdown to sanitised HTML.
 pub mod markdown;
 /// Project profiles with needs and offers, match suggestions, lessons learned.
 pub mod projects;
-/// Live events over websockets.
+/// Live events: the per-cohort event log, the hub and its fan-out to sockets.
 pub mod realtime;
 /// Writing the search index from the stored content when it is empty.
 pub mod reindex;
@@ -54,9 +53,9 @@ pub mod startup;
 pub mod state;
 /// Logging.
 pub mod telemetry;
-/// Discussion threads, posts and the cohort event log.
+/// Discussion threads, posts, reactions and moderation.
 pub mod threads;
-/// People: admin account, deactivation.
+/// People: admin account, deactivation, names by id.
 pub mod users;
 /// Page context, CSRF protection, security headers.
 pub mod web;

@@ -71,6 +71,7 @@ enum Command {
         command: DigestsCommand,
     },
     /// Seed cohorts of members with session tokens for the realtime benchmark (never in production).
+    #[cfg(feature = "bench-seed")]
     BenchSeed {
         #[arg(long)]
         cohorts: usize,
@@ -182,6 +183,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Openapi => Ok(()),
         Command::Digests { command } => digests(settings, clock, command).await,
+        #[cfg(feature = "bench-seed")]
         Command::BenchSeed {
             cohorts,
             members,

@@ -17,10 +17,10 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::auth::rate_limit::{PostLimits, SignInLimits};
-use crate::auth::session::SessionKeys;
+use crate::auth::session_token::SessionKeys;
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::mail::Mailer;
+use crate::mail::transport::Mailer;
 use crate::state::AppState;
 use crate::{db, routes, web};
 

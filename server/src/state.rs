@@ -5,10 +5,10 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::rate_limit::{PostLimits, SignInLimits};
-use crate::auth::session::SessionKeys;
+use crate::auth::session_token::SessionKeys;
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::mail::Mailer;
+use crate::mail::transport::Mailer;
 
 #[derive(Clone)]
 pub struct AppState {

@@ -2481,7 +2481,7 @@ async fn knowledge_resource_and_digest_writes_ten_at_once() {
     .await;
 
     // One-click unsubscribe: one link ten times (a mail program retrying), ten people's links.
-    let keys = samling::auth::session::SessionKeys::new(w.app.settings.signing_secret.expose());
+    let keys = samling::auth::session_token::SessionKeys::new(w.app.settings.signing_secret.expose());
     let now = w.app.clock.now_for_tests();
     let link = |id: i64| format!("token={}", keys.issue_unsubscribe(id as i32, now).expect("a token"));
     let unsubscribe = "/api/v1/unsubscribe";

@@ -9,7 +9,7 @@ use axum_extra::extract::CookieJar;
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, EntityTrait, JoinType, QueryOrder, QuerySelect};
 
-use super::session::SESSION_COOKIE;
+use super::session_token::SESSION_COOKIE;
 use crate::domain::policy::{self, Action, Actor, Decision};
 use crate::domain::roles::Role;
 use crate::entities::{cohort, membership, user};
@@ -56,7 +56,7 @@ impl CurrentUser {
 
     /// Whether the session has expired at `now`, as [`SessionKeys::verify`] judges a token.
     ///
-    /// [`SessionKeys::verify`]: super::session::SessionKeys::verify
+    /// [`SessionKeys::verify`]: super::session_token::SessionKeys::verify
     pub fn session_expired(&self, now: DateTime<Utc>) -> bool {
         now >= self.session_expires_at
     }

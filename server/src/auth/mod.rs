@@ -3,7 +3,7 @@
 pub mod caller;
 pub mod extract;
 pub mod rate_limit;
-pub mod session;
+pub mod session_token;
 pub mod sign_in;
 pub mod tokens;
 

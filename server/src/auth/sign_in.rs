@@ -9,7 +9,7 @@ use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use super::CurrentUser;
-use super::session::SESSION_COOKIE;
+use super::session_token::SESSION_COOKIE;
 use super::tokens::{hash_secret, new_secret};
 use crate::domain::email::normalize_email;
 use crate::entities::{outbox_mail, sign_in_token, user};

@@ -16,7 +16,7 @@ use crate::domain::roles::Role;
 use crate::entities::{cohort, invitation, membership, theme, user};
 use crate::error::{AppError, AppResult};
 use crate::i18n::{Language, Tr};
-use crate::mails;
+use crate::mail::messages;
 use crate::state::AppState;
 
 pub const INVITATION_LIFETIME: Duration = Duration::days(14);
@@ -125,7 +125,7 @@ pub async fn invite(
         .await?
         .ok_or(AppError::NotFound)?;
     let tr = Tr::new(Language::Nb);
-    let mail = mails::invitation(
+    let mail = messages::invitation(
         tr,
         &email,
         &name,

@@ -19,7 +19,7 @@ use crate::entities::{
 };
 use crate::error::{AppError, AppResult};
 use crate::i18n::{Language, Tr};
-use crate::mail::OutgoingMail;
+use crate::mail::transport::OutgoingMail;
 use crate::state::AppState;
 
 /// One linked line in a section.

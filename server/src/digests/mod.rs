@@ -345,7 +345,7 @@ pub async fn preview(
     viewer: &CurrentUser,
     digest_id: i32,
     member_id: i32,
-) -> AppResult<Option<crate::mail::OutgoingMail>> {
+) -> AppResult<Option<crate::mail::transport::OutgoingMail>> {
     let found = managed(state, viewer, digest_id).await?;
     let is_member = membership::Entity::find()
         .filter(membership::Column::CohortId.eq(found.cohort_id))
@@ -448,7 +448,7 @@ pub struct PersonPreview {
     pub heading: String,
     /// `None`: nothing for this person (an activity digest with nothing unread, or they do not
     /// want this kind).
-    pub mail: Option<crate::mail::OutgoingMail>,
+    pub mail: Option<crate::mail::transport::OutgoingMail>,
 }
 
 /// What `email` would get now from each of their cohorts: the next scheduled digest of each

@@ -22,7 +22,7 @@ use crate::entities::outbox_mail::Status;
 use crate::entities::{digest, membership, outbox_mail, user};
 use crate::error::AppResult;
 use crate::i18n::{Language, Tr};
-use crate::mail::OutgoingMail;
+use crate::mail::transport::OutgoingMail;
 use crate::state::AppState;
 
 /// Mails one worker takes at a time.
@@ -190,7 +190,7 @@ async fn sign_in_mail(state: &AppState, mail: &outbox_mail::Model) -> AppResult<
     let secret = issue_sign_in_secret(&txn, person.id, state.now()).await?;
     sea_orm::TransactionSession::commit(txn).await?;
     let tr = Tr::new(Language::parse(&person.language).unwrap_or_default());
-    let mut outgoing = crate::mails::sign_in(tr, &person, &state.link(&sign_in_path(&secret)))?;
+    let mut outgoing = crate::mail::messages::sign_in(tr, &person, &state.link(&sign_in_path(&secret)))?;
     outgoing.message_id = Some(mail.message_id.clone());
     Ok(Some(outgoing))
 }

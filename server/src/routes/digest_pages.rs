@@ -13,7 +13,7 @@ use crate::digests::{self, DigestChange, DigestView};
 use crate::domain::digest_schedule::{DigestPreference, oslo_date, send_time};
 use crate::error::AppError;
 use crate::i18n::Language;
-use crate::mail::OutgoingMail;
+use crate::mail::transport::OutgoingMail;
 use crate::state::AppState;
 use crate::users;
 use crate::web::{FormError, Page, PageResult, PageView, SignedInPage, render};

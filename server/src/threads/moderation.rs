@@ -22,7 +22,7 @@ use crate::entities::cohort_event::EventKind;
 use crate::entities::{cohort_mute, membership, post, post_report, thread, user};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Tr;
-use crate::mails;
+use crate::mail::messages;
 use crate::realtime::commit_and_signal;
 use crate::realtime::events;
 use crate::search;
@@ -249,7 +249,7 @@ async fn tell_author(state: &AppState, author_id: i32, thread_id: i32, hidden: b
             .unwrap_or_default();
         let tr = Tr::new(crate::i18n::Language::parse(&author.language).unwrap_or_default());
         let link = state.link(&format!("/threads/{thread_id}"));
-        let mail = mails::moderation_notice(tr, &author, &title, hidden, reason, &link)?;
+        let mail = messages::moderation_notice(tr, &author, &title, hidden, reason, &link)?;
         state.mailer.send(mail).await.map_err(AppError::Internal)
     };
     if let Err(error) = notice.await {

@@ -12,7 +12,7 @@ use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, KnownFormat, ObjectBuilder, OpenApi, Ref, RefOr, Response, SchemaFormat, Type};
 
-use crate::auth::session::SESSION_COOKIE;
+use crate::auth::session_token::SESSION_COOKIE;
 use crate::error::Problem;
 
 /// The media type of every error answer; an operation's own error answers name it with

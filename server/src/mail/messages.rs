@@ -2,11 +2,11 @@
 
 use askama::Template;
 
+use super::transport::OutgoingMail;
 use crate::domain::roles::Role;
 use crate::entities::user;
 use crate::error::AppResult;
 use crate::i18n::Tr;
-use crate::mail::OutgoingMail;
 
 #[derive(Template)]
 #[template(path = "mail/sign_in.txt")]
