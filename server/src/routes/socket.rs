@@ -16,21 +16,18 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use futures::{Sink, Stream, StreamExt};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use sea_orm::EntityTrait;
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::auth::CurrentUser;
-use crate::domain::policy::Action;
-use crate::entities::thread;
 use crate::error::AppError;
 use crate::i18n::Tr;
 use crate::realtime::ServerMessage;
 use crate::realtime::connection::{CLOSE_GRACE, CloseReason, Requests, Unrequested, error_text, text};
 use crate::state::AppState;
-use crate::threads::{self, NewPost};
+use crate::threads::{self, NewPost, live};
 
 /// Largest message a client may send; a larger one closes the socket with 1009.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
@@ -113,15 +110,13 @@ where
     R: Stream<Item = Result<Message, E>> + Unpin + Send + 'static,
     E: StdError + Send + 'static,
 {
-    let hub = state.hub.clone();
-    let tr = Tr::new(current.language());
-    let opened = hub.open(sink, current.user.id, current.user.name.as_str().into(), tr);
+    let (opened, access) = live::open_connection(&state, &current, sink);
     let per_second = NonZeroU32::new(state.settings.socket_messages_per_second.max(1)).unwrap_or(NonZeroU32::MIN);
     // Bursts of three seconds' worth are fine (a reconnect subscribes to several cohorts).
     let burst = NonZeroU32::new(per_second.get().saturating_mul(3)).unwrap_or(per_second);
     let reader = Box::new(Reader {
         stream,
-        access: hub.access_signals(),
+        access,
         state,
         current,
         writer: opened.requests,
@@ -278,7 +273,7 @@ where
         match message {
             ClientMessage::Ping => self.send(&ServerMessage::Pong).await,
             ClientMessage::Subscribe { cohort_id, after } => {
-                if self.current.require(Action::ViewCohort { cohort_id }).is_err() {
+                if live::may_follow(&self.current, cohort_id).is_err() {
                     return self.error("not_found", None).await;
                 }
                 self.subscribed.insert(cohort_id);
@@ -325,31 +320,15 @@ where
     }
 
     async fn typing(&mut self, thread_id: i32) -> Flow {
-        let found = match thread::Entity::find_by_id(thread_id).one(&self.state.db).await {
-            Ok(found) => found,
+        match live::typing(&self.state, &self.current, thread_id).await {
+            Ok(()) => Flow::Continue,
+            Err(AppError::NotFound) => self.error("not_found", None).await,
+            Err(AppError::Forbidden) => self.error("forbidden", None).await,
             Err(error) => {
-                AppError::from(error).log();
-                return self.error("internal", None).await;
+                error.log();
+                self.error("internal", None).await
             }
-        };
-        let Some(found) = found.filter(|t| self.current.may(Action::ViewCohort { cohort_id: t.cohort_id })) else {
-            return self.error("not_found", None).await;
-        };
-        if !self.current.may(Action::WriteInCohort {
-            cohort_id: found.cohort_id,
-        }) {
-            return self.error("forbidden", None).await;
         }
-        self.state.hub.ephemeral(
-            found.cohort_id,
-            &ServerMessage::Typing {
-                cohort_id: found.cohort_id,
-                thread_id,
-                user_id: self.current.user.id,
-                name: &self.current.user.name,
-            },
-        );
-        Flow::Continue
     }
 
     fn session_expired(&self) -> bool {
@@ -363,10 +342,7 @@ where
         }
         match crate::auth::extract::refresh(&self.state, &self.current).await {
             Ok(Some(fresh)) => {
-                let lost = self
-                    .subscribed
-                    .iter()
-                    .any(|cohort_id| !fresh.may(Action::ViewCohort { cohort_id: *cohort_id }));
+                let lost = !live::may_follow_all(&fresh, &self.subscribed);
                 self.current = fresh;
                 if lost {
                     Flow::Close(CloseReason::AccessRemoved)
@@ -670,11 +646,14 @@ mod tests {
         let mut client = world.connect(0, 0).await;
         client.send(json!({ "type": "subscribe", "cohort_id": world.cohort_id(0), "after": 1 }));
         assert_eq!(client.next().await["type"], "subscribed");
-        let user_id = world.seed.cohorts[0].members[0].user_id;
-        crate::auth::sign_in::revoke_sessions(&world.state.db, user_id)
+        let token = &world.seed.cohorts[0].members[0].token;
+        let person = crate::auth::extract::authenticate(&world.state, token)
             .await
-            .expect("the sessions are revoked");
-        world.state.hub.access_changed(user_id);
+            .expect("the token is checked")
+            .expect("the token is valid");
+        crate::auth::sign_in::sign_out(&world.state, &person)
+            .await
+            .expect("signed out");
         assert_eq!(client.close_frame().await, (4401, "signed_out".to_string()));
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod changes;
 pub mod events;
+pub mod live;
 pub mod moderation;
 pub mod views;
 pub mod writer;
