@@ -225,6 +225,12 @@ impl Hub {
         }
     }
 
+    /// Whether sockets of this instance follow the cohort: an event nobody here follows need not
+    /// be rendered for [`Hub::publish`] (a socket that subscribes later replays it from the log).
+    pub fn follows(&self, cohort_id: i32) -> bool {
+        self.feeds().contains_key(&cohort_id)
+    }
+
     /// Call after the transaction that stored `event` has committed, with the event as it
     /// was stored: the fan-out task sends it without reading it back. If it does not follow
     /// on from what was sent (two commits signalled out of order), the task reads the log.

@@ -536,7 +536,9 @@ pub async fn create_post(
         post: Some(view),
         thread: None,
     };
-    state.hub.publish(cohort_id, EventFrame::new(cohort_id, seq, &event));
+    if state.hub.follows(cohort_id) {
+        state.hub.publish(cohort_id, EventFrame::new(cohort_id, seq, &event));
+    }
     // Lent to the event to be serialised with it, not copied.
     let view = event.post.expect("the event was made with the post");
     Ok((view, true))
