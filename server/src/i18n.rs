@@ -6,7 +6,9 @@ use std::sync::LazyLock;
 
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use chrono_tz::Europe::Oslo;
+use intl_pluralrules::{PluralCategory, PluralRuleType, PluralRules};
 use serde::{Deserialize, Serialize};
+use unic_langid::LanguageIdentifier;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -78,6 +80,40 @@ fn flatten(prefix: &str, value: &toml::Value, out: &mut HashMap<String, String>)
         other => {
             out.insert(prefix.to_string(), other.to_string());
         }
+    }
+}
+
+static PLURAL_RULES: LazyLock<HashMap<Language, PluralRules>> = LazyLock::new(|| {
+    Language::ALL
+        .into_iter()
+        .filter_map(|language| {
+            let id: LanguageIdentifier = language.code().parse().ok()?;
+            let rules = PluralRules::create(id, PluralRuleType::CARDINAL).ok()?;
+            Some((language, rules))
+        })
+        .collect()
+});
+
+/// A number of things, for [`Tr::plural`]: any integer, also behind a reference (templates
+/// pass them that way).
+pub trait Count {
+    fn count(&self) -> i64;
+}
+
+macro_rules! count_for {
+    ($($kind:ty),*) => {$(
+        impl Count for $kind {
+            fn count(&self) -> i64 {
+                i64::try_from(*self).unwrap_or(i64::MAX)
+            }
+        }
+    )*};
+}
+count_for!(i32, i64, u32, u64, usize);
+
+impl<T: Count + ?Sized> Count for &T {
+    fn count(&self) -> i64 {
+        (**self).count()
     }
 }
 
@@ -226,6 +262,86 @@ impl Tr {
         format!("{}–{:02}:{:02}", self.date_time(start), end.hour(), end.minute())
     }
 
+    /// `4. januar 2027` (`4 January 2027`): a calendar day without its weekday, for lists and
+    /// tables.
+    pub fn short_date(&self, date: impl Borrow<NaiveDate>) -> String {
+        let date = *date.borrow();
+        let month = self.month_name(date.month());
+        match self.language {
+            Language::En => format!("{} {month} {}", date.day(), date.year()),
+            _ => format!("{}. {month} {}", date.day(), date.year()),
+        }
+    }
+
+    /// The text of `key` for `count` by the language's CLDR plural rules: the key's `one`,
+    /// `other` (or `zero`, `two`, `few`, `many`) variant, `{count}` filled in. `other` is the
+    /// fallback every plural key has.
+    pub fn plural(&self, key: &str, count: impl Count) -> String {
+        self.plural_f(key, count, &[] as &[(&str, &str)])
+    }
+
+    /// [`Tr::plural`] with more `{name}` placeholders.
+    pub fn plural_f(&self, key: &str, count: impl Count, args: &(impl Placeholders + ?Sized)) -> String {
+        let count = count.count();
+        let category = PLURAL_RULES
+            .get(&self.language)
+            .and_then(|rules| rules.select(count).ok())
+            .unwrap_or(PluralCategory::OTHER);
+        let name = match category {
+            PluralCategory::ZERO => "zero",
+            PluralCategory::ONE => "one",
+            PluralCategory::TWO => "two",
+            PluralCategory::FEW => "few",
+            PluralCategory::MANY => "many",
+            PluralCategory::OTHER => "other",
+        };
+        let exact = format!("{key}.{name}");
+        let has = |key: &str| {
+            TRANSLATIONS
+                .get(&self.language)
+                .is_some_and(|map| map.contains_key(key))
+        };
+        let chosen = if has(&exact) { exact } else { format!("{key}.other") };
+        let mut text = self.f(&chosen, args);
+        text = text.replace("{count}", &count.to_string());
+        text
+    }
+
+    /// `592 B`, `12 kB`, `1,4 MB`: a file size in decimal units (as file managers show them),
+    /// one decimal below ten, with the language's decimal separator.
+    pub fn file_size(&self, bytes: impl Borrow<i64>) -> String {
+        let bytes = (*bytes.borrow()).max(0);
+        if bytes < 1000 {
+            return format!("{bytes}\u{a0}B");
+        }
+        // What the value rounds to decides the unit: 999 950 bytes are 1 MB, not 1000 kB.
+        let rounded = |value: f64| {
+            if value < 9.95 {
+                (value * 10.0).round() / 10.0
+            } else {
+                value.round()
+            }
+        };
+        let units = ["kB", "MB", "GB", "TB"];
+        let mut value = bytes as f64 / 1000.0;
+        let mut index = 0;
+        while index + 1 < units.len() && rounded(value) >= 1000.0 {
+            value /= 1000.0;
+            index += 1;
+        }
+        let unit = units[index];
+        let text = if value < 9.95 {
+            format!("{:.1}", value)
+        } else {
+            format!("{:.0}", value)
+        };
+        let text = match self.language {
+            Language::En => text,
+            _ => text.replace('.', ","),
+        };
+        format!("{text}\u{a0}{unit}")
+    }
+
     fn month_name(&self, month: u32) -> String {
         self.t(&format!("month.{month}")).to_string()
     }
@@ -320,6 +436,75 @@ mod tests {
         assert_eq!(tr.date_time(winter), "tirsdag 14. mars 2023 kl. 09:00");
         let summer = Utc.with_ymd_and_hms(2023, 6, 14, 7, 0, 0).unwrap();
         assert_eq!(tr.date_time(summer), "onsdag 14. juni 2023 kl. 09:00");
+    }
+
+    #[test]
+    fn plurals_follow_each_languages_rules() {
+        for (language, one, many) in [
+            (Language::Nb, "1 prosjekt", "2 prosjekter"),
+            (Language::Nn, "1 prosjekt", "2 prosjekt"),
+            (Language::En, "1 project", "2 projects"),
+        ] {
+            let tr = Tr::new(language);
+            assert_eq!(tr.plural("counted.projects", 1), one);
+            assert_eq!(tr.plural("counted.projects", 2_usize), many);
+            assert_eq!(tr.plural("counted.projects", &0_i64), many.replace('2', "0"));
+            assert_eq!(tr.plural("counted.projects", 21_u64), many.replace('2', "21"));
+        }
+        // More placeholders than the count.
+        assert_eq!(
+            Tr::new(Language::Nb).plural_f("counted.new_replies", 1, &[("title", "Matsvinn")]),
+            "Matsvinn: 1 nytt svar"
+        );
+        assert_eq!(
+            Tr::new(Language::Nb).plural_f("counted.new_replies", 3, &[("title", "Matsvinn")]),
+            "Matsvinn: 3 nye svar"
+        );
+    }
+
+    #[test]
+    fn every_plural_key_has_its_other_form() {
+        for language in Language::ALL {
+            for key in TRANSLATIONS[&language].keys() {
+                if let Some(base) = key.strip_suffix(".one") {
+                    let other = format!("{base}.other");
+                    assert!(
+                        TRANSLATIONS[&language].contains_key(&other),
+                        "{}: {other}",
+                        language.code()
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn short_dates_in_each_language() {
+        let day = NaiveDate::from_ymd_opt(2027, 1, 4).unwrap();
+        assert_eq!(Tr::new(Language::Nb).short_date(day), "4. januar 2027");
+        assert_eq!(Tr::new(Language::Nn).short_date(day), "4. januar 2027");
+        assert_eq!(Tr::new(Language::En).short_date(day), "4 January 2027");
+        assert_eq!(Tr::new(Language::Nb).date(day), "mandag 4. januar 2027");
+        assert_eq!(Tr::new(Language::Nn).date(day), "måndag 4. januar 2027");
+        assert_eq!(Tr::new(Language::En).date(day), "Monday 4 January 2027");
+    }
+
+    #[test]
+    fn file_sizes_in_decimal_units_with_the_languages_separator() {
+        let nb = Tr::new(Language::Nb);
+        let nn = Tr::new(Language::Nn);
+        let en = Tr::new(Language::En);
+        assert_eq!(nb.file_size(592), "592\u{a0}B");
+        assert_eq!(nb.file_size(0), "0\u{a0}B");
+        assert_eq!(nb.file_size(999), "999\u{a0}B");
+        assert_eq!(nb.file_size(1_000), "1,0\u{a0}kB");
+        assert_eq!(nb.file_size(12_345), "12\u{a0}kB");
+        assert_eq!(nb.file_size(999_950), "1,0\u{a0}MB");
+        assert_eq!(nb.file_size(1_400_000), "1,4\u{a0}MB");
+        assert_eq!(nn.file_size(1_400_000), "1,4\u{a0}MB");
+        assert_eq!(en.file_size(1_400_000), "1.4\u{a0}MB");
+        assert_eq!(nb.file_size(26_214_400), "26\u{a0}MB");
+        assert_eq!(en.file_size(3_000_000_000), "3.0\u{a0}GB");
     }
 
     #[test]

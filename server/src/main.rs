@@ -28,6 +28,9 @@ struct Cli {
     /// Optional TOML settings file; `SAMLING_*` environment variables override it.
     #[arg(long, global = true, env = "SAMLING_CONFIG")]
     config: Option<PathBuf>,
+    /// The language of what the command prints: nb (Bokmål, the default), nn or en.
+    #[arg(long, global = true, env = "SAMLING_LANGUAGE", value_parser = parse_language)]
+    language: Option<Language>,
     #[command(subcommand)]
     command: Command,
 }
@@ -106,36 +109,41 @@ enum DigestsCommand {
     Run,
 }
 
+fn parse_language(code: &str) -> Result<Language, String> {
+    Language::parse(code).ok_or_else(|| format!("{code:?}: nb, nn or en"))
+}
+
 fn main() -> ExitCode {
-    // A panic is a bug, but the person at the terminal still gets one line, not a backtrace.
-    std::panic::set_hook(Box::new(|info| {
-        eprintln!("samling: internal error: {info}");
-    }));
     let cli = Cli::parse();
+    let tr = Tr::new(cli.language.unwrap_or_default());
+    // A panic is a bug, but the person at the terminal still gets one line, not a backtrace.
+    std::panic::set_hook(Box::new(move |info| {
+        eprintln!("{}", tr.f("cli_lang.internal_error", &[("error", info.to_string())]));
+    }));
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("samling: error: cannot start: {error}");
+            eprintln!("{}", tr.f("cli_lang.cannot_start", &[("error", error.to_string())]));
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(run(cli, tr)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("samling: error: {}", one_line(&error));
+            eprintln!("{}", tr.f("cli_lang.error", &[("error", one_line(&error, tr))]));
             ExitCode::FAILURE
         }
     }
 }
 
-fn one_line(error: &anyhow::Error) -> String {
+fn one_line(error: &anyhow::Error, tr: Tr) -> String {
     if let Some(app_error) = error.downcast_ref::<AppError>() {
-        return app_error.message(Tr::new(Language::Nb));
+        return app_error.message(tr);
     }
     format!("{error:#}").replace('\n', " ")
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+async fn run(cli: Cli, tr: Tr) -> anyhow::Result<()> {
     if let Command::Openapi = cli.command {
         println!("{}", samling::routes::api::router().1.to_pretty_json()?);
         return Ok(());
@@ -144,14 +152,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     telemetry::init(settings.log_format);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     match cli.command {
-        Command::Serve { demo } => serve(settings, clock, demo).await,
+        Command::Serve { demo } => serve(settings, clock, demo, tr).await,
         Command::Migrate => {
             let db = db::connect(&settings.database_url).await?;
             db::migrate(&db).await?;
-            println!("{}", Tr::new(Language::Nb).t("cli.migrated"));
+            println!("{}", tr.t("cli.migrated"));
             Ok(())
         }
-        Command::ImportGrants { file } => import(settings, clock, file).await,
+        Command::ImportGrants { file } => import(settings, clock, file, tr).await,
         Command::CreateProgramme {
             name,
             grant_years,
@@ -174,7 +182,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .await?;
             println!(
                 "{}",
-                Tr::new(Language::Nb).f(
+                tr.f(
                     "cli.programme_created",
                     &[("name", &programme.name), ("id", &programme.id.to_string())]
                 )
@@ -182,7 +190,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Openapi => Ok(()),
-        Command::Digests { command } => digests(settings, clock, command).await,
+        Command::Digests { command } => digests(settings, clock, command, tr).await,
         #[cfg(feature = "bench-seed")]
         Command::BenchSeed {
             cohorts,
@@ -200,7 +208,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 settings.public_url.trim_end_matches('/'),
                 samling::auth::sign_in::sign_in_path(&secret)
             );
-            let tr = Tr::new(Language::Nb);
             println!("{}", tr.f("cli.admin_ready", &[("email", &admin.email)]));
             println!("{link}");
             Ok(())
@@ -208,34 +215,33 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn serve(settings: Settings, clock: Arc<dyn Clock>, with_demo: bool) -> anyhow::Result<()> {
+async fn serve(settings: Settings, clock: Arc<dyn Clock>, with_demo: bool, tr: Tr) -> anyhow::Result<()> {
     let public_url = settings.public_url.clone();
     let application = Application::build(settings, clock.clone()).await?;
     if with_demo {
         match demo::load(&application.state().db, &application.state().storage, clock.now()).await? {
             Some(people) => {
-                println!(
-                    "Demo data loaded. Sign-in links (valid 15 minutes; ask for a new one at {public_url}/sign-in, the mail lands in data/outbox/):"
-                );
+                let sign_in = format!("{}/sign-in", public_url.trim_end_matches('/'));
+                println!("{}", tr.f("cli_lang.demo_loaded", &[("sign_in", sign_in)]));
                 for person in people {
                     println!(
-                        "  {:<12} {:<28} {}{}",
-                        person.role,
+                        "  {:<14} {:<28} {}{}",
+                        tr.t(&format!("cli_lang.demo_role.{}", person.role)),
                         person.email,
                         public_url.trim_end_matches('/'),
                         person.sign_in_path
                     );
                 }
             }
-            None => println!("The database already has people; demo data not loaded again."),
+            None => println!("{}", tr.t("cli_lang.demo_not_loaded")),
         }
     }
     tracing::info!(address = %application.state().settings.bind, port = application.port(), "Samling is listening");
-    println!("Samling runs at {public_url}");
+    println!("{}", tr.f("cli_lang.runs_at", &[("url", public_url.as_str())]));
     application.run_until_stopped(shutdown_signal()).await
 }
 
-async fn digests(settings: Settings, clock: Arc<dyn Clock>, command: DigestsCommand) -> anyhow::Result<()> {
+async fn digests(settings: Settings, clock: Arc<dyn Clock>, command: DigestsCommand, tr: Tr) -> anyhow::Result<()> {
     let state = samling::startup::build_state(settings, clock).await?;
     match command {
         DigestsCommand::Preview { user, kind } => {
@@ -243,18 +249,22 @@ async fn digests(settings: Settings, clock: Arc<dyn Clock>, command: DigestsComm
                 None => None,
                 Some(code) => Some(
                     DigestKind::parse(code)
-                        .ok_or_else(|| anyhow::anyhow!("unknown kind {code:?}: use recap, activity or reminder"))?,
+                        .ok_or_else(|| anyhow::anyhow!(tr.f("cli_lang.unknown_kind", &[("kind", code)])))?,
                 ),
             };
             let previews = samling::digests::preview_for_person(&state, &user, kind).await?;
             if previews.is_empty() {
-                println!("{user} has no digests planned (no cohort with sessions).");
+                println!("{}", tr.f("cli_lang.no_digests", &[("user", user.as_str())]));
             }
             for preview in previews {
                 println!("=== {}", preview.heading);
                 match preview.mail {
-                    Some(mail) => println!("Subject: {}\n\n{}", mail.subject, mail.text),
-                    None => println!("(nothing for this person now)\n"),
+                    Some(mail) => println!(
+                        "{}\n\n{}",
+                        tr.f("cli_lang.subject", &[("subject", mail.subject.as_str())]),
+                        mail.text
+                    ),
+                    None => println!("{}\n", tr.t("cli_lang.nothing_now")),
                 }
             }
             Ok(())
@@ -263,16 +273,25 @@ async fn digests(settings: Settings, clock: Arc<dyn Clock>, command: DigestsComm
             let worker_id = format!("cli-{}", std::process::id());
             let report = samling::digests::run_due(&state, &worker_id).await?;
             println!(
-                "Digests decided: {}, mails enqueued: {}, sent: {}, failed: {}",
-                report.decided, report.enqueued, report.sent, report.failed
+                "{}",
+                tr.f(
+                    "cli_lang.digests_run",
+                    &[
+                        ("decided", report.decided.to_string()),
+                        ("enqueued", report.enqueued.to_string()),
+                        ("sent", report.sent.to_string()),
+                        ("failed", report.failed.to_string()),
+                    ]
+                )
             );
             Ok(())
         }
     }
 }
 
-async fn import(settings: Settings, clock: Arc<dyn Clock>, file: PathBuf) -> anyhow::Result<()> {
-    let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+async fn import(settings: Settings, clock: Arc<dyn Clock>, file: PathBuf, tr: Tr) -> anyhow::Result<()> {
+    let bytes =
+        std::fs::read(&file).with_context(|| tr.f("cli_lang.cannot_read", &[("file", file.display().to_string())]))?;
     let db = db::connect(&settings.database_url).await?;
     db::migrate(&db).await?;
     let bar = ProgressBar::new(bytes.len() as u64);
@@ -286,17 +305,16 @@ async fn import(settings: Settings, clock: Arc<dyn Clock>, file: PathBuf) -> any
     let report =
         samling::grants::import::import_grants(&db, Caller::CommandLine, &bytes, clock.now(), &progress).await?;
     bar.finish_and_clear();
-    let tr = Tr::new(Language::Nb);
     println!(
         "{}",
         tr.f(
             "cli.import_summary",
             &[
-                ("rows", &report.rows.to_string()),
-                ("created", &report.created.to_string()),
-                ("updated", &report.updated.to_string()),
-                ("unchanged", &report.unchanged.to_string()),
-                ("rejected", &report.rejected.len().to_string()),
+                ("rows", &tr.plural("counted.rows_read", report.rows)),
+                ("created", &tr.plural("counted.created", report.created)),
+                ("updated", &tr.plural("counted.updated", report.updated)),
+                ("unchanged", &tr.plural("counted.unchanged", report.unchanged)),
+                ("rejected", &tr.plural("counted.rejected", report.rejected.len())),
             ]
         )
     );
@@ -321,22 +339,16 @@ async fn import(settings: Settings, clock: Arc<dyn Clock>, file: PathBuf) -> any
                 &[
                     ("programme", &cohort.programme),
                     ("theme", &cohort.theme),
-                    ("projects", &cohort.projects.to_string())
+                    ("projects", &tr.plural("counted.projects", cohort.projects))
                 ]
             )
         );
     }
     if report.needs_review > 0 {
-        println!(
-            "{}",
-            tr.f("cli.import_review", &[("count", &report.needs_review.to_string())])
-        );
+        println!("{}", tr.plural("counted.cli_pending_reviews", report.needs_review));
     }
     if !report.rejected.is_empty() {
-        anyhow::bail!(tr.f(
-            "cli.import_had_rejections",
-            &[("count", &report.rejected.len().to_string())]
-        ));
+        anyhow::bail!(tr.plural("counted.had_rejections", report.rejected.len()));
     }
     Ok(())
 }

@@ -125,7 +125,8 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::R
 pub fn app(state: AppState) -> Router {
     routes::router(state.clone())
         .layer(middleware::from_fn(web::text_rule))
-        .layer(middleware::from_fn_with_state(state, web::csrf_protection))
+        .layer(middleware::from_fn_with_state(state.clone(), web::csrf_protection))
+        .layer(middleware::from_fn_with_state(state, web::error_pages))
         .layer(middleware::from_fn(web::api_problems))
         .layer(middleware::from_fn(web::security_headers))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {

@@ -45,6 +45,10 @@ impl PageView {
     pub fn f(&self, key: &str, args: &(impl crate::i18n::Placeholders + ?Sized)) -> String {
         self.tr.f(key, args)
     }
+    /// The text of a counted key for `count` (see [`Tr::plural`]).
+    pub fn plural(&self, key: &str, count: impl crate::i18n::Count) -> String {
+        self.tr.plural(key, count)
+    }
     pub fn lang(&self) -> &'static str {
         self.tr.code()
     }
@@ -160,13 +164,31 @@ struct ErrorPage {
     message: String,
 }
 
+/// The error behind an error page, kept on the response so that [`error_pages`] can render
+/// the page again for the person who asked (their language, the navigation).
+#[derive(Clone)]
+struct ErrorSource(std::sync::Arc<AppError>);
+
+fn error_page(error: &AppError, page: PageView) -> Response {
+    let status = error.status();
+    let heading = page.tr.t(&format!("error_page.{}", status.as_u16())).to_string();
+    let message = error.message(page.tr);
+    let mut response = render(status, &ErrorPage { page, heading, message });
+    if let Some(seconds) = error.retry_after() {
+        response
+            .headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, seconds.into());
+    }
+    response
+}
+
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         self.error.log();
         if matches!(self.error, AppError::Unauthenticated) {
             return Redirect::to("/sign-in").into_response();
         }
-        let status = self.error.status();
+        // A page without the person; `error_pages` puts them in when it can.
         let page = PageView {
             tr: self.tr,
             csrf: String::new(),
@@ -174,16 +196,57 @@ impl IntoResponse for PageError {
             is_admin: false,
             path: String::new(),
         };
-        let heading = self.tr.t(&format!("error_page.{}", status.as_u16())).to_string();
-        let message = self.error.message(self.tr);
-        let mut response = render(status, &ErrorPage { page, heading, message });
-        if let Some(seconds) = self.error.retry_after() {
-            response
-                .headers_mut()
-                .insert(axum::http::header::RETRY_AFTER, seconds.into());
-        }
+        let mut response = error_page(&self.error, page);
+        response
+            .extensions_mut()
+            .insert(ErrorSource(std::sync::Arc::new(self.error)));
         response
     }
+}
+
+/// Every error page is in the language of the person who asked (their setting when signed in,
+/// else the language cookie) and shows the navigation when they are signed in, wherever the
+/// error came from: a handler's `?`, an extractor or a layer. API answers are left alone.
+pub async fn error_pages(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if is_api(request.uri().path()) {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let (method, uri, headers) = (parts.method.clone(), parts.uri.clone(), parts.headers.clone());
+    let response = next.run(Request::from_parts(parts, body)).await;
+    let Some(ErrorSource(error)) = response.extensions().get::<ErrorSource>().cloned() else {
+        return response;
+    };
+    let mut request = Request::new(());
+    *request.method_mut() = method;
+    *request.uri_mut() = uri;
+    *request.headers_mut() = headers;
+    let (mut parts, ()) = request.into_parts();
+    let Ok(Page { mut view, .. }) = Page::from_request_parts(&mut parts, &state).await else {
+        return response;
+    };
+    // The browser's token: the cookie it sent, or the one this answer sets.
+    view.csrf = CookieJar::from_headers(&parts.headers)
+        .get(CSRF_COOKIE)
+        .map(|cookie| cookie.value().to_string())
+        .or_else(|| {
+            response
+                .headers()
+                .get_all(header::SET_COOKIE)
+                .iter()
+                .filter_map(|value| value.to_str().ok())
+                .filter_map(|value| Cookie::parse(value.to_string()).ok())
+                .find(|cookie| cookie.name() == CSRF_COOKIE)
+                .map(|cookie| cookie.value().to_string())
+        })
+        .unwrap_or_default();
+    let mut page = error_page(&error, view);
+    for (name, value) in response.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            page.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    page
 }
 
 /// Renders a template as an HTML response.
@@ -200,7 +263,7 @@ pub fn render(status: StatusCode, template: &impl Template) -> Response {
 pub type PageResult = Result<Response, PageError>;
 
 /// Double-submit CSRF protection for forms: a random token in a `SameSite=Strict` cookie must
-/// come back in the form field `csrf_token` (or the query, for file uploads). Requests with an
+/// come back in the form field `csrf_token` (the first field of a file upload's form). Requests with an
 /// `Origin` from another site are refused outright, API included; the API otherwise relies on
 /// JSON bodies (no cross-site form can send them) and bearer tokens.
 pub async fn csrf_protection(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -353,24 +416,89 @@ pub fn same_origin(headers: &HeaderMap, state: &AppState) -> bool {
     matches!((host, origin_host), (Some(host), Some(origin_host)) if host == origin_host)
 }
 
-/// The submitted token from the query or an url-encoded body (read and put back).
+/// The submitted token from an url-encoded body (read and put back) or from the first part of a
+/// multipart body (only that part is read; the rest streams on to the handler untouched). Never
+/// from the query: a token in a page address would stay in the history and the address bar.
 async fn submitted_token(parts: &Parts, body: Body) -> (Option<String>, Body) {
-    let from_query = parts.uri.query().and_then(|query| field_value(query.as_bytes()));
-    if from_query.is_some() {
-        return (from_query, body);
-    }
-    let is_form = parts
+    let content_type = parts
         .headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
-        return (None, body);
+        .unwrap_or_default();
+    if content_type.starts_with("application/x-www-form-urlencoded") {
+        return match axum::body::to_bytes(body, 1024 * 1024).await {
+            Ok(bytes) => (field_value(&bytes), Body::from(bytes)),
+            Err(_) => (None, Body::empty()),
+        };
     }
-    match axum::body::to_bytes(body, 1024 * 1024).await {
-        Ok(bytes) => (field_value(&bytes), Body::from(bytes)),
-        Err(_) => (None, Body::empty()),
+    match multipart_boundary(content_type) {
+        Some(boundary) => first_part_token(&boundary, body).await,
+        None => (None, body),
     }
+}
+
+/// The boundary of a `multipart/form-data` content type.
+fn multipart_boundary(content_type: &str) -> Option<String> {
+    let (essence, parameters) = content_type.split_once(';')?;
+    if !essence.trim().eq_ignore_ascii_case("multipart/form-data") {
+        return None;
+    }
+    parameters.split(';').find_map(|parameter| {
+        let (name, value) = parameter.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("boundary")
+            .then(|| value.trim().trim_matches('"').to_string())
+            .filter(|boundary| !boundary.is_empty())
+    })
+}
+
+/// How much of a multipart body is read to find the token in its first part.
+const FIRST_PART_LIMIT: usize = 8 * 1024;
+
+/// Reads the start of a multipart body until its first part is complete (the forms put the
+/// token first) and gives the token, with a body that yields the same bytes as the original.
+async fn first_part_token(boundary: &str, body: Body) -> (Option<String>, Body) {
+    use futures::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut head: Vec<u8> = Vec::new();
+    let mut failed = None;
+    let mut token = None;
+    while head.len() < FIRST_PART_LIMIT {
+        if let Some(found) = token_in_first_part(boundary, &head) {
+            token = found;
+            break;
+        }
+        match stream.next().await {
+            Some(Ok(chunk)) => head.extend_from_slice(&chunk),
+            Some(Err(error)) => {
+                failed = Some(error);
+                break;
+            }
+            None => {
+                token = token_in_first_part(boundary, &head).flatten();
+                break;
+            }
+        }
+    }
+    let replay =
+        futures::stream::iter(std::iter::once(Ok::<_, axum::Error>(bytes::Bytes::from(head))).chain(failed.map(Err)));
+    (token, Body::from_stream(replay.chain(stream)))
+}
+
+/// `Some(token)` when the first part of `head` is complete and is the CSRF field, `Some(None)`
+/// when it is complete and is another field, `None` while it is not complete yet.
+fn token_in_first_part(boundary: &str, head: &[u8]) -> Option<Option<String>> {
+    let text = String::from_utf8_lossy(head);
+    let opening = format!("--{boundary}\r\n");
+    let start = text.find(&opening)? + opening.len();
+    let rest = &text[start..];
+    let (headers, content) = rest.split_once("\r\n\r\n")?;
+    let end = content.find(&format!("\r\n--{boundary}"))?;
+    let names_token = headers.lines().any(|line| {
+        let line = line.to_ascii_lowercase();
+        line.starts_with("content-disposition:") && line.contains(&format!("name=\"{CSRF_FIELD}\""))
+    });
+    Some(names_token.then(|| content[..end].trim().to_string()))
 }
 
 fn field_value(encoded: &[u8]) -> Option<String> {

@@ -30,7 +30,7 @@ fn assert_clear_failure(output: &Output, expected: &str) {
     let stderr = text(&output.stderr);
     assert!(!output.status.success(), "must fail: {stderr}");
     assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
-    assert!(stderr.starts_with("samling: error: "), "{stderr}");
+    assert!(stderr.starts_with("samling: feil: "), "{stderr}");
     assert!(stderr.contains(expected), "expected {expected:?} in {stderr}");
     assert!(
         !stderr.contains("panicked") && !stderr.contains("backtrace"),
@@ -108,7 +108,7 @@ fn import_from_the_command_line_reports_cohorts_and_rejected_rows() {
         "{}",
         text(&rejected.stdout)
     );
-    assert_clear_failure(&rejected, "1 rader ble avvist");
+    assert_clear_failure(&rejected, "1 rad ble avvist; rett den");
 }
 
 #[test]
@@ -116,7 +116,7 @@ fn a_missing_file_or_bad_configuration_is_one_clear_line() {
     let dir = tempfile::tempdir().unwrap();
     assert_clear_failure(
         &samling(dir.path(), &["import-grants", "no-such-file.csv"], &[]),
-        "cannot read no-such-file.csv",
+        "kan ikke lese no-such-file.csv",
     );
     assert_clear_failure(
         &samling(dir.path(), &["--config", "missing.toml", "migrate"], &[]),
@@ -178,6 +178,31 @@ fn settings_come_from_a_toml_file_and_the_environment_overrides_it() {
 }
 
 #[test]
+fn the_command_line_speaks_the_chosen_language() {
+    let dir = tempfile::tempdir().unwrap();
+    let english = samling(
+        dir.path(),
+        &["create-admin", "admin@example.no"],
+        &[("SAMLING_LANGUAGE", "en")],
+    );
+    assert!(english.status.success(), "{}", text(&english.stderr));
+    assert!(text(&english.stdout).contains("is ready"), "{}", text(&english.stdout));
+    let nynorsk = samling(dir.path(), &["--language", "nn", "import-grants", "missing.csv"], &[]);
+    let stderr = text(&nynorsk.stderr);
+    assert!(
+        stderr.starts_with("samling: feil: kan ikkje lese missing.csv"),
+        "{stderr}"
+    );
+    let unknown = samling(dir.path(), &["--language", "de", "migrate"], &[]);
+    assert!(!unknown.status.success());
+    assert!(
+        text(&unknown.stderr).contains("nb, nn or en"),
+        "{}",
+        text(&unknown.stderr)
+    );
+}
+
+#[test]
 fn create_admin_prints_a_one_time_sign_in_link() {
     let dir = tempfile::tempdir().unwrap();
     let output = samling(
@@ -221,7 +246,7 @@ fn serve_with_demo_data_logs_json_with_request_ids_and_stops_cleanly_on_sigterm(
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut printed = String::new();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while !printed.contains("Samling runs at") {
+    while !printed.contains("Samling kjører på") {
         assert!(Instant::now() < deadline, "the server did not start: {printed}");
         let mut line = String::new();
         if stdout.read_line(&mut line).unwrap() == 0 {
@@ -237,6 +262,15 @@ fn serve_with_demo_data_logs_json_with_request_ids_and_stops_cleanly_on_sigterm(
         printed.contains("marte.fjeld@example.no") && printed.contains("eli.ekspert@example.no"),
         "{printed}"
     );
+    // The demo speaks Bokmål, as the rest of the command line and the pages do.
+    assert!(printed.contains("Demodata er lastet inn."), "{printed}");
+    assert!(
+        printed.contains("  administrator  ") && printed.contains("  fasilitator  "),
+        "{printed}"
+    );
+    for english in ["Demo data loaded", "Sign-in links", "runs at", "facilitator "] {
+        assert!(!printed.contains(english), "{english:?} in {printed}");
+    }
 
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream

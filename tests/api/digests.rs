@@ -322,7 +322,7 @@ async fn the_activity_digest_holds_only_unread_visible_posts_and_is_skipped_when
     );
     let text = activity[0].text();
     assert!(
-        text.contains("Hvordan måler dere matsvinn?: 1 nye"),
+        text.contains("Hvordan måler dere matsvinn?: 1 nytt svar"),
         "the hidden reply is not counted: {text}"
     );
     assert!(text.contains("Kompostering i barnehager (av Ola)"), "{text}");

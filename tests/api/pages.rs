@@ -239,15 +239,37 @@ async fn the_admin_imports_a_file_on_the_upload_page_and_reads_the_report() {
     let client = sign_in_by_pages(&app, "admin@example.no").await;
     let (status, form) = page(&client, &app, "/admin/import").await;
     assert_eq!(status, 200);
-    let csrf = csrf_of(&form.replace("/admin/import?csrf_token=", "name=\"csrf_token\" value=\""));
+    // The token is the form's first field, never in its address.
+    assert!(!form.contains("?csrf_token="), "{form}");
+    let csrf = csrf_of(&form[form.find("action=\"/admin/import\"").expect("the upload form")..]);
     let mut sample = String::from_utf8(sample_grants()).unwrap();
     sample.push_str("2022-0998;Feil;Agder;Grimstad kommune;4202;mye;Pågående;Sep 2022 - Mar 2023;Forprosjekt;2022;Ida Lunde;;Tekst\r\n");
-    let upload = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(sample.into_bytes()).file_name("tildelinger.csv"),
-    );
-    let response = client
+    let file = || reqwest::multipart::Part::bytes(sample.clone().into_bytes()).file_name("tildelinger.csv");
+    // A token in the query is not taken: it would stand in the page address.
+    let in_query = client
         .post(app.url(&format!("/admin/import?csrf_token={csrf}")))
+        .multipart(reqwest::multipart::Form::new().part("file", file()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(in_query.status().as_u16(), 422);
+    // A wrong token in the first field is refused too.
+    let wrong = client
+        .post(app.url("/admin/import"))
+        .multipart(
+            reqwest::multipart::Form::new()
+                .text("csrf_token", "x".repeat(43))
+                .part("file", file()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status().as_u16(), 422);
+    let upload = reqwest::multipart::Form::new()
+        .text("csrf_token", csrf)
+        .part("file", file());
+    let response = client
+        .post(app.url("/admin/import"))
         .multipart(upload)
         .send()
         .await
@@ -263,6 +285,157 @@ async fn the_admin_imports_a_file_on_the_upload_page_and_reads_the_report() {
         "{html}"
     );
     assert!(html.contains("Mat og matsvinn – 7 prosjekter"), "{html}");
+    // The programme's dates in Norwegian, not as 2027-01-04.
+    let (_, overview) = page(&client, &app, "/admin").await;
+    assert!(overview.contains("4. januar 2027 – 17. desember 2027"), "{overview}");
+    assert!(!overview.contains("2027-01-04"), "{overview}");
     let (_, review) = page(&client, &app, "/admin/review").await;
     assert!(review.contains("2022-0150"));
+}
+
+/// The error pages of a missing cohort or session and of a refused page are in the language the
+/// person chose and show the navigation, as every other page does; a stranger's 404 follows the
+/// language cookie.
+#[tokio::test]
+async fn error_pages_speak_the_persons_language_and_keep_the_navigation() {
+    let app = spawn_app().await;
+    let (admin, cohorts) = app.with_sample_cohorts().await;
+    app.facilitator_token(
+        &admin,
+        cohorts["sirkulaerokonomi"],
+        "sindre.aas@example.no",
+        "Sindre Aas",
+    )
+    .await;
+    let client = sign_in_by_pages(&app, "sindre.aas@example.no").await;
+    let (_, home) = page(&client, &app, "/cohorts").await;
+    let (status, _, _) = submit(
+        &client,
+        &app,
+        "/language",
+        &[
+            ("csrf_token", &csrf_of(&home)),
+            ("language", "en"),
+            ("back", "/cohorts"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+    for (path, status, heading) in [
+        ("/admin", 403, "Access denied"),
+        (
+            &format!("/cohorts/{}", cohorts["mat-og-matsvinn"]) as &str,
+            404,
+            "Page not found",
+        ),
+        ("/cohorts/999999", 404, "Page not found"),
+        ("/sessions/999999", 404, "Page not found"),
+        ("/no/such/page", 404, "Page not found"),
+    ] {
+        let (got, html) = page(&client, &app, path).await;
+        assert_eq!(got, status, "{path}");
+        assert!(html.contains("<html lang=\"en\""), "{path}: {html}");
+        assert!(html.contains(&format!("<h1>{heading}</h1>")), "{path}: {html}");
+        assert!(
+            html.contains(">My cohorts</a>"),
+            "{path}: the navigation is there: {html}"
+        );
+        assert!(html.contains("Sign out"), "{path}: {html}");
+        // The forms on the page work: the CSRF token is the browser's.
+        assert_eq!(csrf_of(&html), csrf_of(&home), "{path}");
+    }
+    // The API's answer to the same request stays a problem document.
+    let api = client.get(app.url("/api/v1/cohorts/999999")).send().await.unwrap();
+    assert_eq!(api.status().as_u16(), 404);
+    assert!(
+        api.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/problem+json")
+    );
+
+    // A stranger with the Nynorsk cookie.
+    let stranger = browser();
+    let (_, form) = page(&stranger, &app, "/sign-in").await;
+    submit(
+        &stranger,
+        &app,
+        "/language",
+        &[
+            ("csrf_token", &csrf_of(&form)),
+            ("language", "nn"),
+            ("back", "/sign-in"),
+        ],
+    )
+    .await;
+    let (status, html) = page(&stranger, &app, "/no/such/page").await;
+    assert_eq!(status, 404);
+    assert!(html.contains("<html lang=\"nn\""), "{html}");
+    assert!(
+        !html.contains("action=\"/sign-out\""),
+        "no navigation for a stranger: {html}"
+    );
+}
+
+/// A title Samling made for a planned session is shown in the reader's language until the
+/// facilitator writes their own; sending it back unchanged (in any language) keeps it generated.
+#[tokio::test]
+async fn generated_session_titles_are_shown_in_the_readers_language() {
+    let app = spawn_app().await;
+    let (admin, cohorts) = app.with_sample_cohorts().await;
+    let food = cohorts["mat-og-matsvinn"];
+    let marte = app
+        .facilitator_token(&admin, food, "marte@example.no", "Marte Fjeld")
+        .await;
+    let sessions = app.plan_sessions(&marte, food).await;
+    assert_eq!(sessions[0]["title"], "Mat og matsvinn – samling 1");
+    let first = sessions[0]["id"].as_i64().unwrap();
+    let second = sessions[1]["id"].as_i64().unwrap();
+
+    let client = sign_in_by_pages(&app, "marte@example.no").await;
+    let (_, home) = page(&client, &app, "/cohorts").await;
+    submit(
+        &client,
+        &app,
+        "/language",
+        &[
+            ("csrf_token", &csrf_of(&home)),
+            ("language", "en"),
+            ("back", "/cohorts"),
+        ],
+    )
+    .await;
+    let (status, html) = page(&client, &app, &format!("/sessions/{first}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Food and food waste – session 1"), "{html}");
+    assert!(!html.contains("Mat og matsvinn – samling 1"), "{html}");
+    // The API answers the English reader in English too.
+    let english = client
+        .get(app.url(&format!("/api/v1/sessions/{first}")))
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    assert_eq!(english["title"], "Food and food waste – session 1");
+
+    // The English title sent back as it was shown stays generated: Bokmål readers still get theirs.
+    let patch = |id: i64, title: &'static str| {
+        app.send_json(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/sessions/{id}"),
+            Some(&marte),
+            &serde_json::json!({ "title": title }),
+        )
+    };
+    let kept = patch(first, "Food and food waste – session 1").await;
+    assert_eq!(kept.status.as_u16(), 200, "{}", kept.body);
+    assert_eq!(kept.json()["title"], "Mat og matsvinn – samling 1");
+    // A title the facilitator writes is theirs, in every language.
+    let written = patch(second, "Kantinemøtet").await;
+    assert_eq!(written.status.as_u16(), 200, "{}", written.body);
+    let (_, html) = page(&client, &app, &format!("/sessions/{second}")).await;
+    assert!(html.contains("Kantinemøtet"), "{html}");
+    assert!(!html.contains("session 2"), "{html}");
 }

@@ -60,6 +60,14 @@
     return node ? fillText(node.textContent, values || {}) : '';
   }
 
+  // A counted text by the page language's CLDR plural rules: `name.one`, `name.other`, ….
+  var pluralRules = window.Intl && Intl.PluralRules ? new Intl.PluralRules(document.documentElement.lang || 'nb') : null;
+  function plural(name, count) {
+    var category = pluralRules ? pluralRules.select(count) : 'other';
+    var node = texts.querySelector('[data-text="' + name + '.' + category + '"]') ? category : 'other';
+    return t(name + '.' + node, { count: count });
+  }
+
   // ---------------------------------------------------------------------------------------
   // Rendering: a copy of a server-rendered <template>, filled in. Values go into attributes
   // and text only; the post body is the one piece of HTML, sanitised by the server.
@@ -286,7 +294,7 @@
         return person.name;
       });
     var unlisted = (message.count || 0) - people.length;
-    if (unlisted > 0) names.push(t('here-more', { count: unlisted }));
+    if (unlisted > 0) names.push(plural('here-more', unlisted));
     presenceEl.textContent = names.length ? t('here-now', { names: names.join(', ') }) : '';
     presenceEl.hidden = names.length === 0;
   }
@@ -302,6 +310,15 @@
       })
       .join(' ');
     typingEl.hidden = names.length === 0;
+  }
+
+  // Their post arrived: they are no longer writing it.
+  function stoppedTyping(userId) {
+    var key = String(userId);
+    if (!typists[key]) return;
+    clearTimeout(typists[key].timer);
+    delete typists[key];
+    showTyping();
   }
 
   function someoneTyping(message) {
@@ -458,6 +475,7 @@
         if (event.post) {
           showPost(event.post, true);
           markRead(event.post.id);
+          stoppedTyping(event.post.author_id);
         }
         break;
       case 'post_edited':

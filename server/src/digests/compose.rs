@@ -392,10 +392,7 @@ impl DigestContent {
                 let count = unread_posts.iter().filter(|p| Some(p.id) != opening).count();
                 if count > 0 {
                     replies.push(Item {
-                        text: tr.f(
-                            "mail.digest.replies",
-                            &[("title", found.title.clone()), ("count", count.to_string())],
-                        ),
+                        text: tr.plural_f("counted.new_replies", count, &[("title", found.title.clone())]),
                         link,
                     });
                 }

@@ -10,6 +10,9 @@ pub struct Model {
     pub cohort_id: i32,
     pub number: i32,
     pub title: String,
+    /// `generated` while the title is the one Samling made ([`crate::sessions::GENERATED_TITLE`]),
+    /// shown in the reader's language; `None` once a facilitator wrote their own.
+    pub title_key: Option<String>,
     pub starts_at: DateTimeUtc,
     pub ends_at: DateTimeUtc,
     pub meeting_url: Option<String>,

@@ -43,17 +43,7 @@ struct ResourcesPage {
 
 impl ResourcesPage {
     fn size_text(&self, bytes: &Option<i64>) -> String {
-        bytes.map_or_else(String::new, |bytes| megabytes(bytes.max(0) as u64))
-    }
-}
-
-/// "1,2 MB" style sizes: one decimal under 10 MB.
-fn megabytes(bytes: u64) -> String {
-    let megabytes = bytes as f64 / (1024.0 * 1024.0);
-    if megabytes < 10.0 {
-        format!("{:.1} MB", megabytes.max(0.1)).replace('.', ",")
-    } else {
-        format!("{megabytes:.0} MB")
+        bytes.map_or_else(String::new, |bytes| self.page.tr.file_size(bytes))
     }
 }
 
@@ -94,7 +84,10 @@ async fn cohort_library(
                 participants_allowed: participants_post,
             }),
             may_manage: page.user.may(Action::ManageResources { cohort_id }),
-            max_size: megabytes(state.settings.resource_max_bytes),
+            max_size: page
+                .view
+                .tr
+                .file_size(i64::try_from(state.settings.resource_max_bytes).unwrap_or(i64::MAX)),
             page: page.view,
             heading,
             cohort_id: Some(cohort_id),

@@ -21,8 +21,9 @@ use crate::domain::planner::ProposedSession;
 use crate::domain::policy::Action;
 use crate::domain::sessions::{RegistrationStatus, SessionStatus, TimelinePlace, timeline};
 use crate::entities::registration as registration_entity;
-use crate::entities::{cohort, session, session_expert, user};
+use crate::entities::{cohort, session, session_expert, theme, user};
 use crate::error::{AppError, AppResult};
+use crate::i18n::{Language, Tr};
 use crate::markdown::to_safe_html;
 use crate::state::AppState;
 
@@ -118,8 +119,58 @@ pub async fn session_view(state: &AppState, viewer: &CurrentUser, session_id: i3
         .ok_or(AppError::NotFound)
 }
 
+/// The `title_key` of a title Samling made from the theme and the session's number.
+pub const GENERATED_TITLE: &str = "generated";
+
+/// The title Samling gives a planned session, in `language`.
+pub fn generated_title(theme: &theme::Model, number: i32, language: Language) -> String {
+    Tr::new(language).f(
+        "session_title.generated",
+        &[
+            ("theme", theme.name(language).to_string()),
+            ("number", number.to_string()),
+        ],
+    )
+}
+
+/// The theme of a session whose title is generated.
+async fn generated_title_theme(
+    db: &sea_orm::DatabaseConnection,
+    found: &session::Model,
+) -> AppResult<Option<theme::Model>> {
+    if found.title_key.as_deref() != Some(GENERATED_TITLE) {
+        return Ok(None);
+    }
+    let Some(cohort) = cohort::Entity::find_by_id(found.cohort_id).one(db).await? else {
+        return Ok(None);
+    };
+    Ok(theme::Entity::find_by_id(cohort.theme_id).one(db).await?)
+}
+
+/// A session's title as `language` shows it: a generated title translated, a written one as it is.
+pub async fn shown_title(
+    db: &sea_orm::DatabaseConnection,
+    found: &session::Model,
+    language: Language,
+) -> AppResult<String> {
+    Ok(match generated_title_theme(db, found).await? {
+        Some(theme) => generated_title(&theme, found.number, language),
+        None => found.title.clone(),
+    })
+}
+
 async fn views(state: &AppState, viewer: &CurrentUser, sessions: Vec<session::Model>) -> AppResult<Vec<SessionView>> {
     let now = state.now();
+    let language = viewer.language();
+    // Themes of the cohorts whose sessions have generated titles.
+    let mut themes: HashMap<i32, theme::Model> = HashMap::new();
+    for found in &sessions {
+        if found.title_key.as_deref() == Some(GENERATED_TITLE) && !themes.contains_key(&found.cohort_id) {
+            if let Some(theme) = generated_title_theme(&state.db, found).await? {
+                themes.insert(found.cohort_id, theme);
+            }
+        }
+    }
     let ids: Vec<i32> = sessions.iter().map(|s| s.id).collect();
     let registrations = registration_entity::Entity::find()
         .filter(registration_entity::Column::SessionId.is_in(ids.clone()))
@@ -165,7 +216,12 @@ async fn views(state: &AppState, viewer: &CurrentUser, sessions: Vec<session::Mo
             id: found.id,
             cohort_id: found.cohort_id,
             number: found.number,
-            title: found.title.clone(),
+            title: match themes.get(&found.cohort_id) {
+                Some(theme) if found.title_key.as_deref() == Some(GENERATED_TITLE) => {
+                    generated_title(theme, found.number, language)
+                }
+                _ => found.title.clone(),
+            },
             starts_at: found.starts_at,
             ends_at: found.ends_at,
             status: found.status,
@@ -238,7 +294,18 @@ pub async fn update_session(
         if title.is_empty() || title.chars().count() > 200 {
             return Err(AppError::invalid("invalid_title", "title"));
         }
-        active.title = Set(title);
+        // The generated title sent back unchanged (in any language) stays generated.
+        let theme = generated_title_theme(&state.db, &found).await?;
+        let unchanged = title == found.title
+            || theme.as_ref().is_some_and(|theme| {
+                Language::ALL
+                    .into_iter()
+                    .any(|language| title == generated_title(theme, found.number, language))
+            });
+        if !unchanged {
+            active.title = Set(title);
+            active.title_key = Set(None);
+        }
     }
     if let Some(agenda) = changes.agenda {
         if agenda.chars().count() > 50_000 {
@@ -412,7 +479,8 @@ pub async fn store_plan<C: TransactionTrait + ConnectionTrait>(
                 session::ActiveModel {
                     cohort_id: Set(cohort_id),
                     number: Set(number),
-                    title: Set(format!("{} – samling {number}", theme.name_nb)),
+                    title: Set(generated_title(&theme, number, Language::Nb)),
+                    title_key: Set(Some(GENERATED_TITLE.to_string())),
                     starts_at: Set(proposed.start),
                     ends_at: Set(proposed.end),
                     meeting_url: Set(None),

@@ -83,10 +83,11 @@ test('an expert uploads a file with a progress bar and a refused file shows why'
   await form.getByRole('button', { name: 'Del' }).click();
   await sent;
   await page.waitForURL(/\/resources\?posted=\d+#resource-\d+$/);
+  assert.ok(!page.url().includes('csrf'), `no token in the address: ${page.url()}`);
   await page.getByRole('status').filter({ hasText: 'Ressursen er delt.' }).waitFor();
   const item = library.getByRole('listitem').filter({ hasText: 'Rapport fra kantinene' });
   await item.getByRole('link', { name: 'Last ned rapport.pdf' }).waitFor();
-  await item.getByText('2,9 MB').waitFor();
+  await item.getByText('3,0\u00a0MB').waitFor();
 
   // An HTML file named .pdf: the server's message shows above the form, nothing is added.
   await form.getByLabel('Tittel').fill('Lurefil');
@@ -96,6 +97,7 @@ test('an expert uploads a file with a progress bar and a refused file shows why'
   await alert.waitFor();
   assert.match(await alert.innerText(), /filtypen|tillatt/i);
   assert.equal(await library.getByText('Lurefil').count(), 0);
+  assert.ok(!page.url().includes('csrf'), `no token in the address: ${page.url()}`);
   await expectNoAxeViolations(page);
 
   // The theme's library, across the theme's cohorts: the same resources, no upload form.
@@ -116,6 +118,16 @@ test('without JavaScript the upload form posts as an ordinary form', { timeout: 
   await submitForm(page, form.getByRole('button', { name: 'Del' }), 303);
   await page.waitForURL(/\/resources\?posted=\d+#resource-\d+$/);
   await page.getByRole('link', { name: 'Matvett for kommuner' }).waitFor();
+  assert.ok(!page.url().includes('csrf'), `no token in the address: ${page.url()}`);
+
+  // A refused file: the page with the server's message stands at the form's address, which
+  // carries no token (the token is the form's first field).
+  await form.getByLabel('Tittel').fill('Lurefil');
+  await form.getByLabel('Eller en fil').setInputFiles({ name: 'lure.pdf', mimeType: 'application/pdf', buffer: Buffer.from('<html></html>') });
+  await submitForm(page, form.getByRole('button', { name: 'Del' }), 422);
+  await page.getByRole('alert').waitFor();
+  assert.equal(new URL(page.url()).pathname, `/cohorts/${cohortId}/resources`);
+  assert.ok(!page.url().includes('csrf'), `no token in the address: ${page.url()}`);
 });
 
 test('a project lead writes needs and sees who can help', { timeout: TEST_TIMEOUT_MS }, async (t) => {

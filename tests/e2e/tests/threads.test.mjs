@@ -103,6 +103,31 @@ test('the thread list shows the demo threads with their badges and passes axe', 
   await expectNoAxeViolations(page);
 });
 
+test('the typing notice ends as soon as that person\'s post arrives', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const lead = await signedIn(t, PROJECT_LEAD);
+  const facilitator = await signedIn(t, FACILITATOR);
+  const url = await startThread(lead, 'Skriver du fortsatt?', 'Et spørsmål om veiing.');
+  await waitForStatus(lead, 'Tilkoblet');
+  await facilitator.goto(url);
+  await waitForStatus(facilitator, 'Tilkoblet');
+  await lead.locator('#presence', { hasText: `Her nå: ${FACILITATOR_NAME}` }).waitFor();
+
+  const reply = 'Vi veier to ganger i uka.';
+  await lead.getByLabel('Ditt svar').pressSequentially(reply, { delay: 10 });
+  const notice = facilitator.locator('#typing', { hasText: `${PROJECT_LEAD_NAME} skriver` });
+  await notice.waitFor();
+  await lead.getByRole('button', { name: 'Send svaret' }).click();
+  await facilitator.locator('#posts li.post', { hasText: reply }).waitFor();
+  // From the moment the post is on the page, the notice must go at once (it used to linger
+  // until its five-second timer ran out).
+  const shownAt = Date.now();
+  await facilitator.locator('#typing').waitFor({ state: 'hidden', timeout: 5_000 });
+  const lingered = Date.now() - shownAt;
+  t.diagnostic(`typing notice gone ${lingered} ms after the post arrived`);
+  assert.ok(lingered < 1_000, `the notice stayed ${lingered} ms after the post`);
+  assert.equal(await facilitator.locator('#typing').textContent(), '');
+});
+
 test('two members see each other post live, announced, without reloading', { timeout: TEST_TIMEOUT_MS }, async (t) => {
   const lead = await signedIn(t, PROJECT_LEAD);
   const facilitator = await signedIn(t, FACILITATOR);
@@ -165,7 +190,7 @@ test('two members see each other post live, announced, without reloading', { tim
   await lead.goto(threadsUrl());
   const item = lead.getByRole('listitem').filter({ has: lead.getByRole('link', { name: 'Hvordan veier dere matsvinnet?' }) });
   await item.getByText('3 innlegg').waitFor();
-  assert.equal(await item.getByText('1 uleste', { exact: true }).count(), 0, 'a post seen live is read');
+  assert.equal(await item.getByText('1 ulest', { exact: true }).count(), 0, 'a post seen live is read');
 
   // A post made while the lead is elsewhere counts as unread on the list.
   await facilitator.getByLabel('Ditt svar').focus();
@@ -174,14 +199,14 @@ test('two members see each other post live, announced, without reloading', { tim
   await facilitator.keyboard.press('Enter');
   await facilitator.locator('#posts li.post', { hasText: 'Ett spørsmål til.' }).waitFor();
   await lead.goto(threadsUrl());
-  await item.getByText('1 uleste', { exact: true }).waitFor();
+  await item.getByText('1 ulest', { exact: true }).waitFor();
   await item.getByText('4 innlegg').waitFor();
   // Opening the thread reads it.
   await item.getByRole('link').click();
   await lead.waitForURL(url);
   await lead.goto(threadsUrl());
   await item.getByText('4 innlegg').waitFor();
-  assert.equal(await item.getByText('1 uleste', { exact: true }).count(), 0);
+  assert.equal(await item.getByText('1 ulest', { exact: true }).count(), 0);
 });
 
 test('without JavaScript the reply form posts and the page shows the post', { timeout: TEST_TIMEOUT_MS }, async (t) => {
