@@ -155,10 +155,7 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/static/samling.css",
             get(|| async {
-                static_file(
-                    "text/css; charset=utf-8",
-                    include_str!("../../../web/static/samling.css"),
-                )
+                static_file(CSS, include_str!("../../../web/static/samling.css"))
             }),
         )
         .route(
@@ -168,6 +165,25 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/static/upload.js",
             get(|| async { static_file(SCRIPT, include_str!("../../../web/static/upload.js")) }),
+        )
+        .route(
+            "/static/menu.js",
+            get(|| async { static_file(SCRIPT, include_str!("../../../web/static/menu.js")) }),
+        )
+        .route(
+            "/static/vendor/designsystemet/theme.css",
+            get(|| async {
+                static_file(CSS, include_str!("../../../web/static/vendor/designsystemet/theme.css"))
+            }),
+        )
+        .route(
+            "/static/vendor/designsystemet/designsystemet.css",
+            get(|| async {
+                static_file(
+                    CSS,
+                    include_str!("../../../web/static/vendor/designsystemet/designsystemet.css"),
+                )
+            }),
         )
         .merge(api_routes)
         .route("/api/{*rest}", axum::routing::any(|| async { AppError::NotFound }))
@@ -187,6 +203,7 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 const SCRIPT: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
 
 /// A file from `web/static`, built into the binary (the CSP allows no inline style or script).
 fn static_file(content_type: &'static str, source: &'static str) -> impl IntoResponse {
