@@ -154,9 +154,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/static/samling.css",
-            get(|| async {
-                static_file(CSS, include_str!("../../../web/static/samling.css"))
-            }),
+            get(|| async { static_file(CSS, include_str!("../../../web/static/samling.css")) }),
         )
         .route(
             "/static/thread.js",
@@ -172,9 +170,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/static/vendor/designsystemet/theme.css",
-            get(|| async {
-                static_file(CSS, include_str!("../../../web/static/vendor/designsystemet/theme.css"))
-            }),
+            get(|| async { static_file(CSS, include_str!("../../../web/static/vendor/designsystemet/theme.css")) }),
         )
         .route(
             "/static/vendor/designsystemet/designsystemet.css",
