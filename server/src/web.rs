@@ -463,9 +463,12 @@ async fn first_part_token(boundary: &str, body: Body) -> (Option<String>, Body) 
     let mut head: Vec<u8> = Vec::new();
     let mut failed = None;
     let mut token = None;
-    while head.len() < FIRST_PART_LIMIT {
+    loop {
         if let Some(found) = token_in_first_part(boundary, &head) {
             token = found;
+            break;
+        }
+        if head.len() >= FIRST_PART_LIMIT {
             break;
         }
         match stream.next().await {
@@ -536,4 +539,49 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
     );
     set(headers, "cross-origin-opener-policy", "same-origin");
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BOUNDARY: &str = "a1b2c3";
+
+    fn multipart(first: &str, value: &str) -> String {
+        format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{first}\"\r\n\r\n{value}\r\n--{BOUNDARY}\r\n\
+             Content-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n\r\nx;y\r\n--{BOUNDARY}--\r\n"
+        )
+    }
+
+    #[tokio::test]
+    async fn the_token_is_read_from_the_first_part_and_the_body_is_passed_on_whole() {
+        let body = multipart(CSRF_FIELD, "secret-token");
+        // In small chunks, as a slow upload arrives.
+        let chunks: Vec<Result<bytes::Bytes, std::io::Error>> = body
+            .as_bytes()
+            .chunks(7)
+            .map(|chunk| Ok(bytes::Bytes::copy_from_slice(chunk)))
+            .collect();
+        let (token, rebuilt) = first_part_token(BOUNDARY, Body::from_stream(futures::stream::iter(chunks))).await;
+        assert_eq!(token.as_deref(), Some("secret-token"));
+        let passed = axum::body::to_bytes(rebuilt, usize::MAX).await.unwrap();
+        assert_eq!(passed, body.as_bytes());
+    }
+
+    #[tokio::test]
+    async fn another_first_field_gives_no_token() {
+        let (token, _) = first_part_token(BOUNDARY, Body::from(multipart("title", "secret-token"))).await;
+        assert_eq!(token, None);
+        // The whole body in one chunk, larger than what is read to find the token.
+        let large = multipart(CSRF_FIELD, "secret-token") + &"x".repeat(2 * FIRST_PART_LIMIT);
+        let (token, rebuilt) = first_part_token(BOUNDARY, Body::from(large.clone())).await;
+        assert_eq!(token.as_deref(), Some("secret-token"));
+        assert_eq!(axum::body::to_bytes(rebuilt, usize::MAX).await.unwrap(), large.as_bytes());
+        assert_eq!(
+            multipart_boundary("multipart/form-data; boundary=\"a1b2c3\""),
+            Some(BOUNDARY.to_string())
+        );
+        assert_eq!(multipart_boundary("text/plain; boundary=a1b2c3"), None);
+    }
 }

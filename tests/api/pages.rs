@@ -274,8 +274,9 @@ async fn the_admin_imports_a_file_on_the_upload_page_and_reads_the_report() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status().as_u16(), 200);
+    let status = response.status().as_u16();
     let html = response.text().await.unwrap();
+    assert_eq!(status, 200, "{html}");
     assert!(
         html.contains("31 rader lest: 30 nye, 0 oppdatert, 0 uendret, 1 avvist."),
         "{html}"
@@ -422,16 +423,21 @@ async fn generated_session_titles_are_shown_in_the_readers_language() {
 
     // The English title sent back as it was shown stays generated: Bokmål readers still get theirs.
     let patch = |id: i64, title: &'static str| {
-        app.send_json(
-            reqwest::Method::PATCH,
-            &format!("/api/v1/sessions/{id}"),
-            Some(&marte),
-            &serde_json::json!({ "title": title }),
-        )
+        let (app, marte) = (&app, &marte);
+        async move {
+            app.send_json(
+                reqwest::Method::PATCH,
+                &format!("/api/v1/sessions/{id}"),
+                Some(marte),
+                &serde_json::json!({ "title": title }),
+            )
+            .await
+        }
     };
     let kept = patch(first, "Food and food waste – session 1").await;
     assert_eq!(kept.status.as_u16(), 200, "{}", kept.body);
-    assert_eq!(kept.json()["title"], "Mat og matsvinn – samling 1");
+    let for_admin = app.get(&format!("/api/v1/sessions/{first}"), Some(&admin)).await;
+    assert_eq!(for_admin.json()["title"], "Mat og matsvinn – samling 1", "{}", for_admin.body);
     // A title the facilitator writes is theirs, in every language.
     let written = patch(second, "Kantinemøtet").await;
     assert_eq!(written.status.as_u16(), 200, "{}", written.body);
