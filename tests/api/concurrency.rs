@@ -75,6 +75,8 @@ const WRITES: &[Write] = &[
         "admins, JSON {name, grant_years, starts_on, ends_on}: ten new programmes, each forming its cohorts"),
     write("post", "/api/v1/admin/users/{user_id}/deactivate", Area::Admin,
         "admins: ten deactivate the same person; ten deactivate ten people"),
+    write("put", "/api/v1/programmes/{programme_id}/planning-rules", Area::Admin,
+        "admins, JSON {session_minutes, day_starts_hour, day_ends_hour, min_gap_days, lead_days}: ten rule sets"),
     // People: sign-in links, sessions, invitations and membership in the food cohort.
     write("post", "/api/v1/auth/sign-in-link", Area::People,
         "anonymous, JSON {email}: ten members ask at once; one address asks ten times"),
@@ -115,6 +117,8 @@ const WRITES: &[Write] = &[
         "the facilitator after the start, JSON [{user_id, attended}]: ten different mark sets"),
     write("put", "/api/v1/sessions/{session_id}/recap", Area::Sessions,
         "the facilitator after the start, JSON {summary, decisions, resources, follow_ups, publish}: ten versions"),
+    write("post", "/api/v1/sessions/{session_id}/messages", Area::Sessions,
+        "the facilitator, JSON {group, note}: ten messages to the registered"),
     // Threads: the food cohort with its facilitator, the admin, ten members and an expert.
     write("post", "/api/v1/cohorts/{cohort_id}/threads", Area::Threads,
         "members, JSON {title, body, client_id}: one send ten times (same client id); ten new threads"),
@@ -937,6 +941,37 @@ async fn admin_writes_ten_at_once() {
     )
     .await;
     w.check(active.is_empty(), || format!("{} still active", active.len()));
+
+    // Ten admins set a programme's planning rules at once: one set stands whole.
+    let programme_id = find::<programme::Entity>(w.db(), Condition::all())
+        .await
+        .into_iter()
+        .map(|p| p.id)
+        .min()
+        .expect("a programme");
+    w.burst(
+        "ten rule sets",
+        &["200"],
+        (0..10)
+            .map(|n| {
+                call("put", "/api/v1/programmes/{programme_id}/planning-rules", &admins[n])
+                    .at("programme_id", programme_id)
+                    .json(json!({
+                        "session_minutes": 60 + 10 * n, "day_starts_hour": 8, "day_ends_hour": 16,
+                        "min_gap_days": 7 + n, "lead_days": n
+                    }))
+            })
+            .collect(),
+    )
+    .await;
+    let stored = find::<programme::Entity>(w.db(), programme::Column::Id.eq(programme_id))
+        .await
+        .pop()
+        .expect("the programme");
+    w.check(
+        stored.session_minutes == 60 + 10 * stored.lead_days && stored.min_gap_days == 7 + stored.lead_days,
+        || format!("one rule set stands whole: {stored:?}"),
+    );
     w.finish();
 }
 
@@ -1703,6 +1738,41 @@ async fn session_writes_ten_at_once() {
             )
         },
     );
+
+    // Ten messages to the registered at once: each goes to every one of them, once per message.
+    let seated = find::<registration::Entity>(
+        w.db(),
+        Condition::all()
+            .add(registration::Column::SessionId.eq(first.id))
+            .add(registration::Column::Status.eq(RegistrationStatus::Registered)),
+    )
+    .await
+    .len();
+    let notices = |db: &DatabaseConnection| {
+        let db = db.clone();
+        async move {
+            find::<outbox_mail::Entity>(&db, outbox_mail::Column::Kind.eq(outbox_mail::Kind::Notice))
+                .await
+                .len()
+        }
+    };
+    let before = notices(w.db()).await;
+    w.burst(
+        "ten messages",
+        &["200"],
+        (0..10)
+            .map(|n| {
+                call("post", "/api/v1/sessions/{session_id}/messages", &marte)
+                    .at("session_id", first.id)
+                    .json(json!({ "group": "registered", "note": format!("Hilsen {n}") }))
+            })
+            .collect(),
+    )
+    .await;
+    let after = notices(w.db()).await;
+    w.check(seated > 0 && after - before == 10 * seated, || {
+        format!("{seated} seated, {} mails", after - before)
+    });
     w.finish();
 }
 

@@ -19,6 +19,7 @@ mod realtime;
 mod reliability;
 mod resources;
 mod session_pages;
+mod session_roster;
 mod sessions;
 mod sign_in;
 mod socket_limits;

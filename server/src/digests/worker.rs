@@ -108,6 +108,7 @@ async fn send_one(state: &AppState, worker_id: &str, mail: outbox_mail::Model) -
     let outgoing = match mail.kind {
         outbox_mail::Kind::SignIn => sign_in_mail(state, &mail).await?,
         outbox_mail::Kind::Digest => digest_mail(state, &mail).await?,
+        outbox_mail::Kind::Notice => notice_mail(state, &mail).await?,
     };
     let Some(outgoing) = outgoing else {
         record(state, worker_id, mail.id, Status::Cancelled, mail.attempts, None, now).await?;
@@ -162,6 +163,26 @@ async fn digest_mail(state: &AppState, mail: &outbox_mail::Model) -> AppResult<O
         html: mail.html_body.clone(),
         message_id: Some(mail.message_id.clone()),
         unsubscribe_url: Some(mail.unsubscribe_url.clone()).filter(|url| !url.is_empty()),
+        calendar: mail.calendar.clone(),
+    }))
+}
+
+/// A session notice as composed, unless its reader was deactivated meanwhile.
+async fn notice_mail(state: &AppState, mail: &outbox_mail::Model) -> AppResult<Option<OutgoingMail>> {
+    let Some(user_id) = mail.user_id else {
+        return Ok(None);
+    };
+    let active = user::Entity::find_by_id(user_id)
+        .one(&state.db)
+        .await?
+        .is_some_and(|person| person.active);
+    Ok(active.then(|| OutgoingMail {
+        to: mail.recipient.clone(),
+        subject: mail.subject.clone(),
+        text: mail.text_body.clone(),
+        html: mail.html_body.clone(),
+        message_id: Some(mail.message_id.clone()),
+        unsubscribe_url: None,
         calendar: mail.calendar.clone(),
     }))
 }

@@ -199,8 +199,52 @@ fn working_days_before(date: NaiveDate, count: u32) -> NaiveDate {
     day
 }
 
+/// The session period a digest due at `due_at` falls in: 0 before the first session starts, `k` from the start of
+/// session `k` until the next one starts, and `starts.len()` after the last. `starts` are the sessions' start
+/// times in order.
+pub fn session_period(due_at: DateTime<Utc>, starts: &[DateTime<Utc>]) -> usize {
+    starts.iter().take_while(|start| **start <= due_at).count()
+}
+
+/// Of the periods in order, which to show open: the first `open` periods that still have a digest to send
+/// (`pending[i]`), the rest folded.
+pub fn open_periods(pending: &[bool], open: usize) -> Vec<bool> {
+    let mut left = open;
+    pending
+        .iter()
+        .map(|has_pending| {
+            let show = *has_pending && left > 0;
+            if show {
+                left -= 1;
+            }
+            show
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_digest_belongs_to_the_period_between_the_sessions_around_it() {
+        use chrono::TimeZone;
+        let at = |day: u32| Utc.with_ymd_and_hms(2027, 3, day, 8, 0, 0).single().expect("valid");
+        let starts = [at(10), at(20)];
+        assert_eq!(super::session_period(at(1), &starts), 0);
+        assert_eq!(super::session_period(at(10), &starts), 1);
+        assert_eq!(super::session_period(at(15), &starts), 1);
+        assert_eq!(super::session_period(at(25), &starts), 2);
+        assert_eq!(super::session_period(at(25), &[]), 0);
+    }
+
+    #[test]
+    fn the_first_three_periods_with_digests_to_send_are_open() {
+        assert_eq!(
+            super::open_periods(&[false, true, true, false, true, true], 3),
+            [false, true, true, false, true, false]
+        );
+        assert_eq!(super::open_periods(&[false, false], 3), [false, false]);
+    }
+
     use super::*;
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {

@@ -48,6 +48,8 @@ pub struct PlanningRules {
     pub day_ends: NaiveTime,
     /// Start times the planner tries on each date, in order.
     pub preferred_starts: [NaiveTime; 2],
+    /// Fewest days between today and the first proposed session: time to invite people and gather their needs.
+    pub lead_days: i64,
 }
 
 impl Default for PlanningRules {
@@ -59,6 +61,108 @@ impl Default for PlanningRules {
             day_starts: constant_time(8, 0),
             day_ends: constant_time(16, 0),
             preferred_starts: [constant_time(9, 0), constant_time(12, 30)],
+            lead_days: 21,
+        }
+    }
+}
+
+/// A programme's planning rules as an admin sets them; the defaults are the planner's own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct PlanningSettings {
+    /// How long a session lasts, in minutes.
+    #[schema(minimum = 30, maximum = 600)]
+    pub session_minutes: i32,
+    /// The earliest hour (Oslo time) a session may start.
+    #[schema(minimum = 0, maximum = 23)]
+    pub day_starts_hour: i32,
+    /// The hour (Oslo time) by which a session must have ended.
+    #[schema(minimum = 1, maximum = 24)]
+    pub day_ends_hour: i32,
+    /// Fewest days between two sessions of a cohort.
+    #[schema(minimum = 1, maximum = 120)]
+    pub min_gap_days: i32,
+    /// Fewest days between today and the first proposed session.
+    #[schema(minimum = 0, maximum = 180)]
+    pub lead_days: i32,
+}
+
+impl Default for PlanningSettings {
+    fn default() -> Self {
+        let rules = PlanningRules::default();
+        PlanningSettings {
+            session_minutes: rules.duration.num_minutes() as i32,
+            day_starts_hour: rules.day_starts.hour() as i32,
+            day_ends_hour: rules.day_ends.hour() as i32,
+            min_gap_days: rules.min_gap_days as i32,
+            lead_days: rules.lead_days as i32,
+        }
+    }
+}
+
+/// A setting that cannot be used, with the field it concerns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InvalidSetting {
+    pub code: &'static str,
+    pub field: &'static str,
+}
+
+impl PlanningSettings {
+    /// Checks the settings make a plannable day: hours on the clock, the end after the start, a session that fits
+    /// between them, a gap and a lead time within reason.
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
+        let invalid = |code, field| Err(InvalidSetting { code, field });
+        if !(0..=23).contains(&self.day_starts_hour) {
+            return invalid("planning_invalid_day_start", "day_starts_hour");
+        }
+        if !(1..=24).contains(&self.day_ends_hour) {
+            return invalid("planning_invalid_day_end", "day_ends_hour");
+        }
+        if self.day_ends_hour <= self.day_starts_hour {
+            return invalid("planning_day_ends_before_start", "day_ends_hour");
+        }
+        if !(30..=600).contains(&self.session_minutes) {
+            return invalid("planning_invalid_session_length", "session_minutes");
+        }
+        if self.session_minutes > (self.day_ends_hour - self.day_starts_hour) * 60 {
+            return invalid("planning_session_longer_than_day", "session_minutes");
+        }
+        if !(1..=120).contains(&self.min_gap_days) {
+            return invalid("planning_invalid_gap", "min_gap_days");
+        }
+        if !(0..=180).contains(&self.lead_days) {
+            return invalid("planning_invalid_lead_time", "lead_days");
+        }
+        Ok(())
+    }
+
+    /// The planner's rules for these settings. The planner tries 09:00 and 12:30 where the day allows, otherwise
+    /// the first and the last start that fit; settings that do not validate give the default rules.
+    pub fn rules(&self) -> PlanningRules {
+        let defaults = PlanningRules::default();
+        if self.validate().is_err() {
+            return defaults;
+        }
+        let duration = TimeDelta::minutes(i64::from(self.session_minutes));
+        let day_starts = constant_time(self.day_starts_hour as u32, 0);
+        // 24 means midnight at the end of the day: the last minute stands in for it.
+        let day_ends = if self.day_ends_hour == 24 {
+            constant_time(23, 59)
+        } else {
+            constant_time(self.day_ends_hour as u32, 0)
+        };
+        let latest_start = day_ends - duration;
+        let fits = |start: NaiveTime| start >= day_starts && start <= latest_start;
+        let [morning, afternoon] = defaults.preferred_starts;
+        let first = if fits(morning) { morning } else { day_starts };
+        let second = if fits(afternoon) { afternoon } else { latest_start };
+        PlanningRules {
+            sessions: defaults.sessions,
+            min_gap_days: i64::from(self.min_gap_days),
+            duration,
+            day_starts,
+            day_ends,
+            preferred_starts: [first, second],
+            lead_days: i64::from(self.lead_days),
         }
     }
 }
@@ -127,7 +231,8 @@ pub struct Plan {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum PlanError {
-    /// `available_days` counts the days from the first usable date (tomorrow at the earliest) to the period's end;
+    /// `available_days` counts the days from the first usable date (the lead time after today at the earliest, and
+    /// tomorrow at least) to the period's end;
     /// the sessions need at least `(sessions - 1) * min_gap_days`, and at least a day each.
     PeriodTooShort {
         sessions: u32,
@@ -226,9 +331,10 @@ pub fn propose_plan(request: &PlanRequest) -> Result<Plan, PlanError> {
         });
     }
 
-    // Planning for today is too late to invite anyone.
-    let tomorrow = oslo_date(request.now).succ_opt().unwrap_or(NaiveDate::MAX);
-    let first_day = request.period_start.max(tomorrow);
+    // Planning for today is too late to invite anyone; the lead time leaves room for invitations and the needs
+    // intake before the first session.
+    let earliest_by_lead = add_days(oslo_date(request.now), rules.lead_days.max(1)).unwrap_or(NaiveDate::MAX);
+    let first_day = request.period_start.max(earliest_by_lead);
     let available_days = (request.period_end - first_day).num_days();
     // At least a day apart, so two sessions of a cohort never share a date (or a time).
     let gap_days = rules.min_gap_days.max(1);
@@ -631,8 +737,10 @@ mod tests {
 
     #[test]
     fn a_period_that_has_partly_passed_counts_from_tomorrow() {
-        // Planned on Saturday 20 February for a period ending 10 March: 21 February to 10 March is 17 days.
-        let request = request((date(2027, 1, 4), date(2027, 3, 10)), &[], &[], utc(2027, 2, 20, 12, 0));
+        // Planned on Saturday 20 February for a period ending 10 March, without a lead time: 21 February to
+        // 10 March is 17 days.
+        let mut request = request((date(2027, 1, 4), date(2027, 3, 10)), &[], &[], utc(2027, 2, 20, 12, 0));
+        request.rules.lead_days = 0;
         assert_eq!(
             propose_plan(&request),
             Err(PlanError::PeriodTooShort {
@@ -673,14 +781,16 @@ mod tests {
         assert!(skipped.len() <= MAX_SKIPPED);
     }
 
-    /// A cohort planned on Monday 1 February 2027, so its first target is Tuesday 2 February.
+    /// A cohort planned on Monday 1 February 2027 with no lead time, so its first target is Tuesday 2 February.
     fn february_cohort<'a>(participants: &'a [Participant], bookings: &'a [Booking]) -> PlanRequest<'a> {
-        request(
+        let mut request = request(
             (date(2027, 2, 1), date(2027, 6, 18)),
             participants,
             bookings,
             utc(2027, 2, 1, 8, 0),
-        )
+        );
+        request.rules.lead_days = 0;
+        request
     }
 
     const COHORT: [Participant; 3] = [
@@ -1033,6 +1143,106 @@ mod tests {
         let mut dates = dates_of(&plan);
         dates.dedup();
         assert_eq!(dates.len(), 4);
+    }
+
+    #[test]
+    fn the_first_session_waits_for_the_lead_time_when_the_programme_has_already_started() {
+        // Planned on Wednesday 10 March 2027 in a programme that started on 4 January: three weeks on is 31 March.
+        let request = request((date(2027, 1, 4), date(2027, 12, 17)), &[], &[], utc(2027, 3, 10, 9, 0));
+        let plan = propose_plan(&request).expect("the year has room");
+        assert_sound(&request, &plan);
+        assert_eq!(dates_of(&plan)[0], date(2027, 3, 31));
+    }
+
+    #[test]
+    fn the_first_session_waits_for_the_programme_start_when_that_is_later_than_the_lead_time() {
+        // Planned on 1 December 2026 for a programme starting 4 January: the lead time ends on 22 December.
+        let request = programme_2027(&[], &[]);
+        let plan = propose_plan(&request).expect("the year has room");
+        assert_eq!(dates_of(&plan)[0], date(2027, 1, 4));
+        let mut longer = programme_2027(&[], &[]);
+        longer.rules.lead_days = 60;
+        let plan = propose_plan(&longer).expect("the year has room");
+        // 60 days after 1 December 2026 is Saturday 30 January; the next working day is 1 February.
+        assert_eq!(dates_of(&plan)[0], date(2027, 2, 1));
+    }
+
+    #[test]
+    fn the_lead_time_still_skips_holidays() {
+        // Three weeks after Thursday 3 December 2026 is Christmas Eve, in the Christmas break.
+        let request = request((date(2026, 12, 1), date(2027, 12, 17)), &[], &[], utc(2026, 12, 3, 12, 0));
+        let plan = propose_plan(&request).expect("the year has room");
+        assert_sound(&request, &plan);
+        let first = dates_of(&plan)[0];
+        assert!(first >= date(2026, 12, 24), "{first}");
+        assert_eq!(holiday_period(first), None, "{first}");
+        assert!(plan.skipped.iter().any(|skipped| skipped.date == date(2026, 12, 24)));
+    }
+
+    #[test]
+    fn a_lead_time_that_leaves_too_little_of_the_period_is_too_short() {
+        let mut request = request((date(2027, 3, 1), date(2027, 6, 30)), &[], &[], utc(2027, 3, 1, 12, 0));
+        request.rules.lead_days = 100;
+        assert!(matches!(
+            propose_plan(&request),
+            Err(PlanError::PeriodTooShort { available_days: 21, .. })
+        ));
+    }
+
+    #[test]
+    fn planning_settings_default_to_the_planners_rules_and_reject_impossible_days() {
+        let settings = PlanningSettings::default();
+        assert_eq!(
+            settings,
+            PlanningSettings {
+                session_minutes: 180,
+                day_starts_hour: 8,
+                day_ends_hour: 16,
+                min_gap_days: 21,
+                lead_days: 21
+            }
+        );
+        let rules = settings.rules();
+        let defaults = PlanningRules::default();
+        assert_eq!(
+            (rules.duration, rules.day_starts, rules.day_ends, rules.preferred_starts, rules.min_gap_days, rules.lead_days),
+            (defaults.duration, defaults.day_starts, defaults.day_ends, defaults.preferred_starts, defaults.min_gap_days, defaults.lead_days)
+        );
+        let with = |change: fn(&mut PlanningSettings)| {
+            let mut changed = PlanningSettings::default();
+            change(&mut changed);
+            changed.validate().map_err(|invalid| invalid.code)
+        };
+        assert_eq!(with(|s| s.day_ends_hour = 8), Err("planning_day_ends_before_start"));
+        assert_eq!(with(|s| s.session_minutes = 540), Err("planning_session_longer_than_day"));
+        assert_eq!(with(|s| s.lead_days = 181), Err("planning_invalid_lead_time"));
+        assert_eq!(with(|s| s.lead_days = -1), Err("planning_invalid_lead_time"));
+        assert_eq!(with(|s| s.min_gap_days = 0), Err("planning_invalid_gap"));
+        assert_eq!(with(|s| s.day_starts_hour = 24), Err("planning_invalid_day_start"));
+        assert_eq!(with(|s| s.lead_days = 180), Ok(()));
+    }
+
+    #[test]
+    fn a_short_afternoon_day_gets_start_times_that_fit() {
+        let settings = PlanningSettings {
+            session_minutes: 120,
+            day_starts_hour: 13,
+            day_ends_hour: 17,
+            min_gap_days: 14,
+            lead_days: 0,
+        };
+        let rules = settings.rules();
+        assert_eq!(rules.preferred_starts, [time(13, 0), time(15, 0)]);
+        let request = PlanRequest {
+            rules,
+            ..request((date(2027, 2, 1), date(2027, 6, 18)), &[], &[], utc(2027, 1, 15, 12, 0))
+        };
+        let plan = propose_plan(&request).expect("the spring has room");
+        for session in &plan.sessions {
+            let start = session.start.with_timezone(&Oslo).time();
+            let end = session.end.with_timezone(&Oslo).time();
+            assert!(start >= time(13, 0) && end <= time(17, 0), "{start}–{end}");
+        }
     }
 
     #[test]

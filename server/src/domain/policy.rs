@@ -80,6 +80,14 @@ pub enum Decision {
     Forbidden,
 }
 
+/// Whether the session pages offer this person a participant's own actions in the cohort
+/// (register, prepare, answer the availability poll): project leads and experts take part;
+/// facilitators and admins run the sessions and observers only read. The API's
+/// `ParticipateInSession` stays wider, so a facilitator may still register by hand.
+pub fn takes_part_in_sessions(actor: &Actor, cohort_id: i32) -> bool {
+    matches!(actor.role_in(cohort_id), Some(Role::ProjectLead | Role::Expert))
+}
+
 pub fn decide(actor: &Actor, action: Action) -> Decision {
     use Decision::*;
     if actor.is_admin {
@@ -451,6 +459,18 @@ mod tests {
         for role in [Role::ProjectLead, Role::Expert, Role::Observer] {
             assert_eq!(decide(&actor(false, &[(1, role)]), action), Decision::Forbidden);
         }
+    }
+
+    #[test]
+    fn only_project_leads_and_experts_are_offered_the_participant_actions() {
+        for role in [Role::ProjectLead, Role::Expert] {
+            assert!(takes_part_in_sessions(&actor(false, &[(1, role)]), 1));
+        }
+        for role in [Role::Facilitator, Role::Observer] {
+            assert!(!takes_part_in_sessions(&actor(false, &[(1, role)]), 1));
+        }
+        assert!(!takes_part_in_sessions(&actor(true, &[]), 1));
+        assert!(!takes_part_in_sessions(&actor(false, &[(2, Role::ProjectLead)]), 1));
     }
 
     #[test]

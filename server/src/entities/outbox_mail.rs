@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
-/// One mail the worker sends: a composed digest for one person, or a sign-in link that the
-/// worker composes when it sends it (the link's secret is never stored).
+/// One mail the worker sends: a composed digest or session notice for one person, or a sign-in
+/// link that the worker composes when it sends it (the link's secret is never stored).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "outbox_mails")]
 pub struct Model {
@@ -15,7 +15,7 @@ pub struct Model {
     pub subject: String,
     pub text_body: String,
     pub html_body: String,
-    /// An iCalendar invitation to attach (reminders).
+    /// An iCalendar invitation to attach (reminders, registration confirmations).
     pub calendar: Option<String>,
     pub unsubscribe_url: String,
     pub status: Status,
@@ -37,6 +37,10 @@ pub enum Kind {
     /// A sign-in link asked for an address, composed when sent.
     #[sea_orm(string_value = "sign_in")]
     SignIn,
+    /// A mail about a session to one person, composed when it was enqueued (registration,
+    /// waitlist, a facilitator's message).
+    #[sea_orm(string_value = "notice")]
+    Notice,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]

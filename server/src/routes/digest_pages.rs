@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::cohorts::{self, MemberView};
 use crate::digests::{self, DigestChange, DigestView};
-use crate::domain::digest_schedule::{DigestPreference, oslo_date, send_time};
+use crate::domain::digest_schedule::{DigestPreference, open_periods, oslo_date, send_time, session_period};
 use crate::error::AppError;
 use crate::i18n::Language;
 use crate::mail::transport::OutgoingMail;
@@ -123,19 +123,120 @@ pub async fn unsubscribe(State(state): State<AppState>, page: Page, Form(form): 
     ))
 }
 
+/// How many session periods with digests still to send the schedule shows open.
+const OPEN_PERIODS: usize = 3;
+
+/// The digests of one session period: before session 1, between two sessions, or after the last.
+struct DigestGroup {
+    /// 0 before the first session, `k` after session `k`.
+    period: usize,
+    open: bool,
+    /// Still to be sent: each with its forms.
+    scheduled: Vec<DigestView>,
+    /// Sent (decided), summarised in a line; their previews folded.
+    sent: Vec<DigestView>,
+    /// Dropped or missed.
+    skipped: usize,
+}
+
+impl DigestGroup {
+    fn last_sent(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.sent.iter().filter_map(|d| d.decided_at.or(Some(d.due_at))).max()
+    }
+}
+
 #[derive(Template)]
 #[template(path = "digests.html")]
 struct SchedulePage {
     page: PageView,
     cohort_id: i32,
     cohort_name: String,
-    digests: Vec<DigestView>,
+    groups: Vec<DigestGroup>,
+    /// How many sessions the cohort has (names the last period).
+    sessions: usize,
     members: Vec<MemberView>,
     notice: Option<String>,
     error: Option<String>,
 }
 
+/// The digests by session period, in time order; the first periods with something to send are open.
+fn group_digests(digests: Vec<DigestView>, session_starts: &[chrono::DateTime<chrono::Utc>]) -> Vec<DigestGroup> {
+    let mut groups: Vec<DigestGroup> = Vec::new();
+    for digest in digests {
+        let period = session_period(digest.due_at, session_starts);
+        let group = match groups.iter().position(|g| g.period == period) {
+            Some(index) => &mut groups[index],
+            None => {
+                groups.push(DigestGroup {
+                    period,
+                    open: false,
+                    scheduled: Vec::new(),
+                    sent: Vec::new(),
+                    skipped: 0,
+                });
+                let last = groups.len() - 1;
+                &mut groups[last]
+            }
+        };
+        match digest.status.as_str() {
+            "scheduled" => group.scheduled.push(digest),
+            "decided" => group.sent.push(digest),
+            _ => group.skipped += 1,
+        }
+    }
+    groups.sort_by_key(|g| g.period);
+    let pending: Vec<bool> = groups.iter().map(|g| !g.scheduled.is_empty()).collect();
+    for (group, open) in groups.iter_mut().zip(open_periods(&pending, OPEN_PERIODS)) {
+        group.open = open;
+    }
+    groups
+}
+
 impl SchedulePage {
+    fn period_label(&self, group: &DigestGroup) -> String {
+        let period = group.period;
+        if self.sessions == 0 {
+            self.page.t("digest_groups.all").to_string()
+        } else if period == 0 {
+            self.page.t("digest_groups.before_first").to_string()
+        } else if period >= self.sessions {
+            self.page
+                .f("digest_groups.after_last", &[("number", period.to_string())])
+        } else {
+            self.page.f(
+                "digest_groups.between",
+                &[("first", period.to_string()), ("second", (period + 1).to_string())],
+            )
+        }
+    }
+
+    /// "3 to send · 5 sent, the last on …" for the folded summary.
+    fn summary(&self, group: &DigestGroup) -> String {
+        let mut parts = Vec::new();
+        if !group.scheduled.is_empty() {
+            parts.push(
+                self.page
+                    .f("digest_groups.to_send", &[("count", group.scheduled.len().to_string())]),
+            );
+        }
+        if let Some(last) = group.last_sent() {
+            parts.push(self.page.f(
+                "digest_groups.sent",
+                &[
+                    ("count", group.sent.len().to_string()),
+                    ("date", self.page.tr.date(oslo_date(last))),
+                ],
+            ));
+        }
+        if group.skipped > 0 {
+            parts.push(
+                self.page
+                    .f("digest_groups.skipped", &[("count", group.skipped.to_string())]),
+            );
+        }
+        parts.join(" · ")
+    }
+
     fn kind_label(&self, kind: &str) -> String {
         self.page.t(&format!("digests.kind.{kind}")).to_string()
     }
@@ -168,6 +269,14 @@ async fn schedule_page(
 ) -> PageResult {
     let digests = digests::schedule(state, &page.user, cohort_id).await?;
     let cohort = cohorts::cohort_view(&state.db, &page.user, cohort_id).await?;
+    let mut session_starts: Vec<chrono::DateTime<chrono::Utc>> =
+        crate::sessions::cohort_sessions(state, &page.user, cohort_id)
+            .await?
+            .iter()
+            .filter(|s| s.status != crate::domain::sessions::SessionStatus::Cancelled)
+            .map(|s| s.starts_at)
+            .collect();
+    session_starts.sort_unstable();
     let members = cohorts::members(&state.db, &page.user, cohort_id).await?;
     Ok(render(
         StatusCode::OK,
@@ -175,7 +284,8 @@ async fn schedule_page(
             cohort_name: cohort.theme.name.clone(),
             page: page.view,
             cohort_id,
-            digests,
+            groups: group_digests(digests, &session_starts),
+            sessions: session_starts.len(),
             members,
             notice,
             error,

@@ -7,6 +7,7 @@ pub mod knowledge_pages;
 pub mod moderation_pages;
 pub mod pages;
 pub mod post_pages;
+pub mod programme_pages;
 pub mod session_pages;
 pub mod socket;
 pub mod thread_pages;
@@ -105,6 +106,7 @@ pub fn router(state: AppState) -> Router {
             post(session_pages::unregister),
         )
         .route("/sessions/{session_id}/preparation", post(session_pages::prepare))
+        .route("/sessions/{session_id}/message", post(session_pages::message_group))
         .route("/sessions/{session_id}/poll", post(session_pages::answer_poll))
         .route(
             "/sessions/{session_id}/poll/options",
@@ -124,6 +126,11 @@ pub fn router(state: AppState) -> Router {
         .route("/calendar/{file}", get(session_pages::feed))
         .route("/admin", get(admin::index))
         .route("/admin/programmes", post(admin::create_programme))
+        .route("/admin/programmes/{programme_id}", get(programme_pages::show))
+        .route(
+            "/admin/programmes/{programme_id}/planning",
+            post(programme_pages::save_planning_rules),
+        )
         .route(
             "/admin/cohorts/{cohort_id}/facilitator",
             post(admin::appoint_facilitator),

@@ -12,8 +12,8 @@ use serde::Deserialize;
 
 use super::api::sessions::ics_response;
 use crate::cohorts::{self, MemberView};
-use crate::domain::planner::{ProposedSession, oslo};
-use crate::domain::policy::Action;
+use crate::domain::planner::{PlanningSettings, ProposedSession, oslo};
+use crate::domain::policy::{Action, takes_part_in_sessions};
 use crate::domain::roles::Role;
 use crate::domain::sessions::{Availability, SessionStatus};
 use crate::error::{AppError, describe_violation};
@@ -22,6 +22,7 @@ use crate::sessions::participation::{
 };
 use crate::sessions::planning::{self, PlanAcceptance, PlanQuery, PlannedSession, Proposal};
 use crate::sessions::registration::{self, AttendanceMark, AttendanceReport};
+use crate::sessions::roster::{self, GroupMessage, MessageGroup, SessionRoster};
 use crate::sessions::{self, ExpertBooking, SessionChanges, SessionView, feeds};
 use crate::state::AppState;
 use crate::web::{FormError, PageResult, PageView, SignedInPage, render};
@@ -47,8 +48,12 @@ struct SessionPage {
     session: SessionView,
     cohort_name: String,
     may_manage: bool,
+    /// Offered the participant's own buttons (register, prepare, answer the poll).
     may_participate: bool,
     started: bool,
+    /// Who registered, waits and answered the needs intake (for those who run the session).
+    roster: Option<SessionRoster>,
+    groups: Vec<MessageGroup>,
     preparation: PreparationInput,
     preparations: Option<Vec<PreparationView>>,
     poll: PollView,
@@ -91,6 +96,9 @@ impl SessionPage {
 pub struct DoneQuery {
     #[serde(default)]
     done: Option<String>,
+    /// How many people a group message went to.
+    #[serde(default)]
+    count: Option<usize>,
 }
 
 const NOTICES: [&str; 8] = [
@@ -116,7 +124,15 @@ async fn session_page(
     let cohort_id = session.cohort_id;
     let cohort = cohorts::cohort_view(&state.db, &page.user, cohort_id).await?;
     let may_manage = page.user.may(Action::ManageSessions { cohort_id });
-    let may_participate = page.user.may(Action::ParticipateInSession { cohort_id });
+    // Facilitators, admins and observers do not take part: no register, prepare or poll buttons, but a
+    // person who registered anyway can still cancel.
+    let may_participate = page.user.may(Action::ParticipateInSession { cohort_id })
+        && (takes_part_in_sessions(&page.user.actor, cohort_id) || session.my_registration.is_some());
+    let roster = if may_manage {
+        Some(roster::roster(state, &page.user, session_id).await?)
+    } else {
+        None
+    };
     let booked = session.experts.iter().any(|e| e.user_id == page.user.user.id);
     let preparations = if page.user.may(Action::ViewPreparations {
         cohort_id,
@@ -161,6 +177,8 @@ async fn session_page(
             may_manage,
             may_participate,
             started,
+            roster,
+            groups: MessageGroup::ALL.to_vec(),
             preparations,
             attendance,
             experts,
@@ -184,7 +202,13 @@ pub async fn show(
     let notice = query
         .done
         .filter(|done| NOTICES.contains(&done.as_str()))
-        .map(|done| page.view.t(&format!("session.notice.{done}")).to_string());
+        .map(|done| page.view.t(&format!("session.notice.{done}")).to_string())
+        .or_else(|| {
+            query.count.map(|count| {
+                page.view
+                    .f("session_roster.sent", &[("count", count.to_string())])
+            })
+        });
     session_page(&state, page, session_id, notice, None, Vec::new()).await
 }
 
@@ -225,6 +249,36 @@ pub async fn register(State(state): State<AppState>, page: SignedInPage, Path(se
 pub async fn unregister(State(state): State<AppState>, page: SignedInPage, Path(session_id): Path<i32>) -> PageResult {
     let result = registration::unregister(&state, &page.user, session_id).await;
     handle(&state, page, session_id, "unregistered", result).await
+}
+
+#[derive(Deserialize)]
+pub struct GroupMessageForm {
+    group: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// One click sends the prefilled message to a group (registered, waitlisted, not prepared).
+pub async fn message_group(
+    State(state): State<AppState>,
+    page: SignedInPage,
+    Path(session_id): Path<i32>,
+    Form(form): Form<GroupMessageForm>,
+) -> PageResult {
+    let result = async {
+        let group = MessageGroup::parse(&form.group).ok_or_else(|| AppError::invalid("invalid_group", "group"))?;
+        let note = Some(form.note).filter(|note| !note.trim().is_empty());
+        roster::message_group(&state, &page.user, session_id, GroupMessage { group, note }).await
+    }
+    .await;
+    match result {
+        Ok(sent) => Ok(Redirect::to(&format!(
+            "/sessions/{session_id}?count={}#roster-heading",
+            sent.recipients
+        ))
+        .into_response()),
+        Err(error) => handle(&state, page, session_id, "messaged", Err::<(), _>(error)).await,
+    }
 }
 
 pub async fn prepare(
@@ -435,6 +489,8 @@ struct PlanningPage {
     skipped: Vec<(String, String)>,
     error: Option<String>,
     warnings: Vec<String>,
+    /// The programme's planning rules, shown so the facilitator knows what the proposal follows.
+    rules: PlanningSettings,
 }
 
 async fn planning_page(
@@ -446,7 +502,7 @@ async fn planning_page(
     error: Option<FormError>,
     warnings: Vec<String>,
 ) -> PageResult {
-    let planning::PlanningOverview { cohort, sessions } = planning::overview(state, &page.user, cohort_id).await?;
+    let planning::PlanningOverview { cohort, sessions, rules } = planning::overview(state, &page.user, cohort_id).await?;
     let tr = page.view.tr;
     let skipped = proposal
         .as_ref()
@@ -475,6 +531,7 @@ async fn planning_page(
             skipped,
             error: error.map(|e| e.message),
             warnings,
+            rules,
         },
     ))
 }
@@ -594,6 +651,31 @@ pub async fn accept(
 }
 
 impl PlanningPage {
+    /// The programme's rules in one sentence.
+    fn rules_text(&self) -> String {
+        let rules = &self.rules;
+        let hours = rules.session_minutes / 60;
+        let minutes = rules.session_minutes % 60;
+        let length = if minutes == 0 {
+            self.page.f("programme_planning.length_hours", &[("hours", hours.to_string())])
+        } else {
+            self.page.f(
+                "programme_planning.length_hours_minutes",
+                &[("hours", hours.to_string()), ("minutes", minutes.to_string())],
+            )
+        };
+        self.page.f(
+            "programme_planning.summary",
+            &[
+                ("length", length),
+                ("from", format!("{:02}:00", rules.day_starts_hour)),
+                ("to", format!("{:02}:00", rules.day_ends_hour)),
+                ("gap", rules.min_gap_days.to_string()),
+                ("lead", rules.lead_days.to_string()),
+            ],
+        )
+    }
+
     fn local(&self, at: &DateTime<Utc>) -> String {
         local_input(at)
     }

@@ -3,7 +3,9 @@
 
 pub mod calendar;
 pub mod feeds;
+pub mod notices;
 pub mod participation;
+pub mod roster;
 pub mod planning;
 pub mod registration;
 
@@ -350,7 +352,7 @@ pub async fn update_session(
     let locked = crate::db::lock_row::<session::Entity>(&txn, session_id).await?;
     active.sequence = Set(locked.sequence + 1);
     let updated = active.update(&txn).await?;
-    registration::fill_free_seats(&txn, &updated).await?;
+    let promoted = registration::fill_free_seats(state, &txn, &updated).await?;
     audit::record(
         &txn,
         Some(viewer.user.id),
@@ -362,6 +364,9 @@ pub async fn update_session(
     )
     .await?;
     sea_orm::TransactionSession::commit(txn).await?;
+    if promoted > 0 {
+        notices::wake_outbox(state);
+    }
     session_view(state, viewer, session_id).await
 }
 

@@ -2,14 +2,14 @@
 //! and municipalities are already booked in other cohorts' sessions.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::CurrentUser;
 use crate::domain::grants::{GrantStatus, Placement};
 use crate::domain::planner::{
-    Booking, Participant, Plan, PlanError, PlanRequest, PlanningRules, ProposedSession, Violation, check_slot,
-    propose_plan,
+    Booking, Participant, Plan, PlanError, PlanRequest, PlanningRules, PlanningSettings, ProposedSession, Violation,
+    check_slot, propose_plan,
 };
 use crate::domain::policy::Action;
 use crate::domain::roles::Role;
@@ -63,17 +63,19 @@ struct Picture {
     bookings: Vec<Booking>,
     own_sessions: Vec<session::Model>,
     period: (NaiveDate, NaiveDate),
+    /// The programme's planning rules.
+    rules: PlanningRules,
 }
 
 impl Picture {
-    /// A planner request over `period_start..=period_end` with the default rules.
+    /// A planner request over `period_start..=period_end` with the programme's rules.
     fn request(&self, period_start: NaiveDate, period_end: NaiveDate, now: DateTime<Utc>) -> PlanRequest<'_> {
         PlanRequest {
             period_start,
             period_end,
             participants: &self.participants,
             bookings: &self.bookings,
-            rules: PlanningRules::default(),
+            rules: self.rules,
             now,
         }
     }
@@ -132,6 +134,7 @@ async fn picture(db: &impl ConnectionTrait, cohort_id: i32) -> AppResult<Picture
         bookings,
         own_sessions,
         period: (programme.starts_on, programme.ends_on),
+        rules: programme.planning_settings().rules(),
     })
 }
 
@@ -161,15 +164,89 @@ pub async fn propose(state: &AppState, viewer: &CurrentUser, cohort_id: i32, que
 pub struct PlanningOverview {
     pub cohort: crate::cohorts::CohortView,
     pub sessions: Vec<super::SessionView>,
+    /// The programme's planning rules, which the proposal follows.
+    pub rules: PlanningSettings,
 }
 
 /// The cohort and its sessions as they are, for whoever may plan them.
 pub async fn overview(state: &AppState, viewer: &CurrentUser, cohort_id: i32) -> AppResult<PlanningOverview> {
     viewer.require(Action::ManageSessions { cohort_id })?;
+    let cohort = crate::cohorts::cohort_view(&state.db, viewer, cohort_id).await?;
+    let rules = programme::Entity::find_by_id(cohort.programme.id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)?
+        .planning_settings();
     Ok(PlanningOverview {
-        cohort: crate::cohorts::cohort_view(&state.db, viewer, cohort_id).await?,
+        cohort,
         sessions: super::cohort_sessions(state, viewer, cohort_id).await?,
+        rules,
     })
+}
+
+/// A programme's planning rules, for an admin and for the members of its cohorts.
+pub async fn planning_rules(
+    db: &impl ConnectionTrait,
+    viewer: &CurrentUser,
+    programme_id: i32,
+) -> AppResult<(programme::Model, PlanningSettings)> {
+    let found = programme::Entity::find_by_id(programme_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let member_of_programme = viewer
+        .visible_cohorts(db)
+        .await?
+        .iter()
+        .any(|c| c.programme_id == programme_id);
+    if !viewer.may(Action::ManageProgrammes) && !member_of_programme {
+        return Err(AppError::NotFound);
+    }
+    let settings = found.planning_settings();
+    Ok((found, settings))
+}
+
+/// A programme's planning rules for the admin who may change them.
+pub async fn editable_planning_rules(
+    db: &impl ConnectionTrait,
+    viewer: &CurrentUser,
+    programme_id: i32,
+) -> AppResult<(programme::Model, PlanningSettings)> {
+    viewer.require(Action::ManageProgrammes)?;
+    planning_rules(db, viewer, programme_id).await
+}
+
+/// Changes a programme's planning rules (admins); the next proposal for its cohorts follows them.
+pub async fn update_planning_rules<C: TransactionTrait>(
+    db: &C,
+    viewer: &CurrentUser,
+    programme_id: i32,
+    settings: PlanningSettings,
+    now: DateTime<Utc>,
+) -> AppResult<PlanningSettings> {
+    viewer.require(Action::ManageProgrammes)?;
+    settings.validate().map_err(|invalid| AppError::invalid(invalid.code, invalid.field))?;
+    let txn = crate::db::write_transaction(db).await?;
+    let found = crate::db::lock_row::<programme::Entity>(&txn, programme_id).await?;
+    let mut active: programme::ActiveModel = found.into();
+    active.session_minutes = Set(settings.session_minutes);
+    active.day_starts_hour = Set(settings.day_starts_hour);
+    active.day_ends_hour = Set(settings.day_ends_hour);
+    active.min_gap_days = Set(settings.min_gap_days);
+    active.lead_days = Set(settings.lead_days);
+    let saved = active.update(&txn).await?;
+    crate::audit::record(
+        &txn,
+        Some(viewer.user.id),
+        "programmes.planning_rules",
+        "programme",
+        programme_id,
+        serde_json::to_value(settings).map_err(anyhow::Error::from)?,
+        now,
+    )
+    .await?;
+    sea_orm::TransactionSession::commit(txn).await?;
+    Ok(saved.planning_settings())
 }
 
 /// The planner's proposal for a cohort, without asking who wants it (the caller has).

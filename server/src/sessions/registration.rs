@@ -9,6 +9,7 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
+use super::notices::{self, Notice};
 use super::{SessionView, session_view, visible_session};
 use crate::auth::CurrentUser;
 use crate::db::{lock_row, write_transaction};
@@ -22,8 +23,9 @@ async fn lock_session(txn: &DatabaseTransaction, session_id: i32) -> AppResult<s
     lock_row::<session::Entity>(txn, session_id).await
 }
 
-/// Moves people up from the waitlist, oldest first, while seats are free.
-pub async fn fill_free_seats(txn: &DatabaseTransaction, found: &session::Model) -> AppResult<usize> {
+/// Moves people up from the waitlist, oldest first, while seats are free, and tells each by mail
+/// (with the calendar invitation). Wake the outbox after the commit.
+pub async fn fill_free_seats(state: &AppState, txn: &DatabaseTransaction, found: &session::Model) -> AppResult<usize> {
     let found = lock_session(txn, found.id).await?;
     let registrations = registration::Entity::find()
         .filter(registration::Column::SessionId.eq(found.id))
@@ -45,9 +47,11 @@ pub async fn fill_free_seats(txn: &DatabaseTransaction, found: &session::Model) 
         .filter(|r| r.status == RegistrationStatus::Waitlisted)
         .take(free)
     {
+        let user_id = waiting.user_id;
         let mut active: registration::ActiveModel = waiting.into();
         active.status = Set(RegistrationStatus::Registered);
         active.update(txn).await?;
+        notices::notify(state, txn, &found, user_id, Notice::Promoted).await?;
         promoted += 1;
     }
     Ok(promoted)
@@ -99,8 +103,23 @@ pub async fn register(state: &AppState, viewer: &CurrentUser, session_id: i32) -
         }
         .insert(&txn)
         .await?;
+        let notice = match status {
+            RegistrationStatus::Waitlisted => Notice::Waitlisted {
+                position: registration::Entity::find()
+                    .filter(registration::Column::SessionId.eq(session_id))
+                    .filter(registration::Column::Status.eq(RegistrationStatus::Waitlisted))
+                    .count(&txn)
+                    .await? as usize,
+            },
+            _ => Notice::Registered,
+        };
+        notices::notify(state, &txn, &found, viewer.user.id, notice).await?;
     }
+    let enqueued = existing.is_none();
     txn.commit().await?;
+    if enqueued {
+        notices::wake_outbox(state);
+    }
     session_view(state, viewer, session_id).await
 }
 
@@ -117,8 +136,11 @@ pub async fn unregister(state: &AppState, viewer: &CurrentUser, session_id: i32)
         .filter(registration::Column::UserId.eq(viewer.user.id))
         .exec(&txn)
         .await?;
-    fill_free_seats(&txn, &found).await?;
+    let promoted = fill_free_seats(state, &txn, &found).await?;
     txn.commit().await?;
+    if promoted > 0 {
+        notices::wake_outbox(state);
+    }
     session_view(state, viewer, session_id).await
 }
 

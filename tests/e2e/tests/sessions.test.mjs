@@ -201,3 +201,49 @@ test('the calendar feed page makes a secret URL that a calendar app can read wit
   assert.ok(body.includes('BEGIN:VCALENDAR'), body);
   assert.ok(body.includes('BEGIN:VEVENT'), `the feed has no sessions:\n${body}`);
 });
+
+test('the facilitator sees who comes, with no participant buttons, and e-mails a group in one click', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const page = await freshPage(browser, t);
+  await signInByMail(page, server, FACILITATOR);
+  await openFoodWasteCohort(page);
+  await followSessionLink(page, 1);
+
+  const roster = page.getByRole('region', { name: 'Hvem kommer' });
+  await roster.waitFor();
+  // The demo registers the project leads for session 1.
+  const registered = roster.getByRole('list', { name: /^Påmeldt \(\d+\)$/ });
+  assert.ok((await registered.getByRole('listitem').count()) > 0, 'the registered are listed');
+  await roster.getByRole('heading', { name: /^Venteliste \(\d+\)$/ }).waitFor();
+  await roster.getByRole('heading', { name: /^Har svart på behovsinnspillet \(\d+\)$/ }).waitFor();
+  await roster.getByRole('heading', { name: /^Påmeldt, men ikke svart på behovsinnspillet \(\d+\)$/ }).waitFor();
+
+  // The facilitator runs the session and takes no part in it.
+  assert.equal(await page.getByRole('button', { name: 'Meld meg på' }).count(), 0);
+  assert.equal(await page.getByRole('region', { name: 'Forbered deg' }).count(), 0);
+  assert.equal(await page.getByRole('button', { name: 'Send svar' }).count(), 0);
+  await expectNoAxeViolations(page);
+
+  const remind = roster.getByRole('button', { name: /^Minn om behovsinnspillet \(\d+\)$/ });
+  const count = Number((await remind.textContent()).match(/\((\d+)\)/)[1]);
+  assert.ok(count > 0, 'some registered have not answered');
+  await submitForm(page, remind, 303);
+  assert.equal(await noticeText(page), `E-posten er sendt til ${count} personer.`);
+  await expectNoAxeViolations(page);
+});
+
+test('the e-mail schedule shows at most three session periods open', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const page = await freshPage(browser, t);
+  await signInByMail(page, server, FACILITATOR);
+  await page.goto(`${foodWasteUrl()}/digests`);
+  await page.getByRole('heading', { level: 1 }).waitFor();
+  const groups = page.locator('details.digest-group');
+  assert.ok((await groups.count()) >= 4, 'a group per session period');
+  const open = await page.locator('details.digest-group[open]').count();
+  assert.ok(open >= 1 && open <= 3, `${open} groups open`);
+  await page.getByRole('heading', { level: 2, name: 'Før samling 1' }).waitFor();
+  await expectNoAxeViolations(page);
+  // A folded group opens and keeps its forms.
+  const last = groups.last();
+  await last.locator('summary').click();
+  assert.ok((await last.getByRole('button', { name: 'Forhåndsvis' }).count()) > 0);
+});

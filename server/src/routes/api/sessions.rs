@@ -14,12 +14,14 @@ use super::doc::{
 };
 use super::extract::{ApiJson, ApiPath, ApiResult};
 use crate::auth::CurrentUser;
+use crate::domain::planner::PlanningSettings;
 use crate::error::{AppError, Problem};
 use crate::sessions::participation::{
     self, PollAnswerInput, PollOptionInput, PollView, PreparationInput, PreparationView, RecapInput,
 };
 use crate::sessions::planning::{self, PlanAcceptance, PlanQuery, Proposal};
 use crate::sessions::registration::{self, AttendanceMark, AttendanceReport};
+use crate::sessions::roster::{self, GroupMessage, GroupMessageSent, SessionRoster};
 use crate::sessions::{self, ExpertBooking, SessionChanges, SessionView, feeds};
 use crate::state::AppState;
 
@@ -28,10 +30,13 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_sessions))
         .routes(routes!(propose_plan))
         .routes(routes!(accept_plan))
+        .routes(routes!(get_planning_rules, update_planning_rules))
         .routes(routes!(get_session, update_session))
         .routes(routes!(book_expert))
         .routes(routes!(register, unregister))
         .routes(routes!(get_attendance, record_attendance))
+        .routes(routes!(get_participants))
+        .routes(routes!(message_group))
         .routes(routes!(get_my_preparation, save_preparation))
         .routes(routes!(list_preparations))
         .routes(routes!(get_poll))
@@ -83,6 +88,39 @@ async fn accept_plan(
 ) -> ApiResult<Vec<SessionView>> {
     Ok(ApiJson(
         planning::accept(&state, &current, cohort_id, acceptance).await?,
+    ))
+}
+
+/// The planning rules of a programme, which proposals for its cohorts follow (admins and the members of its cohorts).
+#[utoipa::path(get, path = "/api/v1/programmes/{programme_id}/planning-rules", tag = "sessions", params(("programme_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "Success", body = PlanningSettings), ReadProblems, PathProblems))]
+async fn get_planning_rules(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(programme_id): ApiPath<i32>,
+) -> ApiResult<PlanningSettings> {
+    Ok(ApiJson(
+        planning::planning_rules(&state.db, &current, programme_id).await?.1,
+    ))
+}
+
+/// Changes a programme's planning rules (admins): session length, the hours a session may take, the gap between
+/// sessions and the lead time before the first.
+#[utoipa::path(put, path = "/api/v1/programmes/{programme_id}/planning-rules", tag = "sessions", params(("programme_id" = i32, Path)), request_body = PlanningSettings, security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "Success", body = PlanningSettings), RestrictedWriteProblems, PathProblems,
+              (status = 413, description = "The request body is over the size limit (`body_too_large`).", body = Problem, content_type = PROBLEM_JSON),
+              (status = 422, description = "A rule cannot be used (`planning_invalid_day_start`, \
+                `planning_invalid_day_end`, `planning_day_ends_before_start`, `planning_invalid_session_length`, \
+                `planning_session_longer_than_day`, `planning_invalid_gap`, `planning_invalid_lead_time`, with the \
+                `field`); or the body could not be read (`expected_json`, `invalid_json`, `invalid_fields`).", body = Problem, content_type = PROBLEM_JSON)))]
+async fn update_planning_rules(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(programme_id): ApiPath<i32>,
+    ApiJson(settings): ApiJson<PlanningSettings>,
+) -> ApiResult<PlanningSettings> {
+    Ok(ApiJson(
+        planning::update_planning_rules(&state.db, &current, programme_id, settings, state.now()).await?,
     ))
 }
 
@@ -160,6 +198,36 @@ async fn get_attendance(
     ApiPath(session_id): ApiPath<i32>,
 ) -> ApiResult<AttendanceReport> {
     Ok(ApiJson(registration::attendance(&state, &current, session_id).await?))
+}
+
+/// Who registered (with their municipality), the waitlist in order, and who answered the needs intake and who
+/// did not (facilitators and admins).
+#[utoipa::path(get, path = "/api/v1/sessions/{session_id}/participants", tag = "sessions", params(("session_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "Success", body = SessionRoster), RestrictedReadProblems, PathProblems))]
+async fn get_participants(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(session_id): ApiPath<i32>,
+) -> ApiResult<SessionRoster> {
+    Ok(ApiJson(roster::roster(&state, &current, session_id).await?))
+}
+
+/// Sends the prefilled message of a group (`registered`, `waitlisted`, `not_prepared`) by e-mail to each of its
+/// people in their language, with an optional note (facilitators and admins).
+#[utoipa::path(post, path = "/api/v1/sessions/{session_id}/messages", tag = "sessions", params(("session_id" = i32, Path)), request_body = GroupMessage, security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "Success", body = GroupMessageSent), RestrictedWriteProblems, PathProblems,
+              (status = 413, description = "The request body is over the size limit (`body_too_large`).", body = Problem, content_type = PROBLEM_JSON),
+              (status = 422, description = "The note is too long (`message_note_too_long`), or the body could not be \
+                read (`expected_json`, `invalid_json`, `invalid_fields` with the `field`).", body = Problem, content_type = PROBLEM_JSON)))]
+async fn message_group(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(session_id): ApiPath<i32>,
+    ApiJson(message): ApiJson<GroupMessage>,
+) -> ApiResult<GroupMessageSent> {
+    Ok(ApiJson(
+        roster::message_group(&state, &current, session_id, message).await?,
+    ))
 }
 
 /// Records who came (facilitators, once the session has started).
