@@ -29,6 +29,7 @@ pub mod resource;
 pub mod search_entry;
 pub mod session;
 pub mod session_expert;
+pub mod session_invitation;
 pub mod session_follow_up;
 pub mod sign_in_token;
 pub mod theme;
