@@ -90,12 +90,7 @@ impl MigrationTrait for Migration {
             .await?;
         for column in [Invitations::BouncedAt, Invitations::SentAt] {
             manager
-                .alter_table(
-                    Table::alter()
-                        .table(Invitations::Table)
-                        .drop_column(column)
-                        .to_owned(),
-                )
+                .alter_table(Table::alter().table(Invitations::Table).drop_column(column).to_owned())
                 .await?;
         }
         Ok(())

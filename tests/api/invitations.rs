@@ -233,27 +233,44 @@ async fn every_project_contact_is_invited_in_one_call_and_only_once() {
     assert_eq!(kari["contact_email"], "kari.nordmann@example.trondheim.kommune.no");
 
     let first = app
-        .post_json(&format!("/api/v1/cohorts/{food}/invitations/contacts"), Some(&marte), &json!({}))
+        .post_json(
+            &format!("/api/v1/cohorts/{food}/invitations/contacts"),
+            Some(&marte),
+            &json!({}),
+        )
         .await;
     assert_eq!(first.status.as_u16(), 200, "{}", first.body);
     let sent = first.json()["sent"].as_array().unwrap().clone();
     assert_eq!(sent.len(), 7);
-    assert!(sent.iter().all(|i| i["role"] == "project_lead" && i["grant_id"].is_i64()));
+    assert!(
+        sent.iter()
+            .all(|i| i["role"] == "project_lead" && i["grant_id"].is_i64())
+    );
     for address in food_contacts() {
         let mail = app.smtp.wait_for_mail_to(address).await;
         assert!(mail.text().contains("Marte Fjeld har invitert deg"), "{}", mail.text());
     }
 
     let second = app
-        .post_json(&format!("/api/v1/cohorts/{food}/invitations/contacts"), Some(&marte), &json!({}))
+        .post_json(
+            &format!("/api/v1/cohorts/{food}/invitations/contacts"),
+            Some(&marte),
+            &json!({}),
+        )
         .await;
     assert_eq!(second.status.as_u16(), 200, "{}", second.body);
     assert_eq!(second.json()["sent"].as_array().unwrap().len(), 0, "{}", second.body);
     for address in food_contacts() {
         assert_eq!(app.smtp.mails_to(address).len(), 1, "{address} mailed once");
     }
-    let after = app.get(&format!("/api/v1/cohorts/{food}/contacts"), Some(&marte)).await.json();
-    assert!(after.as_array().unwrap().iter().all(|c| c["state"] == "invited"), "{after}");
+    let after = app
+        .get(&format!("/api/v1/cohorts/{food}/contacts"), Some(&marte))
+        .await
+        .json();
+    assert!(
+        after.as_array().unwrap().iter().all(|c| c["state"] == "invited"),
+        "{after}"
+    );
 
     // Accepting shows as accepted.
     let token = app
@@ -266,7 +283,10 @@ async fn every_project_contact_is_invited_in_one_call_and_only_once() {
         .await;
     assert_eq!(accepted.status.as_u16(), 200, "{}", accepted.body);
     let kari_token = accepted.json()["session"]["token"].as_str().unwrap().to_string();
-    let after = app.get(&format!("/api/v1/cohorts/{food}/contacts"), Some(&marte)).await.json();
+    let after = app
+        .get(&format!("/api/v1/cohorts/{food}/contacts"), Some(&marte))
+        .await
+        .json();
     let kari = after
         .as_array()
         .unwrap()
@@ -277,10 +297,16 @@ async fn every_project_contact_is_invited_in_one_call_and_only_once() {
     assert_eq!(kari["state"], "accepted");
 
     // A project lead sees no addresses: the contacts and "invite all" are refused.
-    let by_lead = app.get(&format!("/api/v1/cohorts/{food}/contacts"), Some(&kari_token)).await;
+    let by_lead = app
+        .get(&format!("/api/v1/cohorts/{food}/contacts"), Some(&kari_token))
+        .await;
     assert_eq!((by_lead.status.as_u16(), by_lead.code()), (403, "forbidden".into()));
     let by_lead = app
-        .post_json(&format!("/api/v1/cohorts/{food}/invitations/contacts"), Some(&kari_token), &json!({}))
+        .post_json(
+            &format!("/api/v1/cohorts/{food}/invitations/contacts"),
+            Some(&kari_token),
+            &json!({}),
+        )
         .await;
     assert_eq!(by_lead.status.as_u16(), 403);
 }
@@ -290,17 +316,22 @@ async fn two_facilitators_inviting_all_at_once_invite_nobody_twice() {
     let app = spawn_app().await;
     let (admin, food, marte) = food_with_facilitator(&app).await;
     let path = format!("/api/v1/cohorts/{food}/invitations/contacts");
+    let empty = json!({});
     let (a, b, c) = tokio::join!(
-        app.post_json(&path, Some(&marte), &json!({})),
-        app.post_json(&path, Some(&admin), &json!({})),
-        app.post_json(&path, Some(&marte), &json!({})),
+        app.post_json(&path, Some(&marte), &empty),
+        app.post_json(&path, Some(&admin), &empty),
+        app.post_json(&path, Some(&marte), &empty),
     );
     let mut sent = 0;
     for answer in [&a, &b, &c] {
         assert_eq!(answer.status.as_u16(), 200, "{}", answer.body);
         sent += answer.json()["sent"].as_array().unwrap().len();
     }
-    assert_eq!(sent, 7, "each contact invited once: {} / {} / {}", a.body, b.body, c.body);
+    assert_eq!(
+        sent, 7,
+        "each contact invited once: {} / {} / {}",
+        a.body, b.body, c.body
+    );
     let pending = app
         .get(&format!("/api/v1/cohorts/{food}/invitations"), Some(&marte))
         .await
@@ -325,7 +356,11 @@ async fn a_resent_invitation_has_a_new_link_and_the_old_one_stops_working() {
         .await;
     assert_eq!(invited.status.as_u16(), 201, "{}", invited.body);
     let id = invited.json()["id"].as_i64().unwrap();
-    let old = app.smtp.wait_for_mail_to("nina@example.no").await.link_token("/invitations/accept");
+    let old = app
+        .smtp
+        .wait_for_mail_to("nina@example.no")
+        .await
+        .link_token("/invitations/accept");
 
     let twice = app
         .post_json(
@@ -336,7 +371,9 @@ async fn a_resent_invitation_has_a_new_link_and_the_old_one_stops_working() {
         .await;
     assert_eq!((twice.status.as_u16(), twice.code()), (409, "already_invited".into()));
 
-    let resent = app.post_json(&format!("/api/v1/invitations/{id}/resend"), Some(&marte), &json!({})).await;
+    let resent = app
+        .post_json(&format!("/api/v1/invitations/{id}/resend"), Some(&marte), &json!({}))
+        .await;
     assert_eq!(resent.status.as_u16(), 200, "{}", resent.body);
     assert_eq!(resent.json()["state"], "invited");
     let new = app
@@ -354,7 +391,9 @@ async fn a_resent_invitation_has_a_new_link_and_the_old_one_stops_working() {
         .await;
     assert_eq!(with_new.status.as_u16(), 200, "{}", with_new.body);
 
-    let accepted_again = app.post_json(&format!("/api/v1/invitations/{id}/resend"), Some(&marte), &json!({})).await;
+    let accepted_again = app
+        .post_json(&format!("/api/v1/invitations/{id}/resend"), Some(&marte), &json!({}))
+        .await;
     assert_eq!(
         (accepted_again.status.as_u16(), accepted_again.code()),
         (409, "invitation_accepted".into())
@@ -366,7 +405,11 @@ async fn a_withdrawn_invitation_stops_working_and_the_contact_is_not_invited_aga
     let app = spawn_app().await;
     let (_, food, marte) = food_with_facilitator(&app).await;
     let all = app
-        .post_json(&format!("/api/v1/cohorts/{food}/invitations/contacts"), Some(&marte), &json!({}))
+        .post_json(
+            &format!("/api/v1/cohorts/{food}/invitations/contacts"),
+            Some(&marte),
+            &json!({}),
+        )
         .await
         .json();
     let ola = all["sent"]
@@ -383,14 +426,22 @@ async fn a_withdrawn_invitation_stops_working_and_the_contact_is_not_invited_aga
         .link_token("/invitations/accept");
     let id = ola["id"].as_i64().unwrap();
     let withdrawn = app
-        .send_json(reqwest::Method::DELETE, &format!("/api/v1/invitations/{id}"), Some(&marte), &json!({}))
+        .send_json(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/invitations/{id}"),
+            Some(&marte),
+            &json!({}),
+        )
         .await;
     assert_eq!(withdrawn.status.as_u16(), 204, "{}", withdrawn.body);
     let dead = app
         .post_json("/api/v1/invitations/accept", None, &json!({ "token": token }))
         .await;
     assert_eq!(dead.code(), "invitation_invalid");
-    let contacts = app.get(&format!("/api/v1/cohorts/{food}/contacts"), Some(&marte)).await.json();
+    let contacts = app
+        .get(&format!("/api/v1/cohorts/{food}/contacts"), Some(&marte))
+        .await
+        .json();
     let state = contacts
         .as_array()
         .unwrap()
@@ -400,7 +451,12 @@ async fn a_withdrawn_invitation_stops_working_and_the_contact_is_not_invited_aga
         .clone();
     assert_eq!(state, "not_invited");
     let again = app
-        .send_json(reqwest::Method::DELETE, &format!("/api/v1/invitations/{id}"), Some(&marte), &json!({}))
+        .send_json(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/invitations/{id}"),
+            Some(&marte),
+            &json!({}),
+        )
         .await;
     assert_eq!(again.status.as_u16(), 404);
 }
@@ -424,7 +480,9 @@ async fn a_refused_address_is_marked_bounced_and_can_be_resent() {
         .await
         .json();
     assert_eq!(pending[0]["state"], "bounced");
-    let resent = app.post_json(&format!("/api/v1/invitations/{id}/resend"), Some(&marte), &json!({})).await;
+    let resent = app
+        .post_json(&format!("/api/v1/invitations/{id}/resend"), Some(&marte), &json!({}))
+        .await;
     assert_eq!(resent.status.as_u16(), 200, "{}", resent.body);
     assert_eq!(resent.json()["state"], "bounced", "still refused");
     assert!(app.smtp.mails_to("refused.expert@example.no").is_empty());
@@ -443,7 +501,12 @@ async fn several_addresses_at_once_are_all_checked_before_any_is_invited() {
             &json!({ "people": "Eva Ekspert <eva@example.no>\nbare et navn\nper@example.no, Per", "role": "expert" }),
         )
         .await;
-    assert_eq!((bad.status.as_u16(), bad.code()), (422, "invalid_person_line".into()), "{}", bad.body);
+    assert_eq!(
+        (bad.status.as_u16(), bad.code()),
+        (422, "invalid_person_line".into()),
+        "{}",
+        bad.body
+    );
     assert!(bad.body.contains("Linje 2"), "{}", bad.body);
     assert_eq!(app.smtp.all().len(), before, "nothing sent");
     let pending = app
@@ -471,7 +534,11 @@ async fn several_addresses_at_once_are_all_checked_before_any_is_invited() {
     app.smtp.wait_for_mail_to("per@example.no").await;
 
     let again = app
-        .post_json(&path, Some(&marte), &json!({ "people": "Eva <eva@example.no>", "role": "expert" }))
+        .post_json(
+            &path,
+            Some(&marte),
+            &json!({ "people": "Eva <eva@example.no>", "role": "expert" }),
+        )
         .await
         .json();
     assert_eq!(again["already_invited"], json!(["eva@example.no"]));
@@ -560,10 +627,21 @@ async fn an_invited_expert_is_booked_at_once_named_in_the_mail_and_booked_on_acc
         .await;
     assert_eq!(booked.status.as_u16(), 200, "{}", booked.body);
     let note = app.smtp.wait_for_nth_mail_to("eli@example.no", 2).await;
-    assert!(note.subject().contains(second["title"].as_str().unwrap()), "{}", note.subject());
+    assert!(
+        note.subject().contains(second["title"].as_str().unwrap()),
+        "{}",
+        note.subject()
+    );
     assert!(note.text().contains("Menyplanlegging"), "{}", note.text());
-    let session = app.get(&format!("/api/v1/sessions/{second_id}"), Some(&marte)).await.json();
-    assert_eq!(session["experts"].as_array().unwrap().len(), 0, "not theirs before they accept");
+    let session = app
+        .get(&format!("/api/v1/sessions/{second_id}"), Some(&marte))
+        .await
+        .json();
+    assert_eq!(
+        session["experts"].as_array().unwrap().len(),
+        0,
+        "not theirs before they accept"
+    );
 
     let token = mail.link_token("/invitations/accept");
     let accepted = app

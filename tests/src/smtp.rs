@@ -88,7 +88,10 @@ struct Collector {
 /// Addresses the test server refuses (550 at `RCPT TO`), as a mail server refuses an unknown
 /// mailbox: any whose local part starts with `refused`.
 pub fn is_refused(address: &str) -> bool {
-    address.trim_matches(['<', '>']).to_ascii_lowercase().starts_with("refused")
+    address
+        .trim_matches(['<', '>'])
+        .to_ascii_lowercase()
+        .starts_with("refused")
 }
 
 impl Handler for Collector {

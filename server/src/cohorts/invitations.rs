@@ -371,7 +371,9 @@ pub async fn invite(
         return Err(AppError::Conflict { code: "already_member" });
     }
     if open_invitation(&txn, cohort_id, &email, now).await?.is_some() {
-        return Err(AppError::Conflict { code: "already_invited" });
+        return Err(AppError::Conflict {
+            code: "already_invited",
+        });
     }
     let invitee = Invitee {
         email,
@@ -484,7 +486,12 @@ impl ContactState {
     }
 }
 
-async fn contacts_in(db: &impl ConnectionTrait, viewer: &CurrentUser, cohort_id: i32, now: DateTime<Utc>) -> AppResult<Vec<ContactView>> {
+async fn contacts_in(
+    db: &impl ConnectionTrait,
+    viewer: &CurrentUser,
+    cohort_id: i32,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<ContactView>> {
     let cohort = super::cohort_view(db, viewer, cohort_id).await?;
     let invitations = invitation::Entity::find()
         .filter(invitation::Column::CohortId.eq(cohort_id))
@@ -561,7 +568,12 @@ pub fn to_invite(contacts: &[ContactView]) -> Vec<&ContactView> {
     contacts
         .iter()
         .filter(|contact| contact.state == ContactState::NotInvited)
-        .filter(|contact| contact.contact_email.as_ref().is_some_and(|email| seen.insert(email.clone())))
+        .filter(|contact| {
+            contact
+                .contact_email
+                .as_ref()
+                .is_some_and(|email| seen.insert(email.clone()))
+        })
         .collect()
 }
 
@@ -679,7 +691,14 @@ pub async fn invite_batch(
         role: batch.role,
     })?;
     let people = parse_people(&batch.people)?;
-    let booking = checked_booking(&state.db, cohort_id, batch.role, batch.session_id, batch.topic.as_deref()).await?;
+    let booking = checked_booking(
+        &state.db,
+        cohort_id,
+        batch.role,
+        batch.session_id,
+        batch.topic.as_deref(),
+    )
+    .await?;
     let invitees = people
         .into_iter()
         .map(|(name, email)| Invitee {
@@ -724,7 +743,10 @@ pub async fn resend(state: &AppState, viewer: &CurrentUser, invitation_id: i32) 
         .col_expr(invitation::Column::TokenHash, Expr::value(hash_secret(&secret)))
         .col_expr(invitation::Column::ExpiresAt, Expr::value(now + INVITATION_LIFETIME))
         .col_expr(invitation::Column::SentAt, Expr::value(Some(now)))
-        .col_expr(invitation::Column::BouncedAt, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(
+            invitation::Column::BouncedAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
         .filter(invitation::Column::Id.eq(invitation_id))
         .filter(invitation::Column::AcceptedAt.is_null())
         .exec(&txn)
@@ -899,7 +921,11 @@ pub struct InvitedExpert {
 }
 
 /// Open expert invitations of a cohort (not accepted, not expired).
-pub async fn invited_experts(db: &impl ConnectionTrait, cohort_id: i32, now: DateTime<Utc>) -> AppResult<Vec<InvitedExpert>> {
+pub async fn invited_experts(
+    db: &impl ConnectionTrait,
+    cohort_id: i32,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<InvitedExpert>> {
     Ok(invitation::Entity::find()
         .filter(invitation::Column::CohortId.eq(cohort_id))
         .filter(invitation::Column::Role.eq(Role::Expert))
@@ -918,12 +944,7 @@ pub async fn invited_experts(db: &impl ConnectionTrait, cohort_id: i32, now: Dat
 
 /// Books an invited expert (not answered yet) for a session and mails them about it. On
 /// acceptance the booking becomes theirs. The caller checked that `viewer` manages the session.
-pub async fn book_invited_expert(
-    state: &AppState,
-    session_id: i32,
-    invitation_id: i32,
-    topic: &str,
-) -> AppResult<()> {
+pub async fn book_invited_expert(state: &AppState, session_id: i32, invitation_id: i32, topic: &str) -> AppResult<()> {
     let now = state.now();
     let txn = crate::db::write_transaction(&state.db).await?;
     let locked = crate::db::lock_row::<session::Entity>(&txn, session_id).await?;
@@ -984,10 +1005,7 @@ pub async fn book_invited_expert(
 }
 
 /// Bookings of invited experts for the given sessions: (session id, invitation's name, topic).
-pub async fn waiting_bookings(
-    db: &impl ConnectionTrait,
-    session_ids: &[i32],
-) -> AppResult<Vec<(i32, String, String)>> {
+pub async fn waiting_bookings(db: &impl ConnectionTrait, session_ids: &[i32]) -> AppResult<Vec<(i32, String, String)>> {
     let waiting = session_invitation::Entity::find()
         .filter(session_invitation::Column::SessionId.is_in(session_ids.to_vec()))
         .all(db)
@@ -1038,6 +1056,9 @@ mod tests {
                 other => panic!("{text}: {other:?}"),
             }
         }
-        assert!(matches!(parse_people(" \n"), Err(AppError::Invalid { code: "no_people", .. })));
+        assert!(matches!(
+            parse_people(" \n"),
+            Err(AppError::Invalid { code: "no_people", .. })
+        ));
     }
 }

@@ -17,9 +17,9 @@ use crate::grants;
 use crate::grants::import::{ImportReport, import_grants};
 use crate::grants::placement::{self, ThemeMapping};
 use crate::grants::review::{self, ReviewDecision, ReviewItem};
+use crate::i18n::Tr;
 use crate::state::AppState;
 use crate::users::{self, UserView};
-use crate::i18n::Tr;
 use crate::web::{FormError, PageResult, PageView, SignedInPage, render};
 
 /// What an admin action did, said on the page it leads to: `?done=<what>`.
@@ -70,12 +70,7 @@ struct AdminPage {
     error: Option<String>,
 }
 
-async fn admin_page(
-    state: &AppState,
-    page: SignedInPage,
-    query: DoneQuery,
-    error: Option<FormError>,
-) -> PageResult {
+async fn admin_page(state: &AppState, page: SignedInPage, query: DoneQuery, error: Option<FormError>) -> PageResult {
     let programmes = cohorts::programmes(&state.db, &page.user).await?;
     let mut rows = Vec::new();
     for summary in cohorts::summaries(&state.db, page.view.tr.language).await? {
@@ -325,12 +320,7 @@ struct ThemesPage {
     error: Option<String>,
 }
 
-async fn themes_page(
-    state: &AppState,
-    page: SignedInPage,
-    query: DoneQuery,
-    error: Option<FormError>,
-) -> PageResult {
+async fn themes_page(state: &AppState, page: SignedInPage, query: DoneQuery, error: Option<FormError>) -> PageResult {
     let themes = placement::theme_mappings(&state.db, &page.user).await?;
     let status = error.as_ref().map_or(StatusCode::OK, |shown| shown.status);
     let error = error.map(|shown| shown.message);

@@ -345,10 +345,7 @@ pub async fn book_expert(
         session_id,
         ExpertBooking {
             user_id: form.user_id.parse().ok(),
-            invitation_id: form
-                .user_id
-                .strip_prefix("invitation-")
-                .and_then(|id| id.parse().ok()),
+            invitation_id: form.user_id.strip_prefix("invitation-").and_then(|id| id.parse().ok()),
             topic: form.topic,
         },
     )

@@ -122,7 +122,9 @@ async fn invite_contacts(
     current: CurrentUser,
     ApiPath(cohort_id): ApiPath<i32>,
 ) -> ApiResult<BulkInvitationResult> {
-    Ok(ApiJson(invitations::invite_contacts(&state, &current, cohort_id).await?))
+    Ok(ApiJson(
+        invitations::invite_contacts(&state, &current, cohort_id).await?,
+    ))
 }
 
 /// Invites several people with one role: one a line, `Name <address>` or `address, name`.
@@ -137,7 +139,9 @@ async fn invite_batch(
     ApiPath(cohort_id): ApiPath<i32>,
     ApiJson(body): ApiJson<BatchInvitation>,
 ) -> ApiResult<BulkInvitationResult> {
-    Ok(ApiJson(invitations::invite_batch(&state, &current, cohort_id, body).await?))
+    Ok(ApiJson(
+        invitations::invite_batch(&state, &current, cohort_id, body).await?,
+    ))
 }
 
 /// Sends an invitation again with a new link and expiry; the old link stops working.
