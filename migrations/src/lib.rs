@@ -10,6 +10,7 @@ mod m20261122_000005_digests;
 mod m20261122_000006_resources;
 mod m20261122_000007_profiles_lessons_search;
 mod m20261205_000008_outbox;
+mod m20261206_000009_invitations;
 mod m20261206_000010_programme_planning;
 mod m20261206_000011_generated_titles;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000006_resources::Migration),
             Box::new(m20261122_000007_profiles_lessons_search::Migration),
             Box::new(m20261205_000008_outbox::Migration),
+            Box::new(m20261206_000009_invitations::Migration),
             Box::new(m20261206_000010_programme_planning::Migration),
             Box::new(m20261206_000011_generated_titles::Migration),
         ]

@@ -86,6 +86,14 @@ const WRITES: &[Write] = &[
         "members: one person signs out on ten devices; ten people sign out"),
     write("post", "/api/v1/cohorts/{cohort_id}/invitations", Area::People,
         "the facilitator and the admin, JSON {email, name, role}: ten addresses; the same address ten times"),
+    write("post", "/api/v1/cohorts/{cohort_id}/invitations/contacts", Area::People,
+        "the facilitator and the admin, no body: every project contact invited, ten times at once"),
+    write("post", "/api/v1/cohorts/{cohort_id}/invitations/batch", Area::People,
+        "the facilitator, JSON {people, role}: the same three experts ten times"),
+    write("post", "/api/v1/invitations/{invitation_id}/resend", Area::People,
+        "the facilitator: one invitation resent ten times"),
+    write("delete", "/api/v1/invitations/{invitation_id}", Area::People,
+        "the facilitator: one invitation withdrawn ten times"),
     write("post", "/api/v1/invitations/accept", Area::People,
         "anonymous, JSON {token} from the mails: ten invitees; one link ten times; one person's other invitations"),
     write("delete", "/api/v1/cohorts/{cohort_id}/members/{user_id}", Area::People,
@@ -1129,9 +1137,9 @@ async fn sign_in_invitation_and_membership_writes_ten_at_once() {
                 .collect(),
         )
         .await;
-    // Inviting an address again is allowed (each invitation has its own link), so a serial order
-    // of ten gives ten open invitations; whatever answered 201 must be open, with its mail, and a
-    // 409 must have stored nothing.
+    // An address with an open invitation is not invited again (409 `already_invited`), so a
+    // serial order of ten gives one open invitation; whatever answered 201 must be open, with its
+    // mail, and a 409 must have stored nothing.
     let created = count(&answers, 201);
     w.check(created >= 1, || "the address is invited".into());
     let open = find::<invitation::Entity>(
@@ -1259,6 +1267,84 @@ async fn sign_in_invitation_and_membership_writes_ten_at_once() {
     )
     .await;
     w.check(left.is_empty(), || format!("{} still members", left.len()));
+
+    // "Invite every project contact" ten times at once: each contact is invited once.
+    let contacts = "/api/v1/cohorts/{cohort_id}/invitations/contacts";
+    let answers = w
+        .burst(
+            "every project contact ten times",
+            &["200"],
+            (0..10)
+                .map(|n| call("post", contacts, if n % 2 == 0 { &marte } else { &admin }).at("cohort_id", food))
+                .collect(),
+        )
+        .await;
+    let sent: usize = answers
+        .iter()
+        .map(|a| a.json()["sent"].as_array().map_or(0, Vec::len))
+        .sum();
+    let of_grants = find::<invitation::Entity>(
+        w.db(),
+        Condition::all()
+            .add(invitation::Column::CohortId.eq(food as i32))
+            .add(invitation::Column::GrantId.is_not_null()),
+    )
+    .await;
+    w.check(sent == of_grants.len() && sent > 0, || {
+        format!("{sent} reported sent, {} invitations of contacts", of_grants.len())
+    });
+    let addresses: BTreeSet<&str> = of_grants.iter().map(|i| i.email.as_str()).collect();
+    w.check(addresses.len() == of_grants.len(), || "no contact invited twice".into());
+
+    // The same three experts ten times at once: three invitations.
+    let batch = "/api/v1/cohorts/{cohort_id}/invitations/batch";
+    let people =
+        "Ekspert En <ekspert.en@example.no>\nekspert.to@example.no, Ekspert To\nEkspert Tre <ekspert.tre@example.no>";
+    w.burst(
+        "the same three experts",
+        &["200"],
+        (0..10)
+            .map(|_| {
+                call("post", batch, &marte)
+                    .at("cohort_id", food)
+                    .json(json!({ "people": people, "role": "expert" }))
+            })
+            .collect(),
+    )
+    .await;
+    let experts = find::<invitation::Entity>(w.db(), invitation::Column::Email.like("ekspert.%@example.no")).await;
+    w.check(experts.len() == 3, || {
+        format!("three invitations, not {}", experts.len())
+    });
+
+    // One invitation resent ten times: still one invitation, and only the last link works.
+    let resend = "/api/v1/invitations/{invitation_id}/resend";
+    let resent_id = experts.first().map_or(0, |i| i.id);
+    w.burst(
+        "one invitation resent",
+        &["200"],
+        (0..10)
+            .map(|_| call("post", resend, &marte).at("invitation_id", resent_id))
+            .collect(),
+    )
+    .await;
+    let rows = find::<invitation::Entity>(w.db(), invitation::Column::Id.eq(resent_id)).await;
+    w.check(rows.len() == 1, || "still one invitation".into());
+
+    // One invitation withdrawn ten times: one withdrawal.
+    let withdraw = "/api/v1/invitations/{invitation_id}";
+    let answers = w
+        .burst(
+            "one invitation withdrawn",
+            &["204", "404"],
+            (0..10)
+                .map(|_| call("delete", withdraw, &marte).at("invitation_id", resent_id))
+                .collect(),
+        )
+        .await;
+    w.check(count(&answers, 204) == 1, || {
+        format!("one of ten withdraws it, not {}", count(&answers, 204))
+    });
     w.finish();
 }
 

@@ -47,7 +47,9 @@ pub async fn sign_in_by_pages(app: &TestApp, email: &str) -> reqwest::Client {
         &[("csrf_token", &csrf_of(&confirm)), ("token", token)],
     )
     .await;
-    assert_eq!((status, path.as_str()), (200, "/cohorts"));
+    // An admin lands on the administration, everyone else on their cohorts.
+    let landing = if email == "admin@example.no" { "/admin" } else { "/cohorts" };
+    assert_eq!((status, path.as_str()), (200, landing));
     client
 }
 
@@ -444,4 +446,19 @@ async fn generated_session_titles_are_shown_in_the_readers_language() {
     let (_, html) = page(&client, &app, &format!("/sessions/{second}")).await;
     assert!(html.contains("Kantinemøtet"), "{html}");
     assert!(!html.contains("session 2"), "{html}");
+}
+
+#[tokio::test]
+async fn an_admin_starts_on_the_administration_and_a_member_on_their_cohorts() {
+    let app = spawn_app().await;
+    let (admin, cohorts) = app.with_sample_cohorts().await;
+    let food = cohorts["mat-og-matsvinn"];
+    app.facilitator_token(&admin, food, "marte@example.no", "Marte").await;
+    for (email, landing) in [("admin@example.no", "/admin"), ("marte@example.no", "/cohorts")] {
+        let client = sign_in_by_pages(&app, email).await;
+        let response = client.get(app.url("/")).send().await.unwrap();
+        assert_eq!(response.url().path(), landing, "{email}");
+        let response = client.get(app.url("/sign-in")).send().await.unwrap();
+        assert_eq!(response.url().path(), landing, "{email} signed in already");
+    }
 }

@@ -395,11 +395,14 @@ export async function submitForm(page, button, expectedStatus) {
   return response;
 }
 
-/** Opens an e-mailed or printed sign-in link and presses its confirm button ("Logg inn"). */
+/**
+ * Opens an e-mailed or printed sign-in link and presses its confirm button ("Logg inn"). An
+ * admin lands on the administration, everyone else on their cohorts.
+ */
 export async function confirmSignInLink(page, link) {
   await page.goto(link);
   await submitForm(page, page.getByRole('button', { name: 'Logg inn', exact: true }), 303);
-  await page.waitForURL((url) => url.pathname === '/cohorts');
+  await page.waitForURL((url) => url.pathname === '/cohorts' || url.pathname === '/admin');
 }
 
 /** Each person's cookies after their first sign-in, per server: the server limits sign-ins per address. */

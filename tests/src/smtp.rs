@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mail_parser::MimeHeaders;
-use mailin_embedded::response::{OK, Response};
+use mailin_embedded::response::{NO_MAILBOX, OK, Response};
 use mailin_embedded::{Handler, Server};
 
 #[derive(Clone, Debug)]
@@ -85,7 +85,20 @@ struct Collector {
     data: Vec<u8>,
 }
 
+/// Addresses the test server refuses (550 at `RCPT TO`), as a mail server refuses an unknown
+/// mailbox: any whose local part starts with `refused`.
+pub fn is_refused(address: &str) -> bool {
+    address
+        .trim_matches(['<', '>'])
+        .to_ascii_lowercase()
+        .starts_with("refused")
+}
+
 impl Handler for Collector {
+    fn rcpt(&mut self, to: &str) -> Response {
+        if is_refused(to) { NO_MAILBOX } else { OK }
+    }
+
     fn data_start(&mut self, _domain: &str, _from: &str, _is8bit: bool, to: &[String]) -> Response {
         self.recipients = to.to_vec();
         self.data.clear();

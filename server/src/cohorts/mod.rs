@@ -451,6 +451,64 @@ pub async fn appoint_facilitator<C: TransactionTrait>(
     Ok(facilitator)
 }
 
+/// What appointing a facilitator did.
+#[derive(Clone, Debug)]
+pub struct AppointmentOutcome {
+    pub facilitator: user::Model,
+    /// The cohort's theme in the admin's language.
+    pub theme: String,
+    /// Whether the mail with the sign-in link went out.
+    pub mailed: bool,
+}
+
+/// Appoints a facilitator and mails them which cohort they now run, with a sign-in link that
+/// works once and expires like any sign-in link. A mail server that refuses the mail does not
+/// undo the appointment (they can ask for a link on the sign-in page); `mailed` says so.
+pub async fn appoint_and_notify(
+    state: &AppState,
+    viewer: &CurrentUser,
+    cohort_id: i32,
+    email: &str,
+    name: &str,
+) -> AppResult<AppointmentOutcome> {
+    let now = state.now();
+    let facilitator = appoint_facilitator(&state.db, viewer, cohort_id, email, name, now).await?;
+    let cohort = cohort::Entity::find_by_id(cohort_id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let theme = theme::Entity::find_by_id(cohort.theme_id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let programme = programme::Entity::find_by_id(cohort.programme_id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let secret = crate::auth::sign_in::issue_sign_in_secret(&state.db, facilitator.id, now).await?;
+    let language = Language::parse(&facilitator.language).unwrap_or(Language::Nb);
+    let tr = crate::i18n::Tr::new(language);
+    let mail = crate::mail::messages::appointment(
+        tr,
+        &facilitator,
+        theme.name(language),
+        &programme.name,
+        &state.link(&crate::auth::sign_in::sign_in_path(&secret)),
+    )?;
+    let mailed = match state.mailer.send(mail).await {
+        Ok(()) => true,
+        Err(error) => {
+            tracing::warn!(error = %format!("{error:#}"), user = facilitator.id, "appointment mail not sent");
+            false
+        }
+    };
+    Ok(AppointmentOutcome {
+        facilitator,
+        theme: theme.name(viewer.language()).to_string(),
+        mailed,
+    })
+}
+
 /// All programmes, for those who administer them.
 pub async fn programmes(db: &impl ConnectionTrait, viewer: &CurrentUser) -> AppResult<Vec<ProgrammeView>> {
     viewer.require(Action::ManageProgrammes)?;

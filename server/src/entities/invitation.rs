@@ -17,6 +17,10 @@ pub struct Model {
     pub expires_at: DateTimeUtc,
     pub accepted_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
+    /// When the mail last went out (a resend sets it again); none on invitations from before.
+    pub sent_at: Option<DateTimeUtc>,
+    /// When the mail server refused the mail; cleared by a resend that goes through.
+    pub bounced_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

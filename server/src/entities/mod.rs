@@ -30,6 +30,7 @@ pub mod search_entry;
 pub mod session;
 pub mod session_expert;
 pub mod session_follow_up;
+pub mod session_invitation;
 pub mod sign_in_token;
 pub mod theme;
 pub mod theme_measure_type;

@@ -46,6 +46,14 @@ pub fn sign_in(tr: Tr, to: &user::Model, link: &str) -> AppResult<OutgoingMail> 
     })
 }
 
+/// A session named in a mail: its title, its time in Oslo and what it is about.
+#[derive(Clone, Debug)]
+pub struct SessionLine {
+    pub title: String,
+    pub when: String,
+    pub topic: String,
+}
+
 #[derive(Template)]
 #[template(path = "mail/invitation.txt")]
 struct InvitationText<'a> {
@@ -53,8 +61,10 @@ struct InvitationText<'a> {
     name: &'a str,
     inviter: &'a str,
     theme: &'a str,
+    programme: &'a str,
     role: &'a str,
     link: &'a str,
+    sessions: &'a [SessionLine],
 }
 
 #[derive(Template)]
@@ -64,40 +74,51 @@ struct InvitationHtml<'a> {
     name: &'a str,
     inviter: &'a str,
     theme: &'a str,
+    programme: &'a str,
     role: &'a str,
     link: &'a str,
+    sessions: &'a [SessionLine],
 }
 
-pub fn invitation(
-    tr: Tr,
-    to: &str,
-    name: &str,
-    inviter: &str,
-    theme: &str,
-    role: Role,
-    link: &str,
-) -> AppResult<OutgoingMail> {
-    let role = tr.t(&role.label_key()).to_string();
+/// What an invitation mail says: who invites whom to which cohort, with which role, and the
+/// sessions the person is already booked for.
+pub struct InvitationMail<'a> {
+    pub to: &'a str,
+    pub name: &'a str,
+    pub inviter: &'a str,
+    pub theme: &'a str,
+    pub programme: &'a str,
+    pub role: Role,
+    pub link: &'a str,
+    pub sessions: &'a [SessionLine],
+}
+
+pub fn invitation(tr: Tr, mail: InvitationMail<'_>) -> AppResult<OutgoingMail> {
+    let role = tr.t(&mail.role.label_key()).to_string();
     Ok(OutgoingMail {
-        to: to.to_string(),
-        subject: tr.f("mail.invitation.subject", &[("theme", theme)]),
+        to: mail.to.to_string(),
+        subject: tr.f("mail.invitation.subject", &[("theme", mail.theme)]),
         text: InvitationText {
             tr,
-            name,
-            inviter,
-            theme,
+            name: mail.name,
+            inviter: mail.inviter,
+            theme: mail.theme,
+            programme: mail.programme,
             role: &role,
-            link,
+            link: mail.link,
+            sessions: mail.sessions,
         }
         .render()
         .map_err(anyhow::Error::from)?,
         html: InvitationHtml {
             tr,
-            name,
-            inviter,
-            theme,
+            name: mail.name,
+            inviter: mail.inviter,
+            theme: mail.theme,
+            programme: mail.programme,
             role: &role,
-            link,
+            link: mail.link,
+            sessions: mail.sessions,
         }
         .render()
         .map_err(anyhow::Error::from)?,
@@ -161,6 +182,96 @@ pub fn moderation_notice(
             intro: &intro,
             reason,
             link,
+        }
+        .render()
+        .map_err(anyhow::Error::from)?,
+        ..Default::default()
+    })
+}
+
+#[derive(Template)]
+#[template(path = "mail/appointment.txt")]
+struct AppointmentText<'a> {
+    tr: Tr,
+    name: &'a str,
+    theme: &'a str,
+    programme: &'a str,
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/appointment.html")]
+struct AppointmentHtml<'a> {
+    tr: Tr,
+    name: &'a str,
+    theme: &'a str,
+    programme: &'a str,
+    link: &'a str,
+}
+
+/// Tells a new facilitator which cohort they now run, with a one-time sign-in link.
+pub fn appointment(tr: Tr, to: &user::Model, theme: &str, programme: &str, link: &str) -> AppResult<OutgoingMail> {
+    Ok(OutgoingMail {
+        to: to.email.clone(),
+        subject: tr.f("mail.appointment.subject", &[("theme", theme)]),
+        text: AppointmentText {
+            tr,
+            name: &to.name,
+            theme,
+            programme,
+            link,
+        }
+        .render()
+        .map_err(anyhow::Error::from)?,
+        html: AppointmentHtml {
+            tr,
+            name: &to.name,
+            theme,
+            programme,
+            link,
+        }
+        .render()
+        .map_err(anyhow::Error::from)?,
+        ..Default::default()
+    })
+}
+
+#[derive(Template)]
+#[template(path = "mail/expert_booked.txt")]
+struct ExpertBookedText<'a> {
+    tr: Tr,
+    name: &'a str,
+    theme: &'a str,
+    session: &'a SessionLine,
+}
+
+#[derive(Template)]
+#[template(path = "mail/expert_booked.html")]
+struct ExpertBookedHtml<'a> {
+    tr: Tr,
+    name: &'a str,
+    theme: &'a str,
+    session: &'a SessionLine,
+}
+
+/// Tells an invited expert (who has not answered yet) that they are booked for a session.
+pub fn expert_booked(tr: Tr, to: &str, name: &str, theme: &str, session: &SessionLine) -> AppResult<OutgoingMail> {
+    Ok(OutgoingMail {
+        to: to.to_string(),
+        subject: tr.f("mail.expert_booked.subject", &[("session", session.title.as_str())]),
+        text: ExpertBookedText {
+            tr,
+            name,
+            theme,
+            session,
+        }
+        .render()
+        .map_err(anyhow::Error::from)?,
+        html: ExpertBookedHtml {
+            tr,
+            name,
+            theme,
+            session,
         }
         .render()
         .map_err(anyhow::Error::from)?,

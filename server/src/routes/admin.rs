@@ -2,7 +2,7 @@
 //! the theme mapping, cohorts and facilitators, people, the audit log.
 
 use askama::Template;
-use axum::extract::{Form, Multipart, Path, State};
+use axum::extract::{Form, Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use chrono::NaiveDate;
@@ -17,9 +17,42 @@ use crate::grants;
 use crate::grants::import::{ImportReport, import_grants};
 use crate::grants::placement::{self, ThemeMapping};
 use crate::grants::review::{self, ReviewDecision, ReviewItem};
+use crate::i18n::Tr;
 use crate::state::AppState;
 use crate::users::{self, UserView};
 use crate::web::{FormError, PageResult, PageView, SignedInPage, render};
+
+/// What an admin action did, said on the page it leads to: `?done=<what>`.
+#[derive(Deserialize, Default)]
+pub struct DoneQuery {
+    #[serde(default)]
+    done: Option<String>,
+    /// For an appointment: the cohort and the person.
+    #[serde(default)]
+    cohort: Option<String>,
+    #[serde(default)]
+    person: Option<String>,
+}
+
+const NOTICES: [&str; 5] = [
+    "programme_created",
+    "decided",
+    "measure_added",
+    "measure_removed",
+    "deactivated",
+];
+
+/// The notice for a finished action, if the query names one.
+fn notice(tr: Tr, query: &DoneQuery) -> Option<String> {
+    let done = query.done.as_deref()?;
+    NOTICES
+        .contains(&done)
+        .then(|| tr.t(&format!("admin_notice.{done}")).to_string())
+}
+
+fn done(path: &str, what: &str) -> axum::response::Response {
+    Redirect::to(&format!("{path}?done={what}")).into_response()
+}
 
 struct CohortRow {
     summary: CohortSummary,
@@ -33,10 +66,11 @@ struct AdminPage {
     programmes: Vec<ProgrammeView>,
     cohorts: Vec<CohortRow>,
     pending_reviews: usize,
+    notice: Option<String>,
     error: Option<String>,
 }
 
-async fn admin_page(state: &AppState, page: SignedInPage, error: Option<FormError>) -> PageResult {
+async fn admin_page(state: &AppState, page: SignedInPage, query: DoneQuery, error: Option<FormError>) -> PageResult {
     let programmes = cohorts::programmes(&state.db, &page.user).await?;
     let mut rows = Vec::new();
     for summary in cohorts::summaries(&state.db, page.view.tr.language).await? {
@@ -52,6 +86,8 @@ async fn admin_page(state: &AppState, page: SignedInPage, error: Option<FormErro
         .len();
     let status = error.as_ref().map_or(StatusCode::OK, |shown| shown.status);
     let error = error.map(|shown| shown.message);
+    let tr = page.view.tr;
+    let notice = appointment_notice(tr, &query, &rows).or_else(|| notice(tr, &query));
     Ok(render(
         status,
         &AdminPage {
@@ -59,13 +95,35 @@ async fn admin_page(state: &AppState, page: SignedInPage, error: Option<FormErro
             programmes,
             cohorts: rows,
             pending_reviews,
+            notice,
             error,
         },
     ))
 }
 
-pub async fn index(State(state): State<AppState>, page: SignedInPage) -> PageResult {
-    admin_page(&state, page, None).await
+/// "Marte Fjeld (marte@…) now facilitates Food and food waste; a sign-in link was mailed."
+fn appointment_notice(tr: Tr, query: &DoneQuery, rows: &[CohortRow]) -> Option<String> {
+    let key = match query.done.as_deref()? {
+        "appointed" => "admin_notice.appointed",
+        "appointed_unmailed" => "admin_notice.appointed_unmailed",
+        _ => return None,
+    };
+    let cohort_id: i32 = query.cohort.as_deref()?.parse().ok()?;
+    let person: i32 = query.person.as_deref()?.parse().ok()?;
+    let row = rows.iter().find(|row| row.summary.cohort_id == cohort_id)?;
+    let facilitator = row.facilitators.iter().find(|member| member.user_id == person)?;
+    Some(tr.f(
+        key,
+        &[
+            ("name", facilitator.name.as_str()),
+            ("email", facilitator.email.as_deref().unwrap_or_default()),
+            ("theme", row.summary.theme.as_str()),
+        ],
+    ))
+}
+
+pub async fn index(State(state): State<AppState>, page: SignedInPage, Query(query): Query<DoneQuery>) -> PageResult {
+    admin_page(&state, page, query, None).await
 }
 
 #[derive(Deserialize)]
@@ -95,10 +153,10 @@ pub async fn create_programme(
     }
     .await;
     match result {
-        Ok(_) => Ok(Redirect::to("/admin").into_response()),
+        Ok(_) => Ok(done("/admin", "programme_created")),
         Err(error) => {
             let shown = FormError::from_error(error, page.view.tr)?;
-            admin_page(&state, page, Some(shown)).await
+            admin_page(&state, page, DoneQuery::default(), Some(shown)).await
         }
     }
 }
@@ -116,11 +174,22 @@ pub async fn appoint_facilitator(
     Path(cohort_id): Path<i32>,
     Form(form): Form<AppointForm>,
 ) -> PageResult {
-    match cohorts::appoint_facilitator(&state.db, &page.user, cohort_id, &form.email, &form.name, state.now()).await {
-        Ok(_) => Ok(Redirect::to("/admin").into_response()),
+    match cohorts::appoint_and_notify(&state, &page.user, cohort_id, &form.email, &form.name).await {
+        Ok(appointed) => {
+            let what = if appointed.mailed {
+                "appointed"
+            } else {
+                "appointed_unmailed"
+            };
+            Ok(Redirect::to(&format!(
+                "/admin?done={what}&cohort={cohort_id}&person={}",
+                appointed.facilitator.id
+            ))
+            .into_response())
+        }
         Err(error) => {
             let shown = FormError::from_error(error, page.view.tr)?;
-            admin_page(&state, page, Some(shown)).await
+            admin_page(&state, page, DoneQuery::default(), Some(shown)).await
         }
     }
 }
@@ -197,14 +266,20 @@ struct ReviewPage {
     page: PageView,
     items: Vec<ReviewItem>,
     themes: Vec<ThemeMapping>,
+    notice: Option<String>,
 }
 
-pub async fn review_list(State(state): State<AppState>, page: SignedInPage) -> PageResult {
+pub async fn review_list(
+    State(state): State<AppState>,
+    page: SignedInPage,
+    Query(query): Query<DoneQuery>,
+) -> PageResult {
     let items = review::pending(&state.db, &page.user, page.view.tr.language).await?;
     let themes = placement::theme_mappings(&state.db, &page.user).await?;
     Ok(render(
         StatusCode::OK,
         &ReviewPage {
+            notice: notice(page.view.tr, &query),
             page: page.view,
             items,
             themes,
@@ -233,7 +308,7 @@ pub async fn review_decide(
         _ => return Err(AppError::invalid("invalid_decision", "decision").into()),
     };
     review::decide(&state.db, &page.user, grant_id, decision, state.now()).await?;
-    Ok(Redirect::to("/admin/review").into_response())
+    Ok(done("/admin/review", "decided"))
 }
 
 #[derive(Template)]
@@ -241,16 +316,18 @@ pub async fn review_decide(
 struct ThemesPage {
     page: PageView,
     themes: Vec<ThemeMapping>,
+    notice: Option<String>,
     error: Option<String>,
 }
 
-async fn themes_page(state: &AppState, page: SignedInPage, error: Option<FormError>) -> PageResult {
+async fn themes_page(state: &AppState, page: SignedInPage, query: DoneQuery, error: Option<FormError>) -> PageResult {
     let themes = placement::theme_mappings(&state.db, &page.user).await?;
     let status = error.as_ref().map_or(StatusCode::OK, |shown| shown.status);
     let error = error.map(|shown| shown.message);
     Ok(render(
         status,
         &ThemesPage {
+            notice: notice(page.view.tr, &query),
             page: page.view,
             themes,
             error,
@@ -258,8 +335,8 @@ async fn themes_page(state: &AppState, page: SignedInPage, error: Option<FormErr
     ))
 }
 
-pub async fn themes(State(state): State<AppState>, page: SignedInPage) -> PageResult {
-    themes_page(&state, page, None).await
+pub async fn themes(State(state): State<AppState>, page: SignedInPage, Query(query): Query<DoneQuery>) -> PageResult {
+    themes_page(&state, page, query, None).await
 }
 
 #[derive(Deserialize)]
@@ -274,10 +351,10 @@ pub async fn add_measure_type(
     Form(form): Form<MeasureTypeForm>,
 ) -> PageResult {
     match placement::add_measure_type(&state.db, &page.user, theme_id, &form.measure_type, state.now()).await {
-        Ok(()) => Ok(Redirect::to("/admin/themes").into_response()),
+        Ok(()) => Ok(done("/admin/themes", "measure_added")),
         Err(error) => {
             let shown = FormError::from_error(error, page.view.tr)?;
-            themes_page(&state, page, Some(shown)).await
+            themes_page(&state, page, DoneQuery::default(), Some(shown)).await
         }
     }
 }
@@ -288,7 +365,7 @@ pub async fn remove_measure_type(
     Path(mapping_id): Path<i32>,
 ) -> PageResult {
     placement::remove_measure_type(&state.db, &page.user, mapping_id, state.now()).await?;
-    Ok(Redirect::to("/admin/themes").into_response())
+    Ok(done("/admin/themes", "measure_removed"))
 }
 
 #[derive(Template)]
@@ -297,14 +374,20 @@ struct UsersPage {
     page: PageView,
     users: Vec<UserView>,
     me: i32,
+    notice: Option<String>,
 }
 
-pub async fn users_list(State(state): State<AppState>, page: SignedInPage) -> PageResult {
+pub async fn users_list(
+    State(state): State<AppState>,
+    page: SignedInPage,
+    Query(query): Query<DoneQuery>,
+) -> PageResult {
     let users = users::all_users(&state.db, &page.user).await?;
     let me = page.user.user.id;
     Ok(render(
         StatusCode::OK,
         &UsersPage {
+            notice: notice(page.view.tr, &query),
             page: page.view,
             users,
             me,
@@ -318,7 +401,7 @@ pub async fn deactivate_user(
     Path(user_id): Path<i32>,
 ) -> PageResult {
     users::deactivate(&state, &page.user, user_id).await?;
-    Ok(Redirect::to("/admin/users").into_response())
+    Ok(done("/admin/users", "deactivated"))
 }
 
 #[derive(Template)]

@@ -52,6 +52,16 @@ pub fn router(state: AppState) -> Router {
         .route("/cohorts/{cohort_id}", get(pages::cohort))
         .route("/cohorts/{cohort_id}/invitations", post(pages::invite))
         .route(
+            "/cohorts/{cohort_id}/invitations/contacts",
+            post(pages::invite_contacts),
+        )
+        .route("/cohorts/{cohort_id}/invitations/batch", post(pages::invite_batch))
+        .route("/invitations/{invitation_id}/resend", post(pages::resend_invitation))
+        .route(
+            "/invitations/{invitation_id}/withdraw",
+            post(pages::withdraw_invitation),
+        )
+        .route(
             "/invitations/accept",
             get(pages::invitation_link).post(pages::invitation_accept),
         )

@@ -8,11 +8,14 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use serde::Deserialize;
 
+use crate::auth::CurrentUser;
 use crate::auth::rate_limit::ClientIp;
 use crate::auth::sign_in::{
     self, cleared_session_cookie, issue_session, redeem_sign_in_secret, request_sign_in_link, session_cookie,
 };
-use crate::cohorts::invitations::{self, InvitationView, NewInvitation};
+use crate::cohorts::invitations::{
+    self, BatchInvitation, BulkInvitationResult, ContactView, InvitationState, InvitationView, NewInvitation,
+};
 use crate::cohorts::{self, CohortView, MemberView};
 use crate::domain::policy::Action;
 use crate::domain::roles::Role;
@@ -23,7 +26,16 @@ use crate::users;
 use crate::web::{FormError, LANGUAGE_COOKIE, Page, PageResult, PageView, SignedInPage, render};
 
 pub async fn home(page: Page) -> Redirect {
-    Redirect::to(if page.user.is_some() { "/cohorts" } else { "/sign-in" })
+    Redirect::to(match &page.user {
+        Some(user) => landing(user),
+        None => "/sign-in",
+    })
+}
+
+/// Where a signed-in person starts: an admin on the administration, everyone else on their
+/// cohorts.
+fn landing(user: &CurrentUser) -> &'static str {
+    if user.user.is_admin { "/admin" } else { "/cohorts" }
 }
 
 #[derive(Template)]
@@ -35,8 +47,8 @@ struct SignInPage {
 }
 
 pub async fn sign_in_form(page: Page) -> PageResult {
-    if page.user.is_some() {
-        return Ok(Redirect::to("/cohorts").into_response());
+    if let Some(user) = &page.user {
+        return Ok(Redirect::to(landing(user)).into_response());
     }
     Ok(render(
         StatusCode::OK,
@@ -141,7 +153,8 @@ pub async fn sign_in_link_submit(
     match redeem_sign_in_secret(&state, &form.token).await {
         Ok(person) => {
             let token = issue_session(&state, &person)?;
-            Ok((jar.add(session_cookie(&state, token)), Redirect::to("/cohorts")).into_response())
+            let to = if person.is_admin { "/admin" } else { "/cohorts" };
+            Ok((jar.add(session_cookie(&state, token)), Redirect::to(to)).into_response())
         }
         Err(error) => {
             let shown = FormError::from_error(error, page.view.tr)?;
@@ -189,13 +202,24 @@ struct CohortPage {
     members: Vec<MemberView>,
     may_invite: bool,
     invite_roles: Vec<Role>,
+    /// Experts may be invited, so the form offers booking them for a session.
+    may_invite_experts: bool,
     invitations: Vec<InvitationView>,
+    /// The project contacts with their invitation state (facilitators and admins).
+    contacts: Vec<ContactView>,
+    /// Whom "invite all" would invite now.
+    to_invite: Vec<ContactView>,
     sessions: Vec<crate::sessions::SessionView>,
     may_plan: bool,
     /// Posts in the cohort's threads the viewer has not read.
     unread: usize,
     notice: Option<String>,
+    /// What inviting several people at once did, line by line.
+    report: Vec<String>,
     error: Option<String>,
+    /// An error of the form for several addresses, with what was typed.
+    batch_error: Option<String>,
+    batch_text: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -203,16 +227,26 @@ pub struct CohortQuery {
     #[serde(default)]
     invited: Option<String>,
     #[serde(default)]
+    bounced: Option<String>,
+    #[serde(default)]
+    resent: Option<String>,
+    #[serde(default)]
+    withdrawn: Option<String>,
+    #[serde(default)]
     planned: Option<String>,
 }
 
-async fn cohort_page(
-    state: &AppState,
-    page: SignedInPage,
-    cohort_id: i32,
+/// What a cohort page shows besides the cohort: a notice, a report, an error of one of its forms.
+#[derive(Default)]
+struct CohortPageState {
     notice: Option<String>,
+    report: Vec<String>,
     error: Option<FormError>,
-) -> PageResult {
+    batch_error: Option<FormError>,
+    batch_text: String,
+}
+
+async fn cohort_page(state: &AppState, page: SignedInPage, cohort_id: i32, shown: CohortPageState) -> PageResult {
     let cohort = cohorts::cohort_view(&state.db, &page.user, cohort_id).await?;
     let members = cohorts::members(&state.db, &page.user, cohort_id).await?;
     let invite_roles: Vec<Role> = Role::ALL
@@ -227,9 +261,18 @@ async fn cohort_page(
     } else {
         Vec::new()
     };
+    let contacts = if invite_roles.contains(&Role::ProjectLead) {
+        invitations::contacts(state, &page.user, cohort_id).await?
+    } else {
+        Vec::new()
+    };
+    let to_invite = invitations::to_invite(&contacts).into_iter().cloned().collect();
     let unread = crate::threads::unread_in_cohort(state, &page.user, cohort_id).await?;
-    let status = error.as_ref().map_or(StatusCode::OK, |shown| shown.status);
-    let error = error.map(|shown| shown.message);
+    let status = shown
+        .error
+        .as_ref()
+        .or(shown.batch_error.as_ref())
+        .map_or(StatusCode::OK, |shown| shown.status);
     Ok(render(
         status,
         &CohortPage {
@@ -237,13 +280,19 @@ async fn cohort_page(
             cohort,
             members,
             may_invite,
+            may_invite_experts: invite_roles.contains(&Role::Expert),
             invite_roles,
             invitations,
+            contacts,
+            to_invite,
             sessions,
             may_plan,
             unread,
-            notice,
-            error,
+            notice: shown.notice,
+            report: shown.report,
+            error: shown.error.map(|shown| shown.message),
+            batch_error: shown.batch_error.map(|shown| shown.message),
+            batch_text: shown.batch_text,
         },
     ))
 }
@@ -254,12 +303,24 @@ pub async fn cohort(
     Path(cohort_id): Path<i32>,
     Query(query): Query<CohortQuery>,
 ) -> PageResult {
-    let invited = query
-        .invited
-        .map(|email| page.view.tr.f("cohort.invited_notice", &[("email", &email)]));
+    let tr = page.view.tr;
+    let about = |key: &str, email: Option<String>| email.map(|email| tr.f(key, &[("email", &email)]));
     let planned = query.planned.map(|_| page.view.t("cohort.planned_notice").to_string());
-    let notice = invited.or(planned);
-    cohort_page(&state, page, cohort_id, notice, None).await
+    let notice = about("cohort.invited_notice", query.invited)
+        .or_else(|| about("invite.bounced_notice", query.bounced))
+        .or_else(|| about("invite.resent_notice", query.resent))
+        .or_else(|| about("invite.withdrawn_notice", query.withdrawn))
+        .or(planned);
+    cohort_page(
+        &state,
+        page,
+        cohort_id,
+        CohortPageState {
+            notice,
+            ..Default::default()
+        },
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -267,6 +328,22 @@ pub struct InviteForm {
     email: String,
     name: String,
     role: String,
+    /// Optional: a session to book an expert for at once.
+    #[serde(default)]
+    session_id: String,
+    #[serde(default)]
+    topic: String,
+}
+
+/// Where the cohort page goes after one invitation: a notice naming the address, or saying the
+/// mail server refused it.
+fn after_invitation(cohort_id: i32, invitation: &InvitationView, sent_key: &str) -> axum::response::Response {
+    let key = if invitation.state == InvitationState::Bounced {
+        "bounced"
+    } else {
+        sent_key
+    };
+    Redirect::to(&format!("/cohorts/{cohort_id}?{key}={}", encode(&invitation.email))).into_response()
 }
 
 pub async fn invite(
@@ -278,20 +355,142 @@ pub async fn invite(
     let Some(role) = Role::parse(&form.role) else {
         return Err(AppError::invalid("invalid_role", "role").into());
     };
+    let session_id = match form.session_id.trim() {
+        "" => None,
+        id => Some(
+            id.parse()
+                .map_err(|_| AppError::invalid("invite_unknown_session", "session_id"))?,
+        ),
+    };
     let new = NewInvitation {
         email: form.email,
         name: form.name,
         role,
+        session_id,
+        topic: Some(form.topic).filter(|topic| !topic.trim().is_empty()),
     };
     match invitations::invite(&state, &page.user, cohort_id, new).await {
-        Ok(created) => {
-            Ok(Redirect::to(&format!("/cohorts/{cohort_id}?invited={}", encode(&created.email))).into_response())
+        Ok(created) => Ok(after_invitation(cohort_id, &created, "invited")),
+        Err(error) => {
+            let shown = FormError::from_error(error, page.view.tr)?;
+            let shown = CohortPageState {
+                error: Some(shown),
+                ..Default::default()
+            };
+            cohort_page(&state, page, cohort_id, shown).await
+        }
+    }
+}
+
+/// The lines a page shows after inviting several people at once.
+fn report_lines(tr: &Tr, result: &BulkInvitationResult) -> Vec<String> {
+    let mut lines = vec![tr.f("invite.sent_summary", &[("count", result.sent.len().to_string())])];
+    if !result.bounced.is_empty() {
+        let addresses: Vec<&str> = result.bounced.iter().map(|i| i.email.as_str()).collect();
+        lines.push(tr.f(
+            "invite.bounced_summary",
+            &[
+                ("count", result.bounced.len().to_string()),
+                ("addresses", addresses.join(", ")),
+            ],
+        ));
+    }
+    if !result.already_members.is_empty() {
+        lines.push(tr.f(
+            "invite.already_members",
+            &[("addresses", result.already_members.join(", "))],
+        ));
+    }
+    if !result.already_invited.is_empty() {
+        lines.push(tr.f(
+            "invite.already_invited",
+            &[("addresses", result.already_invited.join(", "))],
+        ));
+    }
+    lines
+}
+
+/// "Invite every project contact not yet invited": one button.
+pub async fn invite_contacts(
+    State(state): State<AppState>,
+    page: SignedInPage,
+    Path(cohort_id): Path<i32>,
+) -> PageResult {
+    let result = invitations::invite_contacts(&state, &page.user, cohort_id).await?;
+    let report = report_lines(&page.view.tr, &result);
+    let shown = CohortPageState {
+        report,
+        ..Default::default()
+    };
+    cohort_page(&state, page, cohort_id, shown).await
+}
+
+#[derive(Deserialize)]
+pub struct BatchForm {
+    people: String,
+    role: String,
+}
+
+/// Several addresses at once, one a line.
+pub async fn invite_batch(
+    State(state): State<AppState>,
+    page: SignedInPage,
+    Path(cohort_id): Path<i32>,
+    Form(form): Form<BatchForm>,
+) -> PageResult {
+    let Some(role) = Role::parse(&form.role) else {
+        return Err(AppError::invalid("invalid_role", "role").into());
+    };
+    let batch = BatchInvitation {
+        people: form.people.clone(),
+        role,
+        session_id: None,
+        topic: None,
+    };
+    match invitations::invite_batch(&state, &page.user, cohort_id, batch).await {
+        Ok(result) => {
+            let report = report_lines(&page.view.tr, &result);
+            let shown = CohortPageState {
+                report,
+                ..Default::default()
+            };
+            cohort_page(&state, page, cohort_id, shown).await
         }
         Err(error) => {
             let shown = FormError::from_error(error, page.view.tr)?;
-            cohort_page(&state, page, cohort_id, None, Some(shown)).await
+            let shown = CohortPageState {
+                batch_error: Some(shown),
+                batch_text: form.people,
+                ..Default::default()
+            };
+            cohort_page(&state, page, cohort_id, shown).await
         }
     }
+}
+
+/// Sends an invitation again with a new link.
+pub async fn resend_invitation(
+    State(state): State<AppState>,
+    page: SignedInPage,
+    Path(invitation_id): Path<i32>,
+) -> PageResult {
+    let resent = invitations::resend(&state, &page.user, invitation_id).await?;
+    Ok(after_invitation(resent.cohort_id, &resent, "resent"))
+}
+
+/// Withdraws an invitation: its link stops working.
+pub async fn withdraw_invitation(
+    State(state): State<AppState>,
+    page: SignedInPage,
+    Path(invitation_id): Path<i32>,
+) -> PageResult {
+    let withdrawn = invitations::withdraw(&state, &page.user, invitation_id).await?;
+    Ok(Redirect::to(&format!(
+        "/cohorts/{}?withdrawn={}",
+        withdrawn.cohort_id,
+        encode(&withdrawn.email)
+    ))
+    .into_response())
 }
 
 fn encode(value: &str) -> String {

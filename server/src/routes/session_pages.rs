@@ -11,6 +11,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Deserialize;
 
 use super::api::sessions::ics_response;
+use crate::cohorts::invitations::{self, InvitedExpert};
 use crate::cohorts::{self, MemberView};
 use crate::domain::planner::{PlanningSettings, ProposedSession, oslo};
 use crate::domain::policy::{Action, takes_part_in_sessions};
@@ -59,6 +60,10 @@ struct SessionPage {
     poll: PollView,
     attendance: Option<AttendanceReport>,
     experts: Vec<MemberView>,
+    /// Experts invited who have not answered yet: bookable too.
+    invited_experts: Vec<InvitedExpert>,
+    /// Those of them booked for this session: (name, topic).
+    waiting_bookings: Vec<(String, String)>,
     organisations: Vec<(i32, String)>,
     statuses: Vec<SessionStatus>,
     notice: Option<String>,
@@ -157,6 +162,18 @@ async fn session_page(
     } else {
         Vec::new()
     };
+    let (invited_experts, waiting_bookings) = if may_manage {
+        (
+            invitations::invited_experts(&state.db, cohort_id, state.now()).await?,
+            invitations::waiting_bookings(&state.db, &[session_id])
+                .await?
+                .into_iter()
+                .map(|(_, name, topic)| (name, topic))
+                .collect(),
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
     let mut organisations: Vec<(i32, String)> = cohort
         .projects
         .iter()
@@ -182,6 +199,8 @@ async fn session_page(
             preparations,
             attendance,
             experts,
+            invited_experts,
+            waiting_bookings,
             organisations,
             statuses: SessionStatus::ALL.to_vec(),
             starts_local,
@@ -363,7 +382,8 @@ pub async fn edit(
 
 #[derive(Deserialize)]
 pub struct ExpertForm {
-    user_id: i32,
+    /// A member's id, or `invitation-<id>` for an expert invited who has not answered yet.
+    user_id: String,
     topic: String,
 }
 
@@ -378,7 +398,8 @@ pub async fn book_expert(
         &page.user,
         session_id,
         ExpertBooking {
-            user_id: form.user_id,
+            user_id: form.user_id.parse().ok(),
+            invitation_id: form.user_id.strip_prefix("invitation-").and_then(|id| id.parse().ok()),
             topic: form.topic,
         },
     )

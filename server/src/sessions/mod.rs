@@ -372,12 +372,19 @@ pub async fn update_session(
 
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 pub struct ExpertBooking {
-    pub user_id: i32,
+    /// An expert of the cohort. Give this or `invitation_id`.
+    #[serde(default)]
+    pub user_id: Option<i32>,
+    /// An expert invited to the cohort who has not answered yet: booked at once, the booking
+    /// becomes theirs when they accept, and they get a short mail naming the session.
+    #[serde(default)]
+    pub invitation_id: Option<i32>,
     #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub topic: String,
 }
 
-/// Books an expert of the cohort for a session (or changes their topic).
+/// Books an expert of the cohort for a session (or changes their topic), or an expert invited
+/// to the cohort who has not answered yet.
 pub async fn book_expert(
     state: &AppState,
     viewer: &CurrentUser,
@@ -392,9 +399,17 @@ pub async fn book_expert(
     if topic.is_empty() || topic.chars().count() > 200 {
         return Err(AppError::invalid("invalid_topic", "topic"));
     }
+    let user_id = match (booking.user_id, booking.invitation_id) {
+        (Some(user_id), None) => user_id,
+        (None, Some(invitation_id)) => {
+            crate::cohorts::invitations::book_invited_expert(state, session_id, invitation_id, &topic).await?;
+            return session_view(state, viewer, session_id).await;
+        }
+        _ => return Err(AppError::invalid("not_an_expert_of_cohort", "user_id")),
+    };
     let member = crate::entities::membership::Entity::find()
         .filter(crate::entities::membership::Column::CohortId.eq(found.cohort_id))
-        .filter(crate::entities::membership::Column::UserId.eq(booking.user_id))
+        .filter(crate::entities::membership::Column::UserId.eq(user_id))
         .one(&state.db)
         .await?;
     if member.is_none_or(|m| m.role != crate::domain::roles::Role::Expert) {
@@ -405,7 +420,7 @@ pub async fn book_expert(
     let locked = crate::db::lock_row::<session::Entity>(&txn, session_id).await?;
     let existing = session_expert::Entity::find()
         .filter(session_expert::Column::SessionId.eq(session_id))
-        .filter(session_expert::Column::UserId.eq(booking.user_id))
+        .filter(session_expert::Column::UserId.eq(user_id))
         .one(&txn)
         .await?;
     match existing {
@@ -417,7 +432,7 @@ pub async fn book_expert(
         None => {
             session_expert::ActiveModel {
                 session_id: Set(session_id),
-                user_id: Set(booking.user_id),
+                user_id: Set(user_id),
                 topic: Set(topic),
                 ..Default::default()
             }

@@ -19,6 +19,7 @@ import {
 
 const EXPERT = 'eli.ekspert@example.no';
 const FACILITATOR = 'marte.fjeld@example.no';
+const KARI = 'kari.nordmann@example.trondheim.kommune.no';
 
 let server;
 let browser;
@@ -89,7 +90,7 @@ test('a facilitator invites a project lead, who accepts in another browser', { t
   await signInByMail(page, server, FACILITATOR);
   await openFoodWasteCohort(page);
   // Facilitators see the e-mail column and the invite form.
-  await page.getByRole('columnheader', { name: 'E-post' }).waitFor();
+  await page.getByRole('table', { name: 'Deltakere' }).getByRole('columnheader', { name: 'E-post' }).waitFor();
   await expectNoAxeViolations(page);
 
   const invite = page.getByRole('region', { name: 'Inviter en person' });
@@ -122,4 +123,69 @@ test('a facilitator invites a project lead, who accepts in another browser', { t
   await nina.getByRole('heading', { level: 1, name: 'Mat og matsvinn' }).waitFor();
   const ninaRow = nina.getByRole('row').filter({ has: nina.getByRole('cell', { name: 'Nina Ny', exact: true }) });
   await ninaRow.getByRole('cell', { name: 'Prosjektleder', exact: true }).waitFor();
+});
+
+test('a facilitator sees the project contacts and invites every one not yet invited in one click', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const food = cohortIds['mat-og-matsvinn'];
+  const page = await freshPage(browser, t);
+  await signInByMail(page, server, FACILITATOR);
+  // The demo made every contact a member; take one out so that one is not invited.
+  const detail = await (await page.request.get(`${server.url}/api/v1/cohorts/${food}`)).json();
+  const kari = detail.members.find((member) => member.email === KARI);
+  assert.ok(kari, `Kari is a member: ${JSON.stringify(detail.members)}`);
+  const removed = await page.request.delete(`${server.url}/api/v1/cohorts/${food}/members/${kari.user_id}`);
+  assert.equal(removed.status(), 204, await removed.text());
+
+  await openFoodWasteCohort(page);
+  const contacts = page.getByRole('region', { name: 'Prosjektkontakter' });
+  const table = contacts.getByRole('table', { name: 'Prosjektkontakter' });
+  const kariRow = table.getByRole('row').filter({ has: page.getByRole('cell', { name: 'Kari Nordmann', exact: true }) });
+  await kariRow.getByRole('cell', { name: 'Ikke invitert', exact: true }).waitFor();
+  await kariRow.getByRole('cell', { name: 'Trondheim kommune', exact: true }).waitFor();
+  const olaRow = table.getByRole('row').filter({ has: page.getByRole('cell', { name: 'Ola Hansen', exact: true }) });
+  await olaRow.getByRole('cell', { name: 'Godtatt', exact: true }).waitFor();
+
+  // The preview says who gets what before the click.
+  const preview = contacts.getByRole('table', { name: 'Inviter alle prosjektkontakter som ikke er invitert' });
+  const rows = preview.getByRole('row');
+  assert.equal(await rows.count(), 2, 'a header and Kari');
+  const cells = (await rows.nth(1).getByRole('cell').allTextContents()).map((text) => text.trim());
+  assert.deepEqual(cells.slice(0, 3), ['Kari Nordmann', KARI, 'Prosjektleder']);
+  await expectNoAxeViolations(page);
+
+  const since = Date.now();
+  await submitForm(page, contacts.getByRole('button', { name: 'Inviter 1 prosjektkontakter' }), 200);
+  const report = page.locator('#invite-report');
+  await report.waitFor();
+  assert.equal(await report.getAttribute('role'), 'status');
+  assert.equal((await report.textContent()).trim(), 'Invitasjoner sendt: 1.');
+  await kariRow.getByRole('cell', { name: /^Invitert / }).waitFor();
+  await contacts.getByText('Alle prosjektkontakter med e-postadresse er invitert.').waitFor();
+  await expectNoAxeViolations(page);
+
+  const mail = await latestMailTo(server.outboxDir, KARI, { since });
+  assert.equal(mail.subject, 'Invitasjon til temagruppen Mat og matsvinn i Samling');
+
+  // Withdrawn, the contact is "not invited" again.
+  await submitForm(page, kariRow.getByRole('button', { name: 'Trekk tilbake Kari Nordmann' }), 303);
+  await page.getByRole('status').filter({ hasText: 'er trukket tilbake' }).waitFor();
+  await kariRow.getByRole('cell', { name: 'Ikke invitert', exact: true }).waitFor();
+});
+
+test('several addresses at once: a bad line is named and nobody is invited', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const page = await freshPage(browser, t);
+  await signInByMail(page, server, FACILITATOR);
+  await openFoodWasteCohort(page);
+  const batch = page.getByRole('region', { name: 'Inviter flere på en gang' });
+  await batch.getByLabel('Personer, én per linje').fill('Guri Gjest <guri@example.no>\nbare et navn');
+  await batch.getByLabel('Rolle').selectOption('observer');
+  await submitForm(page, batch.getByRole('button', { name: 'Inviter alle på listen' }), 422);
+  const error = batch.getByRole('alert');
+  assert.match((await error.textContent()).trim(), /^Linje 2 kan ikke leses: «bare et navn»/);
+  assert.equal(await page.getByText('guri@example.no').count(), 1, 'only the text area holds the address');
+  await expectNoAxeViolations(page);
+
+  await batch.getByLabel('Personer, én per linje').fill('Guri Gjest <guri@example.no>\nhans@example.no, Hans Gjest');
+  await submitForm(page, batch.getByRole('button', { name: 'Inviter alle på listen' }), 200);
+  assert.equal((await page.locator('#invite-report').textContent()).trim(), 'Invitasjoner sendt: 2.');
 });

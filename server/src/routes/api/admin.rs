@@ -63,7 +63,8 @@ pub struct Appointment {
     pub name: String,
 }
 
-/// Makes a person the facilitator of a cohort.
+/// Makes a person the facilitator of a cohort and mails them which cohort it is, with a
+/// one-time sign-in link (valid 15 minutes). A refused mail does not undo the appointment.
 #[utoipa::path(put, path = "/api/v1/admin/cohorts/{cohort_id}/facilitator", tag = "admin", params(("cohort_id" = i32, Path)), request_body = Appointment, security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, description = "Success", body = UserView), RestrictedWriteProblems, PathProblems, BodyProblems))]
 async fn appoint_facilitator(
@@ -72,9 +73,8 @@ async fn appoint_facilitator(
     ApiPath(cohort_id): ApiPath<i32>,
     ApiJson(body): ApiJson<Appointment>,
 ) -> ApiResult<UserView> {
-    let facilitator =
-        cohorts::appoint_facilitator(&state.db, &current, cohort_id, &body.email, &body.name, state.now()).await?;
-    Ok(ApiJson(user_view(&facilitator)))
+    let appointed = cohorts::appoint_and_notify(&state, &current, cohort_id, &body.email, &body.name).await?;
+    Ok(ApiJson(user_view(&appointed.facilitator)))
 }
 
 /// Everyone with an account.
