@@ -1,5 +1,10 @@
 //! A programme's planning rules: session length, the hours a session may take, the gap between
 //! sessions and the lead time before the first. The defaults are the planner's former constants.
+//!
+//! From here on the outbox also holds session notices (registration confirmations, waitlist
+//! notices, facilitators' group messages), composed when they are stored; `outbox_mails.kind`
+//! is free text, so only its documented values change:
+// digest | sign_in | notice (composed session mails)
 
 use sea_orm_migration::prelude::*;
 

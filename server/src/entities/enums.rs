@@ -124,6 +124,7 @@ mod tests {
     const RESOURCES: &str = include_str!("../../../migrations/src/m20261122_000006_resources.rs");
     const SEARCH: &str = include_str!("../../../migrations/src/m20261122_000007_profiles_lessons_search.rs");
     const OUTBOX: &str = include_str!("../../../migrations/src/m20261205_000008_outbox.rs");
+    const PLANNING: &str = include_str!("../../../migrations/src/m20261206_000010_programme_planning.rs");
 
     /// Every variant's stored string, in declaration order.
     fn stored<E: ActiveEnum<Value = String>>() -> Vec<String> {
@@ -213,8 +214,9 @@ mod tests {
             ["thread", "post", "resource", "profile", "lesson"]
         );
         assert!(documented(SEARCH).contains(&stored::<search_entry::Kind>()));
-        assert_eq!(stored::<outbox_mail::Kind>(), ["digest", "sign_in"]);
-        assert!(documented(OUTBOX).contains(&stored::<outbox_mail::Kind>()));
+        assert_eq!(stored::<outbox_mail::Kind>(), ["digest", "sign_in", "notice"]);
+        assert!(documented(OUTBOX).contains(&stored::<outbox_mail::Kind>()[..2].to_vec()));
+        assert!(documented(PLANNING).contains(&stored::<outbox_mail::Kind>()));
         assert_eq!(
             stored::<outbox_mail::Status>(),
             ["pending", "sent", "failed", "cancelled"]
