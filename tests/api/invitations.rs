@@ -656,3 +656,77 @@ async fn an_invited_expert_is_booked_at_once_named_in_the_mail_and_booked_on_acc
         assert_eq!(experts[0]["topic"], topic);
     }
 }
+
+#[tokio::test]
+async fn on_the_pages_an_expert_is_invited_and_booked_in_one_form_and_an_invited_one_booked_later() {
+    use crate::pages::{csrf_of, page, sign_in_by_pages, submit};
+    let app = spawn_app().await;
+    let (admin, cohorts) = app.with_sample_cohorts().await;
+    let food = cohorts["mat-og-matsvinn"];
+    let marte = app
+        .facilitator_token(&admin, food, "marte@example.no", "Marte Fjeld")
+        .await;
+    let sessions = app.plan_sessions(&marte, food).await;
+    let (first, second) = (sessions[0]["id"].as_i64().unwrap(), sessions[1]["id"].as_i64().unwrap());
+    let client = sign_in_by_pages(&app, "marte@example.no").await;
+    let (_, html) = page(&client, &app, &format!("/cohorts/{food}")).await;
+    assert!(
+        html.contains("id=\"invite-session\""),
+        "the invite form offers the sessions"
+    );
+    let csrf = csrf_of(&html);
+    let (status, path, html) = submit(
+        &client,
+        &app,
+        &format!("/cohorts/{food}/invitations"),
+        &[
+            ("csrf_token", &csrf),
+            ("name", "Eli Ekspert"),
+            ("email", "eli@example.no"),
+            ("role", "expert"),
+            ("session_id", &first.to_string()),
+            ("topic", "Veiing"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, path.as_str()),
+        (200, format!("/cohorts/{food}").as_str()),
+        "{html}"
+    );
+    assert!(html.contains("Invitasjonen er sendt til eli@example.no."), "{html}");
+    let mail = app.smtp.wait_for_mail_to("eli@example.no").await;
+    assert!(mail.text().contains("Tema: Veiing"), "{}", mail.text());
+
+    // The session page lists her as booked and not answered, and offers her for the others.
+    let (_, html) = page(&client, &app, &format!("/sessions/{first}")).await;
+    assert!(html.contains("Eli Ekspert (invitert, ikke svart): Veiing"), "{html}");
+    let (_, html) = page(&client, &app, &format!("/sessions/{second}")).await;
+    let invitation_id = app
+        .get(&format!("/api/v1/cohorts/{food}/invitations"), Some(&marte))
+        .await
+        .json()[0]["id"]
+        .as_i64()
+        .unwrap();
+    let option = format!("value=\"invitation-{invitation_id}\"");
+    assert!(html.contains(&option), "{html}");
+    let (status, path, html) = submit(
+        &client,
+        &app,
+        &format!("/sessions/{second}/experts"),
+        &[
+            ("csrf_token", &csrf_of(&html)),
+            ("user_id", &format!("invitation-{invitation_id}")),
+            ("topic", "Menyer"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, path.as_str()),
+        (200, format!("/sessions/{second}").as_str()),
+        "{html}"
+    );
+    assert!(html.contains("Eli Ekspert (invitert, ikke svart): Menyer"), "{html}");
+    let note = app.smtp.wait_for_nth_mail_to("eli@example.no", 2).await;
+    assert!(note.subject().starts_with("Du er booket til"), "{}", note.subject());
+}

@@ -48,7 +48,11 @@ pub async fn sign_in_by_pages(app: &TestApp, email: &str) -> reqwest::Client {
     )
     .await;
     // An admin lands on the administration, everyone else on their cohorts.
-    let landing = if email == "admin@example.no" { "/admin" } else { "/cohorts" };
+    let landing = if email == "admin@example.no" {
+        "/admin"
+    } else {
+        "/cohorts"
+    };
     assert_eq!((status, path.as_str()), (200, landing));
     client
 }
