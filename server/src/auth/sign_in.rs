@@ -44,6 +44,22 @@ pub fn sign_in_path(secret: &str) -> String {
     format!("/sign-in/link?token={secret}")
 }
 
+/// A sign-in link that leads to `next` (a path of this site) once used.
+pub fn sign_in_path_to(secret: &str, next: &str) -> String {
+    let next: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
+    format!("{}&next={next}", sign_in_path(secret))
+}
+
+/// A path of this site, so a link cannot send a person elsewhere after signing in: starts with
+/// one `/`, no `//` or `\\` (other hosts to a browser), no control characters, not too long.
+pub fn is_local_path(path: &str) -> bool {
+    path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.contains('\\')
+        && !path.chars().any(char::is_control)
+        && path.len() <= 200
+}
+
 /// Handles "send me a link": records the address in the outbox and wakes the worker, which
 /// looks the person up and sends the link (`digests::worker`). The request does the same work
 /// for a known and an unknown address and never waits for the mail server, so neither its
@@ -158,4 +174,31 @@ pub async fn revoke_sessions(db: &impl ConnectionTrait, user_id: i32) -> AppResu
         .exec(db)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_link_leads_only_to_a_path_of_this_site() {
+        for local in ["/cohorts/3", "/admin", "/sessions/1?done=saved"] {
+            assert!(is_local_path(local), "{local}");
+        }
+        for elsewhere in [
+            "https://evil.example/",
+            "//evil.example/",
+            "/\\evil.example",
+            "cohorts/3",
+            "",
+            "/a\nb",
+        ] {
+            assert!(!is_local_path(elsewhere), "{elsewhere:?}");
+        }
+        assert!(!is_local_path(&format!("/{}", "a".repeat(200))));
+        assert_eq!(
+            sign_in_path_to("secret", "/cohorts/3"),
+            "/sign-in/link?token=secret&next=%2Fcohorts%2F3"
+        );
+    }
 }

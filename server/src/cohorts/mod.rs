@@ -493,7 +493,10 @@ pub async fn appoint_and_notify(
         &facilitator,
         theme.name(language),
         &programme.name,
-        &state.link(&crate::auth::sign_in::sign_in_path(&secret)),
+        &state.link(&crate::auth::sign_in::sign_in_path_to(
+            &secret,
+            &format!("/cohorts/{cohort_id}"),
+        )),
     )?;
     let mailed = match state.mailer.send(mail).await {
         Ok(()) => true,

@@ -97,6 +97,10 @@ pub async fn sign_in_submit(
 pub struct TokenQuery {
     #[serde(default)]
     token: String,
+    /// Where a sign-in link leads once used (a path of this site), e.g. an appointed
+    /// facilitator's cohort.
+    #[serde(default)]
+    next: Option<String>,
 }
 
 #[derive(Template)]
@@ -108,16 +112,30 @@ struct ConfirmLinkPage {
     button: String,
     action: &'static str,
     token: String,
+    next: Option<String>,
 }
 
 /// The e-mailed link opens a page with a button; only the button's POST uses the link, so a
 /// mail scanner that follows links cannot spend it.
 pub async fn sign_in_link(page: Page, Query(query): Query<TokenQuery>) -> PageResult {
-    Ok(confirm_link_page(page.view, "sign_in", "/sign-in/link", query.token))
+    let next = query.next.filter(|next| sign_in::is_local_path(next));
+    Ok(confirm_link_page(
+        page.view,
+        "sign_in",
+        "/sign-in/link",
+        query.token,
+        next,
+    ))
 }
 
 /// The page an e-mailed link opens: texts from `{prefix}.confirm_*`, a button that posts the token.
-fn confirm_link_page(page: PageView, prefix: &str, action: &'static str, token: String) -> axum::response::Response {
+fn confirm_link_page(
+    page: PageView,
+    prefix: &str,
+    action: &'static str,
+    token: String,
+    next: Option<String>,
+) -> axum::response::Response {
     let tr = page.tr;
     render(
         StatusCode::OK,
@@ -127,6 +145,7 @@ fn confirm_link_page(page: PageView, prefix: &str, action: &'static str, token: 
             button: tr.t(&format!("{prefix}.confirm_button")).into(),
             action,
             token,
+            next,
             page,
         },
     )
@@ -135,6 +154,8 @@ fn confirm_link_page(page: PageView, prefix: &str, action: &'static str, token: 
 #[derive(Deserialize)]
 pub struct TokenForm {
     token: String,
+    #[serde(default)]
+    next: Option<String>,
 }
 
 #[derive(Template)]
@@ -153,7 +174,12 @@ pub async fn sign_in_link_submit(
     match redeem_sign_in_secret(&state, &form.token).await {
         Ok(person) => {
             let token = issue_session(&state, &person)?;
-            let to = if person.is_admin { "/admin" } else { "/cohorts" };
+            let landing = if person.is_admin { "/admin" } else { "/cohorts" };
+            let to = form
+                .next
+                .as_deref()
+                .filter(|next| sign_in::is_local_path(next))
+                .unwrap_or(landing);
             Ok((jar.add(session_cookie(&state, token)), Redirect::to(to)).into_response())
         }
         Err(error) => {
@@ -355,13 +381,7 @@ pub async fn invite(
     let Some(role) = Role::parse(&form.role) else {
         return Err(AppError::invalid("invalid_role", "role").into());
     };
-    let session_id = match form.session_id.trim() {
-        "" => None,
-        id => Some(
-            id.parse()
-                .map_err(|_| AppError::invalid("invite_unknown_session", "session_id"))?,
-        ),
-    };
+    let session_id = chosen_session(&form.session_id)?;
     let new = NewInvitation {
         email: form.email,
         name: form.name,
@@ -429,6 +449,20 @@ pub async fn invite_contacts(
 pub struct BatchForm {
     people: String,
     role: String,
+    /// Optional: a session to book the experts for at once.
+    #[serde(default)]
+    session_id: String,
+}
+
+/// The session chosen in an invitation form's select; empty is none.
+fn chosen_session(field: &str) -> Result<Option<i32>, AppError> {
+    match field.trim() {
+        "" => Ok(None),
+        id => id
+            .parse()
+            .map(Some)
+            .map_err(|_| AppError::invalid("invite_unknown_session", "session_id")),
+    }
 }
 
 /// Several addresses at once, one a line.
@@ -444,7 +478,7 @@ pub async fn invite_batch(
     let batch = BatchInvitation {
         people: form.people.clone(),
         role,
-        session_id: None,
+        session_id: chosen_session(&form.session_id)?,
         topic: None,
     };
     match invitations::invite_batch(&state, &page.user, cohort_id, batch).await {
@@ -503,6 +537,7 @@ pub async fn invitation_link(page: Page, Query(query): Query<TokenQuery>) -> Pag
         "invitation",
         "/invitations/accept",
         query.token,
+        None,
     ))
 }
 

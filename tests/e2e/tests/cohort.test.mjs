@@ -154,7 +154,7 @@ test('a facilitator sees the project contacts and invites every one not yet invi
   await expectNoAxeViolations(page);
 
   const since = Date.now();
-  await submitForm(page, contacts.getByRole('button', { name: 'Inviter 1 prosjektkontakter' }), 200);
+  await submitForm(page, contacts.getByRole('button', { name: 'Inviter 1 prosjektkontakt', exact: true }), 200);
   const report = page.locator('#invite-report');
   await report.waitFor();
   assert.equal(await report.getAttribute('role'), 'status');

@@ -97,9 +97,9 @@ test("the facilitator's day takes at most 25 actions", { timeout: 180_000 }, asy
   await adminPage.getByRole('heading', { level: 1, name: 'Oversikt' }).waitFor();
 
   await admin.fill(adminPage.getByLabel('Navn', { exact: true }).last(), `Klimasats-forum ${dates.year}`, 'programme name');
-  await admin.fill(adminPage.getByLabel('Tilskuddsår'), '2021,2022', 'grant years');
-  await admin.fill(adminPage.getByLabel('Starter'), dates.start, 'start');
-  await admin.fill(adminPage.getByLabel('Slutter'), dates.end, 'end');
+  await admin.fill(adminPage.getByLabel('Tildelingsår (skilt med komma)'), '2021,2022', 'grant years');
+  await admin.fill(adminPage.getByLabel('Startdato'), dates.start, 'start');
+  await admin.fill(adminPage.getByLabel('Sluttdato'), dates.end, 'end');
   await admin.click(adminPage.getByRole('button', { name: 'Opprett program' }), 'Opprett program');
   await adminPage.getByRole('status').waitFor();
 
@@ -126,30 +126,50 @@ test("the facilitator's day takes at most 25 actions", { timeout: 180_000 }, asy
   await facilitator.openLink(page, signInLink, 'appointment mail');
   await facilitator.click(page.getByRole('button', { name: 'Logg inn' }), 'Logg inn');
   await page.getByRole('heading', { level: 1, name: THEME }).waitFor();
+  const cohortId = new URL(page.url()).pathname.split('/')[2];
 
   await facilitator.click(page.getByRole('link', { name: 'Planlegg samlingene' }), 'plan');
-  await facilitator.click(page.getByRole('button', { name: 'Foreslå plan' }), 'Foreslå plan');
+  await facilitator.click(page.getByRole('button', { name: 'Foreslå datoer' }), 'Foreslå datoer');
   await facilitator.click(page.getByRole('button', { name: 'Lagre planen' }), 'Lagre planen');
-  await facilitator.click(page.getByRole('link', { name: THEME }), 'back to the cohort');
   await page.getByRole('heading', { level: 1, name: THEME }).waitFor();
   assert.equal(await page.locator('.timeline-item').count(), 4);
 
-  await facilitator.fill(page.getByLabel('Adresser'), `${EXPERT.name} <${EXPERT.email}>`, 'expert');
-  await facilitator.select(page.getByLabel('Samling'), { index: 1 }, 'session 1');
-  await facilitator.click(page.getByRole('button', { name: 'Send invitasjoner' }), 'Send invitasjoner');
+  // Experts are invited in the form for several people at once, whose role is expert unless
+  // changed; choosing a session books the expert for it in the same step.
+  const inviteForm = page.locator('form[action$="/invitations/batch"]');
+  await facilitator.fill(inviteForm.getByLabel('Personer, én per linje'), `${EXPERT.name} <${EXPERT.email}>`, 'expert');
+  await facilitator.select(inviteForm.getByLabel(/Book til samling/), { index: 1 }, 'session 1');
+  await facilitator.click(inviteForm.getByRole('button', { name: 'Inviter alle på listen' }), 'invite');
   await page.getByRole('status').waitFor();
 
-  await facilitator.click(page.getByRole('button', { name: /Inviter alle/ }), 'invite every contact');
+  await facilitator.click(page.getByRole('button', { name: /^Inviter \d+ prosjektkontakt/ }), 'invite every contact');
   await page.getByRole('status').waitFor();
   await expectNoAxeViolations(page);
-
-  const invitation = await latestMailTo(server.outboxDir, EXPERT.email);
-  assert.match(invitation.text, /Samling 1/);
 
   const total = admin.count + facilitator.count;
   const report = [...admin.log.map((line) => `admin: ${line}`), ...facilitator.log.map((line) => `facilitator: ${line}`)];
   console.log(`the facilitator's day: ${admin.count} admin + ${facilitator.count} facilitator = ${total} actions\n${report.join('\n')}`);
   assert.ok(total <= ACTION_LIMIT, `${total} actions (limit ${ACTION_LIMIT}):\n${report.join('\n')}`);
+
+
+  // What the day achieved (checked without counting: the day is over).
+  // The expert's invitation names the cohort and the session they are booked for, with its time.
+  const invitation = await latestMailTo(server.outboxDir, EXPERT.email);
+  assert.match(invitation.text, /Mat og matsvinn/);
+  assert.match(invitation.text, /«Mat og matsvinn – samling 1», \p{L}+ \d{1,2}\. \p{L}+ \d{4} kl\. \d\d:\d\d–\d\d:\d\d/u);
+  // A project contact from the grant file got theirs.
+  const contactMail = await latestMailTo(server.outboxDir, 'kari.nordmann@example.trondheim.kommune.no');
+  assert.ok(contactMail.links.some((link) => link.includes('/invitations/accept')), contactMail.text);
+
+  // The first session is at least three weeks away (the default lead time), and the expert is
+  // booked for it, shown as not yet answered.
+  const sessions = await (await page.request.get(`${server.url}/api/v1/cohorts/${cohortId}/sessions`)).json();
+  assert.equal(sessions.length, 4);
+  await page.goto(`${server.url}/sessions/${sessions[0].id}`);
+  await page.getByText('invitert, ikke svart').first().waitFor();
+  const firstStart = new Date(sessions[0].starts_at);
+  const threeWeeks = Date.now() + 21 * 24 * 3600 * 1000 - 24 * 3600 * 1000;
+  assert.ok(firstStart.getTime() >= threeWeeks, `first session at ${sessions[0].starts_at}`);
 
   await adminContext.close();
   await facilitatorContext.close();
