@@ -577,7 +577,10 @@ mod tests {
         let large = multipart(CSRF_FIELD, "secret-token") + &"x".repeat(2 * FIRST_PART_LIMIT);
         let (token, rebuilt) = first_part_token(BOUNDARY, Body::from(large.clone())).await;
         assert_eq!(token.as_deref(), Some("secret-token"));
-        assert_eq!(axum::body::to_bytes(rebuilt, usize::MAX).await.unwrap(), large.as_bytes());
+        assert_eq!(
+            axum::body::to_bytes(rebuilt, usize::MAX).await.unwrap(),
+            large.as_bytes()
+        );
         assert_eq!(
             multipart_boundary("multipart/form-data; boundary=\"a1b2c3\""),
             Some(BOUNDARY.to_string())

@@ -437,7 +437,12 @@ async fn generated_session_titles_are_shown_in_the_readers_language() {
     let kept = patch(first, "Food and food waste – session 1").await;
     assert_eq!(kept.status.as_u16(), 200, "{}", kept.body);
     let for_admin = app.get(&format!("/api/v1/sessions/{first}"), Some(&admin)).await;
-    assert_eq!(for_admin.json()["title"], "Mat og matsvinn – samling 1", "{}", for_admin.body);
+    assert_eq!(
+        for_admin.json()["title"],
+        "Mat og matsvinn – samling 1",
+        "{}",
+        for_admin.body
+    );
     // A title the facilitator writes is theirs, in every language.
     let written = patch(second, "Kantinemøtet").await;
     assert_eq!(written.status.as_u16(), 200, "{}", written.body);
