@@ -448,7 +448,9 @@ mod tests {
             let tr = Tr::new(language);
             assert_eq!(tr.plural("counted.projects", 1), one);
             assert_eq!(tr.plural("counted.projects", 2_usize), many);
-            assert_eq!(tr.plural("counted.projects", &0_i64), many.replace('2', "0"));
+            let none = 0_i64;
+            let counted: &i64 = &none; // templates pass counts by reference
+            assert_eq!(tr.plural("counted.projects", counted), many.replace('2', "0"));
             assert_eq!(tr.plural("counted.projects", 21_u64), many.replace('2', "21"));
         }
         // More placeholders than the count.

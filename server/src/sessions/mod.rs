@@ -167,10 +167,11 @@ async fn views(state: &AppState, viewer: &CurrentUser, sessions: Vec<session::Mo
     // Themes of the cohorts whose sessions have generated titles.
     let mut themes: HashMap<i32, theme::Model> = HashMap::new();
     for found in &sessions {
-        if found.title_key.as_deref() == Some(GENERATED_TITLE) && !themes.contains_key(&found.cohort_id) {
-            if let Some(theme) = generated_title_theme(&state.db, found).await? {
-                themes.insert(found.cohort_id, theme);
-            }
+        if found.title_key.as_deref() == Some(GENERATED_TITLE)
+            && !themes.contains_key(&found.cohort_id)
+            && let Some(theme) = generated_title_theme(&state.db, found).await?
+        {
+            themes.insert(found.cohort_id, theme);
         }
     }
     let ids: Vec<i32> = sessions.iter().map(|s| s.id).collect();
