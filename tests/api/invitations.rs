@@ -564,6 +564,11 @@ async fn an_appointed_facilitator_gets_a_mail_with_a_sign_in_link_that_works_onc
     assert_eq!(mail.subject(), "Du er fasilitator for Mat og matsvinn i Samling");
     assert!(mail.text().contains("temagruppen Mat og matsvinn"), "{}", mail.text());
     let token = mail.link_token("/sign-in/link");
+    // The link leads to the cohort once used.
+    assert_eq!(
+        mail.link_parameter("/sign-in/link", "next").as_deref(),
+        Some(format!("/cohorts/{food}").as_str())
+    );
     let session = app
         .post_json("/api/v1/auth/session", None, &json!({ "token": token }))
         .await;

@@ -74,7 +74,18 @@ impl ReceivedMail {
             .into_iter()
             .find(|link| link.contains(&format!("{path}?token=")))
             .unwrap_or_else(|| panic!("no link to {path} in: {}", self.text()));
-        link.split("token=").nth(1).expect("a token").to_string()
+        let query = link.split("token=").nth(1).expect("a token");
+        query.split('&').next().unwrap_or(query).to_string()
+    }
+
+    /// The value of `name` in the query of the first link to `path`.
+    pub fn link_parameter(&self, path: &str, name: &str) -> Option<String> {
+        let link = self.links().into_iter().find(|link| link.contains(&format!("{path}?")))?;
+        reqwest::Url::parse(&link)
+            .ok()?
+            .query_pairs()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.into_owned())
     }
 }
 
