@@ -257,7 +257,18 @@ async fn digests(settings: Settings, clock: Arc<dyn Clock>, command: DigestsComm
                 println!("{}", tr.f("cli_lang.no_digests", &[("user", user.as_str())]));
             }
             for preview in previews {
-                println!("=== {}", preview.heading);
+                let heading = tr.f(
+                    "cli_lang.preview_heading",
+                    &[
+                        ("cohort", preview.cohort_id.to_string()),
+                        (
+                            "kind",
+                            tr.t(&format!("digests.kind.{}", preview.kind.code())).to_string(),
+                        ),
+                        ("due", tr.date_time(preview.due_at)),
+                    ],
+                );
+                println!("=== {heading}");
                 match preview.mail {
                     Some(mail) => println!(
                         "{}\n\n{}",

@@ -397,12 +397,13 @@ export async function submitForm(page, button, expectedStatus) {
 
 /**
  * Opens an e-mailed or printed sign-in link and presses its confirm button ("Logg inn"). An
- * admin lands on the administration, everyone else on their cohorts.
+ * admin lands on the administration, everyone else on their cohorts, or where the link leads
+ * (an appointed facilitator's link leads to their cohort).
  */
 export async function confirmSignInLink(page, link) {
   await page.goto(link);
   await submitForm(page, page.getByRole('button', { name: 'Logg inn', exact: true }), 303);
-  await page.waitForURL((url) => url.pathname === '/cohorts' || url.pathname === '/admin');
+  await page.waitForURL((url) => /^\/(cohorts|admin)(\/\d+)?$/.test(url.pathname));
 }
 
 /** Each person's cookies after their first sign-in, per server: the server limits sign-ins per address. */

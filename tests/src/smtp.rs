@@ -80,7 +80,10 @@ impl ReceivedMail {
 
     /// The value of `name` in the query of the first link to `path`.
     pub fn link_parameter(&self, path: &str, name: &str) -> Option<String> {
-        let link = self.links().into_iter().find(|link| link.contains(&format!("{path}?")))?;
+        let link = self
+            .links()
+            .into_iter()
+            .find(|link| link.contains(&format!("{path}?")))?;
         reqwest::Url::parse(&link)
             .ok()?
             .query_pairs()

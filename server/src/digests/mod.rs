@@ -444,8 +444,9 @@ pub async fn unsubscribe(state: &AppState, token: &str) -> AppResult<()> {
 
 /// One digest a person would get, for `samling digests preview`.
 pub struct PersonPreview {
-    /// Which cohort, kind and time.
-    pub heading: String,
+    pub cohort_id: i32,
+    pub kind: DigestKind,
+    pub due_at: DateTime<Utc>,
     /// `None`: nothing for this person (an activity digest with nothing unread, or they do not
     /// want this kind).
     pub mail: Option<crate::mail::transport::OutgoingMail>,
@@ -499,13 +500,9 @@ pub async fn preview_for_person(
                 None
             };
             previews.push(PersonPreview {
-                heading: format!(
-                    "cohort {cohort_id}, {} due {}",
-                    candidate.code(),
-                    next.due_at
-                        .with_timezone(&chrono_tz::Europe::Oslo)
-                        .format("%Y-%m-%d %H:%M %Z")
-                ),
+                cohort_id,
+                kind: candidate,
+                due_at: next.due_at,
                 mail,
             });
         }

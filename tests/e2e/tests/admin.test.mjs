@@ -113,8 +113,10 @@ test('appointing a facilitator mails them a sign-in link and says so', { timeout
   try {
     const siri = await own.newPage();
     await confirmSignInLink(siri, mail.links[0]);
-    assert.equal(new URL(siri.url()).pathname, '/cohorts');
-    await siri.getByRole('link', { name: 'Sirkulærøkonomi' }).waitFor();
+    // The appointment's link leads to the cohort she facilitates.
+    assert.match(new URL(siri.url()).pathname, /^\/cohorts\/\d+$/);
+    await siri.getByRole('heading', { level: 1, name: 'Sirkulærøkonomi' }).waitFor();
+    await siri.getByRole('link', { name: 'Planlegg samlingene' }).waitFor();
   } finally {
     await own.close();
   }

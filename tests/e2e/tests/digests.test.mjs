@@ -46,7 +46,7 @@ async function openSchedule(page) {
 function firstActivity(page) {
   return page
     .getByRole('listitem')
-    .filter({ has: page.getByRole('heading', { level: 2, name: /^Aktivitet:/ }) })
+    .filter({ has: page.getByRole('heading', { level: 3, name: /^Aktivitet:/ }) })
     .filter({ has: page.getByRole('button', { name: 'Send nå' }) })
     .first();
 }
@@ -97,7 +97,7 @@ test('the unsubscribe link in a digest works without signing in', { timeout: TES
   // A reminder, sent now: the facilitator gets one too.
   const reminder = facilitator
     .getByRole('listitem')
-    .filter({ has: facilitator.getByRole('heading', { level: 2, name: /^Påminnelse:/ }) })
+    .filter({ has: facilitator.getByRole('heading', { level: 3, name: /^Påminnelse:/ }) })
     .filter({ has: facilitator.getByRole('button', { name: 'Send nå' }) })
     .first();
   await submitForm(facilitator, reminder.getByRole('button', { name: 'Send nå' }), 303);
@@ -118,13 +118,13 @@ test('the unsubscribe link in a digest works without signing in', { timeout: TES
 test('the command line previews what a person would get and runs what is due', { timeout: TEST_TIMEOUT_MS }, async () => {
   // The expert wants recaps and reminders (the settings test); the facilitator unsubscribed.
   const preview = await runCli(['digests', 'preview', '--user', EXPERT, '--kind', 'reminder'], server);
-  assert.match(preview, /=== cohort \d+, reminder due \d{4}-\d{2}-\d{2} \d{2}:\d{2}/);
-  assert.match(preview, /Subject: Påminnelse: /);
+  assert.match(preview, /=== temagruppe \d+, Påminnelse, sendes \p{L}+ \d{1,2}\. \p{L}+ \d{4} kl\. \d{2}:\d{2}/u);
+  assert.match(preview, /Emne: Påminnelse: /);
   assert.match(preview, /Hei Eli Ekspert,/);
   const unsubscribed = await runCli(['digests', 'preview', '--user', FACILITATOR, '--kind', 'reminder'], server);
-  assert.match(unsubscribed, /\(nothing for this person now\)/);
-  await assert.rejects(runCli(['digests', 'preview', '--user', FACILITATOR, '--kind', 'weekly'], server), /unknown kind/);
+  assert.match(unsubscribed, /\(ingenting til denne personen nå\)/);
+  await assert.rejects(runCli(['digests', 'preview', '--user', FACILITATOR, '--kind', 'weekly'], server), /ukjent slag/);
 
   const run = await runCli(['digests', 'run'], server);
-  assert.match(run, /^Digests decided: \d+, mails enqueued: \d+, sent: \d+, failed: 0$/m);
+  assert.match(run, /^Utsendinger avgjort: \d+, e-poster lagt i kø: \d+, sendt: \d+, mislyktes: 0$/m);
 });
