@@ -1170,7 +1170,12 @@ mod tests {
     #[test]
     fn the_lead_time_still_skips_holidays() {
         // Three weeks after Thursday 3 December 2026 is Christmas Eve, in the Christmas break.
-        let request = request((date(2026, 12, 1), date(2027, 12, 17)), &[], &[], utc(2026, 12, 3, 12, 0));
+        let request = request(
+            (date(2026, 12, 1), date(2027, 12, 17)),
+            &[],
+            &[],
+            utc(2026, 12, 3, 12, 0),
+        );
         let plan = propose_plan(&request).expect("the year has room");
         assert_sound(&request, &plan);
         let first = dates_of(&plan)[0];
@@ -1205,8 +1210,22 @@ mod tests {
         let rules = settings.rules();
         let defaults = PlanningRules::default();
         assert_eq!(
-            (rules.duration, rules.day_starts, rules.day_ends, rules.preferred_starts, rules.min_gap_days, rules.lead_days),
-            (defaults.duration, defaults.day_starts, defaults.day_ends, defaults.preferred_starts, defaults.min_gap_days, defaults.lead_days)
+            (
+                rules.duration,
+                rules.day_starts,
+                rules.day_ends,
+                rules.preferred_starts,
+                rules.min_gap_days,
+                rules.lead_days
+            ),
+            (
+                defaults.duration,
+                defaults.day_starts,
+                defaults.day_ends,
+                defaults.preferred_starts,
+                defaults.min_gap_days,
+                defaults.lead_days
+            )
         );
         let with = |change: fn(&mut PlanningSettings)| {
             let mut changed = PlanningSettings::default();
@@ -1214,7 +1233,10 @@ mod tests {
             changed.validate().map_err(|invalid| invalid.code)
         };
         assert_eq!(with(|s| s.day_ends_hour = 8), Err("planning_day_ends_before_start"));
-        assert_eq!(with(|s| s.session_minutes = 540), Err("planning_session_longer_than_day"));
+        assert_eq!(
+            with(|s| s.session_minutes = 540),
+            Err("planning_session_longer_than_day")
+        );
         assert_eq!(with(|s| s.lead_days = 181), Err("planning_invalid_lead_time"));
         assert_eq!(with(|s| s.lead_days = -1), Err("planning_invalid_lead_time"));
         assert_eq!(with(|s| s.min_gap_days = 0), Err("planning_invalid_gap"));

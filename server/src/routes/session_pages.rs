@@ -204,10 +204,9 @@ pub async fn show(
         .filter(|done| NOTICES.contains(&done.as_str()))
         .map(|done| page.view.t(&format!("session.notice.{done}")).to_string())
         .or_else(|| {
-            query.count.map(|count| {
-                page.view
-                    .f("session_roster.sent", &[("count", count.to_string())])
-            })
+            query
+                .count
+                .map(|count| page.view.f("session_roster.sent", &[("count", count.to_string())]))
         });
     session_page(&state, page, session_id, notice, None, Vec::new()).await
 }
@@ -502,7 +501,11 @@ async fn planning_page(
     error: Option<FormError>,
     warnings: Vec<String>,
 ) -> PageResult {
-    let planning::PlanningOverview { cohort, sessions, rules } = planning::overview(state, &page.user, cohort_id).await?;
+    let planning::PlanningOverview {
+        cohort,
+        sessions,
+        rules,
+    } = planning::overview(state, &page.user, cohort_id).await?;
     let tr = page.view.tr;
     let skipped = proposal
         .as_ref()
@@ -657,7 +660,8 @@ impl PlanningPage {
         let hours = rules.session_minutes / 60;
         let minutes = rules.session_minutes % 60;
         let length = if minutes == 0 {
-            self.page.f("programme_planning.length_hours", &[("hours", hours.to_string())])
+            self.page
+                .f("programme_planning.length_hours", &[("hours", hours.to_string())])
         } else {
             self.page.f(
                 "programme_planning.length_hours_minutes",

@@ -5,9 +5,9 @@ pub mod calendar;
 pub mod feeds;
 pub mod notices;
 pub mod participation;
-pub mod roster;
 pub mod planning;
 pub mod registration;
+pub mod roster;
 
 use std::collections::HashMap;
 

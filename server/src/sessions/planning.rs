@@ -225,7 +225,9 @@ pub async fn update_planning_rules<C: TransactionTrait>(
     now: DateTime<Utc>,
 ) -> AppResult<PlanningSettings> {
     viewer.require(Action::ManageProgrammes)?;
-    settings.validate().map_err(|invalid| AppError::invalid(invalid.code, invalid.field))?;
+    settings
+        .validate()
+        .map_err(|invalid| AppError::invalid(invalid.code, invalid.field))?;
     let txn = crate::db::write_transaction(db).await?;
     let found = crate::db::lock_row::<programme::Entity>(&txn, programme_id).await?;
     let mut active: programme::ActiveModel = found.into();

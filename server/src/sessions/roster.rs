@@ -122,7 +122,11 @@ async fn roster_of(db: &impl ConnectionTrait, session_id: i32) -> AppResult<Sess
         .filter(|a| !(a.needs.trim().is_empty() && a.offers.trim().is_empty()))
         .map(|a| a.user_id)
         .collect();
-    let mut ids: Vec<i32> = registrations.iter().map(|r| r.user_id).chain(answered.iter().copied()).collect();
+    let mut ids: Vec<i32> = registrations
+        .iter()
+        .map(|r| r.user_id)
+        .chain(answered.iter().copied())
+        .collect();
     ids.sort_unstable();
     ids.dedup();
     let users = user::Entity::find().filter(user::Column::Id.is_in(ids)).all(db).await?;
