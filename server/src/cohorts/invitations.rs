@@ -14,16 +14,14 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{find_or_create_user, set_membership};
+use super::{CohortSetting, cohort_setting, find_or_create_user, set_membership};
 use crate::audit;
 use crate::auth::CurrentUser;
 use crate::auth::tokens::{hash_secret, new_secret};
 use crate::domain::email::normalize_email;
 use crate::domain::policy::Action;
 use crate::domain::roles::Role;
-use crate::entities::{
-    cohort, invitation, membership, programme, session, session_expert, session_invitation, theme, user,
-};
+use crate::entities::{cohort, invitation, membership, session, session_expert, session_invitation, theme, user};
 use crate::error::{AppError, AppResult};
 use crate::i18n::{Language, Tr};
 use crate::mail::messages::{self, SessionLine};
@@ -285,24 +283,15 @@ pub fn session_line(tr: Tr, found: &session::Model, topic: &str) -> SessionLine 
 }
 
 /// Mails the invitation. A refusal by the mail server marks it bounced (kept, shown, resendable).
+/// `setting` is the invitation's cohort's, loaded once for a whole batch.
 async fn deliver(
     state: &AppState,
+    setting: &CohortSetting,
     inviter_name: &str,
     invitation: invitation::Model,
     secret: &str,
 ) -> AppResult<invitation::Model> {
-    let cohort = cohort::Entity::find_by_id(invitation.cohort_id)
-        .one(&state.db)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let theme = theme::Entity::find_by_id(cohort.theme_id)
-        .one(&state.db)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let programme = programme::Entity::find_by_id(cohort.programme_id)
-        .one(&state.db)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let CohortSetting { theme, programme } = setting;
     let tr = Tr::new(Language::Nb);
     let mut sessions = Vec::new();
     for booked in session_invitation::Entity::find()
@@ -383,7 +372,8 @@ pub async fn invite(
     };
     let (created, secret) = store(&txn, inviter, cohort_id, &invitee, booking.as_ref(), now).await?;
     txn.commit().await?;
-    let delivered = deliver(state, &inviter.user.name, created, &secret).await?;
+    let setting = cohort_setting(&state.db, cohort_id).await?;
+    let delivered = deliver(state, &setting, &inviter.user.name, created, &secret).await?;
     Ok(view(delivered, now))
 }
 
@@ -438,8 +428,9 @@ async fn invite_many(
         }
     }
     txn.commit().await?;
+    let setting = cohort_setting(&state.db, cohort_id).await?;
     for (created, secret) in stored {
-        let delivered = deliver(state, &inviter.user.name, created, &secret).await?;
+        let delivered = deliver(state, &setting, &inviter.user.name, created, &secret).await?;
         result.add(view(delivered, now));
     }
     Ok(result)
@@ -614,8 +605,9 @@ pub async fn invite_contacts(
         stored.push(store(&txn, inviter, cohort_id, &invitee, None, now).await?);
     }
     txn.commit().await?;
+    let setting = cohort_setting(&state.db, cohort_id).await?;
     for (created, secret) in stored {
-        let delivered = deliver(state, &inviter.user.name, created, &secret).await?;
+        let delivered = deliver(state, &setting, &inviter.user.name, created, &secret).await?;
         result.add(view(delivered, now));
     }
     Ok(result)
@@ -771,7 +763,8 @@ pub async fn resend(state: &AppState, viewer: &CurrentUser, invitation_id: i32) 
     )
     .await?;
     txn.commit().await?;
-    let delivered = deliver(state, &viewer.user.name, found, &secret).await?;
+    let setting = cohort_setting(&state.db, found.cohort_id).await?;
+    let delivered = deliver(state, &setting, &viewer.user.name, found, &secret).await?;
     Ok(view(delivered, now))
 }
 

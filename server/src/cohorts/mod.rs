@@ -461,6 +461,28 @@ pub struct AppointmentOutcome {
     pub mailed: bool,
 }
 
+/// The theme and programme of a cohort: what the mails about it name.
+pub(crate) struct CohortSetting {
+    pub theme: theme::Model,
+    pub programme: programme::Model,
+}
+
+pub(crate) async fn cohort_setting(db: &impl ConnectionTrait, cohort_id: i32) -> AppResult<CohortSetting> {
+    let cohort = cohort::Entity::find_by_id(cohort_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let theme = theme::Entity::find_by_id(cohort.theme_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let programme = programme::Entity::find_by_id(cohort.programme_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(CohortSetting { theme, programme })
+}
+
 /// Appoints a facilitator and mails them which cohort they now run, with a sign-in link that
 /// works once and expires like any sign-in link. A mail server that refuses the mail does not
 /// undo the appointment (they can ask for a link on the sign-in page); `mailed` says so.
@@ -473,18 +495,7 @@ pub async fn appoint_and_notify(
 ) -> AppResult<AppointmentOutcome> {
     let now = state.now();
     let facilitator = appoint_facilitator(&state.db, viewer, cohort_id, email, name, now).await?;
-    let cohort = cohort::Entity::find_by_id(cohort_id)
-        .one(&state.db)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let theme = theme::Entity::find_by_id(cohort.theme_id)
-        .one(&state.db)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let programme = programme::Entity::find_by_id(cohort.programme_id)
-        .one(&state.db)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let CohortSetting { theme, programme } = cohort_setting(&state.db, cohort_id).await?;
     let secret = crate::auth::sign_in::issue_sign_in_secret(&state.db, facilitator.id, now).await?;
     let language = Language::parse(&facilitator.language).unwrap_or(Language::Nb);
     let tr = crate::i18n::Tr::new(language);
