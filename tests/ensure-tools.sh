@@ -48,7 +48,8 @@ fi
 (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 
 # Independent checkers: an OpenAPI validator (the current major of openapi-spec-validator) and
-# schemathesis, the API fuzzer (tests/fuzz-api.sh); Python's icalendar for the .ics files; and
+# schemathesis, the API fuzzer (tests/fuzz-api.sh); Python's icalendar for the .ics files;
+# openpyxl, an independent reader of the report's XLSX exports; and
 # moto's server, an S3-compatible store for the file storage tests. The newest Python there is:
 # 3.11 can fail inside the fuzzer's own threads ("AST constructor recursion depth mismatch").
 python=python3
@@ -63,11 +64,11 @@ fi
 wanted_minor=$("$python" -c 'import sys; print(sys.version_info[1])')
 if [ ! -x target/venv/bin/python ] || [ ! -x target/venv/bin/moto_server ] || [ ! -x target/venv/bin/schemathesis ] \
   || [ "$(target/venv/bin/python -c 'import sys; print(sys.version_info[1])')" != "$wanted_minor" ] \
-  || ! target/venv/bin/python -c 'import openapi_spec_validator, icalendar, moto, schemathesis' 2>/dev/null; then
-  echo "Installing the OpenAPI validator, schemathesis, icalendar and moto's S3 server"
+  || ! target/venv/bin/python -c 'import openapi_spec_validator, icalendar, moto, schemathesis, openpyxl' 2>/dev/null; then
+  echo "Installing the OpenAPI validator, schemathesis, icalendar, openpyxl and moto's S3 server"
   mkdir -p target
   rm -rf target/venv
   "$python" -m venv target/venv
   target/venv/bin/pip install -q --disable-pip-version-check 'openapi-spec-validator>=0.9,<0.10' \
-    'schemathesis>=4.32,<5' 'icalendar>=6,<7' 'moto[server]>=5,<6'
+    'schemathesis>=4.32,<5' 'icalendar>=6,<7' 'moto[server]>=5,<6' 'openpyxl>=3.1,<4'
 fi

@@ -13,6 +13,7 @@ mod m20261205_000008_outbox;
 mod m20261206_000009_invitations;
 mod m20261206_000010_programme_planning;
 mod m20261206_000011_generated_titles;
+mod m20261206_000012_programme_report;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000009_invitations::Migration),
             Box::new(m20261206_000010_programme_planning::Migration),
             Box::new(m20261206_000011_generated_titles::Migration),
+            Box::new(m20261206_000012_programme_report::Migration),
         ]
     }
 }

@@ -14,6 +14,14 @@ pub struct Model {
     pub author_id: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The experience report's fields: what was done, results and effects, what did not work
+    /// (`learned` is what worked, `tips` the tips to others), and who others may call.
+    pub done: String,
+    pub results: String,
+    pub did_not_work: String,
+    pub contact_name: String,
+    pub contact_email: String,
+    pub contact_phone: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -10,6 +10,9 @@ pub struct Model {
     pub needs: String,
     pub offers: String,
     pub updated_at: DateTimeUtc,
+    /// The session where the facilitator took this need up, in its agenda or recap.
+    pub addressed_session_id: Option<i32>,
+    pub addressed_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

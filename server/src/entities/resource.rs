@@ -23,6 +23,8 @@ pub struct Model {
     pub size_bytes: Option<i64>,
     pub posted_by: i32,
     pub created_at: DateTimeUtc,
+    /// How often the file was downloaded.
+    pub downloads: i64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]

@@ -28,6 +28,8 @@ pub struct Model {
     pub recap_published_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// When the facilitator was reminded that attendance or the recap was missing.
+    pub nudged_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
