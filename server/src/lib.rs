@@ -39,6 +39,8 @@ pub mod projects;
 pub mod realtime;
 /// Writing the search index from the stored content when it is empty.
 pub mod reindex;
+/// The programme report: reach, needs, exchange, lessons and usefulness, with exports.
+pub mod reports;
 /// Resources: links and files posted to a cohort.
 pub mod resources;
 /// HTTP routes: pages, API, health.
