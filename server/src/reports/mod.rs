@@ -40,3 +40,19 @@ pub struct Report {
     pub public_only: bool,
     pub tables: Vec<ReportTable>,
 }
+
+/// Computes the report the viewer may see for `scope`, narrowed by `filters`: the whole report
+/// for admins, observers and the cohort's facilitator; a member's cohort's public figures
+/// (`public_only`); 404 for someone outside the scope and 403 for a member below it.
+///
+/// Provisional: it checks nothing and computes nothing yet; the report's engineer fills it in.
+pub async fn build(
+    _db: &impl sea_orm::ConnectionTrait,
+    _viewer: &crate::auth::CurrentUser,
+    scope: Scope,
+    filters: Filters,
+) -> crate::error::AppResult<Report> {
+    Err(crate::error::AppError::Internal(anyhow::anyhow!(
+        "the report for {scope:?} with {filters:?} is not computed yet"
+    )))
+}
