@@ -49,12 +49,12 @@ pub mod routes;
 pub mod search;
 /// Sessions: planning, registration, preparation, polls, recaps, calendars.
 pub mod sessions;
-/// Usefulness surveys after each session and at the programme's close, answered anonymously.
-pub mod surveys;
 /// Building and running the server.
 pub mod startup;
 /// Shared handler state.
 pub mod state;
+/// Usefulness surveys after each session and at the programme's close, answered anonymously.
+pub mod surveys;
 /// Logging.
 pub mod telemetry;
 /// Discussion threads, posts, reactions and moderation.

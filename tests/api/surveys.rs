@@ -133,7 +133,13 @@ async fn add_session(app: &TestApp, cohort_id: i64, number: i32, starts: &str) -
     .expect("a session")
 }
 
-async fn register(app: &TestApp, found: &session::Model, email: &str, status: RegistrationStatus, attended: Option<bool>) {
+async fn register(
+    app: &TestApp,
+    found: &session::Model,
+    email: &str,
+    status: RegistrationStatus,
+    attended: Option<bool>,
+) {
     registration::ActiveModel {
         session_id: Set(found.id),
         user_id: Set(user_id(app, email).await),
@@ -153,12 +159,47 @@ async fn register(app: &TestApp, found: &session::Model, email: &str, status: Re
 async fn friday_session(app: &TestApp, cohort: &Cohort, attendance: bool) -> session::Model {
     let found = add_session(app, cohort.food, 1, "2027-03-12T12:00:00Z").await;
     let mark = |value: bool| attendance.then_some(value);
-    register(app, &found, "kari@example.no", RegistrationStatus::Registered, mark(true)).await;
-    register(app, &found, "eva@example.no", RegistrationStatus::Registered, mark(true)).await;
-    register(app, &found, "aksel@example.no", RegistrationStatus::Registered, mark(false)).await;
+    register(
+        app,
+        &found,
+        "kari@example.no",
+        RegistrationStatus::Registered,
+        mark(true),
+    )
+    .await;
+    register(
+        app,
+        &found,
+        "eva@example.no",
+        RegistrationStatus::Registered,
+        mark(true),
+    )
+    .await;
+    register(
+        app,
+        &found,
+        "aksel@example.no",
+        RegistrationStatus::Registered,
+        mark(false),
+    )
+    .await;
     register(app, &found, "vera@example.no", RegistrationStatus::Waitlisted, None).await;
-    register(app, &found, "lise@example.no", RegistrationStatus::Waitlisted, mark(true)).await;
-    register(app, &found, "olav@example.no", RegistrationStatus::Registered, mark(true)).await;
+    register(
+        app,
+        &found,
+        "lise@example.no",
+        RegistrationStatus::Waitlisted,
+        mark(true),
+    )
+    .await;
+    register(
+        app,
+        &found,
+        "olav@example.no",
+        RegistrationStatus::Registered,
+        mark(true),
+    )
+    .await;
     found
 }
 
@@ -195,16 +236,29 @@ async fn a_participant_answers_once_and_the_answer_cannot_be_traced_to_them() {
         .post_json(&survey_path(&found), Some(&cohort.kari), &json!({ "usefulness": 1 }))
         .await;
     assert_eq!(problem(&again), (409, "survey_already_answered".into()));
-    assert!(again.json()["detail"].as_str().unwrap_or_default().contains("allerede svart"));
+    assert!(
+        again.json()["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("allerede svart")
+    );
 
     let stored = answers(&app).await;
     assert_eq!(stored.len(), 1, "one answer, however often sent");
     let answer = &stored[0];
     assert_eq!(
-        (answer.kind.as_str(), answer.session_id, answer.cohort_id, answer.usefulness),
+        (
+            answer.kind.as_str(),
+            answer.session_id,
+            answer.cohort_id,
+            answer.usefulness
+        ),
         ("session", Some(found.id), cohort.food as i32, Some(4))
     );
-    assert_eq!((answer.helped.as_str(), answer.change.as_str()), ("Eksemplene fra Bergen", ""));
+    assert_eq!(
+        (answer.helped.as_str(), answer.change.as_str()),
+        ("Eksemplene fra Bergen", "")
+    );
     assert_eq!((answer.changed_project.clone(), answer.recommend.clone()), (None, None));
     assert_eq!(answer.answered_on.to_string(), "2027-03-12");
 
@@ -231,10 +285,19 @@ async fn a_participant_answers_once_and_the_answer_cannot_be_traced_to_them() {
     assert_eq!(takers.len(), 1);
     assert_eq!(
         (takers[0].user_id, takers[0].survey.clone(), takers[0].mailed_at),
-        (user_id(&app, "kari@example.no").await, format!("session:{}", found.id), None)
+        (
+            user_id(&app, "kari@example.no").await,
+            format!("session:{}", found.id),
+            None
+        )
     );
     assert_eq!(takers[0].answered_at, Some(utc("2027-03-12T22:30:00Z")));
-    assert!(!column_names(&app, "survey_takers").await.iter().any(|c| c.contains("answer_id")));
+    assert!(
+        !column_names(&app, "survey_takers")
+            .await
+            .iter()
+            .any(|c| c.contains("answer_id"))
+    );
 }
 
 async fn column_names(app: &TestApp, table: &str) -> Vec<String> {
@@ -319,7 +382,9 @@ async fn only_those_who_took_part_answer_and_only_after_the_session() {
         assert_eq!(problem(&refused), (422, "survey_usefulness_out_of_range".into()));
         assert_eq!(refused.json()["field"], "usefulness");
     }
-    let missing = app.post_json(&path, Some(&cohort.kari), &json!({ "helped": "x" })).await;
+    let missing = app
+        .post_json(&path, Some(&cohort.kari), &json!({ "helped": "x" }))
+        .await;
     assert_eq!(problem(&missing), (422, "invalid_fields".into()));
     assert_eq!(missing.json()["field"], "usefulness");
     let long = app
@@ -350,7 +415,14 @@ async fn only_those_who_took_part_answer_and_only_after_the_session() {
 
     // A cancelled session's survey never opens.
     let cancelled = add_session(&app, cohort.food, 2, "2027-03-05T12:00:00Z").await;
-    register(&app, &cancelled, "kari@example.no", RegistrationStatus::Registered, None).await;
+    register(
+        &app,
+        &cancelled,
+        "kari@example.no",
+        RegistrationStatus::Registered,
+        None,
+    )
+    .await;
     let mut change: session::ActiveModel = cancelled.clone().into();
     change.status = Set(SessionStatus::Cancelled);
     change.update(&app.db).await.unwrap();
@@ -381,7 +453,11 @@ async fn the_closing_survey_opens_after_the_cohorts_last_session_and_is_answered
     let outside = app.post_json(&path, Some(&cohort.outsider), &body).await;
     assert_eq!(problem(&outside), (404, "not_found".into()));
     let unknown = app
-        .post_json(&path, Some(&cohort.per), &json!({ "changed_project": "maybe", "recommend": "yes" }))
+        .post_json(
+            &path,
+            Some(&cohort.per),
+            &json!({ "changed_project": "maybe", "recommend": "yes" }),
+        )
         .await;
     assert_eq!(problem(&unknown), (422, "invalid_fields".into()));
     assert_eq!(unknown.json()["field"], "changed_project");
@@ -438,7 +514,10 @@ async fn the_survey_page_takes_an_answer_once_and_thanks() {
     let path = format!("/sessions/{}/survey", found.id);
     let (status, form) = page(&client, &app, &path).await;
     assert_eq!(status, 200);
-    assert!(form.contains("Hvor nyttig var samlingen for deg?") && form.contains("anonyme"), "{form}");
+    assert!(
+        form.contains("Hvor nyttig var samlingen for deg?") && form.contains("anonyme"),
+        "{form}"
+    );
     let csrf = csrf_of(&form);
     let (status, _, refused) = submit(&client, &app, &path, &[("csrf_token", &csrf), ("helped", "Mye")]).await;
     assert_eq!(status, 422);
@@ -489,7 +568,14 @@ async fn the_facilitator_is_reminded_once_on_the_third_working_day_when_somethin
     let friday = friday_session(&app, &cohort, false).await;
     // Tuesday 9 March, ends 13:00 Oslo: attendance recorded and recap published.
     let complete = add_session(&app, cohort.food, 2, "2027-03-09T10:00:00Z").await;
-    register(&app, &complete, "per@example.no", RegistrationStatus::Registered, Some(true)).await;
+    register(
+        &app,
+        &complete,
+        "per@example.no",
+        RegistrationStatus::Registered,
+        Some(true),
+    )
+    .await;
     let mut published: session::ActiveModel = complete.clone().into();
     published.recap_summary = Set("Vi snakket om matsvinn.".into());
     published.recap_published_at = Set(Some(complete.ends_at));
@@ -514,10 +600,21 @@ async fn the_facilitator_is_reminded_once_on_the_third_working_day_when_somethin
         text.contains("Oppmøtet er ikke registrert.") && text.contains("Oppsummeringen er ikke publisert."),
         "{text}"
     );
-    assert!(text.contains(&format!("{}/sessions/{}", app.address, friday.id)), "{text}");
-    let marked = session::Entity::find_by_id(friday.id).one(&app.db).await.unwrap().unwrap();
+    assert!(
+        text.contains(&format!("{}/sessions/{}", app.address, friday.id)),
+        "{text}"
+    );
+    let marked = session::Entity::find_by_id(friday.id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(marked.nudged_at, Some(utc("2027-03-17T07:00:00Z")));
-    let untouched = session::Entity::find_by_id(complete.id).one(&app.db).await.unwrap().unwrap();
+    let untouched = session::Entity::find_by_id(complete.id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(untouched.nudged_at, None, "nothing missing, no reminder");
 
     // Later runs remind no more, even while it is still missing.
@@ -525,7 +622,10 @@ async fn the_facilitator_is_reminded_once_on_the_third_working_day_when_somethin
     let report = run(&state).await;
     assert_eq!(report.nudges.sessions_nudged, 0);
     assert_eq!(nudges_to(&app, "fasilitator@example.no").len(), 1);
-    assert!(nudges_to(&app, "kari@example.no").is_empty(), "only facilitators are reminded");
+    assert!(
+        nudges_to(&app, "kari@example.no").is_empty(),
+        "only facilitators are reminded"
+    );
 }
 
 #[tokio::test]
@@ -588,7 +688,10 @@ async fn those_marked_present_get_the_survey_link_once_unless_they_answered() {
         .await
         .unwrap()
         .expect("Kari's row");
-    assert_eq!((kari.mailed_at, kari.answered_at), (Some(utc("2027-03-12T14:05:00Z")), None));
+    assert_eq!(
+        (kari.mailed_at, kari.answered_at),
+        (Some(utc("2027-03-12T14:05:00Z")), None)
+    );
 
     // The next run mails nobody again.
     set_clock(&app, "2027-03-13T14:05:00Z");

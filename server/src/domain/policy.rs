@@ -296,7 +296,10 @@ mod tests {
             assert_eq!(decide(&actor(false, &[(1, role)]), answer(true)), Decision::Forbidden);
         }
         assert_eq!(decide(&actor(true, &[]), answer(true)), Decision::Forbidden);
-        assert_eq!(decide(&actor(false, &[(2, Role::ProjectLead)]), answer(true)), Decision::NotFound);
+        assert_eq!(
+            decide(&actor(false, &[(2, Role::ProjectLead)]), answer(true)),
+            Decision::NotFound
+        );
     }
 
     #[test]

@@ -163,7 +163,11 @@ async fn nudge_facilitators(state: &AppState, found: &session::Model) -> AppResu
         enqueue(state, &txn, person, mail).await?;
     }
     txn.commit().await?;
-    tracing::info!(session = found.id, mails = facilitators.len(), "facilitators reminded of missing attendance or recap");
+    tracing::info!(
+        session = found.id,
+        mails = facilitators.len(),
+        "facilitators reminded of missing attendance or recap"
+    );
     Ok(Some(facilitators.len()))
 }
 

@@ -239,7 +239,7 @@ pub async fn answer_session(
         took_part: took_part(&state.db, session_id, viewer.user.id).await?,
     })?;
     let now = state.now();
-    if !session_opens_at(&found).is_some_and(|at| at <= now) {
+    if session_opens_at(&found).is_none_or(|at| at > now) {
         return Err(AppError::Conflict {
             code: "survey_not_open",
         });
@@ -263,7 +263,15 @@ pub async fn answer_session(
         answered_on: Set(oslo_date(now)),
         ..Default::default()
     };
-    record(state, viewer.user.id, &session_survey(session_id), programme_id, Some(session_id), answer).await
+    record(
+        state,
+        viewer.user.id,
+        &session_survey(session_id),
+        programme_id,
+        Some(session_id),
+        answer,
+    )
+    .await
 }
 
 /// Answers the closing survey in one of the caller's cohorts, once per programme.
@@ -280,10 +288,7 @@ pub async fn answer_closing(
         took_part: true,
     })?;
     let now = state.now();
-    if !closing_opens_at(&state.db, cohort_id)
-        .await?
-        .is_some_and(|at| at <= now)
-    {
+    if closing_opens_at(&state.db, cohort_id).await?.is_none_or(|at| at > now) {
         return Err(AppError::Conflict {
             code: "survey_not_open",
         });
@@ -303,7 +308,15 @@ pub async fn answer_closing(
         answered_on: Set(oslo_date(now)),
         ..Default::default()
     };
-    record(state, viewer.user.id, &closing_survey(programme_id), programme_id, None, answer).await
+    record(
+        state,
+        viewer.user.id,
+        &closing_survey(programme_id),
+        programme_id,
+        None,
+        answer,
+    )
+    .await
 }
 
 async fn programme_of(db: &impl ConnectionTrait, cohort_id: i32) -> AppResult<i32> {
