@@ -15,6 +15,7 @@ mod pages;
 mod participation;
 mod post_pages;
 mod problems;
+mod reports;
 mod realtime;
 mod reliability;
 mod resources;

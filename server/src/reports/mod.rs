@@ -58,6 +58,14 @@ pub async fn build(
     scope: Scope,
     filters: Filters,
 ) -> crate::error::AppResult<Report> {
+    // An empty county (a form's "all counties") is no filter.
+    let filters = Filters {
+        county: filters
+            .county
+            .map(|county| county.trim().to_owned())
+            .filter(|county| !county.is_empty()),
+        grant_year: filters.grant_year,
+    };
     let context = context::Context::load(db, viewer, scope, &filters).await?;
     let reach = reach::Reach::load(db, &context).await?;
     let mut tables = Vec::new();
