@@ -91,9 +91,9 @@ impl Reach {
         let sessions = sql.bind_list(context.session_ids());
         let text = format!(
             "SELECT r.session_id, m.grant_id, s.cohort_id, \
-               MAX(CASE WHEN r.status = {registered} THEN 1 ELSE 0 END) AS registered, \
-               MAX(CASE WHEN r.status = {waitlisted} THEN 1 ELSE 0 END) AS waitlisted, \
-               MAX(CASE WHEN r.attended THEN 1 ELSE 0 END) AS attended \
+               CAST(MAX(CASE WHEN r.status = {registered} THEN 1 ELSE 0 END) AS BIGINT) AS registered, \
+               CAST(MAX(CASE WHEN r.status = {waitlisted} THEN 1 ELSE 0 END) AS BIGINT) AS waitlisted, \
+               CAST(MAX(CASE WHEN r.attended THEN 1 ELSE 0 END) AS BIGINT) AS attended \
              FROM registrations r JOIN sessions s ON s.id = r.session_id \
              JOIN memberships m ON m.user_id = r.user_id AND m.cohort_id = s.cohort_id \
              WHERE m.role = {lead} AND m.grant_id IS NOT NULL AND r.session_id IN ({sessions}) \
