@@ -5,9 +5,9 @@ use chrono::{Duration, NaiveDate};
 use reqwest::StatusCode;
 use samling::domain::roles::Role;
 use samling::entities::{grant, lesson, lesson_read, preparation, resource, suggestion_follow, survey_answer, user};
+use samling_tests::{ClockExt, TestApp, spawn_app};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::{Value, json};
-use samling_tests::{ClockExt, TestApp, spawn_app};
 
 /// Two themes, two counties, two grant years: food waste in Trondheim, Bergen and Voss; the
 /// circular economy in Stjørdal and Trondheim.
@@ -43,7 +43,10 @@ async fn accept(app: &TestApp, email: &str) -> String {
         .post_json("/api/v1/invitations/accept", None, &json!({ "token": token }))
         .await;
     assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.body);
-    accepted.json()["session"]["token"].as_str().expect("a token").to_string()
+    accepted.json()["session"]["token"]
+        .as_str()
+        .expect("a token")
+        .to_string()
 }
 
 async fn user_id(app: &TestApp, email: &str) -> i32 {
@@ -101,10 +104,23 @@ async fn thread(app: &TestApp, token: &str, cohort: i64, title: &str, session: O
 
 /// A client id from a text, unique enough for one test.
 fn uuid_like(text: &str) -> String {
-    text.bytes().map(|byte| format!("{byte:02x}")).collect::<String>().chars().take(60).collect()
+    text.bytes()
+        .map(|byte| format!("{byte:02x}"))
+        .collect::<String>()
+        .chars()
+        .take(60)
+        .collect()
 }
 
-async fn survey(app: &TestApp, programme: i64, cohort: i64, session: Option<i64>, usefulness: Option<i32>, helped: &str, change: &str, closing: (Option<&str>, Option<&str>)) {
+async fn survey(
+    app: &TestApp,
+    programme: i64,
+    cohort: i64,
+    session: Option<i64>,
+    usefulness: Option<i32>,
+    (helped, change): (&str, &str),
+    closing: (Option<&str>, Option<&str>),
+) {
     survey_answer::ActiveModel {
         kind: Set(if session.is_some() { "session" } else { "programme" }.into()),
         programme_id: Set(programme as i32),
@@ -141,12 +157,20 @@ async fn known_programme() -> Known {
     let (food, circular) = (cohort("mat-og-matsvinn"), cohort("sirkulaerokonomi"));
     assert_eq!(cohorts.as_array().unwrap().len(), 2, "{cohorts}");
 
-    let food_facilitator = app.facilitator_token(&admin, food, "fa@example.no", "Frida Fasilitator").await;
-    let circular_facilitator = app.facilitator_token(&admin, circular, "fc@example.no", "Carl Fasilitator").await;
+    let food_facilitator = app
+        .facilitator_token(&admin, food, "fa@example.no", "Frida Fasilitator")
+        .await;
+    let circular_facilitator = app
+        .facilitator_token(&admin, circular, "fc@example.no", "Carl Fasilitator")
+        .await;
     // Every project's contact is invited; Voss never answers.
     for (facilitator, cohort) in [(&food_facilitator, food), (&circular_facilitator, circular)] {
         ok(app
-            .post_json(&format!("/api/v1/cohorts/{cohort}/invitations/contacts"), Some(facilitator), &json!({}))
+            .post_json(
+                &format!("/api/v1/cohorts/{cohort}/invitations/contacts"),
+                Some(facilitator),
+                &json!({}),
+            )
             .await)
         .await;
     }
@@ -154,19 +178,38 @@ async fn known_programme() -> Known {
     let ola = accept(&app, "ola@bergen.example.no").await;
     let per = accept(&app, "per@stjordal.example.no").await;
     let anne = accept(&app, "anne@trondheim.example.no").await;
-    let eva = app.member_token(food, "eva@example.no", "Eva Ekspert", Role::Expert).await;
+    let eva = app
+        .member_token(food, "eva@example.no", "Eva Ekspert", Role::Expert)
+        .await;
 
     let food_sessions = app.plan_sessions(&food_facilitator, food).await;
     let circular_sessions = app.plan_sessions(&circular_facilitator, circular).await;
     let (f1, f2, c1) = (id(&food_sessions[0]), id(&food_sessions[1]), id(&circular_sessions[0]));
     // One seat in the first food session: Kari gets it, Ola waits.
     ok(app
-        .send_json(reqwest::Method::PATCH, &format!("/api/v1/sessions/{f1}"), Some(&food_facilitator), &json!({ "capacity": 1 }))
+        .send_json(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/sessions/{f1}"),
+            Some(&food_facilitator),
+            &json!({ "capacity": 1 }),
+        )
         .await)
     .await;
-    for (token, session) in [(&kari, f1), (&ola, f1), (&kari, f2), (&ola, f2), (&per, c1), (&anne, c1)] {
+    for (token, session) in [
+        (&kari, f1),
+        (&ola, f1),
+        (&kari, f2),
+        (&ola, f2),
+        (&per, c1),
+        (&anne, c1),
+    ] {
         ok(app
-            .send_json(reqwest::Method::PUT, &format!("/api/v1/sessions/{session}/registration"), Some(token), &json!({}))
+            .send_json(
+                reqwest::Method::PUT,
+                &format!("/api/v1/sessions/{session}/registration"),
+                Some(token),
+                &json!({}),
+            )
             .await)
         .await;
     }
@@ -177,7 +220,12 @@ async fn known_programme() -> Known {
         (&anne, c1, "  "),
     ] {
         ok(app
-            .send_json(reqwest::Method::PUT, &format!("/api/v1/sessions/{session}/preparation"), Some(token), &json!({ "needs": needs, "offers": "" }))
+            .send_json(
+                reqwest::Method::PUT,
+                &format!("/api/v1/sessions/{session}/preparation"),
+                Some(token),
+                &json!({ "needs": needs, "offers": "" }),
+            )
             .await)
         .await;
     }
@@ -189,7 +237,12 @@ async fn known_programme() -> Known {
     app.clock.advance(Duration::hours(1));
     let answer = post(&app, &eva, t1, "Slik gjør vi det").await;
     ok(app
-        .send_json(reqwest::Method::PUT, &format!("/api/v1/threads/{t1}/answer"), Some(&kari), &json!({ "post_id": answer }))
+        .send_json(
+            reqwest::Method::PUT,
+            &format!("/api/v1/threads/{t1}/answer"),
+            Some(&kari),
+            &json!({ "post_id": answer }),
+        )
         .await)
     .await;
     let t2 = thread(&app, &ola, food, "Erfaringer med maler", None).await;
@@ -202,7 +255,11 @@ async fn known_programme() -> Known {
     thread(&app, &per, circular, "Sirkulære innkjøp?", None).await;
 
     // Attendance once the sessions have been held.
-    let last = food_sessions[1]["starts_at"].as_str().unwrap().parse::<chrono::DateTime<chrono::Utc>>().unwrap()
+    let last = food_sessions[1]["starts_at"]
+        .as_str()
+        .unwrap()
+        .parse::<chrono::DateTime<chrono::Utc>>()
+        .unwrap()
         .max(circular_sessions[0]["starts_at"].as_str().unwrap().parse().unwrap());
     app.clock.advance(last - app.clock.now_for_tests() + Duration::days(1));
     // Months later: everyone signs in again.
@@ -218,11 +275,24 @@ async fn known_programme() -> Known {
     );
     for (facilitator, session, marks) in [
         (&food_facilitator, f1, json!([{ "user_id": kari_id, "attended": true }])),
-        (&food_facilitator, f2, json!([{ "user_id": kari_id, "attended": false }, { "user_id": ola_id, "attended": true }])),
-        (&circular_facilitator, c1, json!([{ "user_id": per_id, "attended": true }, { "user_id": anne_id, "attended": false }])),
+        (
+            &food_facilitator,
+            f2,
+            json!([{ "user_id": kari_id, "attended": false }, { "user_id": ola_id, "attended": true }]),
+        ),
+        (
+            &circular_facilitator,
+            c1,
+            json!([{ "user_id": per_id, "attended": true }, { "user_id": anne_id, "attended": false }]),
+        ),
     ] {
         ok(app
-            .send_json(reqwest::Method::PUT, &format!("/api/v1/sessions/{session}/attendance"), Some(facilitator), &marks)
+            .send_json(
+                reqwest::Method::PUT,
+                &format!("/api/v1/sessions/{session}/attendance"),
+                Some(facilitator),
+                &marks,
+            )
             .await)
         .await;
     }
@@ -310,7 +380,11 @@ async fn known_programme() -> Known {
     .await
     .unwrap();
     // Read in the same programme, by a later programme, and by someone with none.
-    for (reader, programme_id) in [(ola_id, Some(programme as i32)), (per_id, Some(later as i32)), (anne_id, None)] {
+    for (reader, programme_id) in [
+        (ola_id, Some(programme as i32)),
+        (per_id, Some(later as i32)),
+        (anne_id, None),
+    ] {
         lesson_read::ActiveModel {
             lesson_id: Set(written.id),
             user_id: Set(reader),
@@ -331,10 +405,28 @@ async fn known_programme() -> Known {
         (Some(3), "", ""),
         (Some(2), "", ""),
     ] {
-        survey(&app, programme, food, Some(f1), usefulness, helped, change, (None, None)).await;
+        survey(
+            &app,
+            programme,
+            food,
+            Some(f1),
+            usefulness,
+            (helped, change),
+            (None, None),
+        )
+        .await;
     }
     for _ in 0..4 {
-        survey(&app, programme, food, Some(f2), Some(5), "Hemmelig", "Hemmelig", (None, None)).await;
+        survey(
+            &app,
+            programme,
+            food,
+            Some(f2),
+            Some(5),
+            ("Hemmelig", "Hemmelig"),
+            (None, None),
+        )
+        .await;
     }
     for closing in [
         (Some("yes"), Some("yes")),
@@ -343,7 +435,7 @@ async fn known_programme() -> Known {
         (Some("no"), Some("unsure")),
         (None, Some("no")),
     ] {
-        survey(&app, programme, food, None, None, "", "", closing).await;
+        survey(&app, programme, food, None, None, ("", ""), closing).await;
     }
 
     Known {
@@ -452,7 +544,12 @@ async fn the_programme_report_counts_every_figure_of_a_known_programme() {
         })
     );
     // The summary keeps its order.
-    let order: Vec<Value> = rows(&report, "summary").as_array().unwrap().iter().map(|row| row[0].clone()).collect();
+    let order: Vec<Value> = rows(&report, "summary")
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row[0].clone())
+        .collect();
     assert_eq!(order[0], "funded_projects");
     assert_eq!(order[order.len() - 1], "closing_survey_answers");
 
@@ -460,15 +557,34 @@ async fn the_programme_report_counts_every_figure_of_a_known_programme() {
     let mut by_session = Vec::new();
     for (index, session) in food.iter().enumerate() {
         let (registered, waitlisted, attended) = [(1, 1, 1), (2, 0, 1)].get(index).copied().unwrap_or((0, 0, 0));
-        by_session.push(json!([FOOD, label(session), date(session), 3, registered, waitlisted, attended]));
+        by_session.push(json!([
+            FOOD,
+            label(session),
+            date(session),
+            3,
+            registered,
+            waitlisted,
+            attended
+        ]));
     }
     for (index, session) in circular.iter().enumerate() {
         let (registered, attended) = if index == 0 { (2, 1) } else { (0, 0) };
-        by_session.push(json!([CIRCULAR, label(session), date(session), 2, registered, 0, attended]));
+        by_session.push(json!([
+            CIRCULAR,
+            label(session),
+            date(session),
+            2,
+            registered,
+            0,
+            attended
+        ]));
     }
     assert_eq!(food.len() + circular.len(), 8);
     assert_eq!(rows(&report, "reach_by_session"), Value::Array(by_session));
-    assert_eq!(table(&report, "reach_by_session")["chart"], json!({ "label_column": 1, "value_columns": [4, 6] }));
+    assert_eq!(
+        table(&report, "reach_by_session")["chart"],
+        json!({ "label_column": 1, "value_columns": [4, 6] })
+    );
     assert_eq!(
         rows(&report, "reach_by_municipality"),
         json!([
@@ -507,14 +623,46 @@ async fn the_programme_report_counts_every_figure_of_a_known_programme() {
     // Admins see who wrote a need.
     assert_eq!(
         columns(&report, "needs"),
-        ["session", "municipality", "project", "state", "addressed_in", "need", "person"]
+        [
+            "session",
+            "municipality",
+            "project",
+            "state",
+            "addressed_in",
+            "need",
+            "person"
+        ]
     );
     assert_eq!(
         rows(&report, "needs"),
         json!([
-            [label(&food[0]), "Bergen kommune", "2022-0433", "open", null, "Maler for måling", "Ola Hansen"],
-            [label(&food[0]), "Trondheim kommune", "2021-0412", "addressed", label(&food[1]), "Hjelp med veiing", "Kari Nordmann"],
-            [label(&circular[0]), "Stjørdal kommune", "2021-0530", "addressed", label(&circular[0]), "Innkjøpsavtaler", "Per Olsen"],
+            [
+                label(&food[0]),
+                "Bergen kommune",
+                "2022-0433",
+                "open",
+                null,
+                "Maler for måling",
+                "Ola Hansen"
+            ],
+            [
+                label(&food[0]),
+                "Trondheim kommune",
+                "2021-0412",
+                "addressed",
+                label(&food[1]),
+                "Hjelp med veiing",
+                "Kari Nordmann"
+            ],
+            [
+                label(&circular[0]),
+                "Stjørdal kommune",
+                "2021-0530",
+                "addressed",
+                label(&circular[0]),
+                "Innkjøpsavtaler",
+                "Per Olsen"
+            ],
         ])
     );
 
@@ -527,12 +675,28 @@ async fn the_programme_report_counts_every_figure_of_a_known_programme() {
     );
     assert_eq!(
         columns(&report, "lessons"),
-        ["project", "municipality", "theme", "written", "contact_person", "reads_by_later_programmes", "reads"]
+        [
+            "project",
+            "municipality",
+            "theme",
+            "written",
+            "contact_person",
+            "reads_by_later_programmes",
+            "reads"
+        ]
     );
     assert_eq!(
         rows(&report, "lessons"),
         json!([
-            ["2021-0412", "Trondheim kommune", "Mat og matsvinn", "yes", "Kari Nordmann", 1, 3],
+            [
+                "2021-0412",
+                "Trondheim kommune",
+                "Mat og matsvinn",
+                "yes",
+                "Kari Nordmann",
+                1,
+                3
+            ],
             ["2021-0530", "Stjørdal kommune", "Sirkulærøkonomi", "no", null, 0, 0],
             ["2022-0433", "Bergen kommune", "Mat og matsvinn", "no", null, 0, 0],
             ["2022-0440", "Voss kommune", "Mat og matsvinn", "no", null, 0, 0],
@@ -549,7 +713,17 @@ async fn the_programme_report_counts_every_figure_of_a_known_programme() {
         });
     }
     for session in circular {
-        usefulness.push(json!([CIRCULAR, label(session), null, null, null, null, null, null, null]));
+        usefulness.push(json!([
+            CIRCULAR,
+            label(session),
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null
+        ]));
     }
     assert_eq!(rows(&report, "usefulness_by_session"), Value::Array(usefulness));
     // The second food session had four answers: held back.
@@ -577,7 +751,10 @@ async fn the_programme_report_counts_every_figure_of_a_known_programme() {
             [label(&food[0]), "change", "Mer tid"],
         ])
     );
-    assert!(!report.to_string().contains("Hemmelig"), "no text of a session with four answers");
+    assert!(
+        !report.to_string().contains("Hemmelig"),
+        "no text of a session with four answers"
+    );
 }
 
 #[tokio::test]
@@ -587,7 +764,12 @@ async fn filters_theme_cohort_and_session_reports_count_their_own_share() {
     let food = &known.food_sessions;
 
     // By county: Bergen and Voss.
-    let vestland = report(app, &known.admin, &format!("programmes/{}?county=Vestland", known.programme)).await;
+    let vestland = report(
+        app,
+        &known.admin,
+        &format!("programmes/{}?county=Vestland", known.programme),
+    )
+    .await;
     assert_eq!(vestland["filters"], json!({ "county": "Vestland", "grant_year": null }));
     let figures = summary(&vestland);
     for (figure, value) in [
@@ -607,13 +789,25 @@ async fn filters_theme_cohort_and_session_reports_count_their_own_share() {
         assert_eq!(figures[figure], value, "{figure}");
     }
     assert_eq!(rows(&vestland, "reach_by_county"), json!([["Vestland", 2, 2, 1, 1]]));
-    assert_eq!(rows(&vestland, "never_came"), json!([["Voss kommune", "Vestland", 1, 1]]));
+    assert_eq!(
+        rows(&vestland, "never_came"),
+        json!([["Voss kommune", "Vestland", 1, 1]])
+    );
 
     // By grant year: the two 2021 projects, both came.
-    let year = report(app, &known.admin, &format!("programmes/{}?grant_year=2021", known.programme)).await;
+    let year = report(
+        app,
+        &known.admin,
+        &format!("programmes/{}?grant_year=2021", known.programme),
+    )
+    .await;
     let figures = summary(&year);
     assert_eq!(
-        (figures["funded_projects"].clone(), figures["projects_attended"].clone(), figures["share_reached"].clone()),
+        (
+            figures["funded_projects"].clone(),
+            figures["projects_attended"].clone(),
+            figures["share_reached"].clone()
+        ),
         (json!(2), json!(2), json!(1.0))
     );
     assert_eq!(rows(&year, "never_came"), json!([]));
@@ -687,11 +881,17 @@ async fn filters_theme_cohort_and_session_reports_count_their_own_share() {
         json!([[FOOD, label(&food[1]), null, null, null, null, null, null, null]])
     );
     assert_eq!(table(&four, "usefulness_by_session")["note"], "too_few_answers");
-    assert_eq!(rows(&four, "usefulness_distribution"), json!([[1, 0], [2, 0], [3, 0], [4, 0], [5, 0]]));
+    assert_eq!(
+        rows(&four, "usefulness_distribution"),
+        json!([[1, 0], [2, 0], [3, 0], [4, 0], [5, 0]])
+    );
     assert_eq!(rows(&four, "survey_texts"), json!([]));
     assert_eq!(table(&four, "survey_texts")["note"], "too_few_answers");
     let figures = summary(&four);
-    assert_eq!((figures["survey_answers"].clone(), figures["mean_usefulness"].clone()), (json!(0), Value::Null));
+    assert_eq!(
+        (figures["survey_answers"].clone(), figures["mean_usefulness"].clone()),
+        (json!(0), Value::Null)
+    );
     assert!(!four.to_string().contains("Hemmelig"));
 }
 
@@ -719,7 +919,9 @@ async fn who_sees_what_of_the_report() {
     }
     assert_eq!(app.get(&programme, None).await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(
-        app.get("/api/v1/reports/programmes/9999", Some(&known.admin)).await.status,
+        app.get("/api/v1/reports/programmes/9999", Some(&known.admin))
+            .await
+            .status,
         StatusCode::NOT_FOUND
     );
 
@@ -728,21 +930,38 @@ async fn who_sees_what_of_the_report() {
     assert_eq!(response.status, StatusCode::FORBIDDEN);
     assert_eq!(response.code(), "forbidden");
     assert_eq!(
-        app.get(&format!("/api/v1/reports/themes/{FOOD_THEME}"), Some(&known.kari)).await.status,
+        app.get(&format!("/api/v1/reports/themes/{FOOD_THEME}"), Some(&known.kari))
+            .await
+            .status,
         StatusCode::FORBIDDEN
     );
     assert_eq!(
-        app.get(&format!("/api/v1/reports/themes/{CIRCULAR_THEME}"), Some(&known.kari)).await.status,
+        app.get(&format!("/api/v1/reports/themes/{CIRCULAR_THEME}"), Some(&known.kari))
+            .await
+            .status,
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        app.get(&format!("/api/v1/reports/cohorts/{}", known.circular), Some(&known.kari)).await.status,
+        app.get(
+            &format!("/api/v1/reports/cohorts/{}", known.circular),
+            Some(&known.kari)
+        )
+        .await
+        .status,
         StatusCode::NOT_FOUND
     );
     // Their cohort: only the public figures.
     let public = report(app, &known.kari, &format!("cohorts/{}", known.food)).await;
     assert_eq!(public["public_only"], true);
-    assert_eq!(keys(&public), ["summary", "reach_by_session", "reach_by_municipality", "reach_by_county"]);
+    assert_eq!(
+        keys(&public),
+        [
+            "summary",
+            "reach_by_session",
+            "reach_by_municipality",
+            "reach_by_county"
+        ]
+    );
     assert_eq!(
         summary(&public),
         json!({
@@ -765,7 +984,10 @@ async fn who_sees_what_of_the_report() {
     assert_eq!(public_session["public_only"], true);
 
     // The facilitator: the whole cohort, no names; not the programme.
-    assert_eq!(app.get(&programme, Some(&known.food_facilitator)).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get(&programme, Some(&known.food_facilitator)).await.status,
+        StatusCode::FORBIDDEN
+    );
     let full = report(app, &known.food_facilitator, &format!("cohorts/{}", known.food)).await;
     assert_eq!(full["public_only"], false);
     assert_eq!(
@@ -774,25 +996,43 @@ async fn who_sees_what_of_the_report() {
     );
     assert_eq!(
         columns(&full, "lessons"),
-        ["project", "municipality", "theme", "written", "reads_by_later_programmes", "reads"]
+        [
+            "project",
+            "municipality",
+            "theme",
+            "written",
+            "reads_by_later_programmes",
+            "reads"
+        ]
     );
     assert!(!full.to_string().contains("Kari Nordmann"));
     assert!(full.to_string().contains("Hjelp med veiing"));
 
     // The agency's observer: the programme and the theme, whole, without names.
-    let observer = app.member_token(known.food, "observer@miljodir.example.no", "Oda Observatør", Role::Observer).await;
+    let observer = app
+        .member_token(
+            known.food,
+            "observer@miljodir.example.no",
+            "Oda Observatør",
+            Role::Observer,
+        )
+        .await;
     let seen = report(app, &observer, &format!("programmes/{}", known.programme)).await;
     assert_eq!(seen["public_only"], false);
     assert_eq!(summary(&seen)["funded_projects"], 5);
     assert!(!seen.to_string().contains("Ola Hansen"));
     report(app, &observer, &format!("themes/{FOOD_THEME}")).await;
     assert_eq!(
-        app.get(&format!("/api/v1/reports/themes/{CIRCULAR_THEME}"), Some(&observer)).await.status,
+        app.get(&format!("/api/v1/reports/themes/{CIRCULAR_THEME}"), Some(&observer))
+            .await
+            .status,
         StatusCode::NOT_FOUND
     );
 
     // A filter that cannot be read.
-    let bad = app.get(&format!("{programme}?grant_year=abc"), Some(&known.admin)).await;
+    let bad = app
+        .get(&format!("{programme}?grant_year=abc"), Some(&known.admin))
+        .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
     assert_eq!(bad.code(), "invalid_fields");
     assert_eq!(bad.json()["field"], "grant_year");

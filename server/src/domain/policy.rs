@@ -624,7 +624,10 @@ mod tests {
 
     #[test]
     fn the_observer_role_decides_a_wide_report_before_any_other() {
-        let many = actor(false, &[(1, Role::ProjectLead), (2, Role::Observer), (3, Role::Facilitator)]);
+        let many = actor(
+            false,
+            &[(1, Role::ProjectLead), (2, Role::Observer), (3, Role::Facilitator)],
+        );
         assert_eq!(report_role(&many, [1, 2, 3]), Some(Role::Observer));
         assert_eq!(report_role(&many, [1, 3]), Some(Role::Facilitator));
         assert_eq!(report_role(&many, [1]), Some(Role::ProjectLead));

@@ -50,7 +50,10 @@ impl Context {
                 true,
             ),
             Scope::Theme(id) => (
-                cohort::Entity::find().filter(cohort::Column::ThemeId.eq(id)).all(db).await?,
+                cohort::Entity::find()
+                    .filter(cohort::Column::ThemeId.eq(id))
+                    .all(db)
+                    .await?,
                 None,
                 true,
             ),
@@ -60,7 +63,10 @@ impl Context {
                 false,
             ),
             Scope::Session(id) => {
-                let found = session::Entity::find_by_id(id).one(db).await?.ok_or(AppError::NotFound)?;
+                let found = session::Entity::find_by_id(id)
+                    .one(db)
+                    .await?
+                    .ok_or(AppError::NotFound)?;
                 let cohorts = cohort::Entity::find_by_id(found.cohort_id)
                     .one(db)
                     .await?
@@ -115,8 +121,11 @@ impl Context {
         let sessions = match only_session {
             Some(found) => vec![found],
             None => {
-                let order: HashMap<i32, usize> =
-                    cohorts.iter().enumerate().map(|(index, cohort)| (cohort.id, index)).collect();
+                let order: HashMap<i32, usize> = cohorts
+                    .iter()
+                    .enumerate()
+                    .map(|(index, cohort)| (cohort.id, index))
+                    .collect();
                 let mut sessions = session::Entity::find()
                     .filter(session::Column::CohortId.is_in(cohorts.iter().map(|cohort| cohort.id)))
                     .order_by_asc(session::Column::Number)
@@ -182,7 +191,11 @@ impl Context {
             organisations,
         };
         if let Scope::Cohort(_) = scope {
-            context.title = context.cohorts.first().map(|found| context.cohort_label(found)).unwrap_or_default();
+            context.title = context
+                .cohorts
+                .first()
+                .map(|found| context.cohort_label(found))
+                .unwrap_or_default();
         }
         Ok(context)
     }

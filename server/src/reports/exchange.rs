@@ -77,7 +77,7 @@ fn median(waits: &[f64]) -> Option<f64> {
     let mut sorted = waits.to_vec();
     sorted.sort_by(f64::total_cmp);
     let middle = sorted.len() / 2;
-    let value = if sorted.len() % 2 == 0 {
+    let value = if sorted.len().is_multiple_of(2) {
         (sorted[middle - 1] + sorted[middle]) / 2.0
     } else {
         sorted[middle]
@@ -209,7 +209,11 @@ impl Exchange {
             ("downloads", total.downloads.into()),
             (
                 "suggestions_followed",
-                if self.by_session { Cell::Empty } else { total.follows.into() },
+                if self.by_session {
+                    Cell::Empty
+                } else {
+                    total.follows.into()
+                },
             ),
         ]
     }

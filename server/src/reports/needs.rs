@@ -83,7 +83,10 @@ impl Needs {
     }
 
     fn addressed(&self) -> usize {
-        self.needs.iter().filter(|need| need.addressed_session_id.is_some()).count()
+        self.needs
+            .iter()
+            .filter(|need| need.addressed_session_id.is_some())
+            .count()
     }
 
     pub(super) fn summary(&self) -> Vec<(&'static str, Cell)> {
@@ -97,8 +100,11 @@ impl Needs {
     }
 
     pub(super) fn tables(&self, context: &Context) -> Vec<ReportTable> {
-        let mut by_session = ReportTable::new("needs_by_session", &["cohort", "session", "stated", "addressed", "open"])
-            .with_chart(1, &[3, 4]);
+        let mut by_session = ReportTable::new(
+            "needs_by_session",
+            &["cohort", "session", "stated", "addressed", "open"],
+        )
+        .with_chart(1, &[3, 4]);
         for found in &context.sessions {
             let stated = self.needs.iter().filter(|need| need.session_id == found.id).count() as i64;
             let addressed = self
@@ -125,9 +131,21 @@ impl Needs {
             let addressed_in = need.addressed_session_id.and_then(|id| labels.get(&id).cloned());
             let mut row: Vec<Cell> = vec![
                 labels.get(&need.session_id).cloned().into(),
-                context.municipality(need.grant_id).map(|found| found.name.clone()).into(),
-                context.grants.get(&need.grant_id).map(|found| found.reference.clone()).into(),
-                if need.addressed_session_id.is_some() { "addressed" } else { "open" }.into(),
+                context
+                    .municipality(need.grant_id)
+                    .map(|found| found.name.clone())
+                    .into(),
+                context
+                    .grants
+                    .get(&need.grant_id)
+                    .map(|found| found.reference.clone())
+                    .into(),
+                if need.addressed_session_id.is_some() {
+                    "addressed"
+                } else {
+                    "open"
+                }
+                .into(),
                 addressed_in.into(),
                 need.needs.trim().into(),
             ];

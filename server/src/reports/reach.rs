@@ -215,7 +215,15 @@ impl Reach {
     fn by_session(&self, context: &Context) -> ReportTable {
         let mut table = ReportTable::new(
             "reach_by_session",
-            &["cohort", "session", "date", "invited", "registered", "waitlisted", "attended"],
+            &[
+                "cohort",
+                "session",
+                "date",
+                "invited",
+                "registered",
+                "waitlisted",
+                "attended",
+            ],
         )
         .with_chart(1, &[4, 6]);
         for found in &context.sessions {
@@ -244,7 +252,10 @@ impl Reach {
     fn municipalities(context: &Context) -> Vec<(i32, BTreeSet<i32>)> {
         let mut by_organisation: BTreeMap<i32, BTreeSet<i32>> = BTreeMap::new();
         for found in context.grants.values() {
-            by_organisation.entry(found.organisation_id).or_default().insert(found.id);
+            by_organisation
+                .entry(found.organisation_id)
+                .or_default()
+                .insert(found.id);
         }
         let mut list: Vec<(i32, BTreeSet<i32>)> = by_organisation.into_iter().collect();
         list.sort_by_key(|(organisation_id, _)| {
@@ -296,7 +307,10 @@ impl Reach {
         let counties: BTreeSet<&str> = context.grants.values().map(|found| found.county.as_str()).collect();
         for county in counties {
             let tally = self.tally(context, |grant_id| {
-                context.grants.get(&grant_id).is_some_and(|found| found.county == county)
+                context
+                    .grants
+                    .get(&grant_id)
+                    .is_some_and(|found| found.county == county)
             });
             table.push(vec![
                 county.into(),

@@ -45,7 +45,11 @@ impl SessionScores {
 
     fn mean(&self) -> Option<f64> {
         let given: i64 = self.scores.values().sum();
-        let sum: i64 = self.scores.iter().map(|(score, answers)| i64::from(*score) * answers).sum();
+        let sum: i64 = self
+            .scores
+            .iter()
+            .map(|(score, answers)| i64::from(*score) * answers)
+            .sum();
         (given > 0).then(|| rounded(sum as f64 / given as f64))
     }
 }
@@ -225,7 +229,11 @@ impl Usefulness {
             let shown = closing.answers >= MIN_ANSWERS;
             let mut table = ReportTable::new("closing_survey", &["question", "answer", "answers"]).with_chart(1, &[2]);
             for (question, answers, counted) in [
-                ("changed_project", &["yes", "partly", "no"][..], &closing.changed_project),
+                (
+                    "changed_project",
+                    &["yes", "partly", "no"][..],
+                    &closing.changed_project,
+                ),
                 ("recommend", &["yes", "no", "unsure"][..], &closing.recommend),
             ] {
                 for answer in answers {
