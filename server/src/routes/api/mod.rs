@@ -9,6 +9,7 @@ pub mod doc;
 mod extract;
 mod grants;
 mod projects;
+mod reports;
 mod resources;
 pub mod sessions;
 mod surveys;
@@ -32,5 +33,6 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(resources::router())
         .merge(projects::router())
         .merge(surveys::router())
+        .merge(reports::router())
         .split_for_parts()
 }
