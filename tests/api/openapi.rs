@@ -56,6 +56,7 @@ async fn the_openapi_document_lists_every_endpoint_and_they_are_served() {
         ("get", "/api/v1/sessions/{session_id}/preparation"),
         ("put", "/api/v1/sessions/{session_id}/preparation"),
         ("get", "/api/v1/sessions/{session_id}/preparations"),
+        ("put", "/api/v1/preparations/{preparation_id}/addressed"),
         ("get", "/api/v1/sessions/{session_id}/poll"),
         ("post", "/api/v1/sessions/{session_id}/poll/options"),
         ("put", "/api/v1/sessions/{session_id}/poll/answers"),
@@ -105,6 +106,7 @@ async fn the_openapi_document_lists_every_endpoint_and_they_are_served() {
         ("put", "/api/v1/projects/{grant_id}/lesson"),
         ("get", "/api/v1/lessons"),
         ("get", "/api/v1/lessons/{lesson_id}"),
+        ("get", "/api/v1/projects/{grant_id}/experience-report"),
         ("get", "/api/v1/search"),
     ];
     for (method, path) in expected {

@@ -573,65 +573,72 @@ pub async fn save_profile<C: TransactionTrait + ConnectionTrait>(
     profile(db, viewer, grant_id).await
 }
 
-/// A lesson learned in the fields of the agency's experience report, in its order.
+/// A lesson learned in the fields of the agency's experience report, in its order. The fields
+/// added for the report may be left out: a client that sends only `learned` and `tips` keeps
+/// what was written in them before.
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 pub struct LessonChange {
     /// What was done, plain text.
-    #[serde(default)]
     #[schema(max_length = 5_000)]
-    pub done: String,
+    pub done: Option<String>,
     /// Results and effects, plain text.
-    #[serde(default)]
     #[schema(max_length = 5_000)]
-    pub results: String,
+    pub results: Option<String>,
     /// What worked: what the project learned, plain text.
     #[schema(min_length = 1, max_length = 5_000, pattern = r"\S")]
     pub learned: String,
     /// What did not work, plain text.
-    #[serde(default)]
     #[schema(max_length = 5_000)]
-    pub did_not_work: String,
+    pub did_not_work: Option<String>,
     /// Tips to others, plain text.
     #[serde(default)]
     #[schema(max_length = 5_000)]
     pub tips: String,
     /// The contact person others may call.
-    #[serde(default)]
     #[schema(max_length = 200)]
-    pub contact_name: String,
+    pub contact_name: Option<String>,
     /// An e-mail address, or empty.
-    #[serde(default)]
     #[schema(max_length = 254)]
-    pub contact_email: String,
-    /// Digits, spaces and `+`, or empty.
-    #[serde(default)]
+    pub contact_email: Option<String>,
+    /// Digits, spaces and a leading `+`, or empty.
     #[schema(max_length = 30)]
-    pub contact_phone: String,
+    pub contact_phone: Option<String>,
 }
 
-/// The contact person's fields, checked: (name, e-mail, phone).
-fn checked_contact(change: &LessonChange) -> AppResult<(String, String, String)> {
-    let name = change.contact_name.trim();
-    if name.chars().count() > 200 {
+/// A contact person's fields, checked: (name, e-mail, phone); `None` where not sent.
+type Contact = (Option<String>, Option<String>, Option<String>);
+
+fn checked_contact(change: &LessonChange) -> AppResult<Contact> {
+    let name = change.contact_name.as_deref().map(str::trim);
+    if name.is_some_and(|name| name.chars().count() > 200) {
         return Err(AppError::invalid("contact_name_too_long", "contact_name"));
     }
-    let email = change.contact_email.trim();
-    let email = if email.is_empty() {
-        String::new()
-    } else {
-        crate::domain::email::normalize_email(email)
-            .ok_or_else(|| AppError::invalid("invalid_contact_email", "contact_email"))?
+    let email = match change.contact_email.as_deref().map(str::trim) {
+        Some("") => Some(String::new()),
+        Some(email) => Some(
+            crate::domain::email::normalize_email(email)
+                .ok_or_else(|| AppError::invalid("invalid_contact_email", "contact_email"))?,
+        ),
+        None => None,
     };
-    let phone = change.contact_phone.trim();
-    let digits = phone.chars().filter(char::is_ascii_digit).count();
-    let phone_ok = phone.is_empty()
-        || (phone.chars().all(|c| c.is_ascii_digit() || c == ' ' || c == '+')
-            && !phone[1..].contains('+')
-            && (5..=15).contains(&digits));
-    if !phone_ok {
-        return Err(AppError::invalid("invalid_contact_phone", "contact_phone"));
+    let phone = change.contact_phone.as_deref().map(str::trim);
+    if let Some(phone) = phone {
+        let digits = phone.chars().filter(char::is_ascii_digit).count();
+        let well_formed = phone.chars().all(|c| c.is_ascii_digit() || c == ' ' || c == '+')
+            && !phone.chars().skip(1).any(|c| c == '+')
+            && (5..=15).contains(&digits);
+        if !phone.is_empty() && !well_formed {
+            return Err(AppError::invalid("invalid_contact_phone", "contact_phone"));
+        }
     }
-    Ok((name.to_string(), email, phone.to_string()))
+    Ok((name.map(str::to_string), email, phone.map(str::to_string)))
+}
+
+/// An optional text field, checked; `None` where not sent.
+fn checked_optional(text: &Option<String>, field: &'static str) -> AppResult<Option<String>> {
+    text.as_deref()
+        .map(|text| checked_text(text, "profile_text_too_long", field))
+        .transpose()
 }
 
 /// Writes or rewrites a project's lesson learned; only once the project has ended (409
@@ -655,9 +662,9 @@ pub async fn save_lesson<C: TransactionTrait + ConnectionTrait>(
         return Err(AppError::invalid("lesson_empty", "learned"));
     }
     let tips = checked_text(&change.tips, "profile_text_too_long", "tips")?;
-    let done = checked_text(&change.done, "profile_text_too_long", "done")?;
-    let results = checked_text(&change.results, "profile_text_too_long", "results")?;
-    let did_not_work = checked_text(&change.did_not_work, "profile_text_too_long", "did_not_work")?;
+    let done = checked_optional(&change.done, "done")?;
+    let results = checked_optional(&change.results, "results")?;
+    let did_not_work = checked_optional(&change.did_not_work, "did_not_work")?;
     let (contact_name, contact_email, contact_phone) = checked_contact(&change)?;
     let Some(&cohort_id) = place.cohort_ids.last() else {
         return Err(AppError::NotFound);
@@ -673,12 +680,18 @@ pub async fn save_lesson<C: TransactionTrait + ConnectionTrait>(
             let mut active: lesson::ActiveModel = existing.into();
             active.learned = Set(learned);
             active.tips = Set(tips);
-            active.done = Set(done);
-            active.results = Set(results);
-            active.did_not_work = Set(did_not_work);
-            active.contact_name = Set(contact_name);
-            active.contact_email = Set(contact_email);
-            active.contact_phone = Set(contact_phone);
+            // A field not sent keeps what was written.
+            let keep = |field: &mut sea_orm::ActiveValue<String>, value: Option<String>| {
+                if let Some(value) = value {
+                    *field = Set(value);
+                }
+            };
+            keep(&mut active.done, done);
+            keep(&mut active.results, results);
+            keep(&mut active.did_not_work, did_not_work);
+            keep(&mut active.contact_name, contact_name);
+            keep(&mut active.contact_email, contact_email);
+            keep(&mut active.contact_phone, contact_phone);
             active.author_id = Set(viewer.user.id);
             active.updated_at = Set(now);
             active.update(&txn).await?
@@ -690,12 +703,12 @@ pub async fn save_lesson<C: TransactionTrait + ConnectionTrait>(
                 theme_id: Set(place.grant.theme_id.unwrap_or_default()),
                 learned: Set(learned),
                 tips: Set(tips),
-                done: Set(done),
-                results: Set(results),
-                did_not_work: Set(did_not_work),
-                contact_name: Set(contact_name),
-                contact_email: Set(contact_email),
-                contact_phone: Set(contact_phone),
+                done: Set(done.unwrap_or_default()),
+                results: Set(results.unwrap_or_default()),
+                did_not_work: Set(did_not_work.unwrap_or_default()),
+                contact_name: Set(contact_name.unwrap_or_default()),
+                contact_email: Set(contact_email.unwrap_or_default()),
+                contact_phone: Set(contact_phone.unwrap_or_default()),
                 author_id: Set(viewer.user.id),
                 created_at: Set(now),
                 updated_at: Set(now),
