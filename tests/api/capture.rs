@@ -543,3 +543,87 @@ async fn a_followed_suggestion_is_recorded_once_per_person_and_pair_and_a_bogus_
     );
     assert_eq!(suggestion_follow::Entity::find().count(&app.db).await.unwrap(), 2);
 }
+
+#[tokio::test]
+async fn the_demo_holds_what_every_section_of_the_report_counts() {
+    use samling::domain::sessions::SessionStatus;
+    use samling::entities::{lesson, registration, session, survey_answer, survey_taker};
+    let app = spawn_app().await;
+    samling::demo::load(
+        &app.db,
+        &samling::resources::storage::Storage::local(app.settings.files_dir.clone()),
+        app.clock.now_for_tests(),
+    )
+    .await
+    .expect("the demo loads")
+    .expect("an empty database gets the demo");
+    let now = app.clock.now_for_tests();
+
+    let held = session::Entity::find()
+        .filter(session::Column::Status.eq(SessionStatus::Held))
+        .order_by_asc(session::Column::Id)
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(held.len(), 4, "two held sessions in two cohorts");
+    assert!(held.iter().all(|found| found.starts_at < now && found.recap_published_at.is_some()));
+    let mut attended = Vec::new();
+    let mut answers = Vec::new();
+    for found in &held {
+        let marks = registration::Entity::find()
+            .filter(registration::Column::SessionId.eq(found.id))
+            .all(&app.db)
+            .await
+            .unwrap();
+        assert!(marks.iter().all(|mark| mark.attended.is_some()), "attendance marked");
+        attended.push(marks.iter().filter(|mark| mark.attended == Some(true)).count());
+        let answered = survey_answer::Entity::find()
+            .filter(survey_answer::Column::SessionId.eq(found.id))
+            .all(&app.db)
+            .await
+            .unwrap();
+        let takers = survey_taker::Entity::find()
+            .filter(survey_taker::Column::SessionId.eq(found.id))
+            .count(&app.db)
+            .await
+            .unwrap();
+        assert_eq!(answered.len() as u64, takers, "a taker per answer");
+        answers.push(answered.len());
+    }
+    // Circular economy (ten leads) and land use (six): one in four missed the first session,
+    // one in three the second; six and five answered the first sessions' survey, three the second.
+    assert_eq!(attended, [8, 7, 5, 4]);
+    assert_eq!(answers, [6, 3, 5, 3]);
+    let addressed = preparation::Entity::find()
+        .filter(preparation::Column::AddressedSessionId.is_not_null())
+        .count(&app.db)
+        .await
+        .unwrap();
+    let needs = preparation::Entity::find().count(&app.db).await.unwrap();
+    let closing = survey_answer::Entity::find()
+        .filter(survey_answer::Column::Kind.eq("programme"))
+        .count(&app.db)
+        .await
+        .unwrap();
+    let lessons = lesson::Entity::find().all(&app.db).await.unwrap();
+    let reads = lesson_read::Entity::find().count(&app.db).await.unwrap();
+    let follows = suggestion_follow::Entity::find().count(&app.db).await.unwrap();
+    let downloads: i64 = resource::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .iter()
+        .map(|found| found.downloads)
+        .sum();
+    assert_eq!((needs, addressed), (6, 4), "three needs per cohort, two taken up");
+    assert_eq!(closing, 4);
+    assert_eq!(lessons.len(), 3, "one per theme");
+    assert_eq!(reads, 8, "three each in two themes, two in food waste");
+    assert_eq!(follows, 2);
+    assert_eq!(downloads, 6);
+    assert!(
+        lessons
+            .iter()
+            .all(|lesson| !lesson.done.is_empty() && !lesson.contact_name.is_empty() && !lesson.contact_phone.is_empty())
+    );
+}
