@@ -22,40 +22,44 @@ pub struct Migration;
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         // One column per statement: SQLite adds a single column at a time.
-        let add = |table: Alias, column: &mut ColumnDef| Table::alter().table(table).add_column(column).to_owned();
+        let add = |table: Alias, column: ColumnDef| Table::alter().table(table).add_column(column).to_owned();
         for statement in [
             add(
                 Alias::new("preparations"),
-                &mut integer_null(Alias::new("addressed_session_id")),
+                integer_null(Alias::new("addressed_session_id")),
             ),
             add(
                 Alias::new("preparations"),
-                &mut timestamp_with_time_zone_null(Alias::new("addressed_at")),
+                timestamp_with_time_zone_null(Alias::new("addressed_at")),
+            ),
+            add(Alias::new("lessons"), text(Alias::new("done")).default("").to_owned()),
+            add(
+                Alias::new("lessons"),
+                text(Alias::new("results")).default("").to_owned(),
             ),
             add(
                 Alias::new("lessons"),
-                &mut text(Alias::new("done")).default("")),
+                text(Alias::new("did_not_work")).default("").to_owned(),
+            ),
             add(
                 Alias::new("lessons"),
-                &mut text(Alias::new("results")).default("")),
+                string(Alias::new("contact_name")).default("").to_owned(),
+            ),
             add(
                 Alias::new("lessons"),
-                &mut text(Alias::new("did_not_work")).default("")),
+                string(Alias::new("contact_email")).default("").to_owned(),
+            ),
             add(
                 Alias::new("lessons"),
-                &mut string(Alias::new("contact_name")).default("")),
-            add(
-                Alias::new("lessons"),
-                &mut string(Alias::new("contact_email")).default("")),
-            add(
-                Alias::new("lessons"),
-                &mut string(Alias::new("contact_phone")).default("")),
+                string(Alias::new("contact_phone")).default("").to_owned(),
+            ),
             add(
                 Alias::new("resources"),
-                &mut big_integer(Alias::new("downloads")).default(0)),
+                big_integer(Alias::new("downloads")).default(0).to_owned(),
+            ),
             add(
                 Alias::new("sessions"),
-                &mut timestamp_with_time_zone_null(Alias::new("nudged_at")),
+                timestamp_with_time_zone_null(Alias::new("nudged_at")),
             ),
         ] {
             manager.alter_table(statement).await?;
@@ -96,8 +100,16 @@ impl MigrationTrait for Migration {
                     // finished | offer | similar
                     .col(string(SuggestionFollows::Reason))
                     .col(timestamp_with_time_zone(SuggestionFollows::CreatedAt))
-                    .foreign_key(&mut cascade(SuggestionFollows::Table, SuggestionFollows::UserId, "users"))
-                    .foreign_key(&mut cascade(SuggestionFollows::Table, SuggestionFollows::GrantId, "grants"))
+                    .foreign_key(&mut cascade(
+                        SuggestionFollows::Table,
+                        SuggestionFollows::UserId,
+                        "users",
+                    ))
+                    .foreign_key(&mut cascade(
+                        SuggestionFollows::Table,
+                        SuggestionFollows::GrantId,
+                        "grants",
+                    ))
                     .foreign_key(&mut cascade(
                         SuggestionFollows::Table,
                         SuggestionFollows::SuggestedGrantId,
@@ -138,7 +150,11 @@ impl MigrationTrait for Migration {
                     .col(string_null(SurveyAnswers::Recommend))
                     // A day, not a moment, so the order of answers cannot tie one to a taker.
                     .col(date(SurveyAnswers::AnsweredOn))
-                    .foreign_key(&mut cascade(SurveyAnswers::Table, SurveyAnswers::ProgrammeId, "programmes"))
+                    .foreign_key(&mut cascade(
+                        SurveyAnswers::Table,
+                        SurveyAnswers::ProgrammeId,
+                        "programmes",
+                    ))
                     .foreign_key(&mut cascade(SurveyAnswers::Table, SurveyAnswers::CohortId, "cohorts"))
                     .foreign_key(&mut cascade(SurveyAnswers::Table, SurveyAnswers::SessionId, "sessions"))
                     .to_owned(),
@@ -173,7 +189,11 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone_null(SurveyTakers::MailedAt))
                     .col(timestamp_with_time_zone_null(SurveyTakers::AnsweredAt))
                     .foreign_key(&mut cascade(SurveyTakers::Table, SurveyTakers::UserId, "users"))
-                    .foreign_key(&mut cascade(SurveyTakers::Table, SurveyTakers::ProgrammeId, "programmes"))
+                    .foreign_key(&mut cascade(
+                        SurveyTakers::Table,
+                        SurveyTakers::ProgrammeId,
+                        "programmes",
+                    ))
                     .foreign_key(&mut cascade(SurveyTakers::Table, SurveyTakers::SessionId, "sessions"))
                     .to_owned(),
             )

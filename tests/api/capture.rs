@@ -90,7 +90,12 @@ async fn the_facilitator_marks_a_need_as_taken_up_in_a_session_of_the_cohort_and
     };
     let (kari_need, ola_offer) = (id_of("Kari Nordmann"), id_of("Ola Hansen"));
     assert_eq!(answers[0]["addressed_session_id"], Value::Null, "open at first");
-    let mark = |id: i64, session: Value| (format!("/api/v1/preparations/{id}/addressed"), json!({ "session_id": session }));
+    let mark = |id: i64, session: Value| {
+        (
+            format!("/api/v1/preparations/{id}/addressed"),
+            json!({ "session_id": session }),
+        )
+    };
 
     // The project lead may not, someone outside the cohort does not see the answer, a session
     // of another cohort and an answer without a need are refused; nothing is written.
@@ -247,11 +252,19 @@ async fn a_lesson_follows_the_experience_report_and_exports_as_text_in_its_order
         let mut body = full_lesson();
         body[field] = json!(value);
         let refused = app.send_json(Method::PUT, &path, Some(&kari), &body).await;
-        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{value}: {}", refused.body);
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{value}: {}",
+            refused.body
+        );
         assert_eq!(refused.code(), code, "{value}");
         assert_eq!(refused.json()["field"], field, "{value}");
     }
-    let profile = app.get(&format!("/api/v1/projects/{trondheim}"), Some(&kari)).await.json();
+    let profile = app
+        .get(&format!("/api/v1/projects/{trondheim}"), Some(&kari))
+        .await
+        .json();
     assert_eq!(profile["lesson"], Value::Null, "nothing half-written");
 
     let written = app.send_json(Method::PUT, &path, Some(&kari), &full_lesson()).await;
@@ -315,8 +328,14 @@ async fn a_lesson_follows_the_experience_report_and_exports_as_text_in_its_order
     }
     let (status, text) = page(&client, &app, &format!("/projects/{trondheim}/experience-report")).await;
     assert_eq!(status, 200);
-    assert!(text.starts_with("Erfaringsrapport\nProsjekt: Matsvinnreduksjon"), "{text}");
-    assert!(text.contains("\nHva fungerte\nDaglig veiing virket.\n\nHva fungerte ikke\n"), "{text}");
+    assert!(
+        text.starts_with("Erfaringsrapport\nProsjekt: Matsvinnreduksjon"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\nHva fungerte\nDaglig veiing virket.\n\nHva fungerte ikke\n"),
+        "{text}"
+    );
     assert!(text.contains("\nTips til andre\n(ikke fylt ut)\n"), "{text}");
 }
 
@@ -400,10 +419,7 @@ async fn a_lesson_read_is_counted_once_per_reader_with_their_newest_programme_ne
     let now = app.clock.now_for_tests().timestamp();
     assert_eq!(
         reads,
-        [
-            (Some(first_programme as i32), now),
-            (Some(later_programme as i32), now)
-        ],
+        [(Some(first_programme as i32), now), (Some(later_programme as i32), now)],
         "Per from the first programme, Nina from the later one; not Kari, who wrote it"
     );
 }
@@ -424,10 +440,9 @@ async fn each_successful_file_download_is_counted_and_a_refused_one_is_not() {
         .await;
     let mut pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n".to_vec();
     pdf.extend((0..=255u8).cycle().take(512));
-    let form = reqwest::multipart::Form::new().text("title", "Veieskjema").part(
-        "file",
-        reqwest::multipart::Part::bytes(pdf).file_name("veieskjema.pdf"),
-    );
+    let form = reqwest::multipart::Form::new()
+        .text("title", "Veieskjema")
+        .part("file", reqwest::multipart::Part::bytes(pdf).file_name("veieskjema.pdf"));
     let posted: Value = app
         .api
         .post(app.url(&format!("/api/v1/cohorts/{food}/resources")))
@@ -448,7 +463,11 @@ async fn each_successful_file_download_is_counted_and_a_refused_one_is_not() {
     }
     let anonymous = app.api.get(app.url(&download)).send().await.unwrap();
     assert_eq!(anonymous.status().as_u16(), 401);
-    let row = resource::Entity::find_by_id(id as i32).one(&app.db).await.unwrap().unwrap();
+    let row = resource::Entity::find_by_id(id as i32)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(row.downloads, 2, "two downloads, the refused ones not counted");
     let shown = app.get(&format!("/api/v1/resources/{id}"), Some(&kari)).await.json();
     assert_eq!(shown["downloads"], 2);
@@ -482,8 +501,18 @@ async fn a_followed_suggestion_is_recorded_once_per_person_and_pair_and_a_bogus_
     let trondheim = grant_id(&app, &per, food, "2021-0412").await;
     let drammen = grant_id(&app, &per, food, "2022-0102").await;
     for (token, grant, needs, offers) in [
-        (&ingrid, drammen, "", "Vi viser gjerne hvordan vi måler matsvinnet i kommunale kjøkken."),
-        (&per, skien, "Vi trenger erfaringer med å redusere matsvinn på sykehjem.", ""),
+        (
+            &ingrid,
+            drammen,
+            "",
+            "Vi viser gjerne hvordan vi måler matsvinnet i kommunale kjøkken.",
+        ),
+        (
+            &per,
+            skien,
+            "Vi trenger erfaringer med å redusere matsvinn på sykehjem.",
+            "",
+        ),
     ] {
         let saved = app
             .send_json(
@@ -566,7 +595,10 @@ async fn the_demo_holds_what_every_section_of_the_report_counts() {
         .await
         .unwrap();
     assert_eq!(held.len(), 4, "two held sessions in two cohorts");
-    assert!(held.iter().all(|found| found.starts_at < now && found.recap_published_at.is_some()));
+    assert!(
+        held.iter()
+            .all(|found| found.starts_at < now && found.recap_published_at.is_some())
+    );
     let mut attended = Vec::new();
     let mut answers = Vec::new();
     for found in &held {
@@ -622,8 +654,8 @@ async fn the_demo_holds_what_every_section_of_the_report_counts() {
     assert_eq!(follows, 2);
     assert_eq!(downloads, 6);
     assert!(
-        lessons
-            .iter()
-            .all(|lesson| !lesson.done.is_empty() && !lesson.contact_name.is_empty() && !lesson.contact_phone.is_empty())
+        lessons.iter().all(|lesson| !lesson.done.is_empty()
+            && !lesson.contact_name.is_empty()
+            && !lesson.contact_phone.is_empty())
     );
 }

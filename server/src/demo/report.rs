@@ -313,7 +313,12 @@ async fn food_cohort_activity(
     else {
         return Ok(());
     };
-    let id_of = |reference: &str| grants.iter().find(|grant| grant.reference == reference).map(|grant| grant.id);
+    let id_of = |reference: &str| {
+        grants
+            .iter()
+            .find(|grant| grant.reference == reference)
+            .map(|grant| grant.id)
+    };
     let lead_of = |grant_id: i32| async move {
         membership::Entity::find()
             .filter(membership::Column::CohortId.eq(food.id))
@@ -333,7 +338,9 @@ async fn food_cohort_activity(
         active.results = Set("Matsvinnet gikk ned med en tredel, og menyene ble kortere.".to_string());
         active.did_not_work = Set("Plakater og kampanjer alene endret lite.".to_string());
         active.contact_name = Set(trondheim.map(|grant| grant.contact_name.clone()).unwrap_or_default());
-        active.contact_email = Set(trondheim.and_then(|grant| grant.contact_email.clone()).unwrap_or_default());
+        active.contact_email = Set(trondheim
+            .and_then(|grant| grant.contact_email.clone())
+            .unwrap_or_default());
         active.contact_phone = Set("+47 73 83 00 00".to_string());
         let updated = active.update(txn).await?;
         projects::index_lesson(txn, &updated).await?;

@@ -914,7 +914,13 @@ pub async fn experience_report(
 /// The experience report's text: a title block, then each field under its heading.
 pub fn experience_text(view: &LessonView, reference: &str, tr: crate::i18n::Tr) -> String {
     let empty = tr.t("experience.empty");
-    let or_empty = |text: &str| if text.trim().is_empty() { empty.to_string() } else { text.to_string() };
+    let or_empty = |text: &str| {
+        if text.trim().is_empty() {
+            empty.to_string()
+        } else {
+            text.to_string()
+        }
+    };
     let contact: Vec<&str> = [&view.contact_name, &view.contact_email, &view.contact_phone]
         .into_iter()
         .map(String::as_str)
@@ -937,7 +943,11 @@ pub fn experience_text(view: &LessonView, reference: &str, tr: crate::i18n::Tr) 
         ("experience.tips", or_empty(&view.tips)),
         (
             "experience.contact",
-            if contact.is_empty() { empty.to_string() } else { contact.join("\n") },
+            if contact.is_empty() {
+                empty.to_string()
+            } else {
+                contact.join("\n")
+            },
         ),
     ] {
         text.push_str(&format!("\n{}\n{}\n", tr.t(heading), body));
