@@ -11,6 +11,7 @@ mod grants;
 pub mod projects;
 mod resources;
 pub mod sessions;
+mod surveys;
 mod threads;
 
 use utoipa::OpenApi;
@@ -30,5 +31,6 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(digests::router())
         .merge(resources::router())
         .merge(projects::router())
+        .merge(surveys::router())
         .split_for_parts()
 }
