@@ -113,6 +113,8 @@ const WRITES: &[Write] = &[
         "project leads: the three seated and two waiting cancel, each twice"),
     write("put", "/api/v1/sessions/{session_id}/preparation", Area::Sessions,
         "project leads, JSON {needs, offers}: one person's ten first saves; ten people's first saves"),
+    write("put", "/api/v1/preparations/{preparation_id}/addressed", Area::Sessions,
+        "the facilitator, JSON {session_id}: one need marked ten times, taken up in two sessions or open"),
     write("post", "/api/v1/sessions/{session_id}/poll/options", Area::Sessions,
         "the facilitator, JSON {starts_at, ends_at}: ten candidate times"),
     write("put", "/api/v1/sessions/{session_id}/poll/answers", Area::Sessions,
@@ -1610,6 +1612,30 @@ async fn session_writes_ten_at_once() {
     .await;
     let all = find::<preparation::Entity>(w.db(), preparation::Column::SessionId.eq(first.id)).await;
     w.check(all.len() == 11, || format!("eleven answers, not {}", all.len()));
+
+    // One need marked ten times at once: taken up in the first or second session, or open.
+    // It ends as one of them, the moment set exactly when a session is.
+    let need = saved[0].id;
+    let choices = [Some(first.id), Some(second.id), None];
+    w.burst(
+        "one need marked ten times",
+        &["200"],
+        (0..10)
+            .map(|n| {
+                call("put", "/api/v1/preparations/{preparation_id}/addressed", &marte)
+                    .at("preparation_id", need)
+                    .json(json!({ "session_id": choices[n % 3] }))
+            })
+            .collect(),
+    )
+    .await;
+    let marked = find::<preparation::Entity>(w.db(), preparation::Column::Id.eq(need)).await;
+    w.check(
+        marked.len() == 1
+            && choices.contains(&marked[0].addressed_session_id)
+            && marked[0].addressed_session_id.is_some() == marked[0].addressed_at.is_some(),
+        || format!("the need ends as one of the marks: {marked:?}"),
+    );
 
     // Ten candidate times at once; ten people answer them all; one person answers ten times.
     w.burst(

@@ -1,6 +1,7 @@
 //! Integration tests against the real server (one binary, so it links once).
 
 mod calendar;
+mod capture;
 mod cohorts;
 mod concurrency;
 mod digests;

@@ -1,6 +1,7 @@
 //! Demo data for `serve --demo`: the sample grants, a programme with its cohorts, an admin, a
 //! facilitator per theme, an expert and the project contacts as members, planned sessions,
-//! threads, resources, needs and offers, and a lesson learned.
+//! threads, resources, needs and offers, lessons learned, and the history the programme report
+//! shows (held sessions with attendance, recaps, needs taken up, surveys, reads, downloads).
 
 use chrono::{DateTime, Datelike, Duration, Utc};
 use sea_orm::{
@@ -24,6 +25,7 @@ use crate::sessions::planning::{self, PlanQuery};
 use crate::users;
 
 mod knowledge;
+mod report;
 
 const DEMO_GRANT_YEARS: [i32; 2] = [2021, 2022];
 
@@ -122,6 +124,7 @@ pub async fn load<C: TransactionTrait + sea_orm::ConnectionTrait>(
     plan_demo_sessions(db, now).await?;
     start_demo_threads(db, now).await?;
     knowledge::load(db, storage, now).await?;
+    report::load(db, now).await?;
     make_demo_digests_due(db, now).await?;
     Ok(Some(people))
 }

@@ -20,7 +20,9 @@ use crate::audit;
 use crate::auth::CurrentUser;
 use crate::domain::grants::{GrantStatus, Placement};
 use crate::domain::policy::Action;
-use crate::entities::{cohort, grant, lesson, membership, organisation, programme, project_profile, user};
+use crate::entities::{
+    cohort, grant, lesson, lesson_read, membership, organisation, programme, project_profile, suggestion_follow, user,
+};
 use crate::error::{AppError, AppResult};
 use crate::search::{self, text};
 
@@ -120,10 +122,21 @@ pub struct LessonView {
     pub project_title: String,
     pub organisation: String,
     pub theme_id: i32,
-    /// What the project learned.
+    /// What was done.
+    pub done: String,
+    /// Results and effects.
+    pub results: String,
+    /// What worked (what the project learned).
     pub learned: String,
+    /// What did not work.
+    pub did_not_work: String,
     /// Tips to others doing the same.
     pub tips: String,
+    /// The contact person others may call.
+    pub contact_name: String,
+    pub contact_email: String,
+    pub contact_phone: String,
+    pub author_id: i32,
     pub author_name: String,
     pub updated_at: DateTime<Utc>,
 }
@@ -291,7 +304,19 @@ fn lesson_entry(lesson: &lesson::Model, grant: &grant::Model, organisation: &str
         source_id: lesson.id,
         cohort_id: lesson.cohort_id,
         title: format!("{} – {}", grant.title, organisation),
-        body: format!("{} {}", lesson.learned, lesson.tips),
+        body: [
+            &lesson.done,
+            &lesson.results,
+            &lesson.learned,
+            &lesson.did_not_work,
+            &lesson.tips,
+            &lesson.contact_name,
+        ]
+        .into_iter()
+        .filter(|text| !text.is_empty())
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(" "),
         path: format!("/lessons/{}", lesson.id),
         created_at: lesson.created_at,
     }
@@ -461,8 +486,15 @@ async fn lesson_view(
         project_title: grant.title.clone(),
         organisation: organisations.get(&grant.organisation_id).cloned().unwrap_or_default(),
         theme_id: lesson.theme_id,
+        done: lesson.done,
+        results: lesson.results,
         learned: lesson.learned,
+        did_not_work: lesson.did_not_work,
         tips: lesson.tips,
+        contact_name: lesson.contact_name,
+        contact_email: lesson.contact_email,
+        contact_phone: lesson.contact_phone,
+        author_id: lesson.author_id,
         author_name,
         updated_at: lesson.updated_at,
     })
@@ -541,15 +573,72 @@ pub async fn save_profile<C: TransactionTrait + ConnectionTrait>(
     profile(db, viewer, grant_id).await
 }
 
+/// A lesson learned in the fields of the agency's experience report, in its order. The fields
+/// added for the report may be left out: a client that sends only `learned` and `tips` keeps
+/// what was written in them before.
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 pub struct LessonChange {
-    /// What the project learned, plain text.
+    /// What was done, plain text.
+    #[schema(max_length = 5_000)]
+    pub done: Option<String>,
+    /// Results and effects, plain text.
+    #[schema(max_length = 5_000)]
+    pub results: Option<String>,
+    /// What worked: what the project learned, plain text.
     #[schema(min_length = 1, max_length = 5_000, pattern = r"\S")]
     pub learned: String,
+    /// What did not work, plain text.
+    #[schema(max_length = 5_000)]
+    pub did_not_work: Option<String>,
     /// Tips to others, plain text.
     #[serde(default)]
     #[schema(max_length = 5_000)]
     pub tips: String,
+    /// The contact person others may call.
+    #[schema(max_length = 200)]
+    pub contact_name: Option<String>,
+    /// An e-mail address, or empty.
+    #[schema(max_length = 254)]
+    pub contact_email: Option<String>,
+    /// Digits, spaces and a leading `+`, or empty.
+    #[schema(max_length = 30)]
+    pub contact_phone: Option<String>,
+}
+
+/// A contact person's fields, checked: (name, e-mail, phone); `None` where not sent.
+type Contact = (Option<String>, Option<String>, Option<String>);
+
+fn checked_contact(change: &LessonChange) -> AppResult<Contact> {
+    let name = change.contact_name.as_deref().map(str::trim);
+    if name.is_some_and(|name| name.chars().count() > 200) {
+        return Err(AppError::invalid("contact_name_too_long", "contact_name"));
+    }
+    let email = match change.contact_email.as_deref().map(str::trim) {
+        Some("") => Some(String::new()),
+        Some(email) => Some(
+            crate::domain::email::normalize_email(email)
+                .ok_or_else(|| AppError::invalid("invalid_contact_email", "contact_email"))?,
+        ),
+        None => None,
+    };
+    let phone = change.contact_phone.as_deref().map(str::trim);
+    if let Some(phone) = phone {
+        let digits = phone.chars().filter(char::is_ascii_digit).count();
+        let well_formed = phone.chars().all(|c| c.is_ascii_digit() || c == ' ' || c == '+')
+            && !phone.chars().skip(1).any(|c| c == '+')
+            && (5..=15).contains(&digits);
+        if !phone.is_empty() && !well_formed {
+            return Err(AppError::invalid("invalid_contact_phone", "contact_phone"));
+        }
+    }
+    Ok((name.map(str::to_string), email, phone.map(str::to_string)))
+}
+
+/// An optional text field, checked; `None` where not sent.
+fn checked_optional(text: &Option<String>, field: &'static str) -> AppResult<Option<String>> {
+    text.as_deref()
+        .map(|text| checked_text(text, "profile_text_too_long", field))
+        .transpose()
 }
 
 /// Writes or rewrites a project's lesson learned; only once the project has ended (409
@@ -573,6 +662,10 @@ pub async fn save_lesson<C: TransactionTrait + ConnectionTrait>(
         return Err(AppError::invalid("lesson_empty", "learned"));
     }
     let tips = checked_text(&change.tips, "profile_text_too_long", "tips")?;
+    let done = checked_optional(&change.done, "done")?;
+    let results = checked_optional(&change.results, "results")?;
+    let did_not_work = checked_optional(&change.did_not_work, "did_not_work")?;
+    let (contact_name, contact_email, contact_phone) = checked_contact(&change)?;
     let Some(&cohort_id) = place.cohort_ids.last() else {
         return Err(AppError::NotFound);
     };
@@ -587,6 +680,18 @@ pub async fn save_lesson<C: TransactionTrait + ConnectionTrait>(
             let mut active: lesson::ActiveModel = existing.into();
             active.learned = Set(learned);
             active.tips = Set(tips);
+            // A field not sent keeps what was written.
+            let keep = |field: &mut sea_orm::ActiveValue<String>, value: Option<String>| {
+                if let Some(value) = value {
+                    *field = Set(value);
+                }
+            };
+            keep(&mut active.done, done);
+            keep(&mut active.results, results);
+            keep(&mut active.did_not_work, did_not_work);
+            keep(&mut active.contact_name, contact_name);
+            keep(&mut active.contact_email, contact_email);
+            keep(&mut active.contact_phone, contact_phone);
             active.author_id = Set(viewer.user.id);
             active.updated_at = Set(now);
             active.update(&txn).await?
@@ -598,6 +703,12 @@ pub async fn save_lesson<C: TransactionTrait + ConnectionTrait>(
                 theme_id: Set(place.grant.theme_id.unwrap_or_default()),
                 learned: Set(learned),
                 tips: Set(tips),
+                done: Set(done.unwrap_or_default()),
+                results: Set(results.unwrap_or_default()),
+                did_not_work: Set(did_not_work.unwrap_or_default()),
+                contact_name: Set(contact_name.unwrap_or_default()),
+                contact_email: Set(contact_email.unwrap_or_default()),
+                contact_phone: Set(contact_phone.unwrap_or_default()),
                 author_id: Set(viewer.user.id),
                 created_at: Set(now),
                 updated_at: Set(now),
@@ -666,4 +777,180 @@ pub async fn lesson(db: &impl ConnectionTrait, viewer: &CurrentUser, lesson_id: 
         .ok_or(AppError::NotFound)?;
     let organisations = organisation_names(db).await?;
     lesson_view(db, found, &grant, &organisations).await
+}
+
+/// Opens one lesson for a reader: as [`lesson`], and the first time someone other than its
+/// author opens it, counts the read with the newest programme the reader takes part in (so the
+/// report can tell reuse by later cohorts).
+pub async fn open_lesson(
+    db: &impl ConnectionTrait,
+    viewer: &CurrentUser,
+    lesson_id: i32,
+    now: DateTime<Utc>,
+) -> AppResult<LessonView> {
+    let view = lesson(db, viewer, lesson_id).await?;
+    if view.author_id != viewer.user.id {
+        record_read(db, viewer, lesson_id, now).await?;
+    }
+    Ok(view)
+}
+
+async fn record_read(
+    db: &impl ConnectionTrait,
+    viewer: &CurrentUser,
+    lesson_id: i32,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let cohort_ids: Vec<i32> = membership::Entity::find()
+        .filter(membership::Column::UserId.eq(viewer.user.id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|found| found.cohort_id)
+        .collect();
+    let programme_ids: Vec<i32> = cohort::Entity::find()
+        .filter(cohort::Column::Id.is_in(cohort_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|found| found.programme_id)
+        .collect();
+    let newest = programme::Entity::find()
+        .filter(programme::Column::Id.is_in(programme_ids))
+        .order_by_desc(programme::Column::StartsOn)
+        .order_by_desc(programme::Column::Id)
+        .one(db)
+        .await?;
+    // One row per lesson and reader: a second read, or two at once, leaves the first.
+    lesson_read::Entity::insert(lesson_read::ActiveModel {
+        lesson_id: Set(lesson_id),
+        user_id: Set(viewer.user.id),
+        programme_id: Set(newest.map(|found| found.id)),
+        read_at: Set(now),
+        ..Default::default()
+    })
+    .on_conflict_do_nothing_on([lesson_read::Column::LessonId, lesson_read::Column::UserId])
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// Records that the reader followed a suggestion shown on project `via`'s page to `grant_id`,
+/// once per reader and pair. A `via` that did not suggest `grant_id` to this reader records
+/// nothing.
+pub async fn follow_suggestion(
+    db: &impl ConnectionTrait,
+    viewer: &CurrentUser,
+    via: i32,
+    grant_id: i32,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    if via == grant_id {
+        return Ok(());
+    }
+    let shown = match profile(db, viewer, via).await {
+        Ok(shown) => shown,
+        Err(AppError::NotFound) => return Ok(()),
+        Err(error) => return Err(error),
+    };
+    let Some(suggestion) = shown
+        .matches
+        .iter()
+        .chain(shown.similar.iter())
+        .find(|suggestion| suggestion.grant_id == grant_id)
+    else {
+        return Ok(());
+    };
+    suggestion_follow::Entity::insert(suggestion_follow::ActiveModel {
+        user_id: Set(viewer.user.id),
+        grant_id: Set(via),
+        suggested_grant_id: Set(grant_id),
+        reason: Set(suggestion.reason.code().to_string()),
+        created_at: Set(now),
+        ..Default::default()
+    })
+    .on_conflict_do_nothing_on([
+        suggestion_follow::Column::UserId,
+        suggestion_follow::Column::GrantId,
+        suggestion_follow::Column::SuggestedGrantId,
+    ])
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// A project's lesson learned as a plain-text experience report, with the agency's headings in
+/// its order, for the lead to paste into the agency's form: (file name, text). 404 unless the
+/// project has a lesson the reader may read.
+pub async fn experience_report(
+    db: &impl ConnectionTrait,
+    viewer: &CurrentUser,
+    grant_id: i32,
+    tr: crate::i18n::Tr,
+) -> AppResult<(String, String)> {
+    let found = lesson::Entity::find()
+        .filter(lesson::Column::GrantId.eq(grant_id))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let view = lesson(db, viewer, found.id).await?;
+    let grant = grant::Entity::find_by_id(grant_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((
+        format!(
+            "erfaringsrapport-{}.txt",
+            grant
+                .reference
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect::<String>()
+        ),
+        experience_text(&view, &grant.reference, tr),
+    ))
+}
+
+/// The experience report's text: a title block, then each field under its heading.
+pub fn experience_text(view: &LessonView, reference: &str, tr: crate::i18n::Tr) -> String {
+    let empty = tr.t("experience.empty");
+    let or_empty = |text: &str| {
+        if text.trim().is_empty() {
+            empty.to_string()
+        } else {
+            text.to_string()
+        }
+    };
+    let contact: Vec<&str> = [&view.contact_name, &view.contact_email, &view.contact_phone]
+        .into_iter()
+        .map(String::as_str)
+        .filter(|line| !line.is_empty())
+        .collect();
+    let mut text = format!(
+        "{title}\n{project_label}: {project}\n{reference_label}: {reference}\n{organisation_label}: {organisation}\n",
+        title = tr.t("experience.title"),
+        project_label = tr.t("experience.project"),
+        project = view.project_title,
+        reference_label = tr.t("experience.reference"),
+        organisation_label = tr.t("experience.organisation"),
+        organisation = view.organisation,
+    );
+    for (heading, body) in [
+        ("experience.done", or_empty(&view.done)),
+        ("experience.results", or_empty(&view.results)),
+        ("experience.learned", or_empty(&view.learned)),
+        ("experience.did_not_work", or_empty(&view.did_not_work)),
+        ("experience.tips", or_empty(&view.tips)),
+        (
+            "experience.contact",
+            if contact.is_empty() {
+                empty.to_string()
+            } else {
+                contact.join("\n")
+            },
+        ),
+    ] {
+        text.push_str(&format!("\n{}\n{}\n", tr.t(heading), body));
+    }
+    text
 }

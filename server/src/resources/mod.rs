@@ -47,6 +47,8 @@ pub struct ResourceView {
     pub file_name: Option<String>,
     pub content_type: Option<String>,
     pub size_bytes: Option<i64>,
+    /// How many times the file was downloaded.
+    pub downloads: i64,
     /// Where members download the file.
     pub download_url: Option<String>,
     pub posted_by: i32,
@@ -478,6 +480,19 @@ pub async fn visible(state: &AppState, viewer: &CurrentUser, resource_id: i32) -
     Ok(found)
 }
 
+/// Counts one download of a resource's file, in one statement so downloads at once all count.
+pub async fn count_download(db: &impl sea_orm::ConnectionTrait, resource_id: i32) -> AppResult<()> {
+    resource::Entity::update_many()
+        .col_expr(
+            resource::Column::Downloads,
+            sea_orm::sea_query::ExprTrait::add(sea_orm::sea_query::Expr::col(resource::Column::Downloads), 1),
+        )
+        .filter(resource::Column::Id.eq(resource_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 pub async fn view(state: &AppState, viewer: &CurrentUser, resource_id: i32) -> AppResult<ResourceView> {
     let found = visible(state, viewer, resource_id).await?;
     Ok(views(state, vec![found]).await?.remove(0))
@@ -508,6 +523,7 @@ async fn views(state: &AppState, rows: Vec<resource::Model>) -> AppResult<Vec<Re
             file_name: row.file_name,
             content_type: row.content_type,
             size_bytes: row.size_bytes,
+            downloads: row.downloads,
             posted_by_name: posters.get(&row.posted_by).cloned().unwrap_or_default(),
             posted_by: row.posted_by,
             created_at: row.created_at,

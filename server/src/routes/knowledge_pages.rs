@@ -210,9 +210,24 @@ struct ProjectPage {
     notice: Option<String>,
 }
 
+impl ProjectPage {
+    /// A lesson's text field by its form name, to fill the form in again.
+    fn lesson_field<'a>(&self, lesson: &'a LessonView, field: &str) -> &'a str {
+        match field {
+            "done" => &lesson.done,
+            "results" => &lesson.results,
+            "did_not_work" => &lesson.did_not_work,
+            "tips" => &lesson.tips,
+            _ => &lesson.learned,
+        }
+    }
+}
+
 #[derive(Deserialize)]
 pub struct ProjectQuery {
     saved: Option<String>,
+    /// The project whose page suggested this one (see `projects::follow_suggestion`).
+    via: Option<String>,
 }
 
 async fn project_page(
@@ -243,6 +258,10 @@ pub async fn project(
     Query(query): Query<ProjectQuery>,
 ) -> PageResult {
     let notice = query.saved.map(|_| page.view.t("profile.saved").to_string());
+    // A `via` that is not a number is no suggestion: nothing to count.
+    if let Some(via) = query.via.and_then(|via| via.parse::<i32>().ok()) {
+        projects::follow_suggestion(&state.db, &page.user, via, grant_id, state.now()).await?;
+    }
     project_page(&state, page, grant_id, notice, None).await
 }
 
@@ -260,6 +279,17 @@ pub async fn save_profile(
             project_page(&state, page, grant_id, None, Some(shown)).await
         }
     }
+}
+
+/// `GET /projects/{grant_id}/experience-report`: the lesson learned as a text file in the
+/// agency's order, in the reader's language.
+pub async fn experience_report(
+    State(state): State<AppState>,
+    page: SignedInPage,
+    Path(grant_id): Path<i32>,
+) -> PageResult {
+    let (file_name, text) = projects::experience_report(&state.db, &page.user, grant_id, page.view.tr).await?;
+    Ok(super::api::projects::text_download(&file_name, text))
 }
 
 /// `POST /projects/{grant_id}/lesson`
@@ -299,7 +329,7 @@ pub async fn lessons(State(state): State<AppState>, page: SignedInPage) -> PageR
 
 /// `GET /lessons/{lesson_id}`
 pub async fn lesson(State(state): State<AppState>, page: SignedInPage, Path(lesson_id): Path<i32>) -> PageResult {
-    let one = projects::lesson(&state.db, &page.user, lesson_id).await?;
+    let one = projects::open_lesson(&state.db, &page.user, lesson_id, state.now()).await?;
     Ok(render(
         StatusCode::OK,
         &LessonsPage {

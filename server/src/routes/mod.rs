@@ -107,10 +107,18 @@ pub fn router(state: AppState) -> Router {
         .route("/projects/{grant_id}", get(knowledge_pages::project))
         .route("/projects/{grant_id}/profile", post(knowledge_pages::save_profile))
         .route("/projects/{grant_id}/lesson", post(knowledge_pages::save_lesson))
+        .route(
+            "/projects/{grant_id}/experience-report",
+            get(knowledge_pages::experience_report),
+        )
         .route("/lessons", get(knowledge_pages::lessons))
         .route("/lessons/{lesson_id}", get(knowledge_pages::lesson))
         .route("/search", get(knowledge_pages::search_page))
         .route("/sessions/{session_id}", get(session_pages::show))
+        .route(
+            "/preparations/{preparation_id}/addressed",
+            post(session_pages::mark_addressed),
+        )
         .route("/sessions/{session_id}/registration", post(session_pages::register))
         .route(
             "/sessions/{session_id}/registration/cancel",

@@ -19,7 +19,7 @@ use crate::domain::roles::Role;
 use crate::domain::sessions::{Availability, SessionStatus};
 use crate::error::{AppError, describe_violation};
 use crate::sessions::participation::{
-    self, PollAnswerInput, PollOptionInput, PollView, PreparationInput, PreparationView, RecapInput,
+    self, AddressedInput, PollAnswerInput, PollOptionInput, PollView, PreparationInput, PreparationView, RecapInput,
 };
 use crate::sessions::planning::{self, PlanAcceptance, PlanQuery, PlannedSession, Proposal};
 use crate::sessions::registration::{self, AttendanceMark, AttendanceReport};
@@ -57,6 +57,8 @@ struct SessionPage {
     groups: Vec<MessageGroup>,
     preparation: PreparationInput,
     preparations: Option<Vec<PreparationView>>,
+    /// The cohort's sessions as (id, number), to mark a need as taken up in (facilitators).
+    cohort_sessions: Vec<(i32, i32)>,
     poll: PollView,
     attendance: Option<AttendanceReport>,
     experts: Vec<MemberView>,
@@ -108,7 +110,8 @@ pub struct DoneQuery {
     count: Option<usize>,
 }
 
-const NOTICES: [&str; 8] = [
+const NOTICES: [&str; 9] = [
+    "addressed",
     "registered",
     "unregistered",
     "prepared",
@@ -148,6 +151,15 @@ async fn session_page(
         Some(participation::preparations(state, &page.user, session_id).await?)
     } else {
         None
+    };
+    let cohort_sessions = if may_manage {
+        sessions::cohort_sessions(state, &page.user, cohort_id)
+            .await?
+            .into_iter()
+            .map(|found| (found.id, found.number))
+            .collect()
+    } else {
+        Vec::new()
     };
     let started = session.starts_at <= state.now();
     let attendance = if may_manage && started {
@@ -201,6 +213,7 @@ async fn session_page(
             roster,
             groups: MessageGroup::ALL.to_vec(),
             preparations,
+            cohort_sessions,
             attendance,
             experts,
             invited_experts,
@@ -237,6 +250,44 @@ pub async fn show(
 
 fn done(session_id: i32, what: &str) -> Response {
     Redirect::to(&format!("/sessions/{session_id}?done={what}")).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct AddressedForm {
+    /// A session id, or empty for "still open".
+    #[serde(default)]
+    session_id: String,
+    /// The session page the form was on, to come back to.
+    from_session: i32,
+}
+
+/// `POST /preparations/{preparation_id}/addressed`: the facilitator marks a need as taken up
+/// in a session of the cohort, or open again.
+pub async fn mark_addressed(
+    State(state): State<AppState>,
+    page: SignedInPage,
+    Path(preparation_id): Path<i32>,
+    Form(form): Form<AddressedForm>,
+) -> PageResult {
+    let result = async {
+        let session_id = match form.session_id.trim() {
+            "" => None,
+            text => Some(
+                text.parse::<i32>()
+                    .map_err(|_| AppError::invalid("addressed_session_not_in_cohort", "session_id"))?,
+            ),
+        };
+        participation::mark_addressed(&state, &page.user, preparation_id, AddressedInput { session_id }).await
+    }
+    .await;
+    match result {
+        Ok(view) => Ok(Redirect::to(&format!(
+            "/sessions/{}?done=addressed#need-{preparation_id}",
+            view.session_id
+        ))
+        .into_response()),
+        Err(error) => handle::<()>(&state, page, form.from_session, "addressed", Err(error)).await,
+    }
 }
 
 /// Runs a form's action: success redirects with a notice, a fixable error shows the page again.

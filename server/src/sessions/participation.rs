@@ -88,11 +88,17 @@ pub async fn my_preparation(state: &AppState, viewer: &CurrentUser, session_id: 
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct PreparationView {
+    pub id: i32,
+    pub session_id: i32,
     pub name: String,
     pub organisation: Option<String>,
     pub needs: String,
     pub offers: String,
     pub updated_at: DateTime<Utc>,
+    /// The session of the cohort where the facilitator took the need up; `None` while open.
+    pub addressed_session_id: Option<i32>,
+    /// That session's number in the cohort.
+    pub addressed_session_number: Option<i32>,
 }
 
 async fn is_booked_expert(db: &impl ConnectionTrait, session_id: i32, user_id: i32) -> AppResult<bool> {
@@ -122,12 +128,20 @@ pub async fn preparations(state: &AppState, viewer: &CurrentUser, session_id: i3
         .all(&state.db)
         .await?;
     let organisations = organisation::Entity::find().all(&state.db).await?;
+    let numbers = session_numbers(&state.db, found.cohort_id).await?;
     Ok(answers
         .into_iter()
         .filter(|a| !(a.needs.is_empty() && a.offers.is_empty()))
         .filter_map(|answer| {
             let person = users.iter().find(|u| u.id == answer.user_id)?;
             Some(PreparationView {
+                id: answer.id,
+                session_id: answer.session_id,
+                addressed_session_number: answer
+                    .addressed_session_id
+                    .and_then(|id| numbers.iter().find(|(found, _)| *found == id))
+                    .map(|(_, number)| *number),
+                addressed_session_id: answer.addressed_session_id,
                 name: person.name.clone(),
                 organisation: person
                     .organisation_id
@@ -139,6 +153,88 @@ pub async fn preparations(state: &AppState, viewer: &CurrentUser, session_id: i3
             })
         })
         .collect())
+}
+
+/// The cohort's sessions as (id, number), in number order.
+async fn session_numbers(db: &impl ConnectionTrait, cohort_id: i32) -> AppResult<Vec<(i32, i32)>> {
+    Ok(session::Entity::find()
+        .filter(session::Column::CohortId.eq(cohort_id))
+        .order_by_asc(session::Column::Number)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|found| (found.id, found.number))
+        .collect())
+}
+
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+pub struct AddressedInput {
+    /// The session of the same cohort where the need was taken up (in its agenda or recap);
+    /// `null` marks the need open again.
+    pub session_id: Option<i32>,
+}
+
+/// Marks a member's stated need as taken up in a session of the cohort, or open again (the
+/// facilitator). 404 for someone outside the cohort, 403 for members who do not run its
+/// sessions, 422 `addressed_session_not_in_cohort` for a session of another cohort and
+/// `preparation_without_needs` when the member stated no need.
+pub async fn mark_addressed(
+    state: &AppState,
+    viewer: &CurrentUser,
+    preparation_id: i32,
+    input: AddressedInput,
+) -> AppResult<PreparationView> {
+    let answer = preparation::Entity::find_by_id(preparation_id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let found = visible_session(&state.db, viewer, answer.session_id).await?;
+    viewer.require(Action::ManageSessions {
+        cohort_id: found.cohort_id,
+    })?;
+    if answer.needs.trim().is_empty() {
+        return Err(AppError::invalid("preparation_without_needs", "needs"));
+    }
+    if let Some(target) = input.session_id {
+        let same_cohort = session::Entity::find_by_id(target)
+            .one(&state.db)
+            .await?
+            .is_some_and(|target| target.cohort_id == found.cohort_id);
+        if !same_cohort {
+            return Err(AppError::invalid("addressed_session_not_in_cohort", "session_id"));
+        }
+    }
+    let now = state.now();
+    let txn = crate::db::write_transaction(&state.db).await?;
+    // One statement: two facilitators marking at once end with the last choice, never a half.
+    preparation::Entity::update_many()
+        .col_expr(
+            preparation::Column::AddressedSessionId,
+            sea_orm::sea_query::Expr::value(input.session_id),
+        )
+        .col_expr(
+            preparation::Column::AddressedAt,
+            sea_orm::sea_query::Expr::value(input.session_id.map(|_| now)),
+        )
+        .filter(preparation::Column::Id.eq(preparation_id))
+        .exec(&txn)
+        .await?;
+    crate::audit::record(
+        &txn,
+        Some(viewer.user.id),
+        "sessions.need_addressed",
+        "preparation",
+        preparation_id,
+        serde_json::json!({ "session_id": input.session_id }),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    preparations(state, viewer, answer.session_id)
+        .await?
+        .into_iter()
+        .find(|view| view.id == preparation_id)
+        .ok_or(AppError::NotFound)
 }
 
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]

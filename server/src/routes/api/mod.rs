@@ -8,7 +8,7 @@ mod digests;
 pub mod doc;
 mod extract;
 mod grants;
-mod projects;
+pub mod projects;
 mod reports;
 mod resources;
 pub mod sessions;

@@ -2,13 +2,16 @@
 //! search.
 
 use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::doc::{BodyProblems, PROBLEM_JSON, PathProblems, QueryProblems, ReadProblems, WriteProblems};
 use super::extract::{ApiJson, ApiPath, ApiResult, Query};
 use crate::auth::CurrentUser;
-use crate::error::Problem;
+use crate::error::{AppError, Problem};
 use crate::projects::{self, LessonChange, LessonView, ProfileChange, ProfileView};
 use crate::search::{self, Hit, SearchQuery};
 use crate::state::AppState;
@@ -20,6 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(save_lesson))
         .routes(routes!(list_lessons))
         .routes(routes!(get_lesson))
+        .routes(routes!(experience_report))
         .routes(routes!(search_everything))
 }
 
@@ -29,17 +33,63 @@ const NOT_A_PROJECT: &str =
 const NOT_LEAD_OR_FACILITATOR: &str =
     "Not this project's lead or the facilitator (`forbidden`), or sent from another website's page (`cross_origin`).";
 
+/// Where a project page was opened from.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ProfileQuery {
+    /// The project whose page suggested this one: the follow is counted for the report (once per
+    /// person and pair); a project that did not suggest it is ignored.
+    pub via: Option<i32>,
+}
+
 /// A project's profile: its grant record, needs and offers, lesson learned, and suggestions
 /// from the cohorts the caller may see.
-#[utoipa::path(get, path = "/api/v1/projects/{grant_id}", tag = "projects", params(("grant_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "The profile", body = ProfileView), ReadProblems, PathProblems,
+#[utoipa::path(get, path = "/api/v1/projects/{grant_id}", tag = "projects", params(("grant_id" = i32, Path), ProfileQuery), security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "The profile", body = ProfileView), ReadProblems, PathProblems, QueryProblems,
               (status = 404, description = NOT_A_PROJECT, body = Problem, content_type = PROBLEM_JSON)))]
 async fn get_profile(
     State(state): State<AppState>,
     current: CurrentUser,
     ApiPath(grant_id): ApiPath<i32>,
+    Query(query): Query<ProfileQuery>,
 ) -> ApiResult<ProfileView> {
-    Ok(ApiJson(projects::profile(&state.db, &current, grant_id).await?))
+    let profile = projects::profile(&state.db, &current, grant_id).await?;
+    if let Some(via) = query.via {
+        projects::follow_suggestion(&state.db, &current, via, grant_id, state.now()).await?;
+    }
+    Ok(ApiJson(profile))
+}
+
+/// The project's lesson learned as an experience report in plain text (UTF-8), with the
+/// agency's headings in its order and in the caller's language, to paste into the agency's form.
+#[utoipa::path(get, path = "/api/v1/projects/{grant_id}/experience-report", tag = "projects", params(("grant_id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "The report, as a download", content_type = "text/plain", body = String), ReadProblems, PathProblems,
+              (status = 404, description = "No lesson written, or not in the caller's themes (`not_found`); also a path \
+                parameter that is not a number.", body = Problem, content_type = PROBLEM_JSON)))]
+async fn experience_report(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(grant_id): ApiPath<i32>,
+) -> Result<Response, AppError> {
+    let tr = crate::i18n::Tr::new(current.language());
+    let (file_name, text) = projects::experience_report(&state.db, &current, grant_id, tr).await?;
+    Ok(text_download(&file_name, text))
+}
+
+/// Plain UTF-8 text as a download named `file_name` (ASCII: the project number).
+pub fn text_download(file_name: &str, text: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file_name}\""),
+            ),
+            (header::CACHE_CONTROL, "private, no-cache".to_string()),
+        ],
+        text,
+    )
+        .into_response()
 }
 
 /// Saves the project's needs and offers: its own project lead or the cohort's facilitator.
@@ -97,7 +147,9 @@ async fn get_lesson(
     current: CurrentUser,
     ApiPath(lesson_id): ApiPath<i32>,
 ) -> ApiResult<LessonView> {
-    Ok(ApiJson(projects::lesson(&state.db, &current, lesson_id).await?))
+    Ok(ApiJson(
+        projects::open_lesson(&state.db, &current, lesson_id, state.now()).await?,
+    ))
 }
 
 /// Searches threads, posts, resources, project profiles and lessons the caller may see, with

@@ -159,6 +159,8 @@ async fn download_file(
             return Err(error.into());
         }
     };
+    // The file is there and goes out: that is a download for the report.
+    resources::count_download(&state.db, resource_id).await?;
     let content_type = found.content_type.unwrap_or_else(|| "application/octet-stream".into());
     let mut response = Body::from_stream(file).into_response();
     let headers = response.headers_mut();

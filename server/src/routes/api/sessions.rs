@@ -17,7 +17,7 @@ use crate::auth::CurrentUser;
 use crate::domain::planner::PlanningSettings;
 use crate::error::{AppError, Problem};
 use crate::sessions::participation::{
-    self, PollAnswerInput, PollOptionInput, PollView, PreparationInput, PreparationView, RecapInput,
+    self, AddressedInput, PollAnswerInput, PollOptionInput, PollView, PreparationInput, PreparationView, RecapInput,
 };
 use crate::sessions::planning::{self, PlanAcceptance, PlanQuery, Proposal};
 use crate::sessions::registration::{self, AttendanceMark, AttendanceReport};
@@ -39,6 +39,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(message_group))
         .routes(routes!(get_my_preparation, save_preparation))
         .routes(routes!(list_preparations))
+        .routes(routes!(mark_need_addressed))
         .routes(routes!(get_poll))
         .routes(routes!(add_poll_option))
         .routes(routes!(answer_poll))
@@ -283,6 +284,25 @@ async fn list_preparations(
 ) -> ApiResult<Vec<PreparationView>> {
     Ok(ApiJson(
         participation::preparations(&state, &current, session_id).await?,
+    ))
+}
+
+/// Marks a member's stated need as taken up in a session of the cohort, or open again
+/// (`session_id: null`): the cohort's facilitator.
+#[utoipa::path(put, path = "/api/v1/preparations/{preparation_id}/addressed", tag = "sessions", params(("preparation_id" = i32, Path)), request_body = AddressedInput, security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "Saved; the need as it now is", body = PreparationView), WriteProblems, PathProblems, BodyProblems,
+              (status = 403, description = "Not the cohort's facilitator (`forbidden`), or sent from another website's page (`cross_origin`).", body = Problem, content_type = PROBLEM_JSON),
+              (status = 404, description = "No such answer, or not in the caller's cohorts (`not_found`); also a path parameter that is not a number.", body = Problem, content_type = PROBLEM_JSON),
+              (status = 422, description = "The session is not one of the cohort's (`addressed_session_not_in_cohort`), the member stated no need \
+                (`preparation_without_needs`); or the body could not be read (`expected_json`, `invalid_json`, `invalid_fields` with the `field`).", body = Problem, content_type = PROBLEM_JSON)))]
+async fn mark_need_addressed(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(preparation_id): ApiPath<i32>,
+    ApiJson(input): ApiJson<AddressedInput>,
+) -> ApiResult<PreparationView> {
+    Ok(ApiJson(
+        participation::mark_addressed(&state, &current, preparation_id, input).await?,
     ))
 }
 
