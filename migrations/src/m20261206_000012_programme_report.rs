@@ -22,26 +22,40 @@ pub struct Migration;
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         // One column per statement: SQLite adds a single column at a time.
-        let add = |table: Alias, column: ColumnDef| Table::alter().table(table).add_column(column).to_owned();
+        let add = |table: Alias, column: &mut ColumnDef| Table::alter().table(table).add_column(column).to_owned();
         for statement in [
             add(
                 Alias::new("preparations"),
-                integer_null(Alias::new("addressed_session_id")),
+                &mut integer_null(Alias::new("addressed_session_id")),
             ),
             add(
                 Alias::new("preparations"),
-                timestamp_with_time_zone_null(Alias::new("addressed_at")),
+                &mut timestamp_with_time_zone_null(Alias::new("addressed_at")),
             ),
-            add(Alias::new("lessons"), text(Alias::new("done")).default("")),
-            add(Alias::new("lessons"), text(Alias::new("results")).default("")),
-            add(Alias::new("lessons"), text(Alias::new("did_not_work")).default("")),
-            add(Alias::new("lessons"), string(Alias::new("contact_name")).default("")),
-            add(Alias::new("lessons"), string(Alias::new("contact_email")).default("")),
-            add(Alias::new("lessons"), string(Alias::new("contact_phone")).default("")),
-            add(Alias::new("resources"), big_integer(Alias::new("downloads")).default(0)),
+            add(
+                Alias::new("lessons"),
+                &mut text(Alias::new("done")).default("")),
+            add(
+                Alias::new("lessons"),
+                &mut text(Alias::new("results")).default("")),
+            add(
+                Alias::new("lessons"),
+                &mut text(Alias::new("did_not_work")).default("")),
+            add(
+                Alias::new("lessons"),
+                &mut string(Alias::new("contact_name")).default("")),
+            add(
+                Alias::new("lessons"),
+                &mut string(Alias::new("contact_email")).default("")),
+            add(
+                Alias::new("lessons"),
+                &mut string(Alias::new("contact_phone")).default("")),
+            add(
+                Alias::new("resources"),
+                &mut big_integer(Alias::new("downloads")).default(0)),
             add(
                 Alias::new("sessions"),
-                timestamp_with_time_zone_null(Alias::new("nudged_at")),
+                &mut timestamp_with_time_zone_null(Alias::new("nudged_at")),
             ),
         ] {
             manager.alter_table(statement).await?;
@@ -57,8 +71,8 @@ impl MigrationTrait for Migration {
                     // The newest programme the reader took part in when they first read it.
                     .col(integer_null(LessonReads::ProgrammeId))
                     .col(timestamp_with_time_zone(LessonReads::ReadAt))
-                    .foreign_key(cascade(LessonReads::Table, LessonReads::LessonId, "lessons"))
-                    .foreign_key(cascade(LessonReads::Table, LessonReads::UserId, "users"))
+                    .foreign_key(&mut cascade(LessonReads::Table, LessonReads::LessonId, "lessons"))
+                    .foreign_key(&mut cascade(LessonReads::Table, LessonReads::UserId, "users"))
                     .to_owned(),
             )
             .await?;
@@ -82,9 +96,9 @@ impl MigrationTrait for Migration {
                     // finished | offer | similar
                     .col(string(SuggestionFollows::Reason))
                     .col(timestamp_with_time_zone(SuggestionFollows::CreatedAt))
-                    .foreign_key(cascade(SuggestionFollows::Table, SuggestionFollows::UserId, "users"))
-                    .foreign_key(cascade(SuggestionFollows::Table, SuggestionFollows::GrantId, "grants"))
-                    .foreign_key(cascade(
+                    .foreign_key(&mut cascade(SuggestionFollows::Table, SuggestionFollows::UserId, "users"))
+                    .foreign_key(&mut cascade(SuggestionFollows::Table, SuggestionFollows::GrantId, "grants"))
+                    .foreign_key(&mut cascade(
                         SuggestionFollows::Table,
                         SuggestionFollows::SuggestedGrantId,
                         "grants",
@@ -124,9 +138,9 @@ impl MigrationTrait for Migration {
                     .col(string_null(SurveyAnswers::Recommend))
                     // A day, not a moment, so the order of answers cannot tie one to a taker.
                     .col(date(SurveyAnswers::AnsweredOn))
-                    .foreign_key(cascade(SurveyAnswers::Table, SurveyAnswers::ProgrammeId, "programmes"))
-                    .foreign_key(cascade(SurveyAnswers::Table, SurveyAnswers::CohortId, "cohorts"))
-                    .foreign_key(cascade(SurveyAnswers::Table, SurveyAnswers::SessionId, "sessions"))
+                    .foreign_key(&mut cascade(SurveyAnswers::Table, SurveyAnswers::ProgrammeId, "programmes"))
+                    .foreign_key(&mut cascade(SurveyAnswers::Table, SurveyAnswers::CohortId, "cohorts"))
+                    .foreign_key(&mut cascade(SurveyAnswers::Table, SurveyAnswers::SessionId, "sessions"))
                     .to_owned(),
             )
             .await?;
@@ -158,9 +172,9 @@ impl MigrationTrait for Migration {
                     // When the link was mailed (once), and when they answered (once).
                     .col(timestamp_with_time_zone_null(SurveyTakers::MailedAt))
                     .col(timestamp_with_time_zone_null(SurveyTakers::AnsweredAt))
-                    .foreign_key(cascade(SurveyTakers::Table, SurveyTakers::UserId, "users"))
-                    .foreign_key(cascade(SurveyTakers::Table, SurveyTakers::ProgrammeId, "programmes"))
-                    .foreign_key(cascade(SurveyTakers::Table, SurveyTakers::SessionId, "sessions"))
+                    .foreign_key(&mut cascade(SurveyTakers::Table, SurveyTakers::UserId, "users"))
+                    .foreign_key(&mut cascade(SurveyTakers::Table, SurveyTakers::ProgrammeId, "programmes"))
+                    .foreign_key(&mut cascade(SurveyTakers::Table, SurveyTakers::SessionId, "sessions"))
                     .to_owned(),
             )
             .await?;

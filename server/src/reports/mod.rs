@@ -1,6 +1,9 @@
 //! The programme report for the agency: reach, needs, exchange, lessons and usefulness, for a
 //! programme, a theme, a cohort or a session, filtered by county and grant year.
 
+pub mod chart;
+pub mod display;
+pub mod export;
 pub mod table;
 
 use serde::{Deserialize, Serialize};
