@@ -16,9 +16,74 @@ use rust_xlsxwriter::{DocProperties, Format, Workbook};
 
 use crate::i18n::Tr;
 
-use super::Report;
+use super::{Report, Scope};
 use super::display::{column_heading, note_text, table_title};
 use super::table::{Cell, ReportTable};
+
+/// A report's scope as written in URLs: `/reports/programmes/3`,
+/// `/api/v1/reports/cohorts/7/xlsx`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ScopeKind {
+    Programmes,
+    Themes,
+    Cohorts,
+    Sessions,
+}
+
+impl ScopeKind {
+    pub fn scope(self, id: i32) -> Scope {
+        match self {
+            ScopeKind::Programmes => Scope::Programme(id),
+            ScopeKind::Themes => Scope::Theme(id),
+            ScopeKind::Cohorts => Scope::Cohort(id),
+            ScopeKind::Sessions => Scope::Session(id),
+        }
+    }
+
+    /// From the URL segment.
+    pub fn parse(segment: &str) -> Option<ScopeKind> {
+        [ScopeKind::Programmes, ScopeKind::Themes, ScopeKind::Cohorts, ScopeKind::Sessions]
+            .into_iter()
+            .find(|kind| kind.segment() == segment)
+    }
+
+    /// The URL segment: `programmes`.
+    pub fn segment(self) -> &'static str {
+        match self {
+            ScopeKind::Programmes => "programmes",
+            ScopeKind::Themes => "themes",
+            ScopeKind::Cohorts => "cohorts",
+            ScopeKind::Sessions => "sessions",
+        }
+    }
+
+    /// One of them, singular: `programme`.
+    pub fn singular(self) -> &'static str {
+        match self {
+            ScopeKind::Programmes => "programme",
+            ScopeKind::Themes => "theme",
+            ScopeKind::Cohorts => "cohort",
+            ScopeKind::Sessions => "session",
+        }
+    }
+}
+
+/// A download's file name: what it covers and the day it was made,
+/// `samling-report-programme-3-2026-12-07.xlsx` or
+/// `samling-report-cohort-7-reach_by_municipality-2026-12-07.csv` (ASCII, safe in a header).
+pub fn file_name(kind: ScopeKind, id: i32, table_key: Option<&str>, day: chrono::NaiveDate, extension: &str) -> String {
+    let table: String = table_key
+        .map(|key| {
+            let safe: String = key
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+                .collect();
+            format!("-{safe}")
+        })
+        .unwrap_or_default();
+    format!("samling-report-{}-{id}{table}-{}.{extension}", kind.singular(), day.format("%Y-%m-%d"))
+}
 
 /// The byte-order mark that starts every CSV.
 pub const BOM: &str = "\u{feff}";
@@ -210,7 +275,7 @@ fn cut(text: &str, max: usize) -> String {
 mod tests {
     use super::*;
     use crate::i18n::Language;
-    use crate::reports::{Filters, Scope};
+    use crate::reports::Filters;
 
     fn en() -> Tr {
         Tr::new(Language::En)
@@ -278,6 +343,20 @@ mod tests {
         assert_eq!(&bytes[..2], b"PK");
         let empty = xlsx(&super::tests::report(&[]), en()).unwrap();
         assert_eq!(&empty[..2], b"PK");
+    }
+
+    #[test]
+    fn file_names_say_what_and_when() {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+        assert_eq!(
+            file_name(ScopeKind::Programmes, 3, None, day, "xlsx"),
+            "samling-report-programme-3-2026-12-07.xlsx"
+        );
+        assert_eq!(
+            file_name(ScopeKind::Cohorts, 7, Some("reach_by\"/municipality"), day, "csv"),
+            "samling-report-cohort-7-reach_bymunicipality-2026-12-07.csv"
+        );
+        assert_eq!(ScopeKind::Sessions.scope(4), Scope::Session(4));
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod doc;
 mod extract;
 mod grants;
 mod projects;
+mod report_exports;
 mod resources;
 pub mod sessions;
 mod threads;
@@ -30,5 +31,6 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(digests::router())
         .merge(resources::router())
         .merge(projects::router())
+        .merge(report_exports::router())
         .split_for_parts()
 }
