@@ -22,40 +22,26 @@ pub struct Migration;
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         // One column per statement: SQLite adds a single column at a time.
-        let add = |table: Alias, column: &mut ColumnDef| Table::alter().table(table).add_column(column).to_owned();
+        let add = |table: Alias, column: ColumnDef| Table::alter().table(table).add_column(column).to_owned();
         for statement in [
             add(
                 Alias::new("preparations"),
-                &mut integer_null(Alias::new("addressed_session_id")),
+                integer_null(Alias::new("addressed_session_id")),
             ),
             add(
                 Alias::new("preparations"),
-                &mut timestamp_with_time_zone_null(Alias::new("addressed_at")),
+                timestamp_with_time_zone_null(Alias::new("addressed_at")),
             ),
-            add(
-                Alias::new("lessons"),
-                &mut text(Alias::new("done")).default("")),
-            add(
-                Alias::new("lessons"),
-                &mut text(Alias::new("results")).default("")),
-            add(
-                Alias::new("lessons"),
-                &mut text(Alias::new("did_not_work")).default("")),
-            add(
-                Alias::new("lessons"),
-                &mut string(Alias::new("contact_name")).default("")),
-            add(
-                Alias::new("lessons"),
-                &mut string(Alias::new("contact_email")).default("")),
-            add(
-                Alias::new("lessons"),
-                &mut string(Alias::new("contact_phone")).default("")),
-            add(
-                Alias::new("resources"),
-                &mut big_integer(Alias::new("downloads")).default(0)),
+            add(Alias::new("lessons"), text(Alias::new("done")).default("").to_owned()),
+            add(Alias::new("lessons"), text(Alias::new("results")).default("").to_owned()),
+            add(Alias::new("lessons"), text(Alias::new("did_not_work")).default("").to_owned()),
+            add(Alias::new("lessons"), string(Alias::new("contact_name")).default("").to_owned()),
+            add(Alias::new("lessons"), string(Alias::new("contact_email")).default("").to_owned()),
+            add(Alias::new("lessons"), string(Alias::new("contact_phone")).default("").to_owned()),
+            add(Alias::new("resources"), big_integer(Alias::new("downloads")).default(0).to_owned()),
             add(
                 Alias::new("sessions"),
-                &mut timestamp_with_time_zone_null(Alias::new("nudged_at")),
+                timestamp_with_time_zone_null(Alias::new("nudged_at")),
             ),
         ] {
             manager.alter_table(statement).await?;
