@@ -17,6 +17,7 @@ mod post_pages;
 mod problems;
 mod realtime;
 mod reliability;
+mod report_exports;
 mod resources;
 mod session_pages;
 mod session_roster;

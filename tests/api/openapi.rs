@@ -106,6 +106,8 @@ async fn the_openapi_document_lists_every_endpoint_and_they_are_served() {
         ("get", "/api/v1/lessons"),
         ("get", "/api/v1/lessons/{lesson_id}"),
         ("get", "/api/v1/search"),
+        ("get", "/api/v1/reports/{scope}/{id}/xlsx"),
+        ("get", "/api/v1/reports/{scope}/{id}/csv/{table_key}"),
     ];
     for (method, path) in expected {
         let operation = &paths.get(path).unwrap_or_else(|| panic!("{path} is not documented"))[method];
