@@ -5,9 +5,9 @@
 //! reads. Each bar has its value printed at its end; grouped bars (more than one value column)
 //! differ by pattern (solid, stripes, dots, cross-hatch, lines) and are named in a text legend,
 //! so nothing is told by colour alone. One dark ink on white: bars 8.6:1, text 16:1, gridlines
-//! 4.5:1 against the background. The drawing is 400 units wide and scales to its container
-//! (`width="100%"`), so at 390 px its 13-unit text stays about 12 px tall; wider screens cap
-//! it with CSS.
+//! 4.5:1 against the background; text has a white halo where it crosses a gridline. The
+//! drawing is 360 units wide and scales to its container (`width="100%"`), so at 390 px its
+//! 13-unit text stays about 13 px tall; wider screens cap it with CSS.
 
 use std::fmt::Write;
 
@@ -17,14 +17,16 @@ use super::display::{cell_text, column_heading, table_title};
 use super::table::{Cell, ReportTable};
 
 /// The drawing's width in SVG units.
-pub const WIDTH: f64 = 400.0;
+pub const WIDTH: f64 = 360.0;
 /// Where bars start.
 pub const BAR_X: f64 = 4.0;
 /// The length of a bar at the axis's top value; the rest of the width holds the value text.
-pub const BAR_SPACE: f64 = 300.0;
+pub const BAR_SPACE: f64 = 260.0;
 const INK: &str = "#1f4e79";
 const TEXT: &str = "#1a1a1a";
 const GRID: &str = "#767676";
+/// A white outline under text, so a gridline behind it never cuts through letters.
+const HALO: &str = r##" stroke="#ffffff" stroke-width="3" paint-order="stroke""##;
 const FONT: &str = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
 const LABEL_HEIGHT: f64 = 18.0;
 const BAR_HEIGHT: f64 = 14.0;
@@ -33,7 +35,7 @@ const ROW_GAP: f64 = 10.0;
 const LEGEND_ROW: f64 = 20.0;
 const AXIS_HEIGHT: f64 = 20.0;
 /// Longer labels are cut (with "…") so they fit the width; the table has them whole.
-const MAX_LABEL_CHARS: usize = 52;
+const MAX_LABEL_CHARS: usize = 42;
 /// Patterns for the value columns, by position; beyond five they repeat (the legend still
 /// names each).
 const PATTERNS: usize = 5;
@@ -138,7 +140,7 @@ pub fn svg(table: &ReportTable, tr: Tr) -> Option<String> {
         let label = row.get(chart.label_column).map_or_else(String::new, |cell| cell_text(tr, cell));
         let _ = write!(
             out,
-            r#"<text x="{BAR_X}" y="{y}" fill="{TEXT}" font-weight="600">{label}</text>"#,
+            r#"<text x="{BAR_X}" y="{y}" fill="{TEXT}" font-weight="600"{HALO}>{label}</text>"#,
             y = number(top + 13.0),
             label = escape(&shortened(&label)),
         );
@@ -159,7 +161,7 @@ pub fn svg(table: &ReportTable, tr: Tr) -> Option<String> {
                 .map_or_else(|| "–".to_string(), |cell| cell_text(tr, cell));
             let _ = write!(
                 out,
-                r#"<text x="{x}" y="{ty}" fill="{TEXT}">{shown}</text>"#,
+                r#"<text x="{x}" y="{ty}" fill="{TEXT}"{HALO}>{shown}</text>"#,
                 x = number(BAR_X + length + 4.0),
                 ty = number(y + 11.0),
                 shown = escape(&shown),
@@ -331,12 +333,13 @@ mod tests {
             &[1],
         );
         let svg = svg(&table, en()).unwrap();
-        // 10 is the largest: steps of 5 up to 10, so 10 is the whole 300 and 5 half of it.
-        assert_eq!(widths(&svg), ["300", "150"]);
+        // 10 is the largest: steps of 5 up to 10, so 10 is the whole 260 and 5 half of it.
+        assert_eq!(widths(&svg), ["260", "130"]);
         assert!(svg.contains(">Vestland</text>") && svg.contains(">Agder</text>"));
+        assert!(svg.contains(r#"viewBox="0 0 360 108""#), "{svg}");
         // Each value at its bar's end.
-        assert!(svg.contains(r##"<text x="308" y="33" fill="#1a1a1a">10</text>"##), "{svg}");
-        assert!(svg.contains(r##"<text x="158" y="75" fill="#1a1a1a">5</text>"##), "{svg}");
+        assert!(svg.contains(r##"<text x="268" y="33" fill="#1a1a1a" stroke="#ffffff" stroke-width="3" paint-order="stroke">10</text>"##), "{svg}");
+        assert!(svg.contains(r##"<text x="138" y="75" fill="#1a1a1a" stroke="#ffffff" stroke-width="3" paint-order="stroke">5</text>"##), "{svg}");
         // Gridlines at 0, 5 and 10.
         assert_eq!(svg.matches("<line ").count(), 3);
         assert!(svg.contains(r#"role="img""#) && svg.contains(r#"aria-labelledby="chart-reach_by_county-title""#));
@@ -346,8 +349,8 @@ mod tests {
     fn grouped_bars_differ_by_pattern_and_are_named_in_a_legend() {
         let table = table(vec![vec!["Vestland".into(), 7.into(), 3.into()]], &[1, 2]);
         let svg = svg(&table, en()).unwrap();
-        // 7 → steps of 2 up to 8: 7/8 and 3/8 of 300.
-        assert_eq!(widths(&svg), ["262.5", "112.5"]);
+        // 7 → steps of 2 up to 8: 7/8 and 3/8 of 260.
+        assert_eq!(widths(&svg), ["227.5", "97.5"]);
         assert!(svg.contains(r##"fill="#1f4e79" stroke"##));
         assert!(svg.contains(r#"fill="url(#chart-reach_by_county-p1)""#));
         // The legend names both value columns in text, with their swatches.
@@ -394,7 +397,7 @@ mod tests {
         assert_eq!(Axis::for_largest(0.75, false), Axis { top: 0.8, step: 0.2 });
         assert_eq!(Axis::for_largest(123.0, true), Axis { top: 150.0, step: 50.0 });
         assert_eq!(Axis { top: 0.8, step: 0.2 }.ticks(), [0.0, 0.2, 0.4, 0.6, 0.8]);
-        assert_eq!(bar_length(0.25, 0.8), 93.75);
+        assert_eq!(bar_length(0.25, 0.8), 81.25);
     }
 
     #[test]

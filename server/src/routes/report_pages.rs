@@ -15,17 +15,15 @@ use crate::reports::{self, Cell, Filters, ReportTable, chart};
 use crate::state::AppState;
 use crate::web::{PageResult, PageView, SignedInPage, render};
 
-/// The report's parts, in the order the page shows them, each with the start of the table keys
-/// that belong to it. A table whose key starts with none of them goes under "More".
-const PARTS: [(&str, &[&str]); 5] = [
-    ("reach", &["reach", "attendance", "invited", "registrations", "municipalities"]),
-    ("needs", &["needs", "need"]),
-    (
-        "exchange",
-        &["exchange", "threads", "posts", "questions", "experts", "resources", "suggestions", "matches"],
-    ),
-    ("lessons", &["lessons", "lesson"]),
-    ("usefulness", &["usefulness", "survey", "surveys", "closing"]),
+/// The report's parts, in the order the page shows them, each with the table keys (or key
+/// prefixes, before a `_`) that belong to it. A table that belongs to none goes under "More".
+const PARTS: [(&str, &[&str]); 6] = [
+    ("summary", &["summary"]),
+    ("reach", &["reach", "never_came", "attendance"]),
+    ("needs", &["needs"]),
+    ("exchange", &["exchange", "questions", "resources", "suggestions"]),
+    ("lessons", &["lessons"]),
+    ("usefulness", &["usefulness", "closing_survey", "survey"]),
 ];
 
 #[derive(Template)]
@@ -216,13 +214,18 @@ mod tests {
 
     #[test]
     fn tables_go_to_their_part_by_key() {
+        assert_eq!(part_of("summary"), "summary");
         assert_eq!(part_of("reach_by_municipality"), "reach");
-        assert_eq!(part_of("attendance_by_session"), "reach");
+        assert_eq!(part_of("never_came"), "reach");
         assert_eq!(part_of("needs"), "needs");
-        assert_eq!(part_of("questions_answered"), "exchange");
-        assert_eq!(part_of("lessons_read"), "lessons");
-        assert_eq!(part_of("survey_sessions"), "usefulness");
+        assert_eq!(part_of("needs_by_session"), "needs");
+        assert_eq!(part_of("exchange_by_cohort"), "exchange");
+        assert_eq!(part_of("lessons"), "lessons");
+        assert_eq!(part_of("usefulness_distribution"), "usefulness");
+        assert_eq!(part_of("closing_survey"), "usefulness");
+        assert_eq!(part_of("survey_texts"), "usefulness");
         assert_eq!(part_of("reached"), "other");
+        assert_eq!(part_of("never"), "other");
         assert_eq!(part_of("something_else"), "other");
     }
 
