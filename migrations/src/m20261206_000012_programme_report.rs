@@ -33,12 +33,30 @@ impl MigrationTrait for Migration {
                 timestamp_with_time_zone_null(Alias::new("addressed_at")),
             ),
             add(Alias::new("lessons"), text(Alias::new("done")).default("").to_owned()),
-            add(Alias::new("lessons"), text(Alias::new("results")).default("").to_owned()),
-            add(Alias::new("lessons"), text(Alias::new("did_not_work")).default("").to_owned()),
-            add(Alias::new("lessons"), string(Alias::new("contact_name")).default("").to_owned()),
-            add(Alias::new("lessons"), string(Alias::new("contact_email")).default("").to_owned()),
-            add(Alias::new("lessons"), string(Alias::new("contact_phone")).default("").to_owned()),
-            add(Alias::new("resources"), big_integer(Alias::new("downloads")).default(0).to_owned()),
+            add(
+                Alias::new("lessons"),
+                text(Alias::new("results")).default("").to_owned(),
+            ),
+            add(
+                Alias::new("lessons"),
+                text(Alias::new("did_not_work")).default("").to_owned(),
+            ),
+            add(
+                Alias::new("lessons"),
+                string(Alias::new("contact_name")).default("").to_owned(),
+            ),
+            add(
+                Alias::new("lessons"),
+                string(Alias::new("contact_email")).default("").to_owned(),
+            ),
+            add(
+                Alias::new("lessons"),
+                string(Alias::new("contact_phone")).default("").to_owned(),
+            ),
+            add(
+                Alias::new("resources"),
+                big_integer(Alias::new("downloads")).default(0).to_owned(),
+            ),
             add(
                 Alias::new("sessions"),
                 timestamp_with_time_zone_null(Alias::new("nudged_at")),
@@ -82,8 +100,16 @@ impl MigrationTrait for Migration {
                     // finished | offer | similar
                     .col(string(SuggestionFollows::Reason))
                     .col(timestamp_with_time_zone(SuggestionFollows::CreatedAt))
-                    .foreign_key(&mut cascade(SuggestionFollows::Table, SuggestionFollows::UserId, "users"))
-                    .foreign_key(&mut cascade(SuggestionFollows::Table, SuggestionFollows::GrantId, "grants"))
+                    .foreign_key(&mut cascade(
+                        SuggestionFollows::Table,
+                        SuggestionFollows::UserId,
+                        "users",
+                    ))
+                    .foreign_key(&mut cascade(
+                        SuggestionFollows::Table,
+                        SuggestionFollows::GrantId,
+                        "grants",
+                    ))
                     .foreign_key(&mut cascade(
                         SuggestionFollows::Table,
                         SuggestionFollows::SuggestedGrantId,
@@ -124,7 +150,11 @@ impl MigrationTrait for Migration {
                     .col(string_null(SurveyAnswers::Recommend))
                     // A day, not a moment, so the order of answers cannot tie one to a taker.
                     .col(date(SurveyAnswers::AnsweredOn))
-                    .foreign_key(&mut cascade(SurveyAnswers::Table, SurveyAnswers::ProgrammeId, "programmes"))
+                    .foreign_key(&mut cascade(
+                        SurveyAnswers::Table,
+                        SurveyAnswers::ProgrammeId,
+                        "programmes",
+                    ))
                     .foreign_key(&mut cascade(SurveyAnswers::Table, SurveyAnswers::CohortId, "cohorts"))
                     .foreign_key(&mut cascade(SurveyAnswers::Table, SurveyAnswers::SessionId, "sessions"))
                     .to_owned(),
@@ -159,7 +189,11 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone_null(SurveyTakers::MailedAt))
                     .col(timestamp_with_time_zone_null(SurveyTakers::AnsweredAt))
                     .foreign_key(&mut cascade(SurveyTakers::Table, SurveyTakers::UserId, "users"))
-                    .foreign_key(&mut cascade(SurveyTakers::Table, SurveyTakers::ProgrammeId, "programmes"))
+                    .foreign_key(&mut cascade(
+                        SurveyTakers::Table,
+                        SurveyTakers::ProgrammeId,
+                        "programmes",
+                    ))
                     .foreign_key(&mut cascade(SurveyTakers::Table, SurveyTakers::SessionId, "sessions"))
                     .to_owned(),
             )

@@ -1,6 +1,8 @@
 //! `samling bench-seed`: cohorts full of members with session tokens, for the realtime
 //! benchmark (`tests/bench-realtime.sh`). Never run against a database people use.
 
+pub mod report;
+
 use std::path::Path;
 
 use anyhow::Context;

@@ -92,6 +92,21 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         posts: usize,
     },
+    /// Seed a programme of national size for the report benchmark (never in production).
+    #[cfg(feature = "bench-seed")]
+    BenchSeedReport {
+        /// Where to write the admin's token and the scopes to ask for, as JSON.
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 400)]
+        municipalities: usize,
+        #[arg(long, default_value_t = 30)]
+        cohorts: usize,
+        #[arg(long, default_value_t = 10_000)]
+        registrations: usize,
+        #[arg(long, default_value_t = 200_000)]
+        posts: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -199,6 +214,23 @@ async fn run(cli: Cli, tr: Tr) -> anyhow::Result<()> {
             recap_due,
             posts,
         } => samling::bench_seed::run(&settings, cohorts, members, recap_due, posts, &out, clock.now()).await,
+        #[cfg(feature = "bench-seed")]
+        Command::BenchSeedReport {
+            out,
+            municipalities,
+            cohorts,
+            registrations,
+            posts,
+        } => {
+            let size = samling::bench_seed::report::Size {
+                municipalities,
+                cohorts,
+                registrations,
+                posts,
+                ..Default::default()
+            };
+            samling::bench_seed::report::run(&settings, size, &out, clock.now()).await
+        }
         Command::CreateAdmin { email } => {
             let db = db::connect(&settings.database_url).await?;
             db::migrate(&db).await?;

@@ -68,7 +68,12 @@ impl ReportTable {
     }
 
     pub fn push(&mut self, row: Vec<Cell>) {
-        debug_assert_eq!(row.len(), self.columns.len(), "a row of {} has one cell per column", self.key);
+        debug_assert_eq!(
+            row.len(),
+            self.columns.len(),
+            "a row of {} has one cell per column",
+            self.key
+        );
         self.rows.push(row);
     }
 }
