@@ -50,7 +50,12 @@ async fn download(app: &TestApp, path: &str, token: &str) -> (u16, String, Strin
     };
     let (content_type, disposition) = (header("content-type"), header("content-disposition"));
     let status = response.status().as_u16();
-    (status, content_type, disposition, response.bytes().await.unwrap().to_vec())
+    (
+        status,
+        content_type,
+        disposition,
+        response.bytes().await.unwrap().to_vec(),
+    )
 }
 
 /// A JSON cell as the CSV writes it: numbers as Rust prints them, text with `'` before what a
@@ -90,7 +95,10 @@ fn assert_exports_match(report: &Value, read: &Value) {
             assert_eq!(csv_rows.len(), 1, "{key}");
             assert_eq!(csv_rows[0][0], "Merknad", "{key}");
             assert_eq!(csv_rows[0][1], sheet_rows[0][1], "{key}");
-            assert!(!csv_rows[0][1].as_str().unwrap().starts_with("report.note."), "{key}: the note is translated");
+            assert!(
+                !csv_rows[0][1].as_str().unwrap().starts_with("report.note."),
+                "{key}: the note is translated"
+            );
             continue;
         }
         let columns = table["columns"].as_array().unwrap();
@@ -146,11 +154,13 @@ async fn exports_of(app: &TestApp, base: &str, query: &str, token: &str, report:
     let mut csvs = Vec::new();
     for table in report["tables"].as_array().unwrap() {
         let key = table["key"].as_str().unwrap();
-        let (status, content_type, disposition, csv) =
-            download(app, &format!("{base}/csv/{key}{query}"), token).await;
+        let (status, content_type, disposition, csv) = download(app, &format!("{base}/csv/{key}{query}"), token).await;
         assert_eq!(status, 200, "{key}: {}", String::from_utf8_lossy(&csv));
         assert_eq!(content_type, "text/csv; charset=utf-8; header=present");
-        assert!(disposition.contains(&format!("-{key}-")) && disposition.ends_with(".csv\""), "{disposition}");
+        assert!(
+            disposition.contains(&format!("-{key}-")) && disposition.ends_with(".csv\""),
+            "{disposition}"
+        );
         csvs.push(csv);
     }
     read_with_python(&xlsx, &csvs)
@@ -161,7 +171,10 @@ async fn the_xlsx_and_every_csv_hold_exactly_the_reports_tables() {
     let app = spawn_app().await;
     let (admin, cohorts) = app.with_sample_cohorts().await;
     let cohort_id = cohorts["mat-og-matsvinn"];
-    let cohort = app.get(&format!("/api/v1/cohorts/{cohort_id}"), Some(&admin)).await.json();
+    let cohort = app
+        .get(&format!("/api/v1/cohorts/{cohort_id}"), Some(&admin))
+        .await
+        .json();
     let programme_id = cohort["programme"]["id"].as_i64().unwrap();
     let facilitator = app
         .facilitator_token(&admin, cohort_id, "marte@example.no", "Marte Facilitator")
@@ -183,14 +196,20 @@ async fn the_xlsx_and_every_csv_hold_exactly_the_reports_tables() {
 
     for (base, query) in [
         (format!("/api/v1/reports/programmes/{programme_id}"), ""),
-        (format!("/api/v1/reports/programmes/{programme_id}"), "?county=Vestland&grant_year=2021"),
+        (
+            format!("/api/v1/reports/programmes/{programme_id}"),
+            "?county=Vestland&grant_year=2021",
+        ),
         (format!("/api/v1/reports/cohorts/{cohort_id}"), ""),
         (format!("/api/v1/reports/sessions/{first}"), ""),
     ] {
         let response = app.get(&format!("{base}{query}"), Some(&admin)).await;
         assert_eq!(response.status.as_u16(), 200, "{base}{query}: {}", response.body);
         let report = response.json();
-        assert!(!report["tables"].as_array().unwrap().is_empty(), "{base}: a report has tables");
+        assert!(
+            !report["tables"].as_array().unwrap().is_empty(),
+            "{base}: a report has tables"
+        );
         let read = exports_of(&app, &base, query, &admin, &report).await;
         assert_exports_match(&report, &read);
     }
@@ -218,19 +237,26 @@ async fn an_unknown_table_or_scope_is_not_found_and_a_filter_must_be_a_year() {
     for path in [
         format!("{base}/csv/no_such_table"),
         format!("/api/v1/reports/planets/{cohort_id}/xlsx"),
-        format!("/api/v1/reports/cohorts/abc/xlsx"),
+        "/api/v1/reports/cohorts/abc/xlsx".to_string(),
         "/api/v1/reports/cohorts/999999/xlsx".to_string(),
         "/api/v1/reports/cohorts/999999/csv/reach_by_municipality".to_string(),
     ] {
         let response = app.get(&path, Some(&admin)).await;
-        assert_eq!((response.status.as_u16(), response.code()), (404, "not_found".to_string()), "{path}");
+        assert_eq!(
+            (response.status.as_u16(), response.code()),
+            (404, "not_found".to_string()),
+            "{path}"
+        );
     }
     let response = app.get(&format!("{base}/xlsx?grant_year=twenty"), Some(&admin)).await;
     assert_eq!(response.status.as_u16(), 422);
     assert_eq!(response.code(), "invalid_fields");
     assert_eq!(response.json()["field"], "grant_year");
     let unsigned = app.get(&format!("{base}/xlsx"), None).await;
-    assert_eq!((unsigned.status.as_u16(), unsigned.code()), (401, "unauthenticated".to_string()));
+    assert_eq!(
+        (unsigned.status.as_u16(), unsigned.code()),
+        (401, "unauthenticated".to_string())
+    );
 }
 
 #[tokio::test]
@@ -238,13 +264,21 @@ async fn the_exports_refuse_whom_the_json_report_refuses() {
     let app = spawn_app().await;
     let (admin, cohorts) = app.with_sample_cohorts().await;
     let cohort_id = cohorts["mat-og-matsvinn"];
-    let cohort = app.get(&format!("/api/v1/cohorts/{cohort_id}"), Some(&admin)).await.json();
+    let cohort = app
+        .get(&format!("/api/v1/cohorts/{cohort_id}"), Some(&admin))
+        .await
+        .json();
     let programme_id = cohort["programme"]["id"].as_i64().unwrap();
     let lead = app
         .member_token(cohort_id, "kari@example.no", "Kari Nordmann", Role::ProjectLead)
         .await;
     let outsider = app
-        .member_token(cohorts["sirkulaerokonomi"], "per@example.no", "Per Utenfor", Role::ProjectLead)
+        .member_token(
+            cohorts["sirkulaerokonomi"],
+            "per@example.no",
+            "Per Utenfor",
+            Role::ProjectLead,
+        )
         .await;
     let programme = format!("/api/v1/reports/programmes/{programme_id}");
     let other_cohort = format!("/api/v1/reports/cohorts/{cohort_id}");
@@ -256,7 +290,11 @@ async fn the_exports_refuse_whom_the_json_report_refuses() {
         let code = json.code();
         for path in [format!("{base}/xlsx"), format!("{base}/csv/reach_by_municipality")] {
             let response = app.get(&path, Some(token)).await;
-            assert_eq!((response.status.as_u16(), response.code()), (status, code.clone()), "{path}");
+            assert_eq!(
+                (response.status.as_u16(), response.code()),
+                (status, code.clone()),
+                "{path}"
+            );
         }
     }
 

@@ -80,18 +80,18 @@ pub fn svg(table: &ReportTable, tr: Tr) -> Option<String> {
     let axis = Axis::for_largest(largest, whole);
 
     let grouped = series.len() > 1;
-    let legend_height = if grouped { LEGEND_ROW * series.len() as f64 + 6.0 } else { 0.0 };
-    let row_height =
-        LABEL_HEIGHT + series.len() as f64 * BAR_HEIGHT + (series.len() - 1) as f64 * BAR_GAP + ROW_GAP;
+    let legend_height = if grouped {
+        LEGEND_ROW * series.len() as f64 + 6.0
+    } else {
+        0.0
+    };
+    let row_height = LABEL_HEIGHT + series.len() as f64 * BAR_HEIGHT + (series.len() - 1) as f64 * BAR_GAP + ROW_GAP;
     let bars_top = legend_height + 4.0;
     let bars_bottom = bars_top + row_height * table.rows.len() as f64;
     let height = bars_bottom + AXIS_HEIGHT;
 
     let mut out = String::new();
-    let title = tr.f(
-        "report_page.chart_title",
-        &[("table", table_title(tr, table))],
-    );
+    let title = tr.f("report_page.chart_title", &[("table", table_title(tr, table))]);
     let _ = write!(
         out,
         r#"<svg xmlns="http://www.w3.org/2000/svg" class="report-chart" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" aria-labelledby="{id}-title" font-family="{FONT}" font-size="13"><title id="{id}-title">{title}</title>"#,
@@ -137,7 +137,9 @@ pub fn svg(table: &ReportTable, tr: Tr) -> Option<String> {
 
     for (row_index, row) in table.rows.iter().enumerate() {
         let top = bars_top + row_height * row_index as f64;
-        let label = row.get(chart.label_column).map_or_else(String::new, |cell| cell_text(tr, cell));
+        let label = row
+            .get(chart.label_column)
+            .map_or_else(String::new, |cell| cell_text(tr, cell));
         let _ = write!(
             out,
             r#"<text x="{BAR_X}" y="{y}" fill="{TEXT}" font-weight="600"{HALO}>{label}</text>"#,
@@ -276,7 +278,11 @@ fn shortened(label: &str) -> String {
 fn number(value: f64) -> String {
     let text = format!("{:.2}", clean(value));
     let text = text.trim_end_matches('0').trim_end_matches('.');
-    if text == "-0" { "0".to_string() } else { text.to_string() }
+    if text == "-0" {
+        "0".to_string()
+    } else {
+        text.to_string()
+    }
 }
 
 /// Text and attribute values for XML.

@@ -40,7 +40,7 @@ pub fn count_text(tr: Tr, count: i64) -> String {
     let separator = if tr.language == Language::En { ',' } else { '\u{a0}' };
     let mut grouped = String::new();
     for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index) % 3 == 0 {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
             grouped.push(separator);
         }
         grouped.push(digit);

@@ -16,9 +16,9 @@ use rust_xlsxwriter::{DocProperties, Format, Workbook};
 
 use crate::i18n::Tr;
 
-use super::{Report, Scope};
 use super::display::{column_heading, note_text, table_title};
 use super::table::{Cell, ReportTable};
+use super::{Report, Scope};
 
 /// A report's scope as written in URLs: `/reports/programmes/3`,
 /// `/api/v1/reports/cohorts/7/xlsx`.
@@ -43,9 +43,14 @@ impl ScopeKind {
 
     /// From the URL segment.
     pub fn parse(segment: &str) -> Option<ScopeKind> {
-        [ScopeKind::Programmes, ScopeKind::Themes, ScopeKind::Cohorts, ScopeKind::Sessions]
-            .into_iter()
-            .find(|kind| kind.segment() == segment)
+        [
+            ScopeKind::Programmes,
+            ScopeKind::Themes,
+            ScopeKind::Cohorts,
+            ScopeKind::Sessions,
+        ]
+        .into_iter()
+        .find(|kind| kind.segment() == segment)
     }
 
     /// The URL segment: `programmes`.
@@ -82,7 +87,11 @@ pub fn file_name(kind: ScopeKind, id: i32, table_key: Option<&str>, day: chrono:
             format!("-{safe}")
         })
         .unwrap_or_default();
-    format!("samling-report-{}-{id}{table}-{}.{extension}", kind.singular(), day.format("%Y-%m-%d"))
+    format!(
+        "samling-report-{}-{id}{table}-{}.{extension}",
+        kind.singular(),
+        day.format("%Y-%m-%d")
+    )
 }
 
 /// The byte-order mark that starts every CSV.
@@ -240,7 +249,13 @@ pub fn sheet_names(report: &Report, tr: Tr) -> Vec<String> {
     for table in &report.tables {
         let title: String = table_title(tr, table)
             .chars()
-            .map(|c| if matches!(c, '*' | '?' | ':' | '[' | ']' | '\\' | '/') { ' ' } else { c })
+            .map(|c| {
+                if matches!(c, '*' | '?' | ':' | '[' | ']' | '\\' | '/') {
+                    ' '
+                } else {
+                    c
+                }
+            })
             .collect();
         let title = title.trim().trim_matches('\'').trim().to_string();
         let title = if title.is_empty() { table.key.clone() } else { title };
@@ -323,12 +338,20 @@ mod tests {
     fn sheet_names_are_unique_short_and_allowed() {
         // Untranslated titles read as their keys: long, and alike in their first 31 characters.
         let names = sheet_names(
-            &report(&["attendance_by_session_and_municipality", "attendance_by_session_and_municipality_x", "a/b"]),
+            &report(&[
+                "attendance_by_session_and_municipality",
+                "attendance_by_session_and_municipality_x",
+                "a/b",
+            ]),
             en(),
         );
         assert_eq!(
             names,
-            ["report.table.attendance_by_sess", "report.table.attendance_by_ (2)", "report.table.a b"]
+            [
+                "report.table.attendance_by_sess",
+                "report.table.attendance_by_ (2)",
+                "report.table.a b"
+            ]
         );
         assert!(names.iter().all(|name| name.encode_utf16().count() <= 31));
         assert_eq!(cut("ææææ", 3), "æææ");

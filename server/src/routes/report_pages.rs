@@ -126,7 +126,11 @@ fn table_view(tr: Tr, table: &ReportTable, api_base: &str, query: &str) -> Table
         key: table.key.clone(),
         title: table_title(tr, table),
         chart: chart::svg(table, tr),
-        headings: table.columns.iter().map(|column| column_heading(tr, &column.key)).collect(),
+        headings: table
+            .columns
+            .iter()
+            .map(|column| column_heading(tr, &column.key))
+            .collect(),
         rows: if note.is_some() {
             Vec::new()
         } else {
