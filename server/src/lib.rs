@@ -53,6 +53,8 @@ pub mod sessions;
 pub mod startup;
 /// Shared handler state.
 pub mod state;
+/// Usefulness surveys after each session and at the programme's close, answered anonymously.
+pub mod surveys;
 /// Logging.
 pub mod telemetry;
 /// Discussion threads, posts, reactions and moderation.

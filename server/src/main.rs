@@ -327,6 +327,17 @@ async fn digests(settings: Settings, clock: Arc<dyn Clock>, command: DigestsComm
                     ]
                 )
             );
+            println!(
+                "{}",
+                tr.f(
+                    "survey.cli_nudges",
+                    &[
+                        ("sessions", report.nudges.sessions_nudged.to_string()),
+                        ("reminders", report.nudges.facilitator_mails.to_string()),
+                        ("links", report.nudges.survey_links.to_string()),
+                    ]
+                )
+            );
             Ok(())
         }
     }

@@ -24,4 +24,5 @@ mod session_roster;
 mod sessions;
 mod sign_in;
 mod socket_limits;
+mod surveys;
 mod threads;

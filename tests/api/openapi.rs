@@ -108,6 +108,10 @@ async fn the_openapi_document_lists_every_endpoint_and_they_are_served() {
         ("get", "/api/v1/search"),
         ("get", "/api/v1/reports/{scope}/{id}/xlsx"),
         ("get", "/api/v1/reports/{scope}/{id}/csv/{table_key}"),
+        ("get", "/api/v1/sessions/{session_id}/survey"),
+        ("post", "/api/v1/sessions/{session_id}/survey"),
+        ("get", "/api/v1/cohorts/{cohort_id}/closing-survey"),
+        ("post", "/api/v1/cohorts/{cohort_id}/closing-survey"),
     ];
     for (method, path) in expected {
         let operation = &paths.get(path).unwrap_or_else(|| panic!("{path} is not documented"))[method];

@@ -112,6 +112,8 @@ pub struct DigestContent {
     registrations: HashMap<i32, RegistrationStatus>,
     preparations: HashMap<i32, preparation::Model>,
     activity: Option<Activity>,
+    /// Recap: who may still answer the session's survey, and gets its link.
+    survey_open_to: std::collections::HashSet<i32>,
 }
 
 impl DigestContent {
@@ -158,6 +160,11 @@ impl DigestContent {
         } else {
             (HashMap::new(), HashMap::new())
         };
+        let survey_open_to = if kind == DigestKind::Recap {
+            crate::surveys::open_to(db, &session).await?
+        } else {
+            Default::default()
+        };
         let activity = if kind == DigestKind::Activity {
             Some(load_activity(state, found).await?)
         } else {
@@ -172,6 +179,7 @@ impl DigestContent {
             registrations,
             preparations,
             activity,
+            survey_open_to,
         })
     }
 
@@ -197,7 +205,7 @@ impl DigestContent {
         let (title, sections, link, link_text) = match self.kind {
             DigestKind::Recap => (
                 tr.f("mail.digest.recap_subject", &[("session", self.session.title.as_str())]),
-                self.recap_sections(state, tr),
+                self.recap_sections(state, tr, person),
                 session_link,
                 tr.t("mail.digest.open_session"),
             ),
@@ -273,7 +281,7 @@ impl DigestContent {
         }))
     }
 
-    fn recap_sections(&self, state: &AppState, tr: Tr) -> Vec<Section> {
+    fn recap_sections(&self, state: &AppState, tr: Tr, person: &user::Model) -> Vec<Section> {
         let mut sections = Vec::new();
         for (key, markdown) in [
             ("mail.digest.recap_summary", &self.session.recap_summary),
@@ -294,6 +302,15 @@ impl DigestContent {
             .collect();
         if !threads.is_empty() {
             sections.push(Section::list(tr.t("mail.digest.recap_threads").to_string(), threads));
+        }
+        if self.survey_open_to.contains(&person.id) {
+            sections.push(Section::list(
+                tr.t("survey.digest_heading").to_string(),
+                vec![Item {
+                    text: tr.t("survey.digest_link").to_string(),
+                    link: state.link(&format!("/sessions/{}/survey", self.session.id)),
+                }],
+            ));
         }
         sections
     }

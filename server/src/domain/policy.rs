@@ -69,6 +69,10 @@ pub enum Action {
     ManageUsers,
     /// Read the audit log.
     ViewAuditLog,
+    /// Answer a usefulness survey of the cohort: its project leads and experts who took part
+    /// (for a session survey: had a seat or were marked present, and were not marked absent).
+    /// Admins are not exempt: a survey is for those who were there.
+    AnswerSurvey { cohort_id: i32, took_part: bool },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,6 +94,14 @@ pub fn takes_part_in_sessions(actor: &Actor, cohort_id: i32) -> bool {
 
 pub fn decide(actor: &Actor, action: Action) -> Decision {
     use Decision::*;
+    if let Action::AnswerSurvey { cohort_id, took_part } = action {
+        return match actor.role_in(cohort_id) {
+            Some(Role::ProjectLead | Role::Expert) if took_part => Allow,
+            Some(_) => Forbidden,
+            None if actor.is_admin => Forbidden,
+            None => NotFound,
+        };
+    }
     if actor.is_admin {
         return Allow;
     }
@@ -189,6 +201,8 @@ pub fn decide(actor: &Actor, action: Action) -> Decision {
         | Action::AppointFacilitator
         | Action::ManageUsers
         | Action::ViewAuditLog => Forbidden,
+        // Decided above, before the admin's exemption.
+        Action::AnswerSurvey { .. } => Forbidden,
     }
 }
 
@@ -266,6 +280,26 @@ mod tests {
         let manage = Action::ManageResources { cohort_id: 1 };
         assert_eq!(decide(&facilitator, manage), Decision::Allow);
         assert_eq!(decide(&expert, manage), Decision::Forbidden);
+    }
+
+    #[test]
+    fn surveys_are_answered_by_leads_and_experts_who_took_part_and_not_by_admins() {
+        let answer = |took_part| Action::AnswerSurvey {
+            cohort_id: 1,
+            took_part,
+        };
+        for role in [Role::ProjectLead, Role::Expert] {
+            assert_eq!(decide(&actor(false, &[(1, role)]), answer(true)), Decision::Allow);
+            assert_eq!(decide(&actor(false, &[(1, role)]), answer(false)), Decision::Forbidden);
+        }
+        for role in [Role::Facilitator, Role::Observer] {
+            assert_eq!(decide(&actor(false, &[(1, role)]), answer(true)), Decision::Forbidden);
+        }
+        assert_eq!(decide(&actor(true, &[]), answer(true)), Decision::Forbidden);
+        assert_eq!(
+            decide(&actor(false, &[(2, Role::ProjectLead)]), answer(true)),
+            Decision::NotFound
+        );
     }
 
     #[test]

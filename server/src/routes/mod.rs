@@ -11,6 +11,7 @@ pub mod programme_pages;
 pub mod report_pages;
 pub mod session_pages;
 pub mod socket;
+pub mod survey_pages;
 pub mod thread_pages;
 
 use axum::Router;
@@ -131,6 +132,14 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/sessions/{session_id}/recap", post(session_pages::write_recap))
         .route("/sessions/{session_id}/calendar.ics", get(session_pages::calendar_file))
+        .route(
+            "/sessions/{session_id}/survey",
+            get(survey_pages::session_survey).post(survey_pages::answer_session_survey),
+        )
+        .route(
+            "/cohorts/{cohort_id}/closing-survey",
+            get(survey_pages::closing_survey).post(survey_pages::answer_closing_survey),
+        )
         .route("/calendar", get(session_pages::calendar_feed))
         .route("/calendar/new", post(session_pages::create_calendar_feed))
         .route("/calendar/revoke", post(session_pages::revoke_calendar_feed))

@@ -246,6 +246,8 @@ struct CohortPage {
     /// An error of the form for several addresses, with what was typed.
     batch_error: Option<String>,
     batch_text: String,
+    /// The programme's closing survey, for those who may answer it, once it is open.
+    closing_survey: Option<crate::surveys::SurveyStatus>,
 }
 
 #[derive(Deserialize, Default)]
@@ -294,6 +296,8 @@ async fn cohort_page(state: &AppState, page: SignedInPage, cohort_id: i32, shown
     };
     let to_invite = invitations::to_invite(&contacts).into_iter().cloned().collect();
     let unread = crate::threads::unread_in_cohort(state, &page.user, cohort_id).await?;
+    let closing_survey = Some(crate::surveys::closing_status(state, &page.user, cohort_id).await?)
+        .filter(|survey| survey.may_answer && survey.open);
     let status = shown
         .error
         .as_ref()
@@ -319,6 +323,7 @@ async fn cohort_page(state: &AppState, page: SignedInPage, cohort_id: i32, shown
             error: shown.error.map(|shown| shown.message),
             batch_error: shown.batch_error.map(|shown| shown.message),
             batch_text: shown.batch_text,
+            closing_survey,
         },
     ))
 }

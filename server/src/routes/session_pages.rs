@@ -72,6 +72,8 @@ struct SessionPage {
     warnings: Vec<String>,
     starts_local: String,
     ends_local: String,
+    /// The session's survey, for those who may answer it, once the session has ended.
+    survey: Option<crate::surveys::SurveyStatus>,
 }
 
 impl SessionPage {
@@ -181,6 +183,8 @@ async fn session_page(
         .collect();
     organisations.sort_by(|a, b| a.1.cmp(&b.1));
     organisations.dedup();
+    let survey = Some(crate::surveys::session_status(state, &page.user, session_id).await?)
+        .filter(|survey| survey.may_answer && survey.open);
     let status = error.as_ref().map_or(StatusCode::OK, |e| e.status);
     let (starts_local, ends_local) = (local_input(&session.starts_at), local_input(&session.ends_at));
     Ok(render(
@@ -205,6 +209,7 @@ async fn session_page(
             statuses: SessionStatus::ALL.to_vec(),
             starts_local,
             ends_local,
+            survey,
             notice,
             error: error.map(|e| e.message),
             warnings,

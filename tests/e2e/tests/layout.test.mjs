@@ -230,8 +230,9 @@ test('the admin: every administration page fits and passes axe', { timeout: ROLE
 
 test('the project lead: every page fits and passes axe', { timeout: ROLE_TIMEOUT_MS }, async (t) => {
   const page = await signedInPage(browser, server, t, PROJECT_LEAD);
-  const { paths } = await cohortPaths(page);
-  await checkEveryPage(page, 'project lead', paths);
+  const { cohort, session, paths } = await cohortPaths(page);
+  // The surveys: a form, its "not open yet" state or the refusal, each must fit.
+  await checkEveryPage(page, 'project lead', [...paths, `${session}/survey`, `${cohort}/closing-survey`]);
 });
 
 test('the expert: every page fits and passes axe', { timeout: ROLE_TIMEOUT_MS }, async (t) => {

@@ -12,6 +12,7 @@ mod projects;
 mod report_exports;
 mod resources;
 pub mod sessions;
+mod surveys;
 mod threads;
 
 use utoipa::OpenApi;
@@ -32,5 +33,6 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(resources::router())
         .merge(projects::router())
         .merge(report_exports::router())
+        .merge(surveys::router())
         .split_for_parts()
 }
