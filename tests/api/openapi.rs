@@ -112,6 +112,10 @@ async fn the_openapi_document_lists_every_endpoint_and_they_are_served() {
         ("post", "/api/v1/sessions/{session_id}/survey"),
         ("get", "/api/v1/cohorts/{cohort_id}/closing-survey"),
         ("post", "/api/v1/cohorts/{cohort_id}/closing-survey"),
+        ("get", "/api/v1/reports/programmes/{programme_id}"),
+        ("get", "/api/v1/reports/themes/{theme_id}"),
+        ("get", "/api/v1/reports/cohorts/{cohort_id}"),
+        ("get", "/api/v1/reports/sessions/{session_id}"),
     ];
     for (method, path) in expected {
         let operation = &paths.get(path).unwrap_or_else(|| panic!("{path} is not documented"))[method];
@@ -199,6 +203,9 @@ async fn every_parameter_is_declared_where_the_server_reads_it() {
         "get /api/v1/search year",
         "get /api/v1/digests/{digest_id}/preview user_id",
         "post /api/v1/unsubscribe token",
+        "get /api/v1/reports/programmes/{programme_id} county",
+        "get /api/v1/reports/programmes/{programme_id} grant_year",
+        "get /api/v1/reports/sessions/{session_id} grant_year",
     ] {
         assert!(
             query_parameters.iter().any(|found| found == expected),

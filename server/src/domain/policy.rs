@@ -73,6 +73,14 @@ pub enum Action {
     /// (for a session survey: had a seat or were marked present, and were not marked absent).
     /// Admins are not exempt: a survey is for those who were there.
     AnswerSurvey { cohort_id: i32, took_part: bool },
+    /// See the programme report. `wide`: a programme's or a theme's report (every cohort in
+    /// it); otherwise a cohort's or one of its sessions'. `role`: the viewer's role in the
+    /// report's cohort, or for a wide report their strongest role for reports in the cohorts it
+    /// covers (see [`report_role`]). Admins and observers see wide reports (observers are the
+    /// agency's people); other members of the programme or theme get 403, everyone else 404.
+    /// A cohort's or session's report is open to its members; project leads and experts see
+    /// only its public figures ([`report_is_public_only`]).
+    ViewReport { wide: bool, role: Option<Role> },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,6 +98,27 @@ pub enum Decision {
 /// `ParticipateInSession` stays wider, so a facilitator may still register by hand.
 pub fn takes_part_in_sessions(actor: &Actor, cohort_id: i32) -> bool {
     matches!(actor.role_in(cohort_id), Some(Role::ProjectLead | Role::Expert))
+}
+
+/// The role that decides what a person sees of a report covering `cohort_ids`: observer where
+/// they observe any of them, else facilitator, else any other role they hold there.
+pub fn report_role(actor: &Actor, cohort_ids: impl IntoIterator<Item = i32>) -> Option<Role> {
+    let rank = |role: Role| match role {
+        Role::Observer => 0,
+        Role::Facilitator => 1,
+        Role::ProjectLead => 2,
+        Role::Expert => 3,
+    };
+    cohort_ids
+        .into_iter()
+        .filter_map(|cohort_id| actor.role_in(cohort_id))
+        .min_by_key(|role| rank(*role))
+}
+
+/// Whether a person allowed to see a report sees only its public figures (attendance by
+/// municipality): project leads and experts, who run nothing in the cohort.
+pub fn report_is_public_only(actor: &Actor, role: Option<Role>) -> bool {
+    !actor.is_admin && matches!(role, Some(Role::ProjectLead | Role::Expert))
 }
 
 pub fn decide(actor: &Actor, action: Action) -> Decision {
@@ -194,6 +223,15 @@ pub fn decide(actor: &Actor, action: Action) -> Decision {
             Some(Role::Facilitator) => Allow,
             Some(Role::Expert) if booked_expert => Allow,
             Some(_) => Forbidden,
+            None => NotFound,
+        },
+        Action::ViewReport { wide: true, role } => match role {
+            Some(Role::Observer) => Allow,
+            Some(_) => Forbidden,
+            None => NotFound,
+        },
+        Action::ViewReport { wide: false, role } => match role {
+            Some(_) => Allow,
             None => NotFound,
         },
         Action::ManageGrants
@@ -590,5 +628,43 @@ mod tests {
             assert_eq!(decide(&facilitator, action), Decision::Forbidden);
             assert_eq!(decide(&admin, action), Decision::Allow);
         }
+    }
+
+    #[test]
+    fn admins_and_observers_see_a_programme_report_other_members_get_forbidden_and_outsiders_not_found() {
+        let wide = |role| Action::ViewReport { wide: true, role };
+        assert_eq!(decide(&actor(true, &[]), wide(None)), Decision::Allow);
+        assert_eq!(decide(&actor(false, &[]), wide(Some(Role::Observer))), Decision::Allow);
+        for role in [Role::Facilitator, Role::ProjectLead, Role::Expert] {
+            assert_eq!(decide(&actor(false, &[]), wide(Some(role))), Decision::Forbidden);
+        }
+        assert_eq!(decide(&actor(false, &[]), wide(None)), Decision::NotFound);
+    }
+
+    #[test]
+    fn a_cohort_report_is_open_to_its_members_and_leads_and_experts_see_only_public_figures() {
+        let narrow = |role| Action::ViewReport { wide: false, role };
+        for role in Role::ALL {
+            assert_eq!(decide(&actor(false, &[]), narrow(Some(role))), Decision::Allow);
+        }
+        assert_eq!(decide(&actor(false, &[]), narrow(None)), Decision::NotFound);
+        let nobody = actor(false, &[]);
+        assert!(report_is_public_only(&nobody, Some(Role::ProjectLead)));
+        assert!(report_is_public_only(&nobody, Some(Role::Expert)));
+        assert!(!report_is_public_only(&nobody, Some(Role::Facilitator)));
+        assert!(!report_is_public_only(&nobody, Some(Role::Observer)));
+        assert!(!report_is_public_only(&actor(true, &[]), Some(Role::ProjectLead)));
+    }
+
+    #[test]
+    fn the_observer_role_decides_a_wide_report_before_any_other() {
+        let many = actor(
+            false,
+            &[(1, Role::ProjectLead), (2, Role::Observer), (3, Role::Facilitator)],
+        );
+        assert_eq!(report_role(&many, [1, 2, 3]), Some(Role::Observer));
+        assert_eq!(report_role(&many, [1, 3]), Some(Role::Facilitator));
+        assert_eq!(report_role(&many, [1]), Some(Role::ProjectLead));
+        assert_eq!(report_role(&many, [4]), None);
     }
 }

@@ -10,6 +10,7 @@ mod extract;
 mod grants;
 mod projects;
 mod report_exports;
+mod reports;
 mod resources;
 pub mod sessions;
 mod surveys;
@@ -34,5 +35,6 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(projects::router())
         .merge(report_exports::router())
         .merge(surveys::router())
+        .merge(reports::router())
         .split_for_parts()
 }
