@@ -22,15 +22,15 @@ pub struct Migration;
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         // One column per statement: SQLite adds a single column at a time.
-        let add = |table: Alias, column: &mut ColumnDef| Table::alter().table(table).add_column(column).to_owned();
+        let add = |table: Alias, column: ColumnDef| Table::alter().table(table).add_column(column).to_owned();
         for statement in [
             add(
                 Alias::new("preparations"),
-                &mut integer_null(Alias::new("addressed_session_id")),
+                integer_null(Alias::new("addressed_session_id")),
             ),
             add(
                 Alias::new("preparations"),
-                &mut timestamp_with_time_zone_null(Alias::new("addressed_at")),
+                timestamp_with_time_zone_null(Alias::new("addressed_at")),
             ),
             add(Alias::new("lessons"), text(Alias::new("done")).default("").to_owned()),
             add(
@@ -59,7 +59,7 @@ impl MigrationTrait for Migration {
             ),
             add(
                 Alias::new("sessions"),
-                &mut timestamp_with_time_zone_null(Alias::new("nudged_at")),
+                timestamp_with_time_zone_null(Alias::new("nudged_at")),
             ),
         ] {
             manager.alter_table(statement).await?;
