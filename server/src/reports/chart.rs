@@ -40,11 +40,11 @@ const MAX_LABEL_CHARS: usize = 42;
 /// names each).
 const PATTERNS: usize = 5;
 
-/// The chart of `table` as an SVG element, or `None` when the table has no chart, is held back
-/// (`note`) or has no rows.
+/// The chart of `table` as an SVG element, or `None` when the table has no chart or no rows.
+/// Held-back cells (empty) get no bar, and a dash for their value.
 pub fn svg(table: &ReportTable, tr: Tr) -> Option<String> {
     let chart = table.chart.as_ref()?;
-    if table.note.is_some() || table.rows.is_empty() || chart.value_columns.is_empty() {
+    if table.rows.is_empty() || chart.value_columns.is_empty() {
         return None;
     }
     let id = element_id(&table.key);
@@ -360,7 +360,7 @@ mod tests {
         assert!(svg.contains(r##"fill="#1f4e79" stroke"##));
         assert!(svg.contains(r#"fill="url(#chart-reach_by_county-p1)""#));
         // The legend names both value columns in text, with their swatches.
-        assert!(svg.contains(">report.column.invited</text>") && svg.contains(">report.column.attended</text>"));
+        assert!(svg.contains(">Invited</text>") && svg.contains(">Attended</text>"));
         assert_eq!(svg.matches(r#"width="24""#).count(), 2);
         assert_eq!(svg.matches("<line ").count(), 5);
     }
@@ -386,7 +386,7 @@ mod tests {
         assert_eq!(Axis::for_largest(0.0, true), Axis { top: 1.0, step: 1.0 });
 
         assert_eq!(super::svg(&table(Vec::new(), &[1]), en()), None);
-        let mut held_back = table(vec![vec!["Agder".into(), 3.into(), 1.into()]], &[1]);
+        let mut held_back = table(Vec::new(), &[1]);
         held_back.note = Some("too_few_answers".into());
         assert_eq!(super::svg(&held_back, en()), None);
         assert_eq!(super::svg(&ReportTable::new("plain", &["a"]), en()), None);

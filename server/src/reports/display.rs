@@ -23,6 +23,19 @@ pub fn note_text(tr: Tr, table: &ReportTable) -> Option<String> {
         .map(|note| tr.t(&format!("report.note.{note}")).to_string())
 }
 
+/// A cell of `column` as it reads on the page: a code the report writes as text (a summary's
+/// `figure`, a need's `state`, a survey `answer`) in words, from `report.value.{column}.{code}`
+/// where there is such a translation; other cells as [`cell_text`]. The exports keep the codes.
+pub fn value_text(tr: Tr, column: &str, cell: &Cell) -> String {
+    if let Cell::Text(code) = cell {
+        let key = format!("report.value.{column}.{code}");
+        if tr.has(&key) {
+            return tr.t(&key).to_string();
+        }
+    }
+    cell_text(tr, cell)
+}
+
 /// A cell as it reads on the page: counts grouped by thousands, numbers with at most two
 /// decimals and the language's decimal separator, an empty cell as a dash.
 pub fn cell_text(tr: Tr, cell: &Cell) -> String {

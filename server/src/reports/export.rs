@@ -8,8 +8,9 @@
 //! CSV injection. For a spreadsheet, the XLSX is the better file: numbers are numbers, the
 //! header row is bold and frozen, columns are wide enough, and no text is ever a formula.
 //!
-//! A table that is held back (its `note`, such as fewer than five survey answers) exports the
-//! note's sentence under a "Note" heading instead of figures.
+//! A table that is held back whole (a `note`, such as fewer than five survey answers, and no
+//! rows) exports the note's sentence under a "Note" heading instead of figures; where only some
+//! rows are held back, their cells are empty and the rest are exported as they are.
 
 use anyhow::Context;
 use rust_xlsxwriter::{DocProperties, Format, Workbook};
@@ -109,7 +110,7 @@ enum Exported<'a> {
 }
 
 fn exported(table: &ReportTable, tr: Tr) -> Exported<'_> {
-    match note_text(tr, table) {
+    match note_text(tr, table).filter(|_| table.rows.is_empty()) {
         Some(text) => Exported::Note {
             heading: tr.t("report_page.note_heading").to_string(),
             text,
@@ -309,7 +310,7 @@ mod tests {
         let text = String::from_utf8(csv(&sample(), en()).unwrap()).unwrap();
         assert_eq!(
             text,
-            "\u{feff}report.column.county,report.column.invited,report.column.share\n\
+            "\u{feff}County,Invited,report.column.share\n\
              Vestland,12,0.25\n\
              \"Trøndelag, sør\",3,\n\
              \"'=HYPERLINK(\"\"x\"\")\",0,1\n"
@@ -318,10 +319,18 @@ mod tests {
 
     #[test]
     fn a_held_back_table_exports_its_note_not_its_figures() {
-        let mut table = sample();
+        let mut table = ReportTable::new("usefulness_distribution", &["score", "answers"]);
         table.note = Some("too_few_answers".into());
         let text = String::from_utf8(csv(&table, en()).unwrap()).unwrap();
-        assert_eq!(text, "\u{feff}Note,report.note.too_few_answers\n");
+        assert_eq!(
+            text,
+            "\u{feff}Note,\"Some results are not shown: fewer than five people answered, and answers must not be \
+             traceable.\"\n"
+        );
+        // Some rows held back (empty cells), others shown: the figures, as they are.
+        let mut partly = sample();
+        partly.note = Some("too_few_answers".into());
+        assert_eq!(csv(&partly, en()).unwrap(), csv(&sample(), en()).unwrap());
     }
 
     fn report(keys: &[&str]) -> Report {

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::error::AppError;
 use crate::i18n::Tr;
-use crate::reports::display::{cell_text, column_heading, note_text, table_title};
+use crate::reports::display::{column_heading, note_text, table_title, value_text};
 use crate::reports::export::ScopeKind;
 use crate::reports::{self, Cell, Filters, ReportTable, chart};
 use crate::state::AppState;
@@ -131,22 +131,19 @@ fn table_view(tr: Tr, table: &ReportTable, api_base: &str, query: &str) -> Table
             .iter()
             .map(|column| column_heading(tr, &column.key))
             .collect(),
-        rows: if note.is_some() {
-            Vec::new()
-        } else {
-            table
-                .rows
-                .iter()
-                .map(|row| {
-                    row.iter()
-                        .map(|cell| CellView {
-                            text: cell_text(tr, cell),
-                            numeric: matches!(cell, Cell::Count(_) | Cell::Number(_)),
-                        })
-                        .collect()
-                })
-                .collect()
-        },
+        rows: table
+            .rows
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .zip(&table.columns)
+                    .map(|(cell, column)| CellView {
+                        text: value_text(tr, &column.key, cell),
+                        numeric: matches!(cell, Cell::Count(_) | Cell::Number(_)),
+                    })
+                    .collect()
+            })
+            .collect(),
         note,
         csv_href: format!("{api_base}/csv/{}{query}", table.key),
     }
