@@ -172,6 +172,13 @@ impl Tr {
         }
     }
 
+    /// Whether `key` has a text (in the reader's language or Bokmål).
+    pub fn has(&self, key: &str) -> bool {
+        [self.language, Language::Nb]
+            .iter()
+            .any(|language| TRANSLATIONS.get(language).is_some_and(|map| map.contains_key(key)))
+    }
+
     /// The text for `key` with `{name}` placeholders filled in.
     pub fn f(&self, key: &str, args: &(impl Placeholders + ?Sized)) -> String {
         let mut text = self.t(key).to_string();

@@ -18,6 +18,7 @@ mod post_pages;
 mod problems;
 mod realtime;
 mod reliability;
+mod report_exports;
 mod reports;
 mod resources;
 mod session_pages;

@@ -108,6 +108,8 @@ async fn the_openapi_document_lists_every_endpoint_and_they_are_served() {
         ("get", "/api/v1/lessons/{lesson_id}"),
         ("get", "/api/v1/projects/{grant_id}/experience-report"),
         ("get", "/api/v1/search"),
+        ("get", "/api/v1/reports/{scope}/{id}/xlsx"),
+        ("get", "/api/v1/reports/{scope}/{id}/csv/{table_key}"),
         ("get", "/api/v1/sessions/{session_id}/survey"),
         ("post", "/api/v1/sessions/{session_id}/survey"),
         ("get", "/api/v1/cohorts/{cohort_id}/closing-survey"),

@@ -1,8 +1,11 @@
 //! The programme report for the agency: reach, needs, exchange, lessons and usefulness, for a
 //! programme, a theme, a cohort or a session, filtered by county and grant year.
 
+pub mod chart;
 mod context;
+pub mod display;
 mod exchange;
+pub mod export;
 mod lessons;
 mod needs;
 mod reach;

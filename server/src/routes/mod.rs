@@ -8,6 +8,7 @@ pub mod moderation_pages;
 pub mod pages;
 pub mod post_pages;
 pub mod programme_pages;
+pub mod report_pages;
 pub mod session_pages;
 pub mod socket;
 pub mod survey_pages;
@@ -151,6 +152,7 @@ pub fn router(state: AppState) -> Router {
         .route("/calendar/new", post(session_pages::create_calendar_feed))
         .route("/calendar/revoke", post(session_pages::revoke_calendar_feed))
         .route("/calendar/{file}", get(session_pages::feed))
+        .route("/reports/{kind}/{id}", get(report_pages::show))
         .route("/admin", get(admin::index))
         .route("/admin/programmes", post(admin::create_programme))
         .route("/admin/programmes/{programme_id}", get(programme_pages::show))

@@ -147,6 +147,8 @@ async function cohortPaths(page) {
       '/settings',
       '/calendar',
       '/no-such-page',
+      // The cohort's report: every member sees at least its public figures.
+      `/reports${cohort}`,
     ],
   };
 }
@@ -169,7 +171,7 @@ test('signed out, every page fits a phone and a laptop and passes axe', { timeou
 
 test('the facilitator: every page fits and passes axe', { timeout: ROLE_TIMEOUT_MS }, async (t) => {
   const page = await signedInPage(browser, server, t, FACILITATOR);
-  const { cohort, paths } = await cohortPaths(page);
+  const { cohort, session, paths } = await cohortPaths(page);
   await page.goto(`${server.url}${cohort}/digests`);
   const previewForm = page.locator('main form[action$="/preview"]').first();
   const previewAction = await previewForm.getAttribute('action');
@@ -181,6 +183,7 @@ test('the facilitator: every page fits and passes axe', { timeout: ROLE_TIMEOUT_
     `${previewAction}?user_id=${previewUser}`,
     `${cohort}/moderation`,
     '/admin',
+    `/reports${session}`,
   ]);
 });
 
@@ -205,7 +208,14 @@ test('the admin: every administration page fits and passes axe', { timeout: ROLE
   const page = await signedInPage(browser, server, t, ADMIN);
   await page.goto(`${server.url}/admin`);
   const cohort = await firstLink(page, /^\/cohorts\/\d+$/, 'a cohort');
+  const programme = await firstLink(page, /^\/admin\/programmes\/\d+$/, 'a programme');
+  await page.goto(`${server.url}${cohort}`);
+  const theme = await firstLink(page, /^\/themes\/\d+\/resources$/, 'the theme resources');
   await checkEveryPage(page, 'admin', [
+    programme,
+    programme.replace('/admin/programmes/', '/reports/programmes/'),
+    theme.replace(/^\/themes\/(\d+)\/resources$/, '/reports/themes/$1'),
+    `/reports${cohort}`,
     '/admin',
     '/admin/import',
     '/admin/review',

@@ -42,7 +42,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
         (name = "projects", description = "Project profiles with needs and offers, match suggestions, lessons learned, search"),
         (name = "sessions", description = "The four sessions of a cohort: planning, registration, preparation, polls, recaps, calendars"),
         (name = "surveys", description = "Anonymous usefulness surveys after each session and at the programme's close"),
-        (name = "reports", description = "The programme report: reach, needs, exchange, lessons and usefulness, as tables"),
+        (name = "reports", description = "The programme report: reach, needs, exchange, lessons and usefulness, as tables, with CSV and XLSX exports"),
     )
 )]
 pub struct ApiDoc;

@@ -9,6 +9,7 @@ pub mod doc;
 mod extract;
 mod grants;
 pub mod projects;
+mod report_exports;
 mod reports;
 mod resources;
 pub mod sessions;
@@ -32,6 +33,7 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(digests::router())
         .merge(resources::router())
         .merge(projects::router())
+        .merge(report_exports::router())
         .merge(surveys::router())
         .merge(reports::router())
         .split_for_parts()
