@@ -21,7 +21,7 @@ use samling::entities::{
     audit_log, calendar_feed, cohort, cohort_event, cohort_mute, digest, grant, invitation, lesson, membership,
     organisation, outbox_mail, poll_answer, poll_option, post, post_reaction, post_report, post_revision, preparation,
     programme, project_profile, registration, resource, session, session_expert, session_follow_up, sign_in_token,
-    theme_measure_type, thread, thread_read, user,
+    survey_answer, theme_measure_type, thread, thread_read, user,
 };
 use samling_tests::{ClockExt, TestApp, sample_grants, spawn_app_with};
 use sea_orm::sea_query::IntoCondition;
@@ -127,6 +127,10 @@ const WRITES: &[Write] = &[
         "the facilitator after the start, JSON [{user_id, attended}]: ten different mark sets"),
     write("put", "/api/v1/sessions/{session_id}/recap", Area::Sessions,
         "the facilitator after the start, JSON {summary, decisions, resources, follow_ups, publish}: ten versions"),
+    write("post", "/api/v1/sessions/{session_id}/survey", Area::Sessions,
+        "after the last session, one lead who came, JSON {usefulness, helped}: ten answers at once"),
+    write("post", "/api/v1/cohorts/{cohort_id}/closing-survey", Area::Sessions,
+        "after the last session, the same lead, JSON {changed_project, recommend}: ten answers at once"),
     write("post", "/api/v1/sessions/{session_id}/messages", Area::Sessions,
         "the facilitator, JSON {group, note}: ten messages to the registered"),
     // Threads: the food cohort with its facilitator, the admin, ten members and an expert.
@@ -1885,6 +1889,71 @@ async fn session_writes_ten_at_once() {
     w.check(seated > 0 && after - before == 10 * seated, || {
         format!("{seated} seated, {} mails", after - before)
     });
+
+    // After the last session, one person who came answers the first session's survey ten times
+    // at once, and the closing survey ten times at once: one answer of each is stored, the
+    // others are told it was answered.
+    let last_end = find::<session::Entity>(w.db(), session::Column::CohortId.eq(food as i32))
+        .await
+        .iter()
+        .map(|s| s.ends_at)
+        .max()
+        .expect("the sessions");
+    let now = w.app.clock.now_for_tests();
+    w.app.clock.advance(last_end - now + Duration::hours(1));
+    let came = recorded
+        .iter()
+        .find(|(_, attended)| *attended)
+        .map(|(id, _)| *id)
+        .expect("someone marked present");
+    let n = lead_ids.iter().position(|id| *id as i32 == came).expect("a lead");
+    let taker = w
+        .app
+        .member_token(
+            food,
+            &format!("deltaker{n}@example.no"),
+            &format!("deltaker {n}"),
+            Role::ProjectLead,
+        )
+        .await;
+    let session_answers = w
+        .burst(
+            "one person's ten session answers",
+            &["201", "409 survey_already_answered"],
+            (0..10)
+                .map(|n| {
+                    call("post", "/api/v1/sessions/{session_id}/survey", &taker)
+                        .at("session_id", first.id)
+                        .json(json!({ "usefulness": 1 + n % 5, "helped": format!("Svar {n}") }))
+                })
+                .collect(),
+        )
+        .await;
+    let closing_answers = w
+        .burst(
+            "one person's ten closing answers",
+            &["201", "409 survey_already_answered"],
+            (0..10)
+                .map(|_| {
+                    call("post", "/api/v1/cohorts/{cohort_id}/closing-survey", &taker)
+                        .at("cohort_id", food)
+                        .json(json!({ "changed_project": "partly", "recommend": "yes" }))
+                })
+                .collect(),
+        )
+        .await;
+    let answers = find::<survey_answer::Entity>(w.db(), survey_answer::Column::CohortId.eq(food as i32)).await;
+    let created = session_answers
+        .iter()
+        .chain(&closing_answers)
+        .filter(|a| a.status == 201)
+        .count();
+    w.check(created == 2, || format!("one 201 per burst, not {created}"));
+    let kinds: Vec<&str> = answers.iter().map(|a| a.kind.as_str()).collect();
+    w.check(
+        kinds.len() == 2 && kinds.contains(&"session") && kinds.contains(&"programme"),
+        || format!("one answer of each survey, not {kinds:?}"),
+    );
     w.finish();
 }
 
