@@ -33,6 +33,9 @@ pub mod i18n;
 pub mod mail;
 /// Markdown to sanitised HTML.
 pub mod markdown;
+/// Reminders that keep the report's data whole: the facilitator's missing attendance or recap,
+/// and the survey link to those who came.
+pub mod nudges;
 /// Project profiles with needs and offers, match suggestions, lessons learned.
 pub mod projects;
 /// Live events: the per-cohort event log, the hub and its fan-out to sockets.

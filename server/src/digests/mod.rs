@@ -35,7 +35,7 @@ pub struct RunReport {
     /// Mails that failed this time (they are retried later, or given up after the limit).
     pub failed: usize,
     /// Reminders to facilitators and survey links enqueued by the same run.
-    pub nudges: crate::sessions::nudges::NudgeReport,
+    pub nudges: crate::nudges::NudgeReport,
 }
 
 /// Brings a cohort's stored digests in line with its sessions: new ones added, changed times
@@ -143,7 +143,7 @@ pub async fn run_due(state: &AppState, worker_id: &str) -> AppResult<RunReport> 
             report.enqueued += enqueued;
         }
     }
-    report.nudges = crate::sessions::nudges::run_due(state).await?;
+    report.nudges = crate::nudges::run_due(state).await?;
     let sent = worker::send_pending(state, worker_id).await?;
     report.sent = sent.sent;
     report.failed = sent.failed;

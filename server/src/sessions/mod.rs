@@ -4,7 +4,6 @@
 pub mod calendar;
 pub mod feeds;
 pub mod notices;
-pub mod nudges;
 pub mod participation;
 pub mod planning;
 pub mod registration;

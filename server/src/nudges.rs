@@ -15,7 +15,6 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use super::notices::{enqueue, wake_outbox};
 use crate::db::write_transaction;
 use crate::domain::digest_schedule::{is_working_day, oslo_date, send_time};
 use crate::domain::roles::Role;
@@ -24,6 +23,7 @@ use crate::entities::{cohort, membership, registration, session, survey_taker, t
 use crate::error::AppResult;
 use crate::i18n::{Language, Tr};
 use crate::mail::transport::OutgoingMail;
+use crate::sessions::notices::{enqueue, wake_outbox};
 use crate::state::AppState;
 use crate::surveys::{ensure_taker, session_survey};
 
