@@ -206,18 +206,36 @@ impl MigrationTrait for Migration {
         )
         .await?;
 
-        // The report counts posts per cohort and thread (registrations are indexed by session already).
+        // The report counts a cohort's posts per author from the index alone, and finds each
+        // question's first answer by walking its thread's posts in time order.
         index(
             manager,
-            "posts_by_cohort_thread",
+            "posts_by_cohort_author",
             Alias::new("posts"),
-            &[Alias::new("cohort_id"), Alias::new("thread_id")],
+            &[
+                Alias::new("cohort_id"),
+                Alias::new("author_id"),
+                Alias::new("deleted"),
+                Alias::new("hidden"),
+            ],
+        )
+        .await?;
+        index(
+            manager,
+            "posts_by_thread_time",
+            Alias::new("posts"),
+            &[Alias::new("thread_id"), Alias::new("created_at")],
         )
         .await?;
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for name in ["posts_by_cohort_author", "posts_by_thread_time"] {
+            manager
+                .drop_index(Index::drop().name(name).table(Alias::new("posts")).to_owned())
+                .await?;
+        }
         for table in ["survey_takers", "survey_answers", "suggestion_follows", "lesson_reads"] {
             manager
                 .drop_table(Table::drop().table(Alias::new(table)).to_owned())

@@ -32,7 +32,8 @@ struct PostCounts {
 struct FirstAnswer {
     group_id: i32,
     asked_at: DateTime<Utc>,
-    first_at: DateTime<Utc>,
+    /// None for a question nobody else has posted in yet.
+    first_at: Option<DateTime<Utc>>,
 }
 
 #[derive(FromQueryResult)]
@@ -116,17 +117,27 @@ impl Exchange {
             figures.answered = row.answered;
         }
 
+        // Posts are counted per author first, so each author's role is looked up once rather
+        // than once per post; a cohort's posts are found by their own cohort column.
+        // Bound in the order they appear: SQLite's placeholders are positional.
         let mut sql = Sql::new(db);
         let expert = sql.bind(Role::Expert.code());
         let no = sql.bind(false);
         let no_too = sql.bind(false);
-        let (key, within) = scope(&mut sql, "t");
+        let (key, within) = scope(&mut sql, if by_session { "t" } else { "p" });
+        let threads = if by_session {
+            "JOIN threads t ON t.id = p.thread_id"
+        } else {
+            ""
+        };
         let text = format!(
-            "SELECT {key} AS group_id, COUNT(*) AS posts, \
-               CAST(SUM(CASE WHEN m.role = {expert} THEN 1 ELSE 0 END) AS BIGINT) AS expert_posts \
-             FROM posts p JOIN threads t ON t.id = p.thread_id \
-             LEFT JOIN memberships m ON m.user_id = p.author_id AND m.cohort_id = p.cohort_id \
-             WHERE p.deleted = {no} AND p.hidden = {no_too} AND {within} GROUP BY {key}"
+            "SELECT g.group_id, CAST(SUM(g.posts) AS BIGINT) AS posts, \
+               CAST(SUM(CASE WHEN m.role = {expert} THEN g.posts ELSE 0 END) AS BIGINT) AS expert_posts \
+             FROM (SELECT {key} AS group_id, p.cohort_id, p.author_id, COUNT(*) AS posts \
+                   FROM posts p {threads} WHERE p.deleted = {no} AND p.hidden = {no_too} AND {within} \
+                   GROUP BY {key}, p.cohort_id, p.author_id) g \
+             LEFT JOIN memberships m ON m.user_id = g.author_id AND m.cohort_id = g.cohort_id \
+             GROUP BY g.group_id"
         );
         for row in sql.all::<PostCounts>(db, text).await? {
             let figures = by_key.entry(row.group_id).or_default();
@@ -134,21 +145,22 @@ impl Exchange {
             figures.expert_posts = row.expert_posts;
         }
 
-        // One grouped query for every question's first answer by someone else.
+        // One query for every question's first answer by someone else: per question, the
+        // thread's posts in time order (index `posts_by_thread_time`) until the first one.
         let mut sql = Sql::new(db);
         let no = sql.bind(false);
         let no_too = sql.bind(false);
         let question = sql.bind("%?");
         let (key, within) = scope(&mut sql, "t");
         let text = format!(
-            "SELECT {key} AS group_id, t.created_at AS asked_at, MIN(p.created_at) AS first_at \
-             FROM threads t JOIN posts p ON p.thread_id = t.id AND p.author_id <> t.author_id \
-               AND p.deleted = {no} AND p.hidden = {no_too} \
-             WHERE (t.title LIKE {question} OR t.answered_post_id IS NOT NULL) AND {within} \
-             GROUP BY t.id, {key}, t.created_at"
+            "SELECT {key} AS group_id, t.created_at AS asked_at, \
+               (SELECT p.created_at FROM posts p WHERE p.thread_id = t.id AND p.author_id <> t.author_id \
+                  AND p.deleted = {no} AND p.hidden = {no_too} ORDER BY p.created_at LIMIT 1) AS first_at \
+             FROM threads t WHERE (t.title LIKE {question} OR t.answered_post_id IS NOT NULL) AND {within}"
         );
         for row in sql.all::<FirstAnswer>(db, text).await? {
-            let hours = (row.first_at - row.asked_at).num_seconds().max(0) as f64 / 3600.0;
+            let Some(first_at) = row.first_at else { continue };
+            let hours = (first_at - row.asked_at).num_seconds().max(0) as f64 / 3600.0;
             by_key.entry(row.group_id).or_default().waits.push(hours);
         }
 
