@@ -535,7 +535,7 @@ async fn the_programme_report_counts_every_figure_of_a_known_programme() {
         summary(&report),
         json!({
             "funded_projects": 5, "projects_invited": 5, "projects_registered": 4, "projects_waitlisted": 1,
-            "projects_attended": 3, "share_reached": 0.6, "sessions_held": 3,
+            "projects_attended": 3, "percent_reached": 60.0, "sessions_held": 3,
             "needs_stated": 3, "needs_addressed": 2, "needs_open": 1,
             "threads": 4, "posts": 9, "questions_asked": 3, "questions_answered": 1,
             "median_hours_to_first_answer": 3.5, "expert_posts": 1, "resources_shared": 3, "downloads": 10,
@@ -778,7 +778,7 @@ async fn filters_theme_cohort_and_session_reports_count_their_own_share() {
         ("projects_registered", json!(1)),
         ("projects_waitlisted", json!(1)),
         ("projects_attended", json!(1)),
-        ("share_reached", json!(0.5)),
+        ("percent_reached", json!(50.0)),
         ("needs_stated", json!(1)),
         ("needs_addressed", json!(0)),
         ("lessons", json!(0)),
@@ -806,9 +806,9 @@ async fn filters_theme_cohort_and_session_reports_count_their_own_share() {
         (
             figures["funded_projects"].clone(),
             figures["projects_attended"].clone(),
-            figures["share_reached"].clone()
+            figures["percent_reached"].clone()
         ),
-        (json!(2), json!(2), json!(1.0))
+        (json!(2), json!(2), json!(100.0))
     );
     assert_eq!(rows(&year, "never_came"), json!([]));
     // An empty county is no filter.
@@ -825,7 +825,7 @@ async fn filters_theme_cohort_and_session_reports_count_their_own_share() {
         ("projects_registered", json!(2)),
         ("projects_waitlisted", json!(1)),
         ("projects_attended", json!(2)),
-        ("share_reached", json!(0.67)),
+        ("percent_reached", json!(66.7)),
         ("sessions_held", json!(2)),
         ("threads", json!(3)),
         ("posts", json!(8)),
@@ -860,7 +860,7 @@ async fn filters_theme_cohort_and_session_reports_count_their_own_share() {
         summary(&session),
         json!({
             "funded_projects": 3, "projects_invited": 3, "projects_registered": 1, "projects_waitlisted": 1,
-            "projects_attended": 1, "share_reached": 0.33, "sessions_held": 1,
+            "projects_attended": 1, "percent_reached": 33.3, "sessions_held": 1,
             "needs_stated": 2, "needs_addressed": 1, "needs_open": 1,
             "threads": 1, "posts": 3, "questions_asked": 1, "questions_answered": 1,
             "median_hours_to_first_answer": 2.0, "expert_posts": 1, "resources_shared": 1, "downloads": 7,
@@ -966,7 +966,7 @@ async fn who_sees_what_of_the_report() {
         summary(&public),
         json!({
             "funded_projects": 3, "projects_invited": 3, "projects_registered": 2, "projects_waitlisted": 1,
-            "projects_attended": 2, "share_reached": 0.67, "sessions_held": 2,
+            "projects_attended": 2, "percent_reached": 66.7, "sessions_held": 2,
         })
     );
     assert_eq!(

@@ -8,7 +8,7 @@ use sea_orm::{ConnectionTrait, FromQueryResult};
 
 use super::context::Context;
 use super::sql::Sql;
-use super::{Cell, ReportTable, rounded};
+use super::{Cell, ReportTable};
 use crate::domain::roles::Role;
 use crate::domain::sessions::{RegistrationStatus, SessionStatus};
 use crate::error::AppResult;
@@ -200,14 +200,15 @@ impl Reach {
     pub(super) fn summary(&self, context: &Context) -> Vec<(&'static str, Cell)> {
         let tally = self.tally(context, |_| true);
         let funded = tally.projects.len() as i64;
-        let share = (funded > 0).then(|| rounded(tally.attended.len() as f64 / funded as f64));
+        // In percent with one decimal: 16 of 23 reads 69.6, not a rounded 0.7.
+        let percent = (funded > 0).then(|| (tally.attended.len() as f64 * 1000.0 / funded as f64).round() / 10.0);
         vec![
             ("funded_projects", Cell::Count(funded)),
             ("projects_invited", count(&tally.invited)),
             ("projects_registered", count(&tally.registered)),
             ("projects_waitlisted", count(&tally.waitlisted)),
             ("projects_attended", count(&tally.attended)),
-            ("share_reached", share.into()),
+            ("percent_reached", percent.into()),
             ("sessions_held", Cell::Count(self.held.len() as i64)),
         ]
     }
