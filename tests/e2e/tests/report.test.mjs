@@ -2,7 +2,8 @@
 // figure with its table (the readable source of the chart, one row per bar group), axe finds no
 // WCAG 2.1 AA violation, the downloads are there, and printed the page drops navigation, forms
 // and downloads and shows each table whole. Screenshots at 390 and 1280 px and one as printed
-// go to docs/screenshots/ (report-390.png, report-1280.png, report-print.png).
+// go to docs/screenshots/ (report-390.png, report-1280.png, report-print.png). A facilitator
+// marks a need as taken up on the session page, and her cohort's report counts it.
 
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
@@ -105,4 +106,41 @@ test('screenshots of the report at 390 and 1280 px and as printed', { timeout: 1
   assert.deepEqual(colours, { ink: 'rgb(0, 0, 0)', paper: 'rgb(255, 255, 255)' });
   await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'report-print.png'), fullPage: true });
   await page.emulateMedia({ media: 'screen' });
+});
+
+test('the facilitator marks a need as taken up, and her cohort report counts it', { timeout: 180_000 }, async (t) => {
+  // Aud Lie runs the land-use cohort, whose first two sessions the demo has held.
+  const page = await signedInPage(browser, server, t, 'aud.lie@example.no');
+  await page.goto(`${server.url}/cohorts`);
+  await page.locator('main a[href^="/cohorts/"]').filter({ hasText: /arealplanlegging/i }).first().click();
+  const cohortPath = new URL(page.url()).pathname;
+  const cohortId = cohortPath.split('/')[2];
+  const figures = async () => {
+    const answer = await page.request.get(`${server.url}/api/v1/reports/cohorts/${cohortId}`);
+    assert.equal(answer.status(), 200);
+    const summary = (await answer.json()).tables.find((table) => table.key === 'summary');
+    return Object.fromEntries(summary.rows.map(([key, value]) => [key, value]));
+  };
+  const before = await figures();
+
+  // The first held session's page lists the needs with a control each; one is still open.
+  await page.goto(`${server.url}${cohortPath}`);
+  await page.locator('main a[href^="/sessions/"]').first().click();
+  const open = page.locator('form[action$="/addressed"]').filter({ has: page.locator('option[selected][value=""]') }).first();
+  assert.ok((await open.count()) === 1, 'a need not taken up yet');
+  await expectNoAxeViolations(page);
+  const select = open.locator('select');
+  const label = await page.locator(`label[for="${await select.getAttribute('id')}"]`).textContent();
+  await select.selectOption({ index: 1 });
+  await open.getByRole('button').click();
+  await page.waitForLoadState('load');
+  await page.getByRole('status').first().waitFor();
+  const marked = page.locator('form[action$="/addressed"]').filter({ has: page.locator(`label:text-is("${label.trim()}")`) });
+  assert.notEqual(await marked.locator('select').inputValue(), '', 'the need is now taken up');
+
+  const after = await figures();
+  assert.equal(after.needs_addressed, before.needs_addressed + 1);
+  assert.equal(after.needs_open, before.needs_open - 1);
+  await page.goto(`${server.url}/reports/cohorts/${cohortId}`);
+  await expectNoAxeViolations(page);
 });
