@@ -24,7 +24,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 #[openapi(
     info(title = "Samling API", description = "Facilitated knowledge exchange between municipalities that received climate funding."),
     components(
-        schemas(Problem),
+        schemas(Problem, crate::reports::export::ScopeKind),
         responses(
             Unauthenticated, Forbidden, CrossOrigin, ForbiddenOrCrossOrigin, NotFound, Conflict, VersionConflict,
             BodyTooLarge, Unreadable, TooManyRequests, TooManyPosts, Busy
