@@ -29,7 +29,7 @@ pub struct Column {
 }
 
 /// One value. Numbers stay numbers in the exports (a spreadsheet can sum them).
-#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Cell {
     Text(String),
@@ -47,6 +47,20 @@ pub struct Chart {
     pub label_column: usize,
     pub value_columns: Vec<usize>,
 }
+
+/// A cell is a string, a number or null in JSON. Written by hand: the derived schema would be
+/// a `oneOf` whose integer and number branches both match a count, which no value satisfies.
+impl utoipa::PartialSchema for Cell {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Array(vec![Type::String, Type::Number, Type::Null]))
+            .description(Some("Text, a count, a number with decimals, or null for an empty cell."))
+            .into()
+    }
+}
+
+impl ToSchema for Cell {}
 
 impl ReportTable {
     pub fn new(key: &str, columns: &[&str]) -> Self {
