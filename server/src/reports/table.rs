@@ -55,7 +55,9 @@ impl utoipa::PartialSchema for Cell {
         use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
         ObjectBuilder::new()
             .schema_type(SchemaType::Array(vec![Type::String, Type::Number, Type::Null]))
-            .description(Some("Text, a count, a number with decimals, or null for an empty cell."))
+            .description(Some(
+                "Text, a count, a number with decimals, or null for an empty cell.",
+            ))
             .into()
     }
 }
