@@ -125,16 +125,18 @@ impl Exchange {
         let no = sql.bind(false);
         let no_too = sql.bind(false);
         let (key, within) = scope(&mut sql, if by_session { "t" } else { "p" });
-        let threads = if by_session {
-            "JOIN threads t ON t.id = p.thread_id"
+        // A session's posts are found from its threads: SQLite takes `CROSS JOIN` as the order
+        // to join in, where it would otherwise walk every post of the cohort index.
+        let (posts, in_thread) = if by_session {
+            ("threads t CROSS JOIN posts p", "p.thread_id = t.id AND")
         } else {
-            ""
+            ("posts p", "")
         };
         let text = format!(
             "SELECT g.group_id, CAST(SUM(g.posts) AS BIGINT) AS posts, \
                CAST(SUM(CASE WHEN m.role = {expert} THEN g.posts ELSE 0 END) AS BIGINT) AS expert_posts \
              FROM (SELECT {key} AS group_id, p.cohort_id, p.author_id, COUNT(*) AS posts \
-                   FROM posts p {threads} WHERE p.deleted = {no} AND p.hidden = {no_too} AND {within} \
+                   FROM {posts} WHERE {in_thread} p.deleted = {no} AND p.hidden = {no_too} AND {within} \
                    GROUP BY {key}, p.cohort_id, p.author_id) g \
              LEFT JOIN memberships m ON m.user_id = g.author_id AND m.cohort_id = g.cohort_id \
              GROUP BY g.group_id"
