@@ -51,6 +51,17 @@ pub(super) struct Reach {
     held: HashSet<i32>,
 }
 
+/// One project over the scope's sessions.
+#[derive(Default)]
+struct ProjectReach {
+    /// In one of the scope's cohorts (not only met through a session).
+    funded: bool,
+    invited: bool,
+    waitlisted: bool,
+    sessions_registered: BTreeSet<i32>,
+    sessions_attended: BTreeSet<i32>,
+}
+
 /// Counts of distinct projects.
 #[derive(Default)]
 struct Tally {
@@ -156,49 +167,69 @@ impl Reach {
             .is_some_and(|first_at| *first_at < before)
     }
 
-    /// Tallies over the scope's sessions, for the projects `keep` lets through.
-    fn tally(&self, context: &Context, keep: impl Fn(i32) -> bool) -> Tally {
-        let mut tally = Tally::default();
+    /// What each project in the scope did over the scope's sessions, in one pass; the tables
+    /// then add up their own projects' entries, so no table walks every session per row.
+    fn per_project(&self, context: &Context) -> HashMap<i32, ProjectReach> {
+        let mut per: HashMap<i32, ProjectReach> = HashMap::new();
         for found in &context.cohorts {
             for grant_id in context.cohort_grants.get(&found.id).into_iter().flatten() {
-                if !keep(*grant_id) {
-                    continue;
-                }
-                tally.projects.insert(*grant_id);
                 let invited = match context.sessions.first() {
                     // A session's report: invited before that session ended.
                     Some(only) if context.is_session() => self.invited_to(found.id, *grant_id, only.ends_at),
                     _ => self.invited.contains_key(&(found.id, *grant_id)),
                 };
-                if invited {
-                    tally.invited.insert(*grant_id);
-                }
+                let project = per.entry(*grant_id).or_default();
+                project.funded = true;
+                project.invited |= invited;
             }
         }
         for found in &context.sessions {
             for grant_id in context.cohort_grants.get(&found.cohort_id).into_iter().flatten() {
-                if !keep(*grant_id) {
-                    continue;
-                }
                 let took = self.took.get(&(found.id, *grant_id)).copied().unwrap_or_default();
+                let project = per.entry(*grant_id).or_default();
                 if took.registered {
-                    tally.registered.insert(*grant_id);
-                    tally.sessions_registered.insert(found.id);
+                    project.sessions_registered.insert(found.id);
                 }
-                if took.waitlisted {
-                    tally.waitlisted.insert(*grant_id);
-                }
+                project.waitlisted |= took.waitlisted;
                 if took.attended {
-                    tally.attended.insert(*grant_id);
-                    tally.sessions_attended.insert(found.id);
+                    project.sessions_attended.insert(found.id);
                 }
             }
+        }
+        per
+    }
+
+    /// Distinct projects and sessions over the given projects.
+    fn tally(per: &HashMap<i32, ProjectReach>, grant_ids: impl IntoIterator<Item = i32>) -> Tally {
+        let mut tally = Tally::default();
+        for grant_id in grant_ids {
+            let Some(project) = per.get(&grant_id) else {
+                continue;
+            };
+            if project.funded {
+                tally.projects.insert(grant_id);
+            }
+            if project.invited {
+                tally.invited.insert(grant_id);
+            }
+            if !project.sessions_registered.is_empty() {
+                tally.registered.insert(grant_id);
+            }
+            if project.waitlisted {
+                tally.waitlisted.insert(grant_id);
+            }
+            if !project.sessions_attended.is_empty() {
+                tally.attended.insert(grant_id);
+            }
+            tally.sessions_registered.extend(&project.sessions_registered);
+            tally.sessions_attended.extend(&project.sessions_attended);
         }
         tally
     }
 
     pub(super) fn summary(&self, context: &Context) -> Vec<(&'static str, Cell)> {
-        let tally = self.tally(context, |_| true);
+        let per = self.per_project(context);
+        let tally = Self::tally(&per, per.keys().copied());
         let funded = tally.projects.len() as i64;
         // In percent with one decimal: 16 of 23 reads 69.6, not a rounded 0.7.
         let percent = (funded > 0).then(|| (tally.attended.len() as f64 * 1000.0 / funded as f64).round() / 10.0);
@@ -283,8 +314,9 @@ impl Reach {
                 "sessions_attended",
             ],
         );
+        let per = self.per_project(context);
         for (organisation_id, projects) in Self::municipalities(context) {
-            let tally = self.tally(context, |grant_id| projects.contains(&grant_id));
+            let tally = Self::tally(&per, projects);
             let organisation = context.organisations.get(&organisation_id);
             table.push(vec![
                 organisation.map(|found| found.name.clone()).into(),
@@ -306,13 +338,14 @@ impl Reach {
         )
         .with_chart(0, &[1, 4]);
         let counties: BTreeSet<&str> = context.grants.values().map(|found| found.county.as_str()).collect();
+        let per = self.per_project(context);
         for county in counties {
-            let tally = self.tally(context, |grant_id| {
-                context
-                    .grants
-                    .get(&grant_id)
-                    .is_some_and(|found| found.county == county)
-            });
+            let in_county = context
+                .grants
+                .values()
+                .filter(|found| found.county == county)
+                .map(|found| found.id);
+            let tally = Self::tally(&per, in_county);
             table.push(vec![
                 county.into(),
                 count(&tally.projects),
@@ -339,8 +372,9 @@ impl Reach {
         );
         let mut projects: Vec<_> = context.grants.values().collect();
         projects.sort_by(|a, b| (&a.reference, a.id).cmp(&(&b.reference, b.id)));
+        let per = self.per_project(context);
         for found in projects {
-            let tally = self.tally(context, |grant_id| grant_id == found.id);
+            let tally = Self::tally(&per, [found.id]);
             table.push(vec![
                 found.reference.clone().into(),
                 context.municipality(found.id).map(|found| found.name.clone()).into(),
@@ -356,8 +390,9 @@ impl Reach {
 
     fn never_came(&self, context: &Context) -> ReportTable {
         let mut table = ReportTable::new("never_came", &["municipality", "county", "projects", "invited"]);
+        let per = self.per_project(context);
         for (organisation_id, projects) in Self::municipalities(context) {
-            let tally = self.tally(context, |grant_id| projects.contains(&grant_id));
+            let tally = Self::tally(&per, projects);
             if !tally.attended.is_empty() {
                 continue;
             }
