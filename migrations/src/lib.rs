@@ -14,6 +14,7 @@ mod m20261206_000009_invitations;
 mod m20261206_000010_programme_planning;
 mod m20261206_000011_generated_titles;
 mod m20261206_000012_programme_report;
+mod m20261206_000013_mention_names;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000010_programme_planning::Migration),
             Box::new(m20261206_000011_generated_titles::Migration),
             Box::new(m20261206_000012_programme_report::Migration),
+            Box::new(m20261206_000013_mention_names::Migration),
         ]
     }
 }

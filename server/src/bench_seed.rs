@@ -87,8 +87,10 @@ pub async fn seed(
         .await?;
         let mut seeded_members = Vec::with_capacity(members);
         for m in 1..=members {
+            let name = format!("Bench {c}-{m}");
             let person = user::ActiveModel {
-                name: Set(format!("Bench {c}-{m}")),
+                name_key: Set(user::name_key(&name)),
+                name: Set(name),
                 email: Set(format!("bench-{}-{c}-{m}@bench.invalid", programme.id)),
                 language: Set(Language::Nb.code().to_string()),
                 is_admin: Set(false),

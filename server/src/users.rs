@@ -46,6 +46,7 @@ pub async fn create_admin<C: TransactionTrait>(
         None => {
             let name = email.split('@').next().unwrap_or("admin").to_string();
             user::ActiveModel {
+                name_key: Set(user::name_key(&name)),
                 name: Set(name),
                 email: Set(email.clone()),
                 language: Set(Language::Nb.code().to_string()),

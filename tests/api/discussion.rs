@@ -4,7 +4,7 @@
 
 use reqwest::Method;
 use samling::domain::roles::Role;
-use samling_tests::{Response, TestApp, spawn_app};
+use samling_tests::{ClockExt, Response, TestApp, spawn_app};
 use serde_json::{Value, json};
 
 /// Starts a thread and returns its id and the id of its first post.
@@ -395,6 +395,61 @@ async fn mentions_name_members_of_the_cohort_only() {
         mentions(&post_in_thread(&app, &ola, thread_id, post_id).await),
         vec![(ola_id, "Ola".to_string())]
     );
+}
+
+/// The post path resolves `@Name` with one query that reads only the names the body writes:
+/// counted on a second connection to the same database, in a cohort of 300 members.
+#[tokio::test]
+async fn resolving_mentions_is_one_lookup_of_the_written_names_whatever_the_cohort_size() {
+    let app = spawn_app().await;
+    let (_, cohorts) = app.with_sample_cohorts().await;
+    let food = cohorts["mat-og-matsvinn"] as i32;
+    let now = app.clock.now_for_tests();
+    let txn = samling::db::write_transaction(&app.db).await.unwrap();
+    let mut ids = std::collections::HashMap::new();
+    for i in 0..300 {
+        let name = if i == 7 {
+            "Ærlig Øvrebø".to_string()
+        } else {
+            format!("Medlem {i}")
+        };
+        let person = samling::cohorts::find_or_create_user(&txn, &format!("m{i}@example.no"), &name, now)
+            .await
+            .unwrap();
+        samling::cohorts::set_membership(&txn, person.id, food, Role::ProjectLead, None, now)
+            .await
+            .unwrap();
+        ids.insert(name, person.id);
+    }
+    sea_orm::TransactionSession::commit(txn).await.unwrap();
+
+    let statements = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut counted = sea_orm::Database::connect(&app.settings.database_url).await.unwrap();
+    let seen = statements.clone();
+    counted.set_metric_callback(move |info| seen.lock().unwrap().push(info.statement.clone()));
+
+    let plain = samling::threads::mentioned_members(&counted, food, "Ingen nevnt her")
+        .await
+        .unwrap();
+    assert!(plain.is_empty());
+    assert!(statements.lock().unwrap().is_empty(), "a body without @ reads nothing");
+
+    let body = "Hei @ærlig øvrebø og @Medlem 12! Skriv til per@example.no eller @Ukjent Person.";
+    let mentioned = samling::threads::mentioned_members(&counted, food, body).await.unwrap();
+    let mut expected = vec![
+        (ids["Ærlig Øvrebø"], "Ærlig Øvrebø".to_string()),
+        (ids["Medlem 12"], "Medlem 12".to_string()),
+    ];
+    expected.sort_unstable();
+    assert_eq!(mentioned, expected);
+    let statements = statements.lock().unwrap();
+    let sql: Vec<&str> = statements.iter().map(|statement| statement.sql.as_str()).collect();
+    assert_eq!(statements.len(), 1, "one query, not {}: {sql:.200?}", statements.len());
+    // Its parameters are the cohort and the names the body could be writing, not the members.
+    let parameters = statements[0].values.as_ref().map_or(0, |values| values.0.len());
+    let candidates = samling::threads::mention_candidates(body).len();
+    assert_eq!(parameters, candidates + 1, "{}", statements[0].sql);
+    assert!(candidates < 20, "{candidates} candidates");
 }
 
 #[tokio::test]

@@ -246,6 +246,7 @@ pub async fn seed(
         .iter()
         .map(|(key, organisation_id)| user::ActiveModel {
             name: Set(format!("Bench {key}")),
+            name_key: Set(user::name_key(&format!("Bench {key}"))),
             email: Set(format!("{key}-{stamp}@bench-report.invalid")),
             language: Set(Language::Nb.code().to_string()),
             is_admin: Set(key == "admin"),

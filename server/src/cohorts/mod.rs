@@ -351,6 +351,7 @@ pub async fn find_or_create_user(
     // the other's row yet): the second insert leaves the first one's row as it is.
     user::Entity::insert(user::ActiveModel {
         name: Set(name.to_string()),
+        name_key: Set(user::name_key(name)),
         email: Set(email.clone()),
         language: Set(Language::Nb.code().to_string()),
         is_admin: Set(false),

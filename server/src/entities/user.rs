@@ -6,6 +6,8 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i32,
     pub name: String,
+    /// The name as a mention matches it: see [`name_key`]. Set with the name, always.
+    pub name_key: String,
     pub email: String,
     pub language: String,
     pub is_admin: bool,
@@ -21,3 +23,9 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// A name as `@Name` mentions match it: trimmed and lowercased (Æ, Ø and Å included, which
+/// SQLite's `lower()` does not know), so that one indexed lookup finds the people a post names.
+pub fn name_key(name: &str) -> String {
+    name.trim().to_lowercase()
+}

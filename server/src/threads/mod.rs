@@ -11,7 +11,8 @@ pub mod writer;
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::CurrentUser;
@@ -235,40 +236,83 @@ pub(crate) async fn require_may_post(state: &AppState, viewer: &CurrentUser, coh
     state.post_limits.check(viewer.user.id)
 }
 
-/// The cohort members a body mentions as `@Name`, matched case-insensitively on whole names.
-pub(crate) async fn mentioned_members(
-    db: &impl ConnectionTrait,
-    cohort_id: i32,
-    body: &str,
-) -> AppResult<Vec<(i32, String)>> {
-    if !body.contains('@') {
+/// The cohort members a body mentions as `@Name`, matched case-insensitively on whole names:
+/// one indexed query for the names the body could be writing ([`mention_candidates`]),
+/// whatever the cohort's size; none when the body holds no `@`.
+pub async fn mentioned_members(db: &impl ConnectionTrait, cohort_id: i32, body: &str) -> AppResult<Vec<(i32, String)>> {
+    let candidates = mention_candidates(body);
+    if candidates.is_empty() {
         return Ok(Vec::new());
     }
-    let member_ids: Vec<i32> = membership::Entity::find()
-        .filter(membership::Column::CohortId.eq(cohort_id))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|m| m.user_id)
-        .collect();
-    let lowered = body.to_lowercase();
     let mut mentioned: Vec<(i32, String)> = user::Entity::find()
-        .filter(user::Column::Id.is_in(member_ids))
+        .select_only()
+        .column(user::Column::Id)
+        .column(user::Column::Name)
+        .filter(user::Column::NameKey.is_in(candidates))
+        // Checked per person found (the membership's unique index), so the cohort's other
+        // members are never read.
+        .filter(Expr::exists(
+            Query::select()
+                .column(membership::Column::UserId)
+                .from(membership::Entity)
+                .and_where(
+                    Expr::col((membership::Entity, membership::Column::UserId))
+                        .equals((user::Entity, user::Column::Id)),
+                )
+                .and_where(Expr::col((membership::Entity, membership::Column::CohortId)).eq(cohort_id))
+                .to_owned(),
+        ))
+        .into_tuple()
         .all(db)
-        .await?
-        .into_iter()
-        .filter(|member| {
-            let needle = format!("@{}", member.name.to_lowercase());
-            !member.name.trim().is_empty()
-                && lowered.match_indices(&needle).any(|(at, _)| {
-                    // A whole name: not followed by more letters ("@Kari" is not "@Karianne").
-                    !lowered[at + needle.len()..].starts_with(char::is_alphanumeric)
-                })
-        })
-        .map(|member| (member.id, member.name))
-        .collect();
+        .await?;
     mentioned.sort_unstable();
+    mentioned.dedup();
     Ok(mentioned)
+}
+
+/// The most characters of a person's name (as [`crate::cohorts::find_or_create_user`] allows).
+const MAX_NAME_CHARS: usize = 200;
+/// The most words of a name a mention can write ("Maria de los Ángeles García Nordmann").
+const MAX_NAME_WORDS: usize = 6;
+/// The most names one body is looked up by: a body can hold many `@`, each followed by many
+/// possible name endings, and the lookup must stay one bounded query.
+const MAX_MENTION_CANDIDATES: usize = 1000;
+
+/// The texts a body could be mentioning, as [`user::name_key`] keys: after each `@`, every
+/// stretch that ends where a whole name may end, before a character that is not a letter or a
+/// digit or at the end of the body ("@Kari Nordmann, hei" gives "kari" and "kari nordmann",
+/// never "kari nordmann " nor "kari" for "@Karianne"), within one line, up to the next `@`, and
+/// at most [`MAX_NAME_WORDS`] words and [`MAX_NAME_CHARS`] characters.
+pub fn mention_candidates(body: &str) -> BTreeSet<String> {
+    let mut candidates = BTreeSet::new();
+    if !body.contains('@') {
+        return candidates;
+    }
+    let lowered = body.to_lowercase();
+    for (at, _) in lowered.match_indices('@') {
+        let rest = &lowered[at + 1..];
+        let mut words = 1;
+        for (i, c) in rest.char_indices().take(MAX_NAME_CHARS) {
+            if c == '@' || c == '\n' {
+                break;
+            }
+            if c.is_whitespace() && !rest[..i].ends_with(char::is_whitespace) {
+                words += 1;
+                if words > MAX_NAME_WORDS {
+                    break;
+                }
+            }
+            let end = i + c.len_utf8();
+            let ends_a_name = rest[end..].chars().next().is_none_or(|next| !next.is_alphanumeric());
+            if ends_a_name && !c.is_whitespace() {
+                candidates.insert(rest[..end].to_string());
+                if candidates.len() >= MAX_MENTION_CANDIDATES {
+                    return candidates;
+                }
+            }
+        }
+    }
+    candidates
 }
 
 pub(crate) async fn store_mentions(
@@ -556,5 +600,65 @@ async fn earlier_try(
     match existing_post(state, viewer, client_id).await? {
         Some(existing) => Ok((post_views(&state.db, vec![existing]).await?.remove(0), false)),
         None => Err(refusal),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mention_candidates;
+
+    fn candidates(body: &str) -> Vec<String> {
+        mention_candidates(body).into_iter().collect()
+    }
+
+    #[test]
+    fn a_body_without_at_has_no_candidates() {
+        assert!(candidates("Hei alle, se https://example.no").is_empty());
+    }
+
+    #[test]
+    fn each_whole_word_ending_after_an_at_is_a_candidate_lowercased() {
+        let found = candidates("Hei @Kari Nordmann, og @ÆRLIG Øvrebø!");
+        for expected in ["kari", "kari nordmann", "ærlig", "ærlig øvrebø", "ærlig øvrebø!"] {
+            assert!(found.contains(&expected.to_string()), "{expected} in {found:?}");
+        }
+        assert!(
+            !found.contains(&"kari nordmann ".to_string()),
+            "no name ends in a space"
+        );
+        assert!(!found.iter().any(|c| c.starts_with('@') || c.starts_with(' ')));
+    }
+
+    #[test]
+    fn a_name_is_never_the_start_of_a_longer_word() {
+        let found = candidates("Spør @Karianne");
+        assert_eq!(found, vec!["karianne".to_string()]);
+    }
+
+    #[test]
+    fn an_email_address_gives_only_its_domain_parts() {
+        assert_eq!(
+            candidates("skriv til kari@example.no"),
+            vec!["example".to_string(), "example.no".to_string()]
+        );
+    }
+
+    #[test]
+    fn a_candidate_stays_within_its_line_stops_at_the_next_at_and_has_at_most_six_words() {
+        let found = candidates("@Ola\nNordmann @Kari a b c d e f g");
+        assert!(found.contains(&"ola".to_string()));
+        assert!(!found.iter().any(|c| c.contains('\n') || c.contains('@')));
+        assert!(found.contains(&"kari a b c d e".to_string()));
+        assert!(!found.contains(&"kari a b c d e f".to_string()), "{found:?}");
+    }
+
+    #[test]
+    fn candidates_are_bounded_in_length_and_number() {
+        let long = format!("@{}", "a".repeat(500));
+        assert!(candidates(&long).is_empty(), "a 500-letter word is no name");
+        let many: String = (0..5_000).map(|i| format!("@n{i} x ")).collect();
+        let found = mention_candidates(&many);
+        assert_eq!(found.len(), super::MAX_MENTION_CANDIDATES);
+        assert!(found.iter().all(|c| c.chars().count() <= super::MAX_NAME_CHARS));
     }
 }

@@ -35,7 +35,7 @@ use tokio::time::Instant;
 
 use crate::db::write_transaction;
 use crate::entities::cohort_event::EventKind;
-use crate::entities::{cohort_mute, post, search_entry, thread};
+use crate::entities::{cohort_mute, post, post_mention, search_entry, thread};
 use crate::error::{AppError, AppResult};
 use crate::realtime::events;
 
@@ -391,12 +391,20 @@ async fn store(db: &DatabaseConnection, rows: &[&NewRow]) -> AppResult<Vec<Writt
         });
     }
     let mut by_cohort: BTreeMap<i32, Vec<usize>> = BTreeMap::new();
+    let mut mentions = Vec::new();
     for (index, (row, post)) in rows.iter().zip(&created).enumerate() {
         let Some(post) = post else { continue };
-        if !row.mentioned.is_empty() {
-            super::store_mentions(&txn, post.id, &row.mentioned).await?;
-        }
+        mentions.extend(row.mentioned.iter().map(|(user_id, _)| post_mention::ActiveModel {
+            post_id: Set(post.id),
+            user_id: Set(*user_id),
+        }));
         by_cohort.entry(post.cohort_id).or_default().push(index);
+    }
+    // New posts have no mentions yet: the group's are one insert.
+    if !mentions.is_empty() {
+        post_mention::Entity::insert_many(mentions)
+            .exec_without_returning(&txn)
+            .await?;
     }
     let now = rows.iter().map(|row| row.now).max().unwrap_or_else(Utc::now);
     let changes: Vec<(i32, Vec<events::Change>)> = by_cohort
