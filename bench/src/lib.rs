@@ -4,6 +4,8 @@
 
 /// Post bodies: the realistic mix and the plain one.
 pub mod body;
+/// The realtime benchmark's Markdown report.
+pub mod report;
 /// The open-loop rate sweep and its peak.
 pub mod sweep;
 
