@@ -4,7 +4,8 @@
 # no database: `bench-bare-server` speaks Samling's JSON protocol (protocol-level), and
 # `bench-bare-transport` rebroadcasts raw frames unread (transport-level). Run by hand, not in
 # CI; it needs 2 cores. With the defaults (RUNS=3, BACKENDS="sqlite postgres", BODY=realistic,
-# all three servers) a full run takes about 35 minutes once built (about 11 per run).
+# all three servers) a full run takes about 25 minutes once built: 7 to 8 per run, most of it
+# the 10 s scenarios and the sweeps (a sweep runs longer the more steps its server keeps up with).
 #
 #   tests/bench-realtime.sh                  # RUNS=3 DURATION=10 STEP_DURATION=5 by default
 #   RUNS=1 DURATION=5 tests/bench-realtime.sh
@@ -304,7 +305,7 @@ report=$out/report.md
     echo "- Server pinned to core 0, load generator to core 1; PostgreSQL $(
         if [[ -n $postmaster ]]; then echo "pinned to core 0 with the server"; else echo "not pinned"; fi
     )"
-    echo "- $RUNS runs; servers: $TARGETS; databases: $BACKENDS; bodies: $BODY (seed $BODY_SEED);" \
+    echo "- Runs: $RUNS; servers: $TARGETS; databases: $BACKENDS; bodies: $BODY (seed $BODY_SEED);" \
         "${DURATION} s of posting in (a)–(c), sweep steps of ${STEP_DURATION} s at ${RATES// /, } posts/s;" \
         "$((elapsed / 60)) min $((elapsed % 60)) s in all"
     echo
