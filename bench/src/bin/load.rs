@@ -21,7 +21,7 @@ use samling_bench::{Incoming, post_index, scan, vm_rss_kib};
 use serde::Deserialize;
 use serde_json::json;
 use tokio::net::TcpStream;
-use tokio::sync::{Notify, Semaphore, mpsc, watch};
+use tokio::sync::{Notify, Semaphore, mpsc};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::http::header::AUTHORIZATION;
@@ -236,6 +236,8 @@ struct Shared {
     /// Deliveries seen twice (by client id or by sequence number), all subscribers together.
     duplicates: AtomicU64,
     ready: AtomicUsize,
+    /// Set before the subscribers are told to stop: a socket closing after it is no disconnection.
+    stopping: AtomicBool,
     /// Subscribers that have handed in their latencies since the last flush request.
     flushed: AtomicUsize,
     /// Post-to-delivery latency, one histogram per step.
@@ -278,6 +280,7 @@ impl Shared {
             delivered_total: AtomicU64::new(0),
             duplicates: AtomicU64::new(0),
             ready: AtomicUsize::new(0),
+            stopping: AtomicBool::new(false),
             flushed: AtomicUsize::new(0),
             latency_us: Mutex::new(histograms()?),
             answer_us: Mutex::new(histograms()?),
@@ -465,18 +468,31 @@ fn subscriber_slots(cohorts: &[Cohort], clients: usize) -> Vec<(usize, Option<St
         .collect()
 }
 
-/// The subscribers' tasks, their outboxes (by slot), and the flush request they answer.
+/// What the generator asks of a subscriber's task. One channel for all of it, so the task's
+/// loop waits on its socket and one queue only: every other branch would cost a registration per
+/// message received.
+enum Command {
+    /// Send this over the subscriber's socket (a post by its member).
+    Send(Message),
+    /// Hand in the latencies held back for batching.
+    Flush,
+    Stop,
+}
+
+/// The subscribers' tasks and their command queues (by slot).
 struct Subscribers {
     tasks: Vec<tokio::task::JoinHandle<SubscriberReport>>,
-    outboxes: Vec<mpsc::UnboundedSender<Message>>,
-    flush: watch::Sender<u64>,
+    outboxes: Vec<mpsc::UnboundedSender<Command>>,
 }
 
 impl Subscribers {
     /// Has every live subscriber hand in the latencies it holds, so a step's histogram is whole.
     async fn flush(&self, shared: &Shared) {
         shared.flushed.store(0, Ordering::Relaxed);
-        self.flush.send_modify(|round| *round += 1);
+        for outbox in &self.outboxes {
+            // A closed queue is a finished subscriber, counted below.
+            let _ = outbox.send(Command::Flush);
+        }
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
             // A finished subscriber handed in its latencies as it ended.
@@ -488,6 +504,27 @@ impl Subscribers {
         }
         eprintln!("bench-load: some subscribers did not hand in their latencies within 5 s");
     }
+
+    /// Stops every subscriber and merges their reports.
+    async fn stop(self, shared: &Shared) -> anyhow::Result<(SubscriberReport, u64)> {
+        shared.stopping.store(true, Ordering::Relaxed);
+        for outbox in &self.outboxes {
+            let _ = outbox.send(Command::Stop);
+        }
+        let mut merged = SubscriberReport::default();
+        let mut disconnected = 0u64;
+        for task in self.tasks {
+            let one = task.await?;
+            merged.delivered += one.delivered;
+            merged.duplicate_client_ids += one.duplicate_client_ids;
+            merged.duplicate_seqs += one.duplicate_seqs;
+            merged.resyncs += one.resyncs;
+            merged.errors += one.errors;
+            merged.foreign += one.foreign;
+            disconnected += u64::from(one.disconnected);
+        }
+        Ok((merged, disconnected))
+    }
 }
 
 /// Opens, subscribes and runs every subscriber; returns once all are subscribed and caught up.
@@ -495,13 +532,11 @@ async fn start_subscribers(
     args: &Args,
     cohorts: &[Cohort],
     shared: &Arc<Shared>,
-    stop: &watch::Receiver<bool>,
     posts_per_cohort: usize,
 ) -> anyhow::Result<Subscribers> {
     let mut outboxes = Vec::with_capacity(args.clients);
     let gate = Arc::new(Semaphore::new(args.connect_concurrency.max(1)));
     let mut tasks = Vec::with_capacity(args.clients);
-    let (flush, flush_receiver) = watch::channel(0u64);
     let started = Instant::now();
     for (index, token) in subscriber_slots(cohorts, args.clients) {
         let permit = gate.clone().acquire_owned().await?;
@@ -523,8 +558,6 @@ async fn start_subscribers(
             websocket_url(args, cohorts[index].id),
             token,
             to_send,
-            stop.clone(),
-            flush_receiver.clone(),
             permit,
         )));
     }
@@ -552,7 +585,7 @@ async fn start_subscribers(
         args.clients,
         started.elapsed().as_secs_f64()
     );
-    Ok(Subscribers { tasks, outboxes, flush })
+    Ok(Subscribers { tasks, outboxes })
 }
 
 struct Subscriber {
@@ -578,9 +611,7 @@ impl Subscriber {
         mut self,
         url: String,
         token: Option<String>,
-        mut to_send: mpsc::UnboundedReceiver<Message>,
-        mut stop: watch::Receiver<bool>,
-        mut flush: watch::Receiver<u64>,
+        mut commands: mpsc::UnboundedReceiver<Command>,
         permit: tokio::sync::OwnedSemaphorePermit,
     ) -> SubscriberReport {
         let mut permit = Some(permit);
@@ -605,14 +636,13 @@ impl Subscriber {
                 }
             }
         }
-        let mut flush_open = true;
         loop {
             tokio::select! {
                 incoming = socket.next() => {
                     let text = match incoming {
                         Some(Ok(Message::Text(text))) => text,
                         Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
-                            self.report.disconnected = !*stop.borrow();
+                            self.report.disconnected = !self.shared.stopping.load(Ordering::Relaxed);
                             break;
                         }
                         Some(Ok(_)) => continue,
@@ -649,28 +679,26 @@ impl Subscriber {
                         Incoming::Pong | Incoming::Subscribed | Incoming::Other => {}
                     }
                 }
-                Some(post) = to_send.recv() => {
-                    if socket.send(post).await.is_err() {
-                        self.report.disconnected = true;
+                command = commands.recv() => match command {
+                    Some(Command::Send(message)) => {
+                        if socket.send(message).await.is_err() {
+                            self.report.disconnected = true;
+                            break;
+                        }
+                    }
+                    Some(Command::Flush) => {
+                        self.resolve_waiting();
+                        self.shared.record_latencies(&mut self.latencies);
+                        self.shared.flushed.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Some(Command::Stop) | None => {
+                        let _ = socket.close(None).await;
                         break;
                     }
-                }
+                },
                 // Otherwise a subscriber whose cohort goes quiet would hold its early events forever.
                 _ = tokio::time::sleep(Duration::from_millis(20)), if !self.unresolved.is_empty() => {
                     self.resolve_waiting();
-                }
-                changed = flush.changed(), if flush_open => {
-                    if changed.is_err() {
-                        flush_open = false;
-                        continue;
-                    }
-                    self.resolve_waiting();
-                    self.shared.record_latencies(&mut self.latencies);
-                    self.shared.flushed.fetch_add(1, Ordering::Relaxed);
-                }
-                _ = stop.changed() => {
-                    let _ = socket.close(None).await;
-                    break;
                 }
             }
         }
@@ -786,8 +814,8 @@ enum Poster {
     Bare(futures::stream::SplitSink<Socket, Message>),
     /// One publisher connection per cohort, by cohort index.
     Transport(Vec<futures::stream::SplitSink<Socket, Message>>),
-    /// The subscribers' outboxes, by subscriber slot.
-    SamlingSockets(Vec<mpsc::UnboundedSender<Message>>),
+    /// The subscribers' command queues, by subscriber slot.
+    SamlingSockets(Vec<mpsc::UnboundedSender<Command>>),
     /// Posts through `POST /api/v1/threads/{id}/posts` (`--post-over http`).
     SamlingHttp {
         client: reqwest::Client,
@@ -806,7 +834,7 @@ impl Poster {
     async fn new(
         args: &Args,
         cohorts: &[Cohort],
-        outboxes: Vec<mpsc::UnboundedSender<Message>>,
+        outboxes: Vec<mpsc::UnboundedSender<Command>>,
     ) -> anyhow::Result<Self> {
         match args.target {
             Target::Samling if args.post_over == PostOver::Websocket => Ok(Poster::SamlingSockets(outboxes)),
@@ -880,7 +908,7 @@ impl Poster {
                 .to_string();
                 shared.sent_at_ns[k].store(shared.now_ns(), Ordering::Relaxed);
                 outboxes[slot]
-                    .send(Message::Text(Utf8Bytes::from(message)))
+                    .send(Command::Send(Message::Text(Utf8Bytes::from(message))))
                     .context("the posting member's connection closed")?;
             }
             Poster::SamlingHttp { client, base } => {
@@ -1075,9 +1103,8 @@ async fn load(args: &Args, cohorts: Vec<Cohort>) -> anyhow::Result<()> {
     let shared = Arc::new(Shared::new(&cohorts, &step_sizes)?);
     let bodies = Bodies::new(args);
     let meter = CpuMeter::new(args.server_pid)?;
-    let (stop_sender, stop) = watch::channel(false);
     let connect_started = Instant::now();
-    let subscribers = start_subscribers(args, &cohorts, &shared, &stop, planned / cohorts.len() + 1).await?;
+    let subscribers = start_subscribers(args, &cohorts, &shared, planned / cohorts.len() + 1).await?;
     let connect_seconds = connect_started.elapsed().as_secs_f64();
     let mut poster = Poster::new(args, &cohorts, subscribers.outboxes.clone()).await?;
 
@@ -1122,19 +1149,7 @@ async fn load(args: &Args, cohorts: Vec<Cohort>) -> anyhow::Result<()> {
         }
     }
 
-    let _ = stop_sender.send(true);
-    let mut merged = SubscriberReport::default();
-    let mut disconnected = 0u64;
-    for task in subscribers.tasks {
-        let one = task.await?;
-        merged.delivered += one.delivered;
-        merged.duplicate_client_ids += one.duplicate_client_ids;
-        merged.duplicate_seqs += one.duplicate_seqs;
-        merged.resyncs += one.resyncs;
-        merged.errors += one.errors;
-        merged.foreign += one.foreign;
-        disconnected += u64::from(one.disconnected);
-    }
+    let (merged, disconnected) = subscribers.stop(&shared).await?;
     let sent: usize = postings.iter().map(|posting| posting.sent).sum();
     let posting_seconds: f64 = postings.iter().map(|posting| posting.seconds).sum();
     // Steps follow each other, so what was sent is the posts up to the last step's last one.
@@ -1285,15 +1300,11 @@ async fn idle(args: &Args, cohorts: &[Cohort]) -> anyhow::Result<()> {
     let pid = args.server_pid.context("--mode idle needs --server-pid")?;
     let shared = Arc::new(Shared::new(cohorts, &[0])?);
     let before = vm_rss_kib(pid)?;
-    let (stop_sender, stop) = watch::channel(false);
-    let subscribers = start_subscribers(args, cohorts, &shared, &stop, 1).await?;
+    let subscribers = start_subscribers(args, cohorts, &shared, 1).await?;
     // Let the server settle (lazy allocations, freed handshake buffers).
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after = vm_rss_kib(pid)?;
-    let _ = stop_sender.send(true);
-    for task in subscribers.tasks {
-        task.await?;
-    }
+    subscribers.stop(&shared).await?;
     let per_connection = after.saturating_sub(before) as f64 / args.clients as f64;
     println!(
         "{} {} · {} idle subscribed connections\nserver VmRSS {} KiB before, {} KiB after: {:.2} KiB per idle connection",
