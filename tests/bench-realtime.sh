@@ -1,24 +1,47 @@
 #!/usr/bin/env bash
-# Realtime fan-out benchmark: Samling beside a bare tokio-tungstenite broadcast server (the
-# ceiling of this machine). Run by hand, not in CI; it needs 2 cores and about 10 minutes.
+# Realtime fan-out benchmark: Samling on SQLite and on PostgreSQL beside two ceilings of this
+# machine, with post bodies like real ones. The ceilings are bare tokio-tungstenite servers with
+# no database: `bench-bare-server` speaks Samling's JSON protocol (protocol-level), and
+# `bench-bare-transport` rebroadcasts raw frames unread (transport-level). Run by hand, not in
+# CI; it needs 2 cores. With the defaults (RUNS=3, BACKENDS="sqlite postgres", BODY=realistic,
+# all three servers) a full run takes about 25 minutes once built: 7 to 8 per run, most of it
+# the 10 s scenarios and the sweeps (a sweep runs longer the more steps its server keeps up with).
 #
-#   tests/bench-realtime.sh            # RUNS=3 DURATION=10 by default
+#   tests/bench-realtime.sh                  # RUNS=3 DURATION=10 STEP_DURATION=5 by default
 #   RUNS=1 DURATION=5 tests/bench-realtime.sh
-#   ONLY="b c" TARGETS=samling tests/bench-realtime.sh   # some scenarios, one server
+#   ONLY="b c" TARGETS=samling BACKENDS=sqlite tests/bench-realtime.sh   # some scenarios, one server, one database
+#   BODY=plain tests/bench-realtime.sh       # the old "Lorem ipsum" body; BODY="realistic plain" runs both
+#   BODY_SEED=7 tests/bench-realtime.sh      # another realistic mix (2027 by default)
+#   ONLY=d RATES="500 1000 2000" tests/bench-realtime.sh   # the sweep's rates
 #   BIN_DIR=/tmp/old-build ONLY=d TARGETS=samling tests/bench-realtime.sh   # another build
 #   POST_OVER=http ONLY="c d" tests/bench-realtime.sh   # Samling's posts over HTTP
 #
-# The server runs on core 0 and the load generator on core 1. Each run starts a fresh server
-# (Samling: a fresh SQLite file, seeded members and tokens), so every run starts alike.
+# TARGETS are bare (protocol-level), transport (transport-level) and samling. Every run starts
+# a fresh server; Samling gets a fresh database seeded by `samling bench-seed`: a SQLite file,
+# or a scratch database on SAMLING_BENCH_POSTGRES (default postgres://postgres@127.0.0.1:5432,
+# created and dropped per run). The bare servers need no database, so they run once per run and
+# body, not per backend. The server runs on core 0, PostgreSQL's processes too (pinned with
+# taskset while the script runs, their affinity restored at exit), the load generator on core 1.
+# Scenario (d) is an open-loop sweep: RATES posts/s into 1,000 subscribers, STEP_DURATION
+# seconds each, until p99 passes STOP_P99_MS or a post is refused or a delivery lost; the peak
+# is the deliveries/s of the highest rate with p99 under 1 s and nothing lost.
 # The report goes to target/bench-realtime/report.md.
 set -euo pipefail
 
 RUNS=${RUNS:-3}
 DURATION=${DURATION:-10}
+GRACE=${GRACE:-5}
+BACKENDS=${BACKENDS:-sqlite postgres}
+TARGETS=${TARGETS:-bare transport samling}
+BODY=${BODY:-realistic}
+BODY_SEED=${BODY_SEED:-2027}
+RATES=${RATES:-100 250 500 1000 1500 2000 3000 4000}
+STEP_DURATION=${STEP_DURATION:-5}
+STOP_P99_MS=${STOP_P99_MS:-3000}
 # Samling: posts go over their authors' own websockets, as the thread page sends them, or
 # (POST_OVER=http) through POST /api/v1/threads/{id}/posts.
 POST_OVER=${POST_OVER:-websocket}
-GRACE=${GRACE:-5}
+POSTGRES=${SAMLING_BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}
 root=$(cd "$(dirname "$0")/.." && pwd)
 # BIN_DIR: binaries built before (an A/B comparison of two builds); nothing is built then.
 bin=${BIN_DIR:-${CARGO_TARGET_DIR:-$root/target}/release}
@@ -28,12 +51,41 @@ results=$out/results.jsonl
 : >"$results"
 work=$(mktemp -d)
 server_pid=
+scratch_db=
+postmaster=
+postmaster_affinity=
+started_at=$SECONDS
+
+drop_scratch_db() {
+    [[ -n $scratch_db ]] || return 0
+    # FORCE (PostgreSQL 13+) ends connections the killed server left behind.
+    psql "$POSTGRES/postgres" -qc "DROP DATABASE IF EXISTS $scratch_db WITH (FORCE)" >/dev/null 2>&1 ||
+        psql "$POSTGRES/postgres" -qc "DROP DATABASE IF EXISTS $scratch_db" >/dev/null 2>&1 || true
+    scratch_db=
+}
+
+# The postmaster and every process it has forked, for taskset.
+postgres_processes() {
+    echo "$postmaster"
+    pgrep -P "$postmaster" || true
+}
+
+unpin_postgres() {
+    [[ -n $postmaster && -n $postmaster_affinity ]] || return 0
+    local pid
+    for pid in $(postgres_processes); do
+        taskset -a -p -c "$postmaster_affinity" "$pid" >/dev/null 2>&1 || true
+    done
+    postmaster=
+}
 
 cleanup() {
     if [[ -n $server_pid ]]; then
         kill "$server_pid" 2>/dev/null || true
         wait "$server_pid" 2>/dev/null || true
     fi
+    drop_scratch_db
+    unpin_postgres
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -53,17 +105,74 @@ else
     on_load_core=()
 fi
 
+wants() {
+    [[ " $1 " == *" $2 "* ]]
+}
+
+# Pins PostgreSQL to the server's core, so the rig stays two cores: the postmaster (whose new
+# backends inherit its affinity) and the processes it already runs. The old affinity comes
+# back at exit.
+pin_postgres() {
+    local checkpointer parent
+    checkpointer=$(psql "$POSTGRES/postgres" -Atc \
+        "SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'" 2>/dev/null) || checkpointer=
+    parent=$(ps -o ppid= -p "${checkpointer:-0}" 2>/dev/null | tr -d ' ') || parent=
+    # The pid is only ours to pin if PostgreSQL runs on this machine, in this pid namespace.
+    if [[ -z $parent ]] || [[ $(ps -o comm= -p "$parent" 2>/dev/null) != postgres* ]] ||
+        [[ $(ps -o comm= -p "$checkpointer" 2>/dev/null) != postgres* ]]; then
+        echo "bench-realtime: warning: PostgreSQL's processes were not found on this machine; not pinned" >&2
+        return
+    fi
+    postmaster_affinity=$(taskset -c -p "$parent" | sed 's/.*: //')
+    if ! taskset -a -p -c 0 "$parent" >/dev/null 2>&1; then
+        echo "bench-realtime: warning: cannot pin PostgreSQL (pid $parent) to core 0; it runs unpinned" >&2
+        postmaster_affinity=
+        return
+    fi
+    postmaster=$parent
+    local pid
+    for pid in $(postgres_processes); do
+        taskset -a -p -c 0 "$pid" >/dev/null 2>&1 ||
+            echo "bench-realtime: warning: cannot pin PostgreSQL process $pid to core 0" >&2
+    done
+    echo "== PostgreSQL (postmaster $postmaster) pinned to core 0; affinity $postmaster_affinity restored at exit"
+}
+
 if [[ -z ${BIN_DIR:-} ]]; then
     echo "== building (release)"
     (cd "$root" && cargo build --release --locked -p samling --features samling/bench-seed -p samling-bench)
 fi
+for target in $TARGETS; do
+    case $target in
+    bare) needed=bench-bare-server ;;
+    transport) needed=bench-bare-transport ;;
+    samling) needed=samling ;;
+    *)
+        echo "bench-realtime: unknown target $target (bare, transport, samling)" >&2
+        exit 1
+        ;;
+    esac
+    if [[ ! -x $bin/$needed ]]; then
+        echo "bench-realtime: $bin/$needed is missing" >&2
+        exit 1
+    fi
+done
+if wants "$TARGETS" samling && wants "$BACKENDS" postgres; then
+    if ! psql "$POSTGRES/postgres" -qAtc "SELECT 1" >/dev/null; then
+        echo "bench-realtime: PostgreSQL at $POSTGRES does not answer (SAMLING_BENCH_POSTGRES)" >&2
+        exit 1
+    fi
+    if ((${#on_server_core[@]} > 0)); then
+        pin_postgres
+    fi
+fi
 
-# name | bench-load arguments (the server address and the label are added per run)
+# name | bench-load arguments (the server address, the body and the tags are added per run)
 scenarios=(
-    "a|--clients 1000 --cohorts 1 --rate 10"
-    "b|--clients 1000 --cohorts 1 --rate 100"
-    "c|--clients 5000 --cohorts 100 --rate 1000"
-    "d|--clients 1000 --cohorts 1 --mode burst --window 64"
+    "a|--clients 1000 --cohorts 1 --rate 10 --duration $DURATION"
+    "b|--clients 1000 --cohorts 1 --rate 100 --duration $DURATION"
+    "c|--clients 5000 --cohorts 100 --rate 1000 --duration $DURATION"
+    "d|--clients 1000 --cohorts 1 --mode sweep --rates ${RATES// /,} --duration $STEP_DURATION --stop-p99-ms $STOP_P99_MS"
     "e|--clients 2000 --cohorts 1 --mode idle"
 )
 
@@ -71,6 +180,7 @@ stop_server() {
     kill "$server_pid" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true
     server_pid=
+    drop_scratch_db
 }
 
 free_port() {
@@ -85,9 +195,10 @@ free_port() {
     exit 1
 }
 
+# A bare server (bench-bare-server or bench-bare-transport) on a free port.
 start_bare() {
-    local log=$work/bare.log
-    "${on_server_core[@]}" "$bin/bench-bare-server" --bind 127.0.0.1:0 >"$log" 2>&1 &
+    local binary=$1 log=$work/bare.log
+    "${on_server_core[@]}" "$bin/$binary" --bind 127.0.0.1:0 >"$log" 2>&1 &
     server_pid=$!
     for _ in $(seq 100); do
         if addr=$(grep -m1 -o 'listening .*' "$log" 2>/dev/null); then
@@ -96,18 +207,25 @@ start_bare() {
         fi
         sleep 0.05
     done
-    echo "bench-realtime: the bare server did not start:" >&2
+    echo "bench-realtime: $binary did not start:" >&2
     cat "$log" >&2
     exit 1
 }
 
-# Samling on a fresh SQLite file with `cohorts` × `members` seeded project leads.
+# Samling on a fresh database with `cohorts` × `members` seeded project leads.
 start_samling() {
-    local cohorts=$1 members=$2 port
+    local cohorts=$1 members=$2 backend=$3 port
     port=$(free_port)
     local dir=$work/samling-$RANDOM
     mkdir -p "$dir"
-    export SAMLING_DATABASE_URL="sqlite://$dir/samling.sqlite?mode=rwc"
+    if [[ $backend == postgres ]]; then
+        scratch_db=samling_bench_realtime_$$
+        psql "$POSTGRES/postgres" -q -c "SET client_min_messages = warning" \
+            -c "DROP DATABASE IF EXISTS $scratch_db" -c "CREATE DATABASE $scratch_db" >/dev/null
+        export SAMLING_DATABASE_URL=$POSTGRES/$scratch_db
+    else
+        export SAMLING_DATABASE_URL="sqlite://$dir/samling.sqlite?mode=rwc"
+    fi
     export SAMLING_BIND=127.0.0.1:$port
     export SAMLING_PUBLIC_URL=http://127.0.0.1:$port
     export SAMLING_OUTBOX_DIR=$dir/outbox
@@ -134,33 +252,48 @@ start_samling() {
     exit 1
 }
 
+# One scenario against one server: target is bare, transport or samling; backend is the
+# database (Samling only, else "-").
 run_scenario() {
-    local target=$1 label=$2 args=$3 run=$4
-    local extra=()
-    if [[ $target == bare ]]; then
-        start_bare
-    else
-        if [[ $label == c ]]; then start_samling 100 50; else start_samling 1 2000; fi
-        extra=(--seed "$seed" --post-over "$POST_OVER")
-    fi
+    local target=$1 backend=$2 body=$3 label=$4 args=$5 run=$6
+    local extra=(--body "$body" --body-seed "$BODY_SEED" --run "$run")
+    case $target in
+    bare) start_bare bench-bare-server ;;
+    transport) start_bare bench-bare-transport ;;
+    samling)
+        if [[ $label == c ]]; then start_samling 100 50 "$backend"; else start_samling 1 2000 "$backend"; fi
+        extra+=(--seed "$seed" --post-over "$POST_OVER" --backend "$backend")
+        ;;
+    esac
     # Idle mode reads the server's memory; the others report its CPU use while posting.
     extra+=(--server-pid "$server_pid")
-    echo "== $target ($label) run $run/$RUNS"
+    local server=$target
+    if [[ $backend != - ]]; then server="$target on $backend"; fi
+    echo "== $server ($label, $body body) run $run/$RUNS, $(((SECONDS - started_at) / 60)) min in"
     # shellcheck disable=SC2086 # the scenario's arguments are meant to split
     "${on_load_core[@]}" "$bin/bench-load" --target "$target" --addr "$addr" --label "$label" \
-        --duration "$DURATION" --grace "$GRACE" $args "${extra[@]}" | tee -a "$results" ||
-        echo "bench-realtime: $target ($label) run $run failed" >&2
+        --grace "$GRACE" $args "${extra[@]}" | tee -a "$results" ||
+        echo "bench-realtime: $server ($label) run $run failed" >&2
     stop_server
 }
 
-for target in ${TARGETS:-bare samling}; do
-    for scenario in "${scenarios[@]}"; do
-        [[ " ${ONLY:-a b c d e} " == *" ${scenario%%|*} "* ]] || continue
-        for run in $(seq "$RUNS"); do
-            run_scenario "$target" "${scenario%%|*}" "${scenario#*|}" "$run"
+# Runs alternate the servers, so a drift of the machine hits all of them alike, and each
+# Samling figure has ceilings measured in the same run beside it.
+for run in $(seq "$RUNS"); do
+    for body in $BODY; do
+        for target in $TARGETS; do
+            backends=-
+            if [[ $target == samling ]]; then backends=$BACKENDS; fi
+            for backend in $backends; do
+                for scenario in "${scenarios[@]}"; do
+                    wants "${ONLY:-a b c d e}" "${scenario%%|*}" || continue
+                    run_scenario "$target" "$backend" "$body" "${scenario%%|*}" "${scenario#*|}" "$run"
+                done
+            done
         done
     done
 done
+elapsed=$((SECONDS - started_at))
 
 report=$out/report.md
 {
@@ -169,7 +302,12 @@ report=$out/report.md
     echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "- Commit: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
     echo "- Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-    echo "- Server pinned to core 0, load generator to core 1; $RUNS runs of each scenario, ${DURATION} s of posting each"
+    echo "- Server pinned to core 0, load generator to core 1; PostgreSQL $(
+        if [[ -n $postmaster ]]; then echo "pinned to core 0 with the server"; else echo "not pinned"; fi
+    )"
+    echo "- Runs: $RUNS; servers: $TARGETS; databases: $BACKENDS; bodies: $BODY (seed $BODY_SEED);" \
+        "${DURATION} s of posting in (a)–(c), sweep steps of ${STEP_DURATION} s at ${RATES// /, } posts/s;" \
+        "$((elapsed / 60)) min $((elapsed % 60)) s in all"
     echo
     "$bin/bench-report" "$results"
 } >"$report"

@@ -2,6 +2,13 @@
 //! generator runs on one core and reads hundreds of thousands of messages a second, and the
 //! server's memory as Linux reports it.
 
+/// Post bodies: the realistic mix and the plain one.
+pub mod body;
+/// The realtime benchmark's Markdown report.
+pub mod report;
+/// The open-loop rate sweep and its peak.
+pub mod sweep;
+
 /// What the generator needs from one server message, found by substring, not a JSON parse.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Incoming<'a> {

@@ -22,6 +22,8 @@ use crate::realtime::events;
 #[derive(Debug, Serialize)]
 pub struct SeededMember {
     pub user_id: i32,
+    /// The member's full name, as a post mentions them (`@Full Name`).
+    pub name: String,
     pub token: String,
 }
 
@@ -48,6 +50,10 @@ pub async fn seed(
     now: DateTime<Utc>,
 ) -> anyhow::Result<BenchSeed> {
     anyhow::ensure!(cohorts > 0 && members > 0, "--cohorts and --members must be at least 1");
+    anyhow::ensure!(
+        cohorts.saturating_mul(members) <= MEMBER_NAMES,
+        "at most {MEMBER_NAMES} members in all have unique names"
+    );
     let keys = SessionKeys::new(settings.signing_secret.expose());
     let lifetime = Duration::hours(settings.session_hours);
     let txn = crate::db::write_transaction(db).await?;
@@ -87,10 +93,10 @@ pub async fn seed(
         .await?;
         let mut seeded_members = Vec::with_capacity(members);
         for m in 1..=members {
-            let name = format!("Bench {c}-{m}");
+            let name = member_name((c - 1) * members + (m - 1));
             let person = user::ActiveModel {
                 name_key: Set(user::name_key(&name)),
-                name: Set(name),
+                name: Set(name.clone()),
                 email: Set(format!("bench-{}-{c}-{m}@bench.invalid", programme.id)),
                 language: Set(Language::Nb.code().to_string()),
                 is_admin: Set(false),
@@ -105,6 +111,7 @@ pub async fn seed(
             set_membership(&txn, person.id, cohort.id, Role::ProjectLead, None, now).await?;
             seeded_members.push(SeededMember {
                 user_id: person.id,
+                name,
                 token: keys.issue(person.id, person.token_version, now, lifetime)?,
             });
         }
@@ -159,6 +166,144 @@ pub async fn seed(
     }
     txn.commit().await?;
     Ok(BenchSeed { cohorts: seeded })
+}
+
+/// Norwegian first and last names (æøå among them), combined into the seeded members' names.
+const FIRST_NAMES: [&str; 50] = [
+    "Kari",
+    "Ola",
+    "Åse",
+    "Bjørn",
+    "Sølvi",
+    "Ørjan",
+    "Kåre",
+    "Håkon",
+    "Ingrid",
+    "Nils",
+    "Marit",
+    "Per",
+    "Anne",
+    "Jørgen",
+    "Sigrid",
+    "Torbjørn",
+    "Liv",
+    "Øystein",
+    "Ragnhild",
+    "Espen",
+    "Ingeborg",
+    "Halvard",
+    "Solveig",
+    "Lars",
+    "Gro",
+    "Knut",
+    "Tove",
+    "Jon",
+    "Hege",
+    "Pål",
+    "Siri",
+    "Rune",
+    "Astrid",
+    "Geir",
+    "Mette",
+    "Trond",
+    "Brit",
+    "Stein",
+    "Eli",
+    "Arne",
+    "Hanne",
+    "Odd",
+    "Kjersti",
+    "Frode",
+    "Randi",
+    "Terje",
+    "Bodil",
+    "Vidar",
+    "Turid",
+    "Mari",
+];
+const LAST_NAMES: [&str; 50] = [
+    "Hansen",
+    "Johansen",
+    "Olsen",
+    "Larsen",
+    "Andersen",
+    "Pedersen",
+    "Nilsen",
+    "Kristiansen",
+    "Jensen",
+    "Karlsen",
+    "Sæther",
+    "Pettersen",
+    "Eriksen",
+    "Berg",
+    "Haugen",
+    "Hagen",
+    "Løken",
+    "Andreassen",
+    "Jacobsen",
+    "Dahl",
+    "Jørgensen",
+    "Halvorsen",
+    "Henriksen",
+    "Lund",
+    "Sørensen",
+    "Grønli",
+    "Moen",
+    "Gundersen",
+    "Iversen",
+    "Strand",
+    "Solberg",
+    "Ødegård",
+    "Eide",
+    "Knutsen",
+    "Martinsen",
+    "Næss",
+    "Bakken",
+    "Håland",
+    "Mathisen",
+    "Lie",
+    "Amundsen",
+    "Strøm",
+    "Rasmussen",
+    "Kjær",
+    "Lunde",
+    "Solheim",
+    "Berge",
+    "Moe",
+    "Nygård",
+    "Bø",
+];
+/// Second first names, for seeds larger than the first and last names give.
+const MIDDLE_NAMES: [&str; 20] = [
+    "Marie", "Johan", "Elise", "Andreas", "Helene", "Kristian", "Louise", "Magnus", "Sofie", "Emil", "Karoline",
+    "Henrik", "Amalie", "Tobias", "Cecilie", "Sander", "Ida", "Mathias", "Oda", "Jonas",
+];
+const FIRST_AND_LAST: usize = FIRST_NAMES.len() * LAST_NAMES.len();
+/// How many members a seed can name, each uniquely.
+pub const MEMBER_NAMES: usize = FIRST_AND_LAST * (1 + MIDDLE_NAMES.len());
+
+/// The `index`th seeded member's name, unique for every index below [`MEMBER_NAMES`]: first a
+/// first and a last name, then with a middle name too. A prime stride (coprime with the counts)
+/// spreads neighbours over different last names, so a cohort is not all Hansens.
+pub fn member_name(index: usize) -> String {
+    const STRIDE: usize = 1_009;
+    if index < FIRST_AND_LAST {
+        let spread = index * STRIDE % FIRST_AND_LAST;
+        return format!(
+            "{} {}",
+            FIRST_NAMES[spread % FIRST_NAMES.len()],
+            LAST_NAMES[spread / FIRST_NAMES.len()]
+        );
+    }
+    let with_middle = FIRST_AND_LAST * MIDDLE_NAMES.len();
+    let spread = (index - FIRST_AND_LAST) % with_middle * STRIDE % with_middle;
+    let pair = spread % FIRST_AND_LAST;
+    format!(
+        "{} {} {}",
+        FIRST_NAMES[pair % FIRST_NAMES.len()],
+        MIDDLE_NAMES[spread / FIRST_AND_LAST],
+        LAST_NAMES[pair / FIRST_NAMES.len()]
+    )
 }
 
 /// Words the search benchmark's posts are made of: the programme's subjects in several
@@ -366,3 +511,29 @@ async fn make_recap_due(db: &DatabaseConnection, cohort_id: i32, now: DateTime<U
 const BENCH_RECAP: &str = "Vi delte erfaringer med **matsvinn** i kantiner og sykehjem. \
 Tre kommuner har målt i fire uker, og alle fant at mest ble kastet fra buffeten. \
 Vi ble enige om å prøve mindre porsjoner og å merke rester tydelig.";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_seeded_member_has_a_unique_name_and_none_starts_another() {
+        let names: Vec<String> = (0..MEMBER_NAMES).map(member_name).collect();
+        let all: std::collections::HashSet<&str> = names.iter().map(String::as_str).collect();
+        assert_eq!(all.len(), MEMBER_NAMES);
+        // "@Kari Hansen" must not also mention a "Kari Hansen …": middle names go in the middle.
+        for name in &names {
+            let words: Vec<&str> = name.split(' ').collect();
+            for count in 1..words.len() {
+                assert!(!all.contains(words[..count].join(" ").as_str()), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn neighbours_in_a_cohort_get_different_last_names() {
+        let last = |index: usize| member_name(index).rsplit_once(' ').map(|(_, last)| last.to_string());
+        let distinct: std::collections::HashSet<Option<String>> = (0..50).map(last).collect();
+        assert!(distinct.len() > 10, "{distinct:?}");
+    }
+}
