@@ -4,7 +4,7 @@
 # no database: `bench-bare-server` speaks Samling's JSON protocol (protocol-level), and
 # `bench-bare-transport` rebroadcasts raw frames unread (transport-level). Run by hand, not in
 # CI; it needs 2 cores. With the defaults (RUNS=3, BACKENDS="sqlite postgres", BODY=realistic,
-# all three servers) a full run takes about 25 minutes once built: 7 to 8 per run, most of it
+# all three servers) a full run takes 20 to 25 minutes once built: 6 to 8 per run, most of it
 # the 10 s scenarios and the sweeps (a sweep runs longer the more steps its server keeps up with).
 #
 #   tests/bench-realtime.sh                  # RUNS=3 DURATION=10 STEP_DURATION=5 by default

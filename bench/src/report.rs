@@ -308,7 +308,9 @@ pub fn render(lines: &[Value]) -> String {
         let _ = write!(
             out,
             " † The load generator's core was above {GENERATOR_BUSY_PCT:.0} % in at least one of these runs: \
-             the figure may be the generator's limit rather than the server's."
+             the figure may be the generator's limit rather than the server's. Both sides spend more CPU per \
+             message at low rates (less batching), so read the sweep's steps: a step the generator limits has \
+             the generator near 100 % and the server's core below it."
         );
     }
     out.push_str("\n\n");
@@ -410,7 +412,7 @@ fn render_details(runs: &Runs<'_>, out: &mut String) {
         "Medians over the runs; lost, duplicated, rejected, unanswered, resyncs, errors and disconnected are \
          sums over the runs. Server CPU is the server process's, server core the whole core it is pinned to \
          (the database's processes included), generator CPU the load generator's own, each in % of one core \
-         while posting; (d) sums its steps.\n\n",
+         while posting; (d) sums the counts of its steps and gives its generator's busiest step.\n\n",
     );
     let mut header = vec!["Scenario", "Server", "Body", "Runs"];
     header.extend(DETAILS);
