@@ -35,7 +35,7 @@ BACKENDS=${BACKENDS:-sqlite postgres}
 TARGETS=${TARGETS:-bare transport samling}
 BODY=${BODY:-realistic}
 BODY_SEED=${BODY_SEED:-2027}
-RATES=${RATES:-100 250 500 1000 1500 2000 3000 4000}
+RATES=${RATES:-100 250 500 750 1000 1250 1500 2000 3000 4000}
 STEP_DURATION=${STEP_DURATION:-5}
 STOP_P99_MS=${STOP_P99_MS:-3000}
 # Samling: posts go over their authors' own websockets, as the thread page sends them, or

@@ -367,8 +367,8 @@ fn render_sweeps(runs: &Runs<'_>, out: &mut String) {
     out.push('\n');
     for server in &swept {
         let _ = writeln!(out, "### Steps: {}, {} bodies\n", server.title(), server.body);
-        out.push_str("| posts/s | runs | p50 ms | p99 ms | max ms | deliveries/s | lost | server CPU % | server core % | generator CPU % | p99 < 1 s, nothing lost |\n");
-        out.push_str("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n");
+        out.push_str("| posts/s | runs | sent/s | p50 ms | p99 ms | max ms | deliveries/s | lost | server CPU % | server core % | generator CPU % | p99 < 1 s, nothing lost |\n");
+        out.push_str("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n");
         let steps: Vec<Vec<Step>> = runs
             .of("d", server)
             .filter_map(|run| serde_json::from_value(run["steps"].clone()).ok())
@@ -382,9 +382,10 @@ fn render_sweeps(runs: &Runs<'_>, out: &mut String) {
             let busy = at.iter().filter(|step| step.generator_busy()).count();
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {}{} | {} of {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {}{} | {} of {} |",
                 number(rate),
                 at.len(),
+                figure(of(|step| Some(step.posts_per_s)), ""),
                 figure(of(|step| Some(step.p50_ms)), ""),
                 figure(of(|step| Some(step.p99_ms)), ""),
                 figure(of(|step| Some(step.max_ms)), ""),
@@ -525,6 +526,7 @@ mod tests {
                 posts_accepted: 10,
                 p99_ms: p99,
                 delivered_per_s: rate * 1_000.0,
+                posts_per_s: rate,
                 generator_cpu_pct: 50.0,
                 ..Step::default()
             })
@@ -628,7 +630,7 @@ mod tests {
             "{report}"
         );
         assert!(
-            report.contains("| 1,500 | 1 | 0 | 2,000 | 0 | 1,500,000 | 0 | – | – | 50 | 0 of 1 |"),
+            report.contains("| 1,500 | 1 | 1,500 | 0 | 2,000 | 0 | 1,500,000 | 0 | – | – | 50 | 0 of 1 |"),
             "{report}"
         );
         assert!(

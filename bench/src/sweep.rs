@@ -24,6 +24,9 @@ pub struct Step {
     pub max_ms: f64,
     /// Deliveries per second while the step was posting.
     pub delivered_per_s: f64,
+    /// Posts per second sent: below `rate` when sends fell behind the timetable.
+    #[serde(default)]
+    pub posts_per_s: f64,
     /// The server process's CPU while posting, in % of one core.
     pub server_cpu_pct: Option<f64>,
     /// How busy the server's core was (the database's processes on it included).

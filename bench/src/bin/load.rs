@@ -107,7 +107,7 @@ struct Args {
     #[arg(long, default_value_t = 10.0)]
     rate: f64,
     /// Sweep mode: the rates to step through, rising.
-    #[arg(long, default_value = "100,250,500,1000,1500,2000,3000,4000")]
+    #[arg(long, default_value = "100,250,500,750,1000,1250,1500,2000,3000,4000")]
     rates: String,
     /// Sweep mode: no higher rate is tried after a step whose p99 is above this.
     #[arg(long, default_value_t = 3000.0)]
@@ -213,6 +213,9 @@ impl Bodies {
     }
 }
 
+/// tokio's timer fires up to one tick (1 ms) after the time it was given.
+const TIMER_TICK_NS: u64 = 1_000_000;
+
 const POST_UNSENT: u32 = 0;
 const POST_SENT: u32 = 1;
 const POST_ACCEPTED: u32 = 2;
@@ -292,6 +295,15 @@ impl Shared {
 
     fn now_ns(&self) -> u64 {
         self.epoch.elapsed().as_nanos() as u64
+    }
+
+    /// Post k leaves now. On an open-loop timetable (`due_ns`), a send later than the timer's
+    /// tick counts from when it was due: a backlog in the generator or in its socket to the server
+    /// must show in the latency, not stretch the timetable unseen.
+    fn mark_sent(&self, k: usize, due_ns: Option<u64>) {
+        let now = self.now_ns();
+        let at = due_ns.map_or(now, |due| now.min(due + TIMER_TICK_NS));
+        self.sent_at_ns[k].store(at, Ordering::Relaxed);
     }
 
     fn step_of(&self, k: usize) -> usize {
@@ -857,7 +869,15 @@ impl Poster {
     }
 
     /// Sends post k; Samling's answer is awaited in its own task so sends never wait.
-    async fn send(&mut self, k: usize, cohorts: &[Cohort], shared: &Arc<Shared>, body: &str) -> anyhow::Result<()> {
+    /// `due_ns`: when the timetable wanted it sent (open loop), as [`Shared::mark_sent`] takes it.
+    async fn send(
+        &mut self,
+        k: usize,
+        due_ns: Option<u64>,
+        cohorts: &[Cohort],
+        shared: &Arc<Shared>,
+        body: &str,
+    ) -> anyhow::Result<()> {
         let cohort = &cohorts[k % cohorts.len()];
         let client_id = format!("{}-{k}", shared.prefix);
         shared.status[k].store(POST_SENT, Ordering::Relaxed);
@@ -871,7 +891,7 @@ impl Poster {
                     "client_id": client_id,
                 })
                 .to_string();
-                shared.sent_at_ns[k].store(shared.now_ns(), Ordering::Relaxed);
+                shared.mark_sent(k, due_ns);
                 sink.send(Message::Text(Utf8Bytes::from(message)))
                     .await
                     .context("the publisher connection closed")?;
@@ -887,7 +907,7 @@ impl Poster {
                     cohort.thread_id,
                     serde_json::to_string(body)?,
                 );
-                shared.sent_at_ns[k].store(shared.now_ns(), Ordering::Relaxed);
+                shared.mark_sent(k, due_ns);
                 sinks[k % cohorts.len()]
                     .send(Message::Text(Utf8Bytes::from(frame)))
                     .await
@@ -906,7 +926,7 @@ impl Poster {
                     "client_id": client_id,
                 })
                 .to_string();
-                shared.sent_at_ns[k].store(shared.now_ns(), Ordering::Relaxed);
+                shared.mark_sent(k, due_ns);
                 outboxes[slot]
                     .send(Command::Send(Message::Text(Utf8Bytes::from(message))))
                     .context("the posting member's connection closed")?;
@@ -919,7 +939,7 @@ impl Poster {
                     .bearer_auth(token)
                     .json(&json!({"body": body, "client_id": client_id}));
                 let shared = shared.clone();
-                shared.sent_at_ns[k].store(shared.now_ns(), Ordering::Relaxed);
+                shared.mark_sent(k, due_ns);
                 tokio::spawn(async move {
                     let outcome = match request.send().await {
                         Ok(response) if response.status().is_success() => {
@@ -974,9 +994,11 @@ async fn post_open_loop(
     let start = tokio::time::Instant::now();
     let delivered_before = shared.delivered_total.load(Ordering::Relaxed);
     for (n, k) in range.clone().enumerate() {
-        tokio::time::sleep_until(start + interval * n as u32).await;
+        let due = start + interval * n as u32;
+        tokio::time::sleep_until(due).await;
         let body = bodies.for_post(k, &cohorts[k % cohorts.len()]);
-        poster.send(k, cohorts, shared, &body).await?;
+        let due_ns = due.into_std().saturating_duration_since(shared.epoch).as_nanos() as u64;
+        poster.send(k, Some(due_ns), cohorts, shared, &body).await?;
     }
     // The window is the timetable's length, so the last interval counts too.
     tokio::time::sleep_until(start + interval * range.len() as u32).await;
@@ -1011,7 +1033,7 @@ async fn post_burst(
             }
         }
         let body = bodies.for_post(sent, &cohorts[sent % cohorts.len()]);
-        poster.send(sent, cohorts, shared, &body).await?;
+        poster.send(sent, None, cohorts, shared, &body).await?;
         sent += 1;
     }
     Ok(Posting {
@@ -1078,6 +1100,7 @@ fn measure(shared: &Shared, index: usize, range: Range<usize>, rate: f64, postin
         p99_ms: ms(0.99),
         max_ms: round2(histogram.max() as f64 / 1000.0),
         delivered_per_s: (posting.delivered as f64 / posting.seconds.max(1e-9)).round(),
+        posts_per_s: round2(posting.sent as f64 / posting.seconds.max(1e-9)),
         server_cpu_pct: posting.cpu.server_pct.map(f64::round),
         server_core_pct: posting.cpu.server_core_pct.map(f64::round),
         generator_cpu_pct: posting.cpu.generator_pct.round(),
