@@ -120,12 +120,19 @@ pub async fn append_many(
         .exec_without_returning(txn)
         .await?;
     // Inside the transaction: delivered to listeners only if and when it commits.
-    notify_instances_many(txn, firsts.keys().map(|cohort_id| format!("c:{cohort_id}"))).await?;
+    notify_instances_many(
+        txn,
+        firsts
+            .keys()
+            .map(|cohort_id| format!("c:{cohort_id}:{}", lasts.get(cohort_id).copied().unwrap_or_default())),
+    )
+    .await?;
     Ok(firsts)
 }
 
 /// Tells the other server instances (PostgreSQL `NOTIFY` on [`PG_CHANNEL`]); nothing to do on
-/// SQLite, which runs as one instance. `c:<cohort>`: new events; `u:<user>`: access changed.
+/// SQLite, which runs as one instance. `c:<cohort>:<last number>`: new events up to that
+/// number; `u:<user>`: access changed.
 pub async fn notify_instances(db: &impl ConnectionTrait, payload: String) -> AppResult<()> {
     if db.get_database_backend() == DatabaseBackend::Postgres {
         db.execute_raw(Statement::from_sql_and_values(

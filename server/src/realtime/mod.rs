@@ -66,6 +66,9 @@ struct Feed {
     stale: bool,
     /// Who is present changed and the sockets hear of it shortly ([`PRESENCE_INTERVAL`]).
     presence_due: bool,
+    /// The highest event number this instance has delivered or holds fresh: a signal from the
+    /// database up to it (this instance's own posts come back as NOTIFY too) needs no read.
+    known: i64,
 }
 
 /// The most fresh events a feed holds for its fan-out task; beyond that it reads the log.
@@ -219,7 +222,16 @@ impl Hub {
 
     /// The cohort has new events in the log (see [`commit_and_signal`]).
     fn notify(&self, cohort_id: i32) {
+        self.signalled(cohort_id, None);
+    }
+
+    /// The cohort has new events in the log, up to `last` where the signal says: unless this
+    /// instance already has them, its fan-out task reads the log.
+    fn signalled(&self, cohort_id: i32, last: Option<i64>) {
         if let Some(feed) = self.feeds().get_mut(&cohort_id) {
+            if last.is_some_and(|last| last <= feed.known) {
+                return;
+            }
             feed.stale = true;
             feed.wake.notify_one();
         }
@@ -237,6 +249,7 @@ impl Hub {
     pub fn publish(&self, cohort_id: i32, event: EventFrame) {
         if let Some(feed) = self.feeds().get_mut(&cohort_id) {
             if feed.fresh.len() < FRESH_LIMIT {
+                feed.known = feed.known.max(event.seq);
                 feed.fresh.insert(event.seq, event);
             } else {
                 feed.stale = true;
@@ -304,6 +317,7 @@ impl Hub {
                 // A new feed starts from `sent`: anything newer is in the log.
                 stale: true,
                 presence_due: false,
+                known: sent,
             }
         });
         feed.subscribers.retain(|s| s.connection != subscriber.connection);
@@ -375,6 +389,9 @@ impl Hub {
         }
         let mut feeds = self.feeds();
         let Some(feed) = feeds.get_mut(&cohort_id) else { return };
+        if let Some(last) = events.last() {
+            feed.known = feed.known.max(last.seq);
+        }
         let outgoing = Arc::new(Outgoing::Events { cohort_id, events });
         feed.subscribers
             .retain(|subscriber| match subscriber.inbox.deliver(outgoing.clone()) {
@@ -501,9 +518,14 @@ pub async fn listen(hub: Hub) {
         hub.wake_all();
         while let Ok(notification) = listener.recv().await {
             match notification.payload().split_once(':') {
+                // `c:<cohort>:<last event number>`; a signal without the number reads the log.
                 Some(("c", cohort)) => {
+                    let (cohort, last) = match cohort.split_once(':') {
+                        Some((cohort, last)) => (cohort, last.parse().ok()),
+                        None => (cohort, None),
+                    };
                     if let Ok(cohort_id) = cohort.parse() {
-                        hub.notify(cohort_id);
+                        hub.signalled(cohort_id, last);
                     }
                 }
                 Some(("u", user)) => {
