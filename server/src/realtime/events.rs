@@ -134,15 +134,7 @@ pub async fn append_many(
 /// SQLite, which runs as one instance. `c:<cohort>:<last number>`: new events up to that
 /// number; `u:<user>`: access changed.
 pub async fn notify_instances(db: &impl ConnectionTrait, payload: String) -> AppResult<()> {
-    if db.get_database_backend() == DatabaseBackend::Postgres {
-        db.execute_raw(Statement::from_sql_and_values(
-            DatabaseBackend::Postgres,
-            "SELECT pg_notify($1, $2)",
-            [PG_CHANNEL.into(), payload.into()],
-        ))
-        .await?;
-    }
-    Ok(())
+    notify_instances_many(db, std::iter::once(payload)).await
 }
 
 /// [`notify_instances`] for each payload, in one statement however many there are (a group of
