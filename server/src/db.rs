@@ -65,8 +65,13 @@ async fn connect_pool(url: &str, max_connections: u32) -> anyhow::Result<Databas
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(LOCK_WAIT)
         })
+        // Each instance's connections carry a name of their own: the instance skips its own
+        // NOTIFY signals by it (see `realtime::events::notify_instances`), and an operator
+        // sees in `pg_stat_activity` which instance a connection belongs to.
         .map_sqlx_postgres_opts(|postgres| {
-            postgres.options([("lock_timeout", format!("{}ms", LOCK_WAIT.as_millis()))])
+            postgres
+                .options([("lock_timeout", format!("{}ms", LOCK_WAIT.as_millis()))])
+                .application_name(&format!("samling-{}", uuid::Uuid::new_v4().simple()))
         });
     let db = Database::connect(options)
         .await

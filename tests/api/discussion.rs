@@ -452,6 +452,161 @@ async fn resolving_mentions_is_one_lookup_of_the_written_names_whatever_the_coho
     assert!(candidates < 20, "{candidates} candidates");
 }
 
+/// The post writer stores what arrived together as one group: each row checked on its own
+/// (thread there and open, in the cohort it was allowed in, author not muted, client id not
+/// used before), mentions and events stored with the posts. On PostgreSQL the whole group is
+/// one statement, one round trip: counted on the writer's own connection.
+#[tokio::test]
+async fn a_group_of_posts_is_checked_row_by_row_and_on_postgresql_stored_in_one_statement() {
+    use samling::error::AppError;
+    use samling::threads::writer::{NewRow, PostWriter, Written};
+
+    let app = spawn_app().await;
+    let (admin, cohorts) = app.with_sample_cohorts().await;
+    let (food, circular) = (cohorts["mat-og-matsvinn"], cohorts["sirkulaerokonomi"]);
+    let kari = app
+        .member_token(food, "kari@example.no", "Kari", Role::ProjectLead)
+        .await;
+    let ola = app
+        .member_token(food, "ola@example.no", "Ola Ås", Role::ProjectLead)
+        .await;
+    let per = app.member_token(food, "per@example.no", "Per", Role::ProjectLead).await;
+    let facilitator = app
+        .facilitator_token(&admin, food, "fasilitator@example.no", "Fasilitator")
+        .await;
+    let (kari_id, ola_id, per_id) = (
+        user_id(&app, &kari).await as i32,
+        user_id(&app, &ola).await as i32,
+        user_id(&app, &per).await as i32,
+    );
+    let (open, _) = start_thread(&app, &kari, food, "Åpen", "k1").await;
+    let (closed, _) = start_thread(&app, &kari, food, "Lukket", "k2").await;
+    let locked = app
+        .send_json(
+            Method::PATCH,
+            &format!("/api/v1/threads/{closed}"),
+            Some(&facilitator),
+            &json!({ "locked": true, "version": 0 }),
+        )
+        .await;
+    assert_eq!(locked.status.as_u16(), 200, "{}", locked.body);
+    let muted = app
+        .post_json(
+            &format!("/api/v1/cohorts/{food}/mutes"),
+            Some(&facilitator),
+            &json!({ "user_id": per_id, "minutes": 30, "reason": "Pause" }),
+        )
+        .await;
+    assert!(muted.status.is_success(), "{}", muted.body);
+
+    let statements = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut counted = sea_orm::Database::connect(&app.settings.database_url).await.unwrap();
+    let seen = statements.clone();
+    counted.set_metric_callback(move |info| seen.lock().unwrap().push(info.statement.sql.clone()));
+    let writer = PostWriter::start(counted);
+    // The writer starts by looking for posts stored but not indexed: not part of the group.
+    writer.index_waiting().await;
+    statements.lock().unwrap().clear();
+    let now = app.clock.now_for_tests();
+    let row = |thread_id: i64, cohort_id: i64, author_id: i32, client_id: &str, mentioned: Vec<(i32, String)>| NewRow {
+        thread_id: thread_id as i32,
+        cohort_id: cohort_id as i32,
+        author_id,
+        parent_post_id: None,
+        body: format!("Innlegg {client_id}"),
+        client_id: client_id.to_string(),
+        mentioned,
+        now,
+    };
+    let rows = vec![
+        row(open, food, kari_id, "g1", vec![(ola_id, "Ola Ås".to_string())]),
+        row(open, food, ola_id, "g2", Vec::new()),
+        row(closed, food, kari_id, "g3", Vec::new()),
+        row(open, food, per_id, "g4", Vec::new()),
+        // The same author and client id again: one post.
+        row(open, food, kari_id, "g1", Vec::new()),
+        // Allowed in another cohort than the thread's.
+        row(open, circular, ola_id, "g5", Vec::new()),
+        row(999_999, food, ola_id, "g6", Vec::new()),
+        // A retry of a post stored before the group.
+        row(open, food, kari_id, "k1", Vec::new()),
+    ];
+    // Sent together before the writer runs (one thread): one group.
+    let written = futures::future::join_all(rows.into_iter().map(|new| writer.write(new))).await;
+    let outcome: Vec<String> = written
+        .iter()
+        .map(|result| match result {
+            Ok(Written::Created { .. }) => "created".to_string(),
+            Ok(Written::Duplicate) => "duplicate".to_string(),
+            Ok(Written::Refused(AppError::Conflict { code })) => (*code).to_string(),
+            Ok(Written::Refused(AppError::Muted { .. })) => "muted".to_string(),
+            Ok(Written::Refused(AppError::NotFound)) => "not_found".to_string(),
+            other => format!("{:?}", other.as_ref().err()),
+        })
+        .collect();
+    let expected = [
+        "created",
+        "created",
+        "thread_locked",
+        "muted",
+        "duplicate",
+        "not_found",
+        "not_found",
+        "duplicate",
+    ];
+    assert_eq!(outcome, expected);
+    let created: Vec<(i64, i64)> = written
+        .iter()
+        .filter_map(|result| match result {
+            Ok(Written::Created { post, seq }) => Some((*seq, i64::from(post.id))),
+            _ => None,
+        })
+        .collect();
+    let Ok(Written::Created { post: first, .. }) = &written[0] else {
+        unreachable!()
+    };
+    assert_eq!(
+        (first.thread_id, first.author_id, first.body.as_str(), first.hidden),
+        (open as i32, kari_id, "Innlegg g1", false)
+    );
+
+    let statements = statements.lock().unwrap().clone();
+    if samling_tests::backend_is_postgres() {
+        assert_eq!(statements.len(), 1, "one statement for the group: {statements:.120?}");
+    } else {
+        assert!(statements.len() > 1, "SQLite stores the group in a transaction");
+    }
+    let stored = thread(&app, &kari, open).await;
+    let posts = stored["posts"].as_array().unwrap();
+    let bodies: Vec<&str> = posts.iter().map(|post| post["body_html"].as_str().unwrap()).collect();
+    assert_eq!(bodies, ["<p>Åpen?</p>\n", "<p>Innlegg g1</p>\n", "<p>Innlegg g2</p>\n"]);
+    assert_eq!(posts[1]["id"].as_i64(), Some(i64::from(first.id)));
+    assert_eq!(posts[1]["mentions"], json!([{ "user_id": ola_id, "name": "Ola Ås" }]));
+    // The log ends with the group's two posts, numbered on from what came before.
+    let events = app.get(&format!("/api/v1/cohorts/{food}/events"), Some(&kari)).await;
+    assert_eq!(events.status.as_u16(), 200, "{}", events.body);
+    let logged: Vec<(i64, String, i64)> = events
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| {
+            (
+                event["seq"].as_i64().unwrap(),
+                event["kind"].as_str().unwrap().to_string(),
+                event["post_id"].as_i64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let last_before = logged[logged.len() - 3].0;
+    let tail: Vec<(i64, String, i64)> = created
+        .iter()
+        .map(|&(seq, post_id)| (seq, "post_created".to_string(), post_id))
+        .collect();
+    assert_eq!(logged[logged.len() - 2..], tail[..]);
+    assert_eq!((created[0].0, created[1].0), (last_before + 1, last_before + 2));
+}
+
 #[tokio::test]
 async fn the_asker_an_expert_or_the_facilitator_marks_the_answer_and_other_members_may_not() {
     let app = spawn_app().await;

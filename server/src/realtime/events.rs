@@ -132,7 +132,9 @@ pub async fn append_many(
 
 /// Tells the other server instances (PostgreSQL `NOTIFY` on [`PG_CHANNEL`]); nothing to do on
 /// SQLite, which runs as one instance. `c:<cohort>:<last number>`: new events up to that
-/// number; `u:<user>`: access changed.
+/// number; `u:<user>`: access changed. Each payload ends with `@` and the sending instance's
+/// connection name ([`instance_of`]): the instance that sent it has signalled its own sockets
+/// already and skips it.
 pub async fn notify_instances(db: &impl ConnectionTrait, payload: String) -> AppResult<()> {
     notify_instances_many(db, std::iter::once(payload)).await
 }
@@ -144,12 +146,22 @@ async fn notify_instances_many(db: &impl ConnectionTrait, payloads: impl Iterato
         let payloads: Vec<String> = payloads.collect();
         db.execute_raw(Statement::from_sql_and_values(
             DatabaseBackend::Postgres,
-            "SELECT pg_notify($1, payload) FROM unnest(string_to_array($2, ' ')) AS payload",
+            "SELECT pg_notify($1, payload || '@' || current_setting('application_name')) \
+             FROM unnest(string_to_array($2, ' ')) AS payload",
             [PG_CHANNEL.into(), payloads.join(" ").into()],
         ))
         .await?;
     }
     Ok(())
+}
+
+/// A signal's payload and the instance that sent it (see [`notify_instances`]); a payload
+/// without a sender (from an older version) has none.
+pub fn instance_of(payload: &str) -> (&str, Option<&str>) {
+    match payload.rsplit_once('@') {
+        Some((signal, sender)) => (signal, Some(sender)),
+        None => (payload, None),
+    }
 }
 
 /// Moves each cohort's counter on by its count, in one statement, and returns the new last
@@ -206,7 +218,15 @@ pub async fn stored_after(
 mod tests {
     use sea_orm::{ActiveEnum, Iterable};
 
+    use super::instance_of;
     use crate::entities::cohort_event::EventKind;
+
+    #[test]
+    fn a_signal_names_the_instance_that_sent_it_after_its_last_at() {
+        assert_eq!(instance_of("c:12:40@samling-3f2a"), ("c:12:40", Some("samling-3f2a")));
+        assert_eq!(instance_of("u:7@samling-3f2a"), ("u:7", Some("samling-3f2a")));
+        assert_eq!(instance_of("c:12:40"), ("c:12:40", None), "an older instance's signal");
+    }
 
     #[test]
     fn each_kind_is_stored_under_the_name_clients_see() {

@@ -514,10 +514,25 @@ pub async fn listen(hub: Hub) {
             tokio::time::sleep(Duration::from_secs(1)).await;
             continue;
         }
+        // This instance's own connection name: its signals were sent to its sockets at once.
+        let own: Option<String> = match sea_orm::sqlx::query_scalar("SELECT current_setting('application_name')")
+            .fetch_one(&pool)
+            .await
+        {
+            Ok(name) => Some(name),
+            Err(error) => {
+                tracing::warn!(error = %error, "cannot learn this instance's connection name");
+                None
+            }
+        };
         // Anything missed while not listening: every feed looks again.
         hub.wake_all();
         while let Ok(notification) = listener.recv().await {
-            match notification.payload().split_once(':') {
+            let (signal, sender) = events::instance_of(notification.payload());
+            if sender.is_some() && sender == own.as_deref() {
+                continue;
+            }
+            match signal.split_once(':') {
                 // `c:<cohort>:<last event number>`; a signal without the number reads the log.
                 Some(("c", cohort)) => {
                     let (cohort, last) = match cohort.split_once(':') {

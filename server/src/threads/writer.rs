@@ -24,11 +24,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TryInsertResult,
+    ActiveEnum, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, Statement, TryInsertResult,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
@@ -343,8 +343,188 @@ async fn threads_and_mutes(
     Ok((threads, mutes))
 }
 
-/// Stores the group in one transaction; one result per row, in order.
+/// Stores the group; one result per row, in order. On PostgreSQL that is one statement
+/// ([`store_in_one_statement`]), on SQLite one transaction of a few statements
+/// ([`store_in_transaction`]): the same checks and the same rows either way.
 async fn store(db: &DatabaseConnection, rows: &[&NewRow]) -> AppResult<Vec<Written>> {
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        store_in_one_statement(db, rows).await
+    } else {
+        store_in_transaction(db, rows).await
+    }
+}
+
+/// The group as one PostgreSQL statement: the checks, the posts, their mentions, the cohorts'
+/// counters and events and the other instances' signal, committed together. On SQLite a
+/// statement costs a call into the library; on PostgreSQL it costs a round trip to the
+/// server, and [`store_in_transaction`] makes about nine, each a new statement to parse and
+/// plan when the group's size differs from the last. Here the text never changes (the rows
+/// travel as JSON), so the server prepares it once per connection.
+///
+/// The counters are upserted in cohort order and stay locked until the statement commits, so
+/// event numbers follow commit order as they do in a transaction.
+const STORE_GROUP_SQL: &str = r#"
+WITH input AS (
+    SELECT * FROM json_to_recordset($1::json) AS r(
+        ord int, thread_id int, cohort_id int, author_id int, parent_post_id int,
+        body text, client_id text, created_at timestamptz)
+),
+checked AS (
+    SELECT input.*,
+        CASE
+            WHEN t.id IS NULL OR t.cohort_id <> input.cohort_id THEN 'not_found'
+            WHEN t.locked THEN 'thread_locked'
+            WHEN m.until > input.created_at THEN 'muted'
+        END AS refusal,
+        m.until AS muted_until
+    FROM input
+    LEFT JOIN threads t ON t.id = input.thread_id
+    LEFT JOIN cohort_mutes m ON m.cohort_id = input.cohort_id AND m.user_id = input.author_id
+),
+inserted AS (
+    INSERT INTO posts (thread_id, cohort_id, author_id, parent_post_id, body, client_id,
+        hidden, hidden_reason, deleted, version, created_at, edited_at)
+    SELECT thread_id, cohort_id, author_id, parent_post_id, body, client_id,
+        false, NULL, false, 0, created_at, NULL
+    FROM checked WHERE refusal IS NULL ORDER BY ord
+    ON CONFLICT (author_id, client_id) DO NOTHING
+    RETURNING id, cohort_id, thread_id, author_id, client_id
+),
+firsts AS (
+    SELECT DISTINCT ON (inserted.id) inserted.id AS post_id, checked.ord
+    FROM inserted JOIN checked ON checked.refusal IS NULL
+        AND checked.author_id = inserted.author_id AND checked.client_id = inserted.client_id
+    ORDER BY inserted.id, checked.ord
+),
+mentioned AS (
+    INSERT INTO post_mentions (post_id, user_id)
+    SELECT firsts.post_id, m.user_id
+    FROM json_to_recordset($2::json) AS m(ord int, user_id int) JOIN firsts ON firsts.ord = m.ord
+),
+counts AS (
+    SELECT cohort_id, count(*) AS n FROM inserted GROUP BY cohort_id
+),
+advanced AS (
+    INSERT INTO cohort_event_counters (cohort_id, last_seq)
+    SELECT cohort_id, n FROM counts ORDER BY cohort_id
+    ON CONFLICT (cohort_id) DO UPDATE SET last_seq = cohort_event_counters.last_seq + EXCLUDED.last_seq
+    RETURNING cohort_id, last_seq
+),
+numbered AS (
+    SELECT inserted.id, inserted.cohort_id, inserted.thread_id,
+        advanced.last_seq - counts.n
+            + row_number() OVER (PARTITION BY inserted.cohort_id ORDER BY inserted.id) AS seq
+    FROM inserted JOIN advanced USING (cohort_id) JOIN counts USING (cohort_id)
+),
+logged AS (
+    INSERT INTO cohort_events (cohort_id, seq, kind, thread_id, post_id, created_at)
+    SELECT cohort_id, seq, $3, thread_id, id, $4 FROM numbered ORDER BY cohort_id, seq
+),
+-- The payload `events::notify_instances` sends: `c:<cohort>:<last number>@<instance>`.
+signalled AS (
+    SELECT pg_notify($5, 'c:' || cohort_id || ':' || last_seq || '@' || current_setting('application_name'))
+    FROM advanced
+)
+SELECT checked.ord, checked.refusal, checked.muted_until, firsts.post_id, numbered.seq,
+    (SELECT count(*) FROM signalled) AS signals
+FROM checked
+LEFT JOIN firsts ON firsts.ord = checked.ord
+LEFT JOIN numbered ON numbered.id = firsts.post_id
+ORDER BY checked.ord
+"#;
+
+async fn store_in_one_statement(db: &DatabaseConnection, rows: &[&NewRow]) -> AppResult<Vec<Written>> {
+    // PostgreSQL keeps microseconds: the time stored is the one the post is answered with.
+    let stored_at = |at: DateTime<Utc>| at.to_rfc3339_opts(SecondsFormat::Micros, true);
+    let input: Vec<serde_json::Value> = rows
+        .iter()
+        .enumerate()
+        .map(|(ord, row)| {
+            serde_json::json!({
+                "ord": ord,
+                "thread_id": row.thread_id,
+                "cohort_id": row.cohort_id,
+                "author_id": row.author_id,
+                "parent_post_id": row.parent_post_id,
+                "body": row.body,
+                "client_id": row.client_id,
+                "created_at": stored_at(row.now),
+            })
+        })
+        .collect();
+    let mentions: Vec<serde_json::Value> = rows
+        .iter()
+        .enumerate()
+        .flat_map(|(ord, row)| {
+            row.mentioned
+                .iter()
+                .map(move |(user_id, _)| serde_json::json!({ "ord": ord, "user_id": user_id }))
+        })
+        .collect();
+    let now = rows.iter().map(|row| row.now).max().unwrap_or_else(Utc::now);
+    let results = db
+        .query_all_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            STORE_GROUP_SQL,
+            [
+                serde_json::Value::from(input).to_string().into(),
+                serde_json::Value::from(mentions).to_string().into(),
+                EventKind::PostCreated.to_value().into(),
+                now.into(),
+                events::PG_CHANNEL.into(),
+            ],
+        ))
+        .await?;
+    if results.len() != rows.len() {
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "storing {} posts answered {} rows",
+            rows.len(),
+            results.len()
+        )));
+    }
+    let mut written = Vec::with_capacity(rows.len());
+    for (row, result) in rows.iter().zip(results) {
+        let refusal: Option<String> = result.try_get("", "refusal")?;
+        let post_id: Option<i32> = result.try_get("", "post_id")?;
+        let seq: Option<i64> = result.try_get("", "seq")?;
+        written.push(match (refusal.as_deref(), post_id, seq) {
+            (Some("thread_locked"), _, _) => Written::Refused(AppError::Conflict { code: "thread_locked" }),
+            (Some("muted"), _, _) => {
+                let until: DateTime<Utc> = result.try_get("", "muted_until")?;
+                Written::Refused(AppError::Muted { until })
+            }
+            (Some(_), _, _) => Written::Refused(AppError::NotFound),
+            (None, Some(id), Some(seq)) => Written::Created {
+                post: post::Model {
+                    id,
+                    thread_id: row.thread_id,
+                    cohort_id: row.cohort_id,
+                    author_id: row.author_id,
+                    parent_post_id: row.parent_post_id,
+                    body: row.body.clone(),
+                    client_id: row.client_id.clone(),
+                    hidden: false,
+                    hidden_reason: None,
+                    deleted: false,
+                    version: 0,
+                    created_at: truncated_to_micros(row.now),
+                    edited_at: None,
+                },
+                seq,
+            },
+            (None, _, _) => Written::Duplicate,
+        });
+    }
+    Ok(written)
+}
+
+/// The time as PostgreSQL stores it (microseconds).
+fn truncated_to_micros(at: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at)
+}
+
+/// The group in one transaction of a few statements (see [`store`]).
+async fn store_in_transaction(db: &DatabaseConnection, rows: &[&NewRow]) -> AppResult<Vec<Written>> {
     let txn = write_transaction(db).await?;
     let (threads, mutes) = threads_and_mutes(&txn, rows).await?;
     let mut refusals: Vec<Option<AppError>> = rows.iter().map(|row| refusal(row, &threads, &mutes)).collect();
