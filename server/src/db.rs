@@ -17,25 +17,60 @@ use crate::error::{AppError, AppResult};
 pub const LOCK_WAIT: Duration = Duration::from_secs(5);
 
 /// Connects; for a SQLite file, creates its folder first and turns on write-ahead logging.
+/// On PostgreSQL the instance's connections get a name of their own (see [`PostgresTuning`]).
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
     let is_sqlite = url.starts_with("sqlite:");
-    connect_pool(url, if is_sqlite { 8 } else { 16 }).await
+    let tuning = PostgresTuning {
+        instance: format!("samling-{}", uuid::Uuid::new_v4().simple()),
+        synchronous_commit: true,
+    };
+    connect_pool(url, if is_sqlite { 8 } else { 16 }, tuning).await
 }
 
-/// The connection the post writer stores new posts through. On a SQLite file it is one
-/// connection of its own: SQLite empties a connection's page cache whenever another connection
-/// has written, and the shared pool hands out its connections in turn, so on the pool every
-/// group of posts started on a cold cache. PostgreSQL and an in-memory SQLite database (a
-/// second connection would open another, empty, database) use the shared pool.
+/// The connection the post writer stores new posts through.
+///
+/// On a SQLite file it is one connection of its own: SQLite empties a connection's page cache
+/// whenever another connection has written, and the shared pool hands out its connections in
+/// turn, so on the pool every group of posts started on a cold cache. An in-memory SQLite
+/// database (a second connection would open another, empty, database) uses the shared pool.
+///
+/// On PostgreSQL it is one connection of its own too, under the instance's name, that commits
+/// without waiting for the disk (`synchronous_commit = off`), as SQLite's `synchronous =
+/// NORMAL` does: a crash of the database's machine can lose the last fraction of a second of
+/// posts, never corrupts, and the disk's sync (3 ms here) is not added to every post
+/// (docs/performance.md). Every other write still waits for the disk.
 pub async fn post_writer_connection(url: &str, shared: &DatabaseConnection) -> anyhow::Result<DatabaseConnection> {
-    if sqlite_file(url).is_some() {
-        connect_pool(url, 1).await
+    if shared.get_database_backend() == DatabaseBackend::Postgres {
+        let instance = shared
+            .get_postgres_connection_pool()
+            .connect_options()
+            .get_application_name()
+            .unwrap_or_default()
+            .to_string();
+        let tuning = PostgresTuning {
+            instance,
+            synchronous_commit: false,
+        };
+        connect_pool(url, 1, tuning).await
+    } else if sqlite_file(url).is_some() {
+        connect_pool(url, 1, PostgresTuning::default()).await
     } else {
         Ok(shared.clone())
     }
 }
 
-async fn connect_pool(url: &str, max_connections: u32) -> anyhow::Result<DatabaseConnection> {
+/// What a PostgreSQL connection is told when it opens.
+#[derive(Default)]
+struct PostgresTuning {
+    /// The instance's name (`application_name`): the instance skips its own NOTIFY signals by
+    /// it (see `realtime::events::notify_instances`), and an operator sees in
+    /// `pg_stat_activity` which instance a connection belongs to.
+    instance: String,
+    /// Whether a commit waits until it is on disk.
+    synchronous_commit: bool,
+}
+
+async fn connect_pool(url: &str, max_connections: u32, tuning: PostgresTuning) -> anyhow::Result<DatabaseConnection> {
     let is_sqlite = url.starts_with("sqlite:");
     if is_sqlite
         && let Some(path) = sqlite_file(url)
@@ -65,13 +100,15 @@ async fn connect_pool(url: &str, max_connections: u32) -> anyhow::Result<Databas
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(LOCK_WAIT)
         })
-        // Each instance's connections carry a name of their own: the instance skips its own
-        // NOTIFY signals by it (see `realtime::events::notify_instances`), and an operator
-        // sees in `pg_stat_activity` which instance a connection belongs to.
-        .map_sqlx_postgres_opts(|postgres| {
-            postgres
+        .map_sqlx_postgres_opts(move |postgres| {
+            let postgres = postgres
                 .options([("lock_timeout", format!("{}ms", LOCK_WAIT.as_millis()))])
-                .application_name(&format!("samling-{}", uuid::Uuid::new_v4().simple()))
+                .application_name(&tuning.instance);
+            if tuning.synchronous_commit {
+                postgres
+            } else {
+                postgres.options([("synchronous_commit", "off")])
+            }
         });
     let db = Database::connect(options)
         .await
