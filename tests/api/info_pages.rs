@@ -16,7 +16,11 @@ async fn reader_in(app: &TestApp, language: &str) -> reqwest::Client {
         &client,
         app,
         "/language",
-        &[("csrf_token", &csrf_of(&form)), ("language", language), ("back", "/sign-in")],
+        &[
+            ("csrf_token", &csrf_of(&form)),
+            ("language", language),
+            ("back", "/sign-in"),
+        ],
     )
     .await;
     assert_eq!(status, 200);
@@ -48,9 +52,21 @@ async fn the_privacy_notice_shows_the_configured_controller_contact_and_retentio
         "<a href=\"mailto:personvern@test.example.no\">personvern@test.example.no</a>",
     ];
     for (language, periods, basis) in [
-        ("nb", ["7 år", "45 dager", "21 dager", "61 dager", "48 timer"], "artikkel 6 nr. 1 bokstav e"),
-        ("nn", ["7 år", "45 dagar", "21 dagar", "61 dagar", "48 timar"], "artikkel 6 nr. 1 bokstav e"),
-        ("en", ["7 years", "45 days", "21 days", "61 days", "48 hours"], "Article 6(1)(e)"),
+        (
+            "nb",
+            ["7 år", "45 dager", "21 dager", "61 dager", "48 timer"],
+            "artikkel 6 nr. 1 bokstav e",
+        ),
+        (
+            "nn",
+            ["7 år", "45 dagar", "21 dagar", "61 dagar", "48 timar"],
+            "artikkel 6 nr. 1 bokstav e",
+        ),
+        (
+            "en",
+            ["7 years", "45 days", "21 days", "61 days", "48 hours"],
+            "Article 6(1)(e)",
+        ),
     ] {
         let client = reader_in(&app, language).await;
         let (status, html) = page(&client, &app, "/personvern").await;
@@ -59,7 +75,10 @@ async fn the_privacy_notice_shows_the_configured_controller_contact_and_retentio
         assert_contains_all(&html, &periods, &format!("/personvern in {language}"));
         assert!(html.contains(basis), "/personvern in {language} names the legal basis");
         assert!(html.contains("https://www.datatilsynet.no/"), "the right to complain");
-        assert!(!html.contains("3 år") && !html.contains("90 dager"), "no default shows: {language}");
+        assert!(
+            !html.contains("3 år") && !html.contains("90 dager"),
+            "no default shows: {language}"
+        );
     }
 }
 
@@ -68,11 +87,20 @@ async fn without_an_address_the_privacy_notice_leaves_it_out() {
     let app = spawn_app().await;
     let (status, html) = page(&browser(), &app, "/personvern").await;
     assert_eq!(status, 200);
-    assert!(html.contains("Miljødirektoratet er behandlingsansvarlig"), "the default controller");
+    assert!(
+        html.contains("Miljødirektoratet er behandlingsansvarlig"),
+        "the default controller"
+    );
     assert!(!html.contains("Adresse:"), "an empty address is not shown");
     assert_contains_all(
         &html,
-        &["mailto:personvern@example.no", "3 år", "90 dager", "30 dager", "72 timer"],
+        &[
+            "mailto:personvern@example.no",
+            "3 år",
+            "90 dager",
+            "30 dager",
+            "72 timer",
+        ],
         "/personvern with the defaults",
     );
 }
