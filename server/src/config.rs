@@ -351,16 +351,44 @@ mod tests {
 
     #[test]
     fn retention_periods_and_the_export_link_refuse_zero() {
-        let zero: [(&str, fn(&mut Settings)); 5] = [
-            ("retention_programme_years", |s| s.retention_programme_years = 0),
-            ("retention_sign_in_days", |s| s.retention_sign_in_days = 0),
-            ("retention_invitation_days", |s| s.retention_invitation_days = 0),
-            ("retention_outbox_days", |s| s.retention_outbox_days = 0),
-            ("export_link_hours", |s| s.export_link_hours = 0),
+        let cases = [
+            (
+                "retention_programme_years",
+                Settings {
+                    retention_programme_years: 0,
+                    ..Settings::default()
+                },
+            ),
+            (
+                "retention_sign_in_days",
+                Settings {
+                    retention_sign_in_days: 0,
+                    ..Settings::default()
+                },
+            ),
+            (
+                "retention_invitation_days",
+                Settings {
+                    retention_invitation_days: 0,
+                    ..Settings::default()
+                },
+            ),
+            (
+                "retention_outbox_days",
+                Settings {
+                    retention_outbox_days: 0,
+                    ..Settings::default()
+                },
+            ),
+            (
+                "export_link_hours",
+                Settings {
+                    export_link_hours: 0,
+                    ..Settings::default()
+                },
+            ),
         ];
-        for (name, set_zero) in zero {
-            let mut settings = Settings::default();
-            set_zero(&mut settings);
+        for (name, settings) in cases {
             assert_eq!(settings.validate(), Err(format!("{name} must be at least 1")));
         }
     }

@@ -103,7 +103,7 @@ struct HelpPage {
     page: PageView,
     /// How long before a session its video link shows, e.g. "60 minutter".
     meeting_link_before: String,
-    /// The largest resource file, e.g. "26,2 MB".
+    /// The largest resource file, e.g. "26 MB".
     max_file: String,
     privacy_contact: String,
 }
