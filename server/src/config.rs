@@ -7,6 +7,8 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::email::normalize_email;
+
 /// A secret that never shows in logs or `Debug` output.
 #[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(transparent)]
@@ -117,6 +119,26 @@ pub struct Settings {
     pub resource_max_bytes: u64,
     /// File types accepted as resources, as detected from their content (MIME types).
     pub resource_types: Vec<String>,
+    /// The organisation responsible for the personal data (the data controller), named in the
+    /// privacy notice and the accessibility statement.
+    pub controller_name: String,
+    /// The controller's short postal address; empty: not shown.
+    pub controller_address: String,
+    /// Where people send questions and requests about their personal data.
+    pub privacy_contact_email: String,
+    /// Where people report an accessibility barrier.
+    pub accessibility_contact_email: String,
+    /// Years after the end of a person's last programme after which their personal data is
+    /// anonymised, unless they take part in a newer programme.
+    pub retention_programme_years: u32,
+    /// Days sign-in records and used or expired sign-in links are kept.
+    pub retention_sign_in_days: u32,
+    /// Days an expired invitation is kept after it expired.
+    pub retention_invitation_days: u32,
+    /// Days a sent mail is kept in the outbox.
+    pub retention_outbox_days: u32,
+    /// Hours a data export's download link works (once).
+    pub export_link_hours: u32,
 }
 
 /// PDF, Office documents (Microsoft and OpenDocument) and common images.
@@ -173,6 +195,15 @@ impl Default for Settings {
             s3_secret_access_key: Secret::default(),
             resource_max_bytes: 25 * 1024 * 1024,
             resource_types: DEFAULT_RESOURCE_TYPES.iter().map(|kind| kind.to_string()).collect(),
+            controller_name: "Miljødirektoratet".into(),
+            controller_address: String::new(),
+            privacy_contact_email: "personvern@example.no".into(),
+            accessibility_contact_email: "tilgjengelighet@example.no".into(),
+            retention_programme_years: 3,
+            retention_sign_in_days: 90,
+            retention_invitation_days: 30,
+            retention_outbox_days: 90,
+            export_link_hours: 72,
         }
     }
 }
@@ -205,6 +236,31 @@ impl Settings {
         }
         if self.digest_max_attempts == 0 {
             return Err("digest_max_attempts must be at least 1".into());
+        }
+        for (name, value) in [
+            ("retention_programme_years", self.retention_programme_years),
+            ("retention_sign_in_days", self.retention_sign_in_days),
+            ("retention_invitation_days", self.retention_invitation_days),
+            ("retention_outbox_days", self.retention_outbox_days),
+            ("export_link_hours", self.export_link_hours),
+        ] {
+            if value == 0 {
+                return Err(format!("{name} must be at least 1"));
+            }
+        }
+        if self.controller_name.trim().is_empty() {
+            return Err("controller_name must name the organisation responsible for the personal data".into());
+        }
+        for (name, address) in [
+            ("privacy_contact_email", self.privacy_contact_email.as_str()),
+            ("accessibility_contact_email", self.accessibility_contact_email.as_str()),
+        ] {
+            if normalize_email(address).is_none() {
+                return Err(format!(
+                    "{name} must be an e-mail address: set SAMLING_{}",
+                    name.to_ascii_uppercase()
+                ));
+            }
         }
         if self.file_storage == FileStorage::S3 && self.s3_bucket.is_empty() {
             return Err("file_storage s3 needs a bucket: set SAMLING_S3_BUCKET".into());
@@ -291,6 +347,69 @@ mod tests {
             ..s3("")
         };
         assert!(no_bucket.validate().unwrap_err().contains("SAMLING_S3_BUCKET"));
+    }
+
+    #[test]
+    fn retention_periods_and_the_export_link_refuse_zero() {
+        let cases = [
+            (
+                "retention_programme_years",
+                Settings {
+                    retention_programme_years: 0,
+                    ..Settings::default()
+                },
+            ),
+            (
+                "retention_sign_in_days",
+                Settings {
+                    retention_sign_in_days: 0,
+                    ..Settings::default()
+                },
+            ),
+            (
+                "retention_invitation_days",
+                Settings {
+                    retention_invitation_days: 0,
+                    ..Settings::default()
+                },
+            ),
+            (
+                "retention_outbox_days",
+                Settings {
+                    retention_outbox_days: 0,
+                    ..Settings::default()
+                },
+            ),
+            (
+                "export_link_hours",
+                Settings {
+                    export_link_hours: 0,
+                    ..Settings::default()
+                },
+            ),
+        ];
+        for (name, settings) in cases {
+            assert_eq!(settings.validate(), Err(format!("{name} must be at least 1")));
+        }
+    }
+
+    #[test]
+    fn the_privacy_contacts_must_be_addresses_and_the_controller_named() {
+        let no_address = Settings {
+            privacy_contact_email: "personvern".into(),
+            ..Settings::default()
+        };
+        assert!(no_address.validate().unwrap_err().starts_with("privacy_contact_email"));
+        let empty = Settings {
+            accessibility_contact_email: String::new(),
+            ..Settings::default()
+        };
+        assert!(empty.validate().unwrap_err().starts_with("accessibility_contact_email"));
+        let unnamed = Settings {
+            controller_name: "  ".into(),
+            ..Settings::default()
+        };
+        assert!(unnamed.validate().unwrap_err().starts_with("controller_name"));
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod digests;
 mod discussion;
 mod health;
 mod import;
+mod info_pages;
 mod invitations;
 mod knowledge;
 mod moderation;

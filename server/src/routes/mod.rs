@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod api;
 pub mod digest_pages;
+pub mod info_pages;
 pub mod knowledge_pages;
 pub mod moderation_pages;
 pub mod pages;
@@ -38,6 +39,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/sign-out", post(pages::sign_out))
         .route("/language", post(pages::set_language))
+        .route(info_pages::ACCESSIBILITY_PATH, get(info_pages::accessibility))
+        .route(info_pages::PRIVACY_PATH, get(info_pages::privacy))
+        .route(info_pages::HELP_PATH, get(info_pages::help))
         .route(
             "/settings",
             get(digest_pages::settings).post(digest_pages::save_settings),
