@@ -36,6 +36,8 @@ pub mod markdown;
 /// Reminders that keep the report's data whole: the facilitator's missing attendance or recap,
 /// and the survey link to those who came.
 pub mod nudges;
+/// Export, erasure and retention of personal data.
+pub mod privacy;
 /// Project profiles with needs and offers, match suggestions, lessons learned.
 pub mod projects;
 /// Live events: the per-cohort event log, the hub and its fan-out to sockets.
