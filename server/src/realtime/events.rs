@@ -134,7 +134,8 @@ pub async fn append_many(
 /// SQLite, which runs as one instance. `c:<cohort>:<last number>`: new events up to that
 /// number; `u:<user>`: access changed. Each payload ends with `@` and the sending instance's
 /// connection name ([`instance_of`]): the instance that sent it has signalled its own sockets
-/// already and skips it.
+/// already and skips it. The post writer's group statement (`threads::writer`) writes the
+/// same payload in SQL.
 pub async fn notify_instances(db: &impl ConnectionTrait, payload: String) -> AppResult<()> {
     notify_instances_many(db, std::iter::once(payload)).await
 }
