@@ -7,6 +7,7 @@ pub mod cohort_event;
 pub mod cohort_event_counter;
 pub mod cohort_mute;
 pub mod digest;
+pub mod erasure_request;
 mod enums;
 pub mod grant;
 pub mod invitation;
