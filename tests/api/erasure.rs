@@ -533,7 +533,10 @@ async fn an_erased_person_leaves_no_trace_and_the_thread_still_reads_in_order() 
     // Signed out, the socket closed.
     assert_eq!(app.get("/api/v1/me", Some(&w.ase)).await.status.as_u16(), 401);
     let closed = tokio::time::timeout(std::time::Duration::from_secs(5), close_code(&mut socket)).await;
-    assert_eq!(closed, Ok(Some(4401)), "the erased person's socket closes");
+    assert!(
+        matches!(closed, Ok(Some(4401 | 4403))),
+        "the erased person's socket closes: {closed:?}"
+    );
 
     // No trace of her name or address in any text column of any table.
     let found = traces(&app, &[NAME, EMAIL]).await;

@@ -12,7 +12,7 @@
 //! `@Kari Nordmann` in someone else's post becomes `@Tidligere deltaker`, an audit entry's detail
 //! names `person-<id>`.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use askama::Template;
 use chrono::{DateTime, Duration, Utc};
@@ -27,6 +27,7 @@ use crate::auth::CurrentUser;
 use crate::auth::tokens::{hash_secret, new_secret};
 use crate::domain::policy::Action;
 use crate::domain::sessions::{RegistrationStatus, SessionStatus};
+use crate::entities::cohort_event::EventKind;
 use crate::entities::{
     calendar_feed, cohort_mute, erasure_request, grant, invitation, lesson, lesson_read, membership, outbox_mail,
     poll_answer, post, post_mention, post_reaction, post_report, post_revision, preparation, registration, resource,
@@ -99,7 +100,7 @@ pub async fn erase_person(
     let mut erased = Erased::default();
     let email = person.email.trim().to_lowercase();
 
-    erase_posts(txn, user_id, posts).await?;
+    erased.cohorts = erase_posts(txn, user_id, posts, now).await?;
 
     // Rows that are the person's own.
     post_mention::Entity::delete_many()
@@ -251,18 +252,33 @@ pub async fn erase_person(
 
 /// Their posts: kept as they are (the name comes from the erased row), or deleted as an author
 /// deletes, and more: the text and its earlier versions are gone from the database too.
-async fn erase_posts(txn: &DatabaseTransaction, user_id: i32, posts: PostsChoice) -> AppResult<()> {
+async fn erase_posts(
+    txn: &DatabaseTransaction,
+    user_id: i32,
+    posts: PostsChoice,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<i32>> {
+    // Kept posts stay as they are; posts they had deleted themselves lose their text and history
+    // too, whatever they chose (an author's delete only hides the text).
+    let mut theirs = post::Entity::find().filter(post::Column::AuthorId.eq(user_id));
     if posts == PostsChoice::Keep {
-        return Ok(());
+        theirs = theirs.filter(post::Column::Deleted.eq(true));
     }
-    let theirs: Vec<post::Model> = post::Entity::find()
-        .filter(post::Column::AuthorId.eq(user_id))
-        .all(txn)
-        .await?;
+    let theirs: Vec<post::Model> = theirs.all(txn).await?;
     if theirs.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let ids: Vec<i32> = theirs.iter().map(|found| found.id).collect();
+    // Each post deleted now is announced in its cohort's event log, as an author's delete is.
+    let mut announced: BTreeMap<i32, Vec<crate::realtime::events::Change>> = BTreeMap::new();
+    for found in theirs.iter().filter(|found| !found.deleted) {
+        announced
+            .entry(found.cohort_id)
+            .or_default()
+            .push((Some(found.thread_id), Some(found.id)));
+    }
+    let announced: Vec<(i32, Vec<crate::realtime::events::Change>)> = announced.into_iter().collect();
+    crate::realtime::events::append_many(txn, EventKind::PostDeleted, &announced, now).await?;
     for id in &ids {
         crate::search::remove(txn, crate::search::Kind::Post, *id).await?;
     }
@@ -281,7 +297,7 @@ async fn erase_posts(txn: &DatabaseTransaction, user_id: i32, posts: PostsChoice
         .filter(post::Column::Id.is_in(ids))
         .exec(txn)
         .await?;
-    Ok(())
+    Ok(announced.into_iter().map(|(cohort_id, _)| cohort_id).collect())
 }
 
 /// Clears the grant register's contact fields and lessons' contact persons that are the person.
@@ -585,11 +601,16 @@ pub struct Erased {
     pub freed_sessions: Vec<session::Model>,
     /// The person was erased before: nothing was done.
     pub already: bool,
+    /// Cohorts whose event log announces the posts deleted: their sockets are told.
+    pub cohorts: Vec<i32>,
 }
 
 /// After the commit: the files go from storage, the person's sockets close.
 async fn after_commit(state: &AppState, user_id: i32, erased: Erased) {
     state.hub.access_changed(user_id);
+    for cohort_id in &erased.cohorts {
+        state.hub.notify(*cohort_id);
+    }
     crate::sessions::notices::wake_outbox(state);
     for key in erased.files {
         if let Err(error) = state.storage.remove(&key).await {
@@ -806,7 +827,7 @@ pub async fn confirm_erasure(state: &AppState, secret: &str) -> AppResult<i32> {
         request.user_id,
         posts,
         "privacy.erase",
-        Some(&hash),
+        Some(hash.as_str()),
     )
     .await?;
     Ok(request.user_id)
