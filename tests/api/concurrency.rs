@@ -18,10 +18,10 @@ use reqwest::multipart::{Form, Part};
 use samling::domain::roles::Role;
 use samling::domain::sessions::RegistrationStatus;
 use samling::entities::{
-    audit_log, calendar_feed, cohort, cohort_event, cohort_mute, digest, erasure_request, grant, invitation, lesson, membership,
-    organisation, outbox_mail, poll_answer, poll_option, post, post_reaction, post_report, post_revision, preparation,
-    programme, project_profile, registration, resource, session, session_expert, session_follow_up, sign_in_token,
-    survey_answer, theme_measure_type, thread, thread_read, user,
+    audit_log, calendar_feed, cohort, cohort_event, cohort_mute, digest, erasure_request, grant, invitation, lesson,
+    membership, organisation, outbox_mail, poll_answer, poll_option, post, post_reaction, post_report, post_revision,
+    preparation, programme, project_profile, registration, resource, session, session_expert, session_follow_up,
+    sign_in_token, survey_answer, theme_measure_type, thread, thread_read, user,
 };
 use samling_tests::{ClockExt, TestApp, sample_grants, spawn_app_with};
 use sea_orm::sea_query::IntoCondition;
@@ -974,12 +974,18 @@ async fn admin_writes_ten_at_once() {
         "the same person",
         &["204"],
         (0..10)
-            .map(|n| call("post", erase, &admins[n]).at("user_id", erased_id).json(json!({ "posts": "keep" })))
+            .map(|n| {
+                call("post", erase, &admins[n])
+                    .at("user_id", erased_id)
+                    .json(json!({ "posts": "keep" }))
+            })
             .collect(),
     )
     .await;
     let erasures = audit_count(w.db(), "privacy.erase_by_admin", erased_id).await;
-    w.check(erasures == 1, || format!("one erasure in the audit log, not {erasures}"));
+    w.check(erasures == 1, || {
+        format!("one erasure in the audit log, not {erasures}")
+    });
     let mut ids = Vec::new();
     for token in members(&w.app, circular, "slettet", 10, Role::ProjectLead).await {
         ids.push(id_of(&w.app, &token).await);
@@ -989,7 +995,11 @@ async fn admin_writes_ten_at_once() {
         &["204"],
         ids.iter()
             .zip(&admins)
-            .map(|(id, token)| call("post", erase, token).at("user_id", id).json(json!({ "posts": "delete" })))
+            .map(|(id, token)| {
+                call("post", erase, token)
+                    .at("user_id", id)
+                    .json(json!({ "posts": "delete" }))
+            })
             .collect(),
     )
     .await;

@@ -9,8 +9,8 @@ use samling::domain::roles::Role;
 use samling::domain::sessions::{RegistrationStatus, SessionStatus};
 use samling::entities::{
     audit_log, cohort, cohort_mute, grant, lesson, lesson_read, membership, outbox_mail, poll_answer, poll_option,
-    post, post_reaction, post_revision, preparation, registration, resource, session, suggestion_follow,
-    survey_answer, survey_taker, user,
+    post, post_reaction, post_revision, preparation, registration, resource, session, suggestion_follow, survey_answer,
+    survey_taker, user,
 };
 use samling_tests::{ClockExt, TestApp, backend_is_postgres, spawn_app};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, Statement};
@@ -70,7 +70,11 @@ async fn every_text_value(app: &TestApp) -> Vec<(String, String, String)> {
             }
         }
     }
-    assert!(columns.len() > 100, "the schema lists the text columns: {}", columns.len());
+    assert!(
+        columns.len() > 100,
+        "the schema lists the text columns: {}",
+        columns.len()
+    );
     let cast = if backend_is_postgres() { "::text" } else { "" };
     let mut values = Vec::new();
     for (table, column) in columns {
@@ -140,7 +144,13 @@ async fn past_session(app: &TestApp, cohort_id: i64) -> session::Model {
     .unwrap()
 }
 
-fn outbox(kind: outbox_mail::Kind, user_id: i32, to: &str, text: &str, now: chrono::DateTime<chrono::Utc>) -> outbox_mail::ActiveModel {
+fn outbox(
+    kind: outbox_mail::Kind,
+    user_id: i32,
+    to: &str,
+    text: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> outbox_mail::ActiveModel {
     outbox_mail::ActiveModel {
         kind: Set(kind),
         digest_id: Set(None),
@@ -165,7 +175,10 @@ fn outbox(kind: outbox_mail::Kind, user_id: i32, to: &str, text: &str, now: chro
 }
 
 fn uuid_like(text: &str) -> String {
-    format!("{:x}", text.len() * 7919 + text.chars().map(|c| c as usize).sum::<usize>())
+    format!(
+        "{:x}",
+        text.len() * 7919 + text.chars().map(|c| c as usize).sum::<usize>()
+    )
 }
 
 /// The food cohort with its facilitator, Åse (project lead, with as much data as Samling holds
@@ -191,7 +204,8 @@ async fn world(app: &TestApp) -> World {
         .facilitator_token(&admin, food, "fasilitator@example.no", "Frida Fasilitator")
         .await;
     // An invitation, accepted; another to her address, open; a sign-in.
-    app.invite_and_accept(&facilitator, food, EMAIL, NAME, "project_lead").await;
+    app.invite_and_accept(&facilitator, food, EMAIL, NAME, "project_lead")
+        .await;
     let open = app
         .post_json(
             &format!("/api/v1/cohorts/{circular}/invitations"),
@@ -461,10 +475,16 @@ async fn world(app: &TestApp) -> World {
     .insert(&app.db)
     .await
     .unwrap();
-    outbox(outbox_mail::Kind::Digest, ase_id, EMAIL, &format!("Hei {NAME}, dette er nytt."), now)
-        .insert(&app.db)
-        .await
-        .unwrap();
+    outbox(
+        outbox_mail::Kind::Digest,
+        ase_id,
+        EMAIL,
+        &format!("Hei {NAME}, dette er nytt."),
+        now,
+    )
+    .insert(&app.db)
+    .await
+    .unwrap();
     outbox(
         outbox_mail::Kind::Notice,
         bjorn_id,
@@ -511,7 +531,11 @@ async fn an_erased_person_leaves_no_trace_and_the_thread_still_reads_in_order() 
         "the world holds her name and address before"
     );
     let mut socket = connect(&app, &w.ase).await;
-    send(&mut socket, json!({ "type": "subscribe", "cohort_id": w.food, "after": 0 })).await;
+    send(
+        &mut socket,
+        json!({ "type": "subscribe", "cohort_id": w.food, "after": 0 }),
+    )
+    .await;
     assert_eq!(next(&mut socket).await["type"], "subscribed");
 
     let secret = ask(&app, &w.ase, EMAIL, "keep").await;
@@ -528,7 +552,10 @@ async fn an_erased_person_leaves_no_trace_and_the_thread_still_reads_in_order() 
     let again = app
         .post_json("/api/v1/me/erasure/confirm", None, &json!({ "token": secret }))
         .await;
-    assert_eq!((again.status.as_u16(), again.code()), (410, "erasure_link_invalid".into()));
+    assert_eq!(
+        (again.status.as_u16(), again.code()),
+        (410, "erasure_link_invalid".into())
+    );
 
     // Signed out, the socket closed.
     assert_eq!(app.get("/api/v1/me", Some(&w.ase)).await.status.as_u16(), 401);
@@ -569,18 +596,81 @@ async fn an_erased_person_leaves_no_trace_and_the_thread_still_reads_in_order() 
 
     // Her rows are gone; Bjørn's stay; her file is deleted from storage.
     for (table, count) in [
-        ("memberships", membership::Entity::find().filter(membership::Column::UserId.eq(w.ase_id)).all(&app.db).await.unwrap().len()),
-        ("reactions", post_reaction::Entity::find().filter(post_reaction::Column::UserId.eq(w.ase_id)).all(&app.db).await.unwrap().len()),
-        ("registrations", registration::Entity::find().filter(registration::Column::UserId.eq(w.ase_id)).all(&app.db).await.unwrap().len()),
-        ("preparations", preparation::Entity::find().filter(preparation::Column::UserId.eq(w.ase_id)).all(&app.db).await.unwrap().len()),
-        ("poll answers", poll_answer::Entity::find().filter(poll_answer::Column::UserId.eq(w.ase_id)).all(&app.db).await.unwrap().len()),
-        ("survey takers", survey_taker::Entity::find().filter(survey_taker::Column::UserId.eq(w.ase_id)).all(&app.db).await.unwrap().len()),
-        ("resources", resource::Entity::find().filter(resource::Column::PostedBy.eq(w.ase_id)).all(&app.db).await.unwrap().len()),
+        (
+            "memberships",
+            membership::Entity::find()
+                .filter(membership::Column::UserId.eq(w.ase_id))
+                .all(&app.db)
+                .await
+                .unwrap()
+                .len(),
+        ),
+        (
+            "reactions",
+            post_reaction::Entity::find()
+                .filter(post_reaction::Column::UserId.eq(w.ase_id))
+                .all(&app.db)
+                .await
+                .unwrap()
+                .len(),
+        ),
+        (
+            "registrations",
+            registration::Entity::find()
+                .filter(registration::Column::UserId.eq(w.ase_id))
+                .all(&app.db)
+                .await
+                .unwrap()
+                .len(),
+        ),
+        (
+            "preparations",
+            preparation::Entity::find()
+                .filter(preparation::Column::UserId.eq(w.ase_id))
+                .all(&app.db)
+                .await
+                .unwrap()
+                .len(),
+        ),
+        (
+            "poll answers",
+            poll_answer::Entity::find()
+                .filter(poll_answer::Column::UserId.eq(w.ase_id))
+                .all(&app.db)
+                .await
+                .unwrap()
+                .len(),
+        ),
+        (
+            "survey takers",
+            survey_taker::Entity::find()
+                .filter(survey_taker::Column::UserId.eq(w.ase_id))
+                .all(&app.db)
+                .await
+                .unwrap()
+                .len(),
+        ),
+        (
+            "resources",
+            resource::Entity::find()
+                .filter(resource::Column::PostedBy.eq(w.ase_id))
+                .all(&app.db)
+                .await
+                .unwrap()
+                .len(),
+        ),
     ] {
         assert_eq!(count, 0, "{table} of the erased person");
     }
-    assert!(!app.settings.files_dir.join(&w.file_key).exists(), "her file is deleted");
-    assert_eq!(survey_answer::Entity::find().all(&app.db).await.unwrap().len(), 1, "answers stay, anonymous");
+    assert!(
+        !app.settings.files_dir.join(&w.file_key).exists(),
+        "her file is deleted"
+    );
+    assert_eq!(
+        survey_answer::Entity::find().all(&app.db).await.unwrap().len(),
+        1,
+        "answers stay, anonymous"
+    );
     let bjorn = person(&app, "bjorn@example.no").await;
     assert_eq!(bjorn.name, "Bjørn Blom");
     assert!(bjorn.active);
@@ -608,7 +698,11 @@ async fn an_erased_person_leaves_no_trace_and_the_thread_still_reads_in_order() 
         .await
         .unwrap()
         .expect("an audit entry");
-    assert!(entry.detail.contains(&format!("person-{}", w.ase_id)), "{}", entry.detail);
+    assert!(
+        entry.detail.contains(&format!("person-{}", w.ase_id)),
+        "{}",
+        entry.detail
+    );
 }
 
 #[tokio::test]
@@ -633,7 +727,11 @@ async fn an_admin_erases_someone_who_asked_by_letter_and_their_posts_go() {
         .await;
     assert_eq!((own.status.as_u16(), own.code()), (409, "cannot_erase_self".into()));
     let unknown = app
-        .post_json("/api/v1/admin/users/999999/erasure", Some(&w.admin), &json!({ "posts": "keep" }))
+        .post_json(
+            "/api/v1/admin/users/999999/erasure",
+            Some(&w.admin),
+            &json!({ "posts": "keep" }),
+        )
         .await;
     assert_eq!(unknown.status.as_u16(), 404);
     let bad = app
@@ -674,7 +772,11 @@ async fn an_admin_erases_someone_who_asked_by_letter_and_their_posts_go() {
             .unwrap();
         assert!(history.is_empty(), "the history of a deleted post goes");
     }
-    let his = post::Entity::find_by_id(w.posts[1] as i32).one(&app.db).await.unwrap().unwrap();
+    let his = post::Entity::find_by_id(w.posts[1] as i32)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(his.body, "Takk, @Tidligere deltaker! Dette var nyttig.");
     let entry = audit_log::Entity::find()
         .filter(audit_log::Column::Action.eq("privacy.erase_by_admin"))
@@ -683,9 +785,18 @@ async fn an_admin_erases_someone_who_asked_by_letter_and_their_posts_go() {
         .unwrap()
         .expect("an audit entry");
     assert_eq!(entry.actor_user_id, Some(admin_id as i32));
-    assert!(entry.detail.contains(&format!("person-{}", w.ase_id)), "{}", entry.detail);
     assert!(
-        lesson::Entity::find().all(&app.db).await.unwrap().iter().all(|l| l.contact_email.is_empty()),
+        entry.detail.contains(&format!("person-{}", w.ase_id)),
+        "{}",
+        entry.detail
+    );
+    assert!(
+        lesson::Entity::find()
+            .all(&app.db)
+            .await
+            .unwrap()
+            .iter()
+            .all(|l| l.contact_email.is_empty()),
         "the lesson's contact was her"
     );
 }
@@ -703,7 +814,10 @@ async fn an_erasure_link_works_once_for_24_hours_and_a_new_one_voids_the_old() {
         .await;
     assert_eq!(bad.status.as_u16(), 422, "{}", bad.body);
     assert_eq!(
-        app.post_json("/api/v1/me/erasure", None, &json!({ "posts": "keep" })).await.status.as_u16(),
+        app.post_json("/api/v1/me/erasure", None, &json!({ "posts": "keep" }))
+            .await
+            .status
+            .as_u16(),
         401
     );
     let first = ask(&app, &kari, "kari@example.no", "keep").await;
@@ -711,8 +825,15 @@ async fn an_erasure_link_works_once_for_24_hours_and_a_new_one_voids_the_old() {
     let voided = app
         .post_json("/api/v1/me/erasure/confirm", None, &json!({ "token": first }))
         .await;
-    assert_eq!((voided.status.as_u16(), voided.code()), (410, "erasure_link_invalid".into()));
-    assert!(voided.json()["detail"].as_str().unwrap().contains("Lenken"), "{}", voided.body);
+    assert_eq!(
+        (voided.status.as_u16(), voided.code()),
+        (410, "erasure_link_invalid".into())
+    );
+    assert!(
+        voided.json()["detail"].as_str().unwrap().contains("Lenken"),
+        "{}",
+        voided.body
+    );
     // A day and a minute later the newer link has expired too.
     app.clock.advance(Duration::hours(24) + Duration::minutes(1));
     let page = app.get(&format!("/account/erasure?token={second}"), None).await;
@@ -720,7 +841,10 @@ async fn an_erasure_link_works_once_for_24_hours_and_a_new_one_voids_the_old() {
     let expired = app
         .post_json("/api/v1/me/erasure/confirm", None, &json!({ "token": second }))
         .await;
-    assert_eq!((expired.status.as_u16(), expired.code()), (410, "erasure_link_invalid".into()));
+    assert_eq!(
+        (expired.status.as_u16(), expired.code()),
+        (410, "erasure_link_invalid".into())
+    );
     let kept = person(&app, "kari@example.no").await;
     assert!(kept.erased_at.is_none() && kept.active, "nothing was erased");
 }

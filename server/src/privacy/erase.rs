@@ -304,7 +304,11 @@ async fn erase_posts(
 async fn forget_contacts(txn: &DatabaseTransaction, name: &str, email: &str) -> AppResult<()> {
     let name = name.trim().to_lowercase();
     for found in grant::Entity::find()
-        .filter(grant::Column::ContactEmail.is_not_null().or(grant::Column::ContactName.ne("")))
+        .filter(
+            grant::Column::ContactEmail
+                .is_not_null()
+                .or(grant::Column::ContactName.ne("")),
+        )
         .all(txn)
         .await?
     {
@@ -321,7 +325,11 @@ async fn forget_contacts(txn: &DatabaseTransaction, name: &str, email: &str) -> 
         }
     }
     for found in lesson::Entity::find()
-        .filter(lesson::Column::ContactEmail.ne("").or(lesson::Column::ContactName.ne("")))
+        .filter(
+            lesson::Column::ContactEmail
+                .ne("")
+                .or(lesson::Column::ContactName.ne("")),
+        )
         .all(txn)
         .await?
     {
@@ -379,7 +387,10 @@ pub async fn text_columns(db: &impl ConnectionTrait) -> AppResult<Vec<(String, S
                 for column in db
                     .query_all_raw(Statement::from_string(
                         backend,
-                        format!("SELECT name, type FROM pragma_table_info('{}')", quoted.replace('\'', "''")),
+                        format!(
+                            "SELECT name, type FROM pragma_table_info('{}')",
+                            quoted.replace('\'', "''")
+                        ),
                     ))
                     .await?
                 {
@@ -686,7 +697,15 @@ pub async fn erase_by_admin(state: &AppState, viewer: &CurrentUser, user_id: i32
         .one(&state.db)
         .await?
         .ok_or(AppError::NotFound)?;
-    erase_and_record(state, Some(viewer.user.id), user_id, posts, "privacy.erase_by_admin", None).await
+    erase_and_record(
+        state,
+        Some(viewer.user.id),
+        user_id,
+        posts,
+        "privacy.erase_by_admin",
+        None,
+    )
+    .await
 }
 
 #[derive(Template)]
@@ -844,9 +863,16 @@ mod tests {
             "Takk, @Tidligere deltaker! Tidligere deltaker skrev"
         );
         assert_eq!(replace_ignoring_case("ingen her", "Kari", "X"), "ingen her");
-        assert_eq!(replace_ignoring_case("Kari Nordmannsen og Kari Nordmann", "Kari Nordmann", "X"), "Kari Nordmannsen og X");
         assert_eq!(
-            replace_ignoring_case("til kari@x.no, ikke bkari@x.no eller ola.kari@x.no. Skriv KARI@x.no.", "kari@x.no", "X"),
+            replace_ignoring_case("Kari Nordmannsen og Kari Nordmann", "Kari Nordmann", "X"),
+            "Kari Nordmannsen og X"
+        );
+        assert_eq!(
+            replace_ignoring_case(
+                "til kari@x.no, ikke bkari@x.no eller ola.kari@x.no. Skriv KARI@x.no.",
+                "kari@x.no",
+                "X"
+            ),
             "til X, ikke bkari@x.no eller ola.kari@x.no. Skriv X."
         );
         assert_eq!(title_case("åse østby"), "Åse Østby");

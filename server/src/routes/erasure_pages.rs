@@ -54,7 +54,10 @@ pub struct TokenQuery {
 pub async fn confirm_form(State(state): State<AppState>, page: Page, Query(query): Query<TokenQuery>) -> PageResult {
     let pending = erase::pending(&state, &query.token)
         .await
-        .map_err(|error| crate::web::PageError { error, tr: page.view.tr })?;
+        .map_err(|error| crate::web::PageError {
+            error,
+            tr: page.view.tr,
+        })?;
     Ok(render(
         StatusCode::OK,
         &ConfirmPage {
@@ -76,7 +79,10 @@ pub async fn confirm(
 ) -> PageResult {
     erase::confirm_erasure(&state, &form.token)
         .await
-        .map_err(|error| crate::web::PageError { error, tr: page.view.tr })?;
+        .map_err(|error| crate::web::PageError {
+            error,
+            tr: page.view.tr,
+        })?;
     Ok((jar.add(cleared_session_cookie(&state)), Redirect::to("/account/erased")).into_response())
 }
 

@@ -10,7 +10,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::auth::{Accepted, TokenRequest};
-use super::doc::{BodyProblems, Conflict, PROBLEM_JSON, PathProblems, PublicWriteProblems, RestrictedWriteProblems, WriteProblems};
+use super::doc::{
+    BodyProblems, Conflict, PROBLEM_JSON, PathProblems, PublicWriteProblems, RestrictedWriteProblems, WriteProblems,
+};
 use super::extract::{ApiJson, ApiPath};
 use crate::auth::CurrentUser;
 use crate::auth::sign_in::cleared_session_cookie;
