@@ -259,7 +259,7 @@ async fn world(app: &TestApp) -> World {
         let reacted = send_empty(
             app,
             Method::PUT,
-            &format!("/api/v1/posts/{post_id}/reactions/takk"),
+            &format!("/api/v1/posts/{post_id}/reactions/thanks"),
             token,
         )
         .await;
