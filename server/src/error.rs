@@ -29,6 +29,9 @@ pub enum AppError {
     },
     #[error("conflict: {code}")]
     Conflict { code: &'static str },
+    /// A link that worked once and no longer does (used or expired): 410 with a code naming it.
+    #[error("gone: {code}")]
+    Gone { code: &'static str },
     /// A moderator muted the person in this cohort until a time: 403 `muted`.
     #[error("muted")]
     Muted { until: chrono::DateTime<chrono::Utc> },
@@ -197,6 +200,7 @@ impl AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict { .. } | AppError::RuleBroken { .. } => StatusCode::CONFLICT,
+            AppError::Gone { .. } => StatusCode::GONE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Busy | AppError::MailUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             AppError::FileTooLarge { .. } | AppError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -211,7 +215,7 @@ impl AppError {
             AppError::Unauthenticated => "unauthenticated",
             AppError::Forbidden => "forbidden",
             AppError::NotFound => "not_found",
-            AppError::Invalid { code, .. } | AppError::Conflict { code } => code,
+            AppError::Invalid { code, .. } | AppError::Conflict { code } | AppError::Gone { code } => code,
             AppError::Muted { .. } => "muted",
             AppError::TooManyRequests { .. } => "too_many_requests",
             AppError::Busy => "busy",

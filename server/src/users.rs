@@ -123,7 +123,7 @@ pub struct UserView {
 pub fn user_view(user: &user::Model) -> UserView {
     UserView {
         id: user.id,
-        name: user.name.clone(),
+        name: shown_name(user.name.clone(), user.erased_at),
         email: user.email.clone(),
         language: Language::parse(&user.language).unwrap_or_default(),
         is_admin: user.is_admin,
@@ -185,10 +185,36 @@ pub async fn names(db: &impl ConnectionTrait, ids: impl IntoIterator<Item = i32>
         .select_only()
         .column(user::Column::Id)
         .column(user::Column::Name)
+        .column(user::Column::ErasedAt)
         .filter(user::Column::Id.is_in(ids))
-        .into_tuple::<(i32, String)>()
+        .into_tuple::<(i32, String, Option<DateTime<Utc>>)>()
         .all(db)
         .await?
         .into_iter()
+        .map(|(id, name, erased_at)| (id, shown_name(name, erased_at)))
         .collect())
+}
+
+/// The translation key of the name an erased person's posts are shown under.
+pub const FORMER_PARTICIPANT_KEY: &str = "erasure.former_participant";
+
+/// The name an erased person's posts are shown under, in `language` («Tidligere deltaker»).
+pub fn former_participant(language: Language) -> &'static str {
+    crate::i18n::Tr::new(language).t(FORMER_PARTICIPANT_KEY)
+}
+
+/// An erased person's name in the reader's language: [`names`] gives it in Bokmål.
+pub fn in_language(name: &mut String, language: Language) {
+    let stored = former_participant(Language::default());
+    if language != Language::default() && name == stored {
+        *name = former_participant(language).to_string();
+    }
+}
+
+/// The name a person is shown under: an erased person's kept posts show «Tidligere deltaker».
+fn shown_name(name: String, erased_at: Option<DateTime<Utc>>) -> String {
+    match erased_at {
+        Some(_) => former_participant(Language::default()).to_string(),
+        None => name,
+    }
 }

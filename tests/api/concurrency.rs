@@ -18,10 +18,10 @@ use reqwest::multipart::{Form, Part};
 use samling::domain::roles::Role;
 use samling::domain::sessions::RegistrationStatus;
 use samling::entities::{
-    audit_log, calendar_feed, cohort, cohort_event, cohort_mute, digest, grant, invitation, lesson, membership,
-    organisation, outbox_mail, poll_answer, poll_option, post, post_reaction, post_report, post_revision, preparation,
-    programme, project_profile, registration, resource, session, session_expert, session_follow_up, sign_in_token,
-    survey_answer, theme_measure_type, thread, thread_read, user,
+    audit_log, calendar_feed, cohort, cohort_event, cohort_mute, digest, erasure_request, grant, invitation, lesson,
+    membership, organisation, outbox_mail, poll_answer, poll_option, post, post_reaction, post_report, post_revision,
+    preparation, programme, project_profile, registration, resource, session, session_expert, session_follow_up,
+    sign_in_token, survey_answer, theme_measure_type, thread, thread_read, user,
 };
 use samling_tests::{ClockExt, TestApp, sample_grants, spawn_app_with};
 use sea_orm::sea_query::IntoCondition;
@@ -75,11 +75,17 @@ const WRITES: &[Write] = &[
         "admins, JSON {name, grant_years, starts_on, ends_on}: ten new programmes, each forming its cohorts"),
     write("post", "/api/v1/admin/users/{user_id}/deactivate", Area::Admin,
         "admins: ten deactivate the same person; ten deactivate ten people"),
+    write("post", "/api/v1/admin/users/{user_id}/erasure", Area::Admin,
+        "admins, JSON {posts}: ten erase the same person; ten erase ten people"),
     write("put", "/api/v1/programmes/{programme_id}/planning-rules", Area::Admin,
         "admins, JSON {session_minutes, day_starts_hour, day_ends_hour, min_gap_days, lead_days}: ten rule sets"),
     // People: sign-in links, sessions, invitations and membership in the food cohort.
     write("post", "/api/v1/auth/sign-in-link", Area::People,
         "anonymous, JSON {email}: ten members ask at once; one address asks ten times"),
+    write("post", "/api/v1/me/erasure", Area::People,
+        "members, JSON {posts}: one person asks ten times; ten people ask"),
+    write("post", "/api/v1/me/erasure/confirm", Area::People,
+        "anonymous, JSON {token} from the mails: one link ten times; nine links and a used one"),
     write("post", "/api/v1/auth/session", Area::People,
         "anonymous, JSON {token}: ten people redeem their links; one link redeemed ten times"),
     write("delete", "/api/v1/auth/session", Area::People,
@@ -956,6 +962,56 @@ async fn admin_writes_ten_at_once() {
     .await;
     w.check(active.is_empty(), || format!("{} still active", active.len()));
 
+    // Ten admins erase the same person (once erased, erasing again changes nothing); then ten
+    // people at once.
+    let erased = w
+        .app
+        .member_token(food, "slettes@example.no", "Slettes Helt", Role::ProjectLead)
+        .await;
+    let erased_id = id_of(&w.app, &erased).await;
+    let erase = "/api/v1/admin/users/{user_id}/erasure";
+    w.burst(
+        "the same person",
+        &["204"],
+        (0..10)
+            .map(|n| {
+                call("post", erase, &admins[n])
+                    .at("user_id", erased_id)
+                    .json(json!({ "posts": "keep" }))
+            })
+            .collect(),
+    )
+    .await;
+    let erasures = audit_count(w.db(), "privacy.erase_by_admin", erased_id).await;
+    w.check(erasures == 1, || {
+        format!("one erasure in the audit log, not {erasures}")
+    });
+    let mut ids = Vec::new();
+    for token in members(&w.app, circular, "slettet", 10, Role::ProjectLead).await {
+        ids.push(id_of(&w.app, &token).await);
+    }
+    w.burst(
+        "ten people",
+        &["204"],
+        ids.iter()
+            .zip(&admins)
+            .map(|(id, token)| {
+                call("post", erase, token)
+                    .at("user_id", id)
+                    .json(json!({ "posts": "delete" }))
+            })
+            .collect(),
+    )
+    .await;
+    let left = find::<user::Entity>(
+        w.db(),
+        Condition::all()
+            .add(user::Column::Id.is_in(ids.iter().map(|id| *id as i32)))
+            .add(user::Column::ErasedAt.is_null()),
+    )
+    .await;
+    w.check(left.is_empty(), || format!("{} not erased", left.len()));
+
     // Ten admins set a programme's planning rules at once: one set stands whole.
     let programme_id = find::<programme::Entity>(w.db(), Condition::all())
         .await
@@ -1350,6 +1406,69 @@ async fn sign_in_invitation_and_membership_writes_ten_at_once() {
         .await;
     w.check(count(&answers, 204) == 1, || {
         format!("one of ten withdraws it, not {}", count(&answers, 204))
+    });
+    // Erasure: one person asks ten times (one link works), ten people ask; then one link is
+    // confirmed ten times (one erasure), and nine links with the used one at once.
+    let ask = "/api/v1/me/erasure";
+    let askers = members(&w.app, food, "sletter", 11, Role::ProjectLead).await;
+    w.burst(
+        "one person ten times",
+        &["202"],
+        (0..10)
+            .map(|_| call("post", ask, &askers[10]).json(json!({ "posts": "keep" })))
+            .collect(),
+    )
+    .await;
+    let asker = person(w.db(), "sletter10@example.no").await;
+    let open = find::<erasure_request::Entity>(
+        w.db(),
+        Condition::all()
+            .add(erasure_request::Column::UserId.eq(asker.id))
+            .add(erasure_request::Column::ConsumedAt.is_null()),
+    )
+    .await;
+    w.check(open.len() == 1, || {
+        format!("a new request voids the older links: {} work", open.len())
+    });
+    w.burst(
+        "ten people",
+        &["202"],
+        askers[..10]
+            .iter()
+            .map(|token| call("post", ask, token).json(json!({ "posts": "delete" })))
+            .collect(),
+    )
+    .await;
+    let mut links = Vec::new();
+    for n in 0..10 {
+        let mail = w.app.smtp.wait_for_mail_to(&format!("sletter{n}@example.no")).await;
+        links.push(mail.link_token("/account/erasure"));
+    }
+    let confirm = "/api/v1/me/erasure/confirm";
+    let answers = w
+        .burst(
+            "one link ten times",
+            &["204", "410 erasure_link_invalid"],
+            (0..10)
+                .map(|_| anonymous("post", confirm).json(json!({ "token": links[0] })))
+                .collect(),
+        )
+        .await;
+    w.check(count(&answers, 204) == 1, || {
+        format!("one of ten confirms, not {}", count(&answers, 204))
+    });
+    let answers = w
+        .burst(
+            "nine links and a used one",
+            &["204", "410 erasure_link_invalid"],
+            links
+                .iter()
+                .map(|token| anonymous("post", confirm).json(json!({ "token": token })))
+                .collect(),
+        )
+        .await;
+    w.check(count(&answers, 204) == 9, || {
+        format!("nine erasures, not {}", count(&answers, 204))
     });
     w.finish();
 }

@@ -6,6 +6,7 @@ mod cohorts;
 mod concurrency;
 mod digests;
 mod discussion;
+mod erasure;
 mod health;
 mod import;
 mod info_pages;

@@ -118,6 +118,9 @@ async fn the_openapi_document_lists_every_endpoint_and_they_are_served() {
         ("get", "/api/v1/reports/themes/{theme_id}"),
         ("get", "/api/v1/reports/cohorts/{cohort_id}"),
         ("get", "/api/v1/reports/sessions/{session_id}"),
+        ("post", "/api/v1/me/erasure"),
+        ("post", "/api/v1/me/erasure/confirm"),
+        ("post", "/api/v1/admin/users/{user_id}/erasure"),
     ];
     for (method, path) in expected {
         let operation = &paths.get(path).unwrap_or_else(|| panic!("{path} is not documented"))[method];

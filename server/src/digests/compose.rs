@@ -386,7 +386,8 @@ impl DigestContent {
                 && found.created_at > activity.since
                 && opening.is_some_and(|id| unread_posts.iter().any(|p| p.id == id))
             {
-                let author = activity.names.get(&found.author_id).cloned().unwrap_or_default();
+                let mut author = activity.names.get(&found.author_id).cloned().unwrap_or_default();
+                crate::users::in_language(&mut author, tr.language);
                 new_threads.push(Item {
                     text: tr.f(
                         "mail.digest.new_thread",

@@ -8,6 +8,7 @@ pub mod cohort_event_counter;
 pub mod cohort_mute;
 pub mod digest;
 mod enums;
+pub mod erasure_request;
 pub mod grant;
 pub mod invitation;
 pub mod lesson;

@@ -17,6 +17,9 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// See [`crate::domain::digest_schedule::DigestPreference`].
     pub digest_preference: String,
+    /// When the person was erased (`privacy::erase`): the row stays for the posts kept under
+    /// «Tidligere deltaker», without name or address.
+    pub erased_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

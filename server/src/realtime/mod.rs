@@ -220,8 +220,9 @@ impl Hub {
         self.inner.feeds.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The cohort has new events in the log (see [`commit_and_signal`]).
-    fn notify(&self, cohort_id: i32) {
+    /// The cohort has new events in the log (see [`commit_and_signal`]); for a change committed
+    /// in a transaction that also did other things (erasing a person).
+    pub fn notify(&self, cohort_id: i32) {
         self.signalled(cohort_id, None);
     }
 

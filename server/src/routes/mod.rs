@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod api;
 pub mod digest_pages;
+pub mod erasure_pages;
 pub mod info_pages;
 pub mod knowledge_pages;
 pub mod moderation_pages;
@@ -42,6 +43,12 @@ pub fn router(state: AppState) -> Router {
         .route(info_pages::ACCESSIBILITY_PATH, get(info_pages::accessibility))
         .route(info_pages::PRIVACY_PATH, get(info_pages::privacy))
         .route(info_pages::HELP_PATH, get(info_pages::help))
+        .route("/account/erasure/request", post(erasure_pages::request))
+        .route(
+            "/account/erasure",
+            get(erasure_pages::confirm_form).post(erasure_pages::confirm),
+        )
+        .route("/account/erased", get(erasure_pages::done))
         .route(
             "/settings",
             get(digest_pages::settings).post(digest_pages::save_settings),

@@ -97,6 +97,9 @@ pub async fn cohort_threads(state: &AppState, viewer: &CurrentUser, cohort_id: i
         })
         .collect();
     summaries.sort_by_key(|summary| std::cmp::Reverse((summary.thread.pinned, summary.thread.last_activity)));
+    for summary in &mut summaries {
+        crate::users::in_language(&mut summary.thread.author, viewer.language());
+    }
     Ok(summaries)
 }
 
@@ -166,7 +169,13 @@ pub(crate) async fn visible_post(state: &AppState, viewer: &CurrentUser, post_id
 
 pub async fn thread_detail(state: &AppState, viewer: &CurrentUser, thread_id: i32) -> AppResult<ThreadDetail> {
     let found = visible_thread(state, viewer, thread_id).await?;
-    detail_of(state, found).await
+    let mut detail = detail_of(state, found).await?;
+    // An erased person's posts, under «Tidligere deltaker» in the reader's language.
+    crate::users::in_language(&mut detail.thread.author, viewer.language());
+    for post in &mut detail.posts {
+        crate::users::in_language(&mut post.author, viewer.language());
+    }
+    Ok(detail)
 }
 
 /// A thread already checked with [`visible_thread`], with its posts.

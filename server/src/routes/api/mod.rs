@@ -6,6 +6,7 @@ mod auth;
 mod cohorts;
 mod digests;
 pub mod doc;
+mod erasure;
 mod extract;
 mod grants;
 pub mod projects;
@@ -36,5 +37,6 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(report_exports::router())
         .merge(surveys::router())
         .merge(reports::router())
+        .merge(erasure::router())
         .split_for_parts()
 }
