@@ -17,6 +17,9 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// See [`crate::domain::digest_schedule::DigestPreference`].
     pub digest_preference: String,
+    /// When the person last signed in through an e-mailed link (kept after the link itself is
+    /// purged): the retention job anonymises a person without a cohort who stopped using Samling.
+    pub last_signed_in_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
