@@ -139,6 +139,9 @@ pub struct Settings {
     pub retention_outbox_days: u32,
     /// Hours a data export's download link works (once).
     pub export_link_hours: u32,
+    /// Hours between the server's retention runs (`privacy::retention`), the first at start;
+    /// 0 turns the server's own run off (`samling retention run` still works).
+    pub retention_interval_hours: u64,
 }
 
 /// PDF, Office documents (Microsoft and OpenDocument) and common images.
@@ -204,6 +207,7 @@ impl Default for Settings {
             retention_invitation_days: 30,
             retention_outbox_days: 90,
             export_link_hours: 72,
+            retention_interval_hours: 24,
         }
     }
 }

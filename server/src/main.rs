@@ -73,6 +73,11 @@ enum Command {
         #[command(subcommand)]
         command: DigestsCommand,
     },
+    /// Personal data past its retention period: purge and anonymise it.
+    Retention {
+        #[command(subcommand)]
+        command: RetentionCommand,
+    },
     /// Seed cohorts of members with session tokens for the realtime benchmark (never in production).
     #[cfg(feature = "bench-seed")]
     BenchSeed {
@@ -121,6 +126,13 @@ enum DigestsCommand {
         kind: Option<String>,
     },
     /// Decide the digests that are due and send the outbox, once.
+    Run,
+}
+
+#[derive(Subcommand)]
+enum RetentionCommand {
+    /// Purge old sign-in links, expired invitations and sent mail, anonymise people whose
+    /// programmes ended long enough ago, once, and print what went.
     Run,
 }
 
@@ -206,6 +218,9 @@ async fn run(cli: Cli, tr: Tr) -> anyhow::Result<()> {
         }
         Command::Openapi => Ok(()),
         Command::Digests { command } => digests(settings, clock, command, tr).await,
+        Command::Retention {
+            command: RetentionCommand::Run,
+        } => retention_run(settings, clock, tr).await,
         #[cfg(feature = "bench-seed")]
         Command::BenchSeed {
             cohorts,
@@ -341,6 +356,28 @@ async fn digests(settings: Settings, clock: Arc<dyn Clock>, command: DigestsComm
             Ok(())
         }
     }
+}
+
+async fn retention_run(settings: Settings, clock: Arc<dyn Clock>, tr: Tr) -> anyhow::Result<()> {
+    let state = samling::startup::build_state(settings, clock).await?;
+    let report = samling::privacy::retention::run(&state, state.now()).await?;
+    // The running servers close the sockets of the people anonymised (on PostgreSQL), told
+    // here before the command exits rather than in the background.
+    for person in &report.anonymised {
+        samling::realtime::events::notify_instances(&state.db, format!("u:{person}")).await?;
+    }
+    for (key, count) in [
+        ("retention.cli_sign_ins", report.sign_in_tokens.to_string()),
+        ("retention.cli_invitations", report.invitations.to_string()),
+        ("retention.cli_outbox", report.outbox_mails.to_string()),
+        ("retention.cli_people", report.anonymised.len().to_string()),
+    ] {
+        println!("{}", tr.f(key, &[("count", count)]));
+    }
+    if report.failed > 0 {
+        anyhow::bail!(tr.f("retention.cli_failed", &[("count", report.failed.to_string())]));
+    }
+    Ok(())
 }
 
 async fn import(settings: Settings, clock: Arc<dyn Clock>, file: PathBuf, tr: Tr) -> anyhow::Result<()> {

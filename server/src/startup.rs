@@ -68,6 +68,10 @@ impl Application {
         });
         let listener = tokio::spawn(crate::realtime::listen(self.state.hub.clone()));
         let (stop_digests, digests_stopped) = tokio::sync::watch::channel(false);
+        let retention = tokio::spawn(crate::privacy::retention::run_periodically(
+            self.state.clone(),
+            digests_stopped.clone(),
+        ));
         let digests = tokio::spawn(crate::digests::worker::run_periodically(
             self.state.clone(),
             digests_stopped,
@@ -90,6 +94,8 @@ impl Application {
         // The outbox worker finishes the mail it is sending, then stops.
         let _ = stop_digests.send(true);
         let _ = digests.await;
+        // The retention worker stops with the same signal, after the run under way.
+        let _ = retention.await;
         result
     }
 }

@@ -312,3 +312,32 @@ fn serve_with_demo_data_logs_json_with_request_ids_and_stops_cleanly_on_sigterm(
     );
     assert!(logs.contains("shutting down"), "{logs}");
 }
+
+#[test]
+fn retention_run_prints_what_went_in_the_chosen_language() {
+    let dir = tempfile::tempdir().unwrap();
+    // The admin's fresh sign-in link is not due.
+    let admin = samling(dir.path(), &["create-admin", "admin@example.no"], &[]);
+    assert!(admin.status.success(), "{}", text(&admin.stderr));
+    let help = text(&samling(dir.path(), &["--help"], &[]).stdout);
+    assert!(help.contains("retention"), "{help}");
+
+    let output = samling(dir.path(), &["retention", "run"], &[]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    for line in [
+        "Innloggingslenker slettet: 0",
+        "Utgåtte invitasjoner slettet: 0",
+        "Sendte e-poster slettet: 0",
+        "Personer anonymisert: 0",
+    ] {
+        assert!(stdout.lines().any(|printed| printed == line), "{line:?} in {stdout}");
+    }
+    let english = samling(dir.path(), &["--language", "en", "retention", "run"], &[]);
+    assert!(english.status.success(), "{}", text(&english.stderr));
+    assert!(
+        text(&english.stdout).contains("Sign-in links deleted: 0"),
+        "{}",
+        text(&english.stdout)
+    );
+}

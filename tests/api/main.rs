@@ -23,6 +23,7 @@ mod reliability;
 mod report_exports;
 mod reports;
 mod resources;
+mod retention;
 mod session_pages;
 mod session_roster;
 mod sessions;

@@ -114,6 +114,9 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         smtp_tls: SmtpTls::None,
         outbox_dir: dir.path().join("outbox"),
         files_dir: dir.path().join("files"),
+        // The retention job runs at start by `now`, which tests move on: a test that wants it
+        // turns it on (tests/api/retention.rs).
+        retention_interval_hours: 0,
         ..Settings::default()
     };
     adjust(&mut settings);

@@ -128,7 +128,20 @@ pub async fn redeem_sign_in_secret(state: &AppState, secret: &str) -> AppResult<
     if !user.active {
         return Err(AppError::invalid("sign_in_link_invalid", "token"));
     }
+    record_sign_in(&state.db, user.id, now).await?;
     Ok(user)
+}
+
+/// Remembers when the person signed in (a link or an accepted invitation): the sign-in links
+/// themselves are purged after a while, and the retention job asks whether someone without a
+/// cohort still uses Samling (`privacy::retention`).
+pub async fn record_sign_in(db: &impl ConnectionTrait, user_id: i32, now: DateTime<Utc>) -> AppResult<()> {
+    user::Entity::update_many()
+        .col_expr(user::Column::LastSignedInAt, Expr::value(now))
+        .filter(user::Column::Id.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// A session token for the user, valid for the configured hours.

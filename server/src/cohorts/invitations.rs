@@ -831,6 +831,7 @@ pub async fn accept(state: &AppState, secret: &str) -> AppResult<(user::Model, i
         set_membership(&txn, person.id, invitation.cohort_id, role, invitation.grant_id, now).await?;
     }
     move_bookings(&txn, &invitation, person.id, now).await?;
+    crate::auth::sign_in::record_sign_in(&txn, person.id, now).await?;
     audit::record(
         &txn,
         Some(person.id),

@@ -20,6 +20,9 @@ pub struct Model {
     /// When the person was erased (`privacy::erase`): the row stays for the posts kept under
     /// «Tidligere deltaker», without name or address.
     pub erased_at: Option<DateTimeUtc>,
+    /// When the person last signed in through an e-mailed link (kept after the link itself is
+    /// purged): the retention job anonymises a person without a cohort who stopped using Samling.
+    pub last_signed_in_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
