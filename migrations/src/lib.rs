@@ -15,6 +15,7 @@ mod m20261206_000010_programme_planning;
 mod m20261206_000011_generated_titles;
 mod m20261206_000012_programme_report;
 mod m20261206_000013_mention_names;
+mod m20261206_000014_data_exports;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000011_generated_titles::Migration),
             Box::new(m20261206_000012_programme_report::Migration),
             Box::new(m20261206_000013_mention_names::Migration),
+            Box::new(m20261206_000014_data_exports::Migration),
         ]
     }
 }

@@ -16,6 +16,7 @@ mod openapi;
 mod pages;
 mod participation;
 mod post_pages;
+mod privacy_export;
 mod problems;
 mod realtime;
 mod reliability;

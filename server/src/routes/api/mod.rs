@@ -8,6 +8,7 @@ mod digests;
 pub mod doc;
 mod extract;
 mod grants;
+mod my_data;
 pub mod projects;
 mod report_exports;
 mod reports;
@@ -36,5 +37,6 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(report_exports::router())
         .merge(surveys::router())
         .merge(reports::router())
+        .merge(my_data::router())
         .split_for_parts()
 }
