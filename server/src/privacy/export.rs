@@ -22,7 +22,9 @@ use bytes::Bytes;
 use chrono::{DateTime, Duration, Utc};
 use futures::StreamExt;
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
-use sea_orm::{ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, Condition, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveEnum, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -67,7 +69,11 @@ pub struct PersonalData {
 }
 
 /// Rows of one entity by id, for names and titles next to the ids.
-async fn by_id<E>(db: &impl ConnectionTrait, column: E::Column, ids: impl IntoIterator<Item = i32>) -> AppResult<HashMap<i32, E::Model>>
+async fn by_id<E>(
+    db: &impl ConnectionTrait,
+    column: E::Column,
+    ids: impl IntoIterator<Item = i32>,
+) -> AppResult<HashMap<i32, E::Model>>
 where
     E: EntityTrait,
     E::Model: HasId,
@@ -100,7 +106,18 @@ macro_rules! has_id {
     };
 }
 
-has_id!(session, thread, post, theme, programme, grant, lesson, poll_option, organisation, user);
+has_id!(
+    session,
+    thread,
+    post,
+    theme,
+    programme,
+    grant,
+    lesson,
+    poll_option,
+    organisation,
+    user
+);
 
 /// The code an enum is stored as.
 fn code<T: ActiveEnum<Value = String>>(value: &T) -> String {
@@ -127,8 +144,16 @@ impl Names {
         self.cohorts
             .get(&cohort_id)
             .map(|c| {
-                let theme = self.themes.get(&c.theme_id).map(|t| t.name(self.language)).unwrap_or_default();
-                let programme = self.programmes.get(&c.programme_id).map(|p| p.name.as_str()).unwrap_or_default();
+                let theme = self
+                    .themes
+                    .get(&c.theme_id)
+                    .map(|t| t.name(self.language))
+                    .unwrap_or_default();
+                let programme = self
+                    .programmes
+                    .get(&c.programme_id)
+                    .map(|p| p.name.as_str())
+                    .unwrap_or_default();
                 json!(format!("{theme}, {programme}"))
             })
             .unwrap_or(Value::Null)
@@ -144,8 +169,12 @@ pub async fn collect(db: &impl ConnectionTrait, user_id: i32, now: DateTime<Utc>
         .ok_or(AppError::NotFound)?;
     let language = Language::parse(&person.language).unwrap_or_default();
     // Few enough to read whole.
-    let cohorts: HashMap<i32, cohort::Model> =
-        cohort::Entity::find().all(db).await?.into_iter().map(|c| (c.id, c)).collect();
+    let cohorts: HashMap<i32, cohort::Model> = cohort::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
     let names = Names {
         themes: by_id::<theme::Entity>(db, theme::Column::Id, cohorts.values().map(|c| c.theme_id)).await?,
         programmes: by_id::<programme::Entity>(db, programme::Column::Id, cohorts.values().map(|c| c.programme_id))
@@ -227,7 +256,12 @@ async fn profile(db: &impl ConnectionTrait, names: &Names, tables: &mut Rows, _n
 }
 
 /// Invitations, the grant records naming the person, sign-in links.
-async fn invitations_and_sign_ins(db: &impl ConnectionTrait, names: &Names, tables: &mut Rows, notes: &mut Notes) -> AppResult<()> {
+async fn invitations_and_sign_ins(
+    db: &impl ConnectionTrait,
+    names: &Names,
+    tables: &mut Rows,
+    notes: &mut Notes,
+) -> AppResult<()> {
     let person = &names.person;
     let user_id = person.id;
     // Invitations to the person's address, and the ones they sent (without the invitee's
@@ -812,7 +846,12 @@ async fn knowledge(db: &impl ConnectionTrait, names: &Names, tables: &mut Rows, 
 }
 
 /// Mail to the person, the audit log about them or by them, and their earlier copies.
-async fn mail_and_records(db: &impl ConnectionTrait, names: &Names, tables: &mut Rows, notes: &mut Notes) -> AppResult<()> {
+async fn mail_and_records(
+    db: &impl ConnectionTrait,
+    names: &Names,
+    tables: &mut Rows,
+    notes: &mut Notes,
+) -> AppResult<()> {
     let person = &names.person;
     let user_id = person.id;
     // Mail sent (or to be sent) to the person.
@@ -913,7 +952,13 @@ fn zip_path(found: &resource::Model) -> Option<String> {
     let name = found.file_name.as_deref().unwrap_or("file");
     let safe: String = name
         .chars()
-        .map(|c| if matches!(c, '/' | '\\') || c.is_control() { '_' } else { c })
+        .map(|c| {
+            if matches!(c, '/' | '\\') || c.is_control() {
+                '_'
+            } else {
+                c
+            }
+        })
         .collect();
     Some(format!("files/{}-{safe}", found.id))
 }
@@ -1030,7 +1075,10 @@ async fn fail(state: &AppState, export_id: i32) -> AppResult<()> {
         remove_file(&file).await;
     }
     data_export::Entity::update_many()
-        .col_expr(data_export::Column::Status, Expr::value(code(&data_export::Status::Failed)))
+        .col_expr(
+            data_export::Column::Status,
+            Expr::value(code(&data_export::Status::Failed)),
+        )
         .col_expr(data_export::Column::File, Expr::value(Option::<String>::None))
         .filter(data_export::Column::Id.eq(export_id))
         .exec(&state.db)
@@ -1085,8 +1133,7 @@ async fn prepare(state: &AppState, export_id: i32, user_id: i32, secret: &str) -
     let writer = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
         let file = std::fs::File::create(&writer_path)?;
         let mut zip = zip::ZipWriter::new(std::io::BufWriter::new(file));
-        let options =
-            zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
         while let Some(part) = receiver.blocking_recv() {
             match part {
                 ZipPart::File(name) => zip.start_file(name, options)?,
@@ -1131,7 +1178,10 @@ async fn prepare(state: &AppState, export_id: i32, user_id: i32, secret: &str) -
     let expires_at = now + Duration::hours(i64::from(state.settings.export_link_hours));
     let txn = crate::db::write_transaction(&state.db).await?;
     let updated = data_export::Entity::update_many()
-        .col_expr(data_export::Column::Status, Expr::value(code(&data_export::Status::Ready)))
+        .col_expr(
+            data_export::Column::Status,
+            Expr::value(code(&data_export::Status::Ready)),
+        )
         .col_expr(data_export::Column::ReadyAt, Expr::value(now))
         .col_expr(data_export::Column::ExpiresAt, Expr::value(expires_at))
         .filter(data_export::Column::Id.eq(export_id))
@@ -1315,7 +1365,10 @@ pub async fn download(state: &AppState, secret: &str) -> AppResult<Result<Downlo
     let now = state.now();
     let hash = hash_secret(secret.trim());
     let used = data_export::Entity::update_many()
-        .col_expr(data_export::Column::Status, Expr::value(code(&data_export::Status::Downloaded)))
+        .col_expr(
+            data_export::Column::Status,
+            Expr::value(code(&data_export::Status::Downloaded)),
+        )
         .col_expr(data_export::Column::DownloadedAt, Expr::value(now))
         .filter(data_export::Column::TokenHash.eq(&hash))
         .filter(data_export::Column::Status.eq(data_export::Status::Ready))

@@ -67,7 +67,11 @@ pub struct OverviewQuery {
 }
 
 /// `GET /settings/my-data`.
-pub async fn overview(State(state): State<AppState>, page: SignedInPage, Query(query): Query<OverviewQuery>) -> PageResult {
+pub async fn overview(
+    State(state): State<AppState>,
+    page: SignedInPage,
+    Query(query): Query<OverviewQuery>,
+) -> PageResult {
     let latest = export::latest(&state.db, page.user.user.id).await?;
     let hours = link_hours(&state, &page.view);
     let tr = page.view.tr;
@@ -90,7 +94,10 @@ pub async fn overview(State(state): State<AppState>, page: SignedInPage, Query(q
                 "my_data.latest.downloaded",
                 &[
                     ("when", when),
-                    ("downloaded", found.downloaded_at.map(|at| tr.date_time(at)).unwrap_or_default()),
+                    (
+                        "downloaded",
+                        found.downloaded_at.map(|at| tr.date_time(at)).unwrap_or_default(),
+                    ),
                 ],
             ),
             Status::Expired => tr.f("my_data.latest.expired", &[("when", when)]),
