@@ -16,6 +16,7 @@ mod m20261206_000011_generated_titles;
 mod m20261206_000012_programme_report;
 mod m20261206_000013_mention_names;
 mod m20261206_000014_erasure;
+mod m20261206_000015_data_exports;
 mod m20261206_000016_last_sign_in;
 
 pub struct Migrator;
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000012_programme_report::Migration),
             Box::new(m20261206_000013_mention_names::Migration),
             Box::new(m20261206_000014_erasure::Migration),
+            Box::new(m20261206_000015_data_exports::Migration),
             Box::new(m20261206_000016_last_sign_in::Migration),
         ]
     }

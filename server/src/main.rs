@@ -370,6 +370,7 @@ async fn retention_run(settings: Settings, clock: Arc<dyn Clock>, tr: Tr) -> any
         ("retention.cli_sign_ins", report.sign_in_tokens.to_string()),
         ("retention.cli_invitations", report.invitations.to_string()),
         ("retention.cli_outbox", report.outbox_mails.to_string()),
+        ("retention.cli_exports", report.data_exports.to_string()),
         ("retention.cli_people", report.anonymised.len().to_string()),
     ] {
         println!("{}", tr.f(key, &[("count", count)]));

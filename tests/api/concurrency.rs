@@ -18,10 +18,10 @@ use reqwest::multipart::{Form, Part};
 use samling::domain::roles::Role;
 use samling::domain::sessions::RegistrationStatus;
 use samling::entities::{
-    audit_log, calendar_feed, cohort, cohort_event, cohort_mute, digest, erasure_request, grant, invitation, lesson,
-    membership, organisation, outbox_mail, poll_answer, poll_option, post, post_reaction, post_report, post_revision,
-    preparation, programme, project_profile, registration, resource, session, session_expert, session_follow_up,
-    sign_in_token, survey_answer, theme_measure_type, thread, thread_read, user,
+    audit_log, calendar_feed, cohort, cohort_event, cohort_mute, data_export, digest, erasure_request, grant,
+    invitation, lesson, membership, organisation, outbox_mail, poll_answer, poll_option, post, post_reaction,
+    post_report, post_revision, preparation, programme, project_profile, registration, resource, session,
+    session_expert, session_follow_up, sign_in_token, survey_answer, theme_measure_type, thread, thread_read, user,
 };
 use samling_tests::{ClockExt, TestApp, sample_grants, spawn_app_with};
 use sea_orm::sea_query::IntoCondition;
@@ -183,6 +183,8 @@ const WRITES: &[Write] = &[
         "the facilitator, JSON {participants_post}: ten tabs open posting"),
     write("put", "/api/v1/me/digest-preference", Area::Knowledge,
         "members, JSON {preference}: one person's ten tabs; ten people"),
+    write("post", "/api/v1/me/export", Area::Knowledge,
+        "members, no body: one person's ten tabs ask for a copy of their data (one is prepared); ten people"),
     write("post", "/api/v1/unsubscribe", Area::Knowledge,
         "anonymous, ?token= and List-Unsubscribe=One-Click: one link ten times; ten people's links"),
     write("patch", "/api/v1/digests/{digest_id}", Area::Knowledge,
@@ -2849,6 +2851,26 @@ async fn knowledge_resource_and_digest_writes_ten_at_once() {
             .iter()
             .map(|t| call("put", preference, t).json(json!({ "preference": "essentials" })))
             .collect(),
+    )
+    .await;
+
+    // Copies of one's data: one person's ten tabs ask at once (one copy is prepared), ten people.
+    let export = "/api/v1/me/export";
+    w.burst(
+        "one person's ten tabs",
+        &["202"],
+        (0..10).map(|_| call("post", export, &people[1])).collect(),
+    )
+    .await;
+    let asker = person(w.db(), "medlem1@example.no").await.id;
+    let copies = find::<data_export::Entity>(w.db(), data_export::Column::UserId.eq(asker)).await;
+    w.check(copies.len() == 1, || {
+        format!("one copy for ten requests at once, not {}", copies.len())
+    });
+    w.burst(
+        "ten people",
+        &["202"],
+        people.iter().map(|t| call("post", export, t)).collect(),
     )
     .await;
 

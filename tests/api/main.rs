@@ -17,6 +17,7 @@ mod openapi;
 mod pages;
 mod participation;
 mod post_pages;
+mod privacy_export;
 mod problems;
 mod realtime;
 mod reliability;

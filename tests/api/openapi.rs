@@ -14,6 +14,8 @@ async fn the_openapi_document_lists_every_endpoint_and_they_are_served() {
     let paths = document["paths"].as_object().expect("paths");
     let expected = [
         ("get", "/api/v1/me"),
+        ("get", "/api/v1/me/export"),
+        ("post", "/api/v1/me/export"),
         ("get", "/api/v1/cohorts"),
         ("get", "/api/v1/cohorts/{cohort_id}"),
         ("post", "/api/v1/auth/sign-in-link"),

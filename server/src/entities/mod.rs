@@ -6,6 +6,7 @@ pub mod cohort;
 pub mod cohort_event;
 pub mod cohort_event_counter;
 pub mod cohort_mute;
+pub mod data_export;
 pub mod digest;
 mod enums;
 pub mod erasure_request;

@@ -33,6 +33,8 @@ pub struct RetentionReport {
     pub invitations: u64,
     /// Mails sent more than `retention_outbox_days` ago (failed, cancelled and pending ones stay).
     pub outbox_mails: u64,
+    /// Data exports downloaded or whose link expired (their ZIP files deleted too).
+    pub data_exports: usize,
     /// The people anonymised, by id (their sockets are told; other instances too).
     pub anonymised: Vec<i32>,
     /// People due whose erasure failed (logged); the next run tries them again.
@@ -74,9 +76,8 @@ pub async fn run(state: &AppState, now: DateTime<Utc>) -> AppResult<RetentionRep
     )
     .await?;
 
-    // MERGE(privacy-export): expired data exports go too, once `privacy::export` has them (and
-    // the report a field for them):
-    // let exports = crate::privacy::export::purge_expired(db, now).await?;
+    // Data exports downloaded or past their link's time, with their files.
+    let data_exports = crate::privacy::export::purge_expired(db, now).await?;
 
     let mut anonymised = Vec::new();
     let mut failed = 0;
@@ -94,6 +95,7 @@ pub async fn run(state: &AppState, now: DateTime<Utc>) -> AppResult<RetentionRep
         sign_in_tokens,
         invitations,
         outbox_mails,
+        data_exports,
         anonymised,
         failed,
     })

@@ -7,6 +7,7 @@ pub mod erasure_pages;
 pub mod info_pages;
 pub mod knowledge_pages;
 pub mod moderation_pages;
+pub mod my_data_pages;
 pub mod pages;
 pub mod post_pages;
 pub mod programme_pages;
@@ -25,6 +26,7 @@ use sea_orm::ConnectionTrait;
 
 use crate::error::AppError;
 use crate::grants::import::MAX_FILE_BYTES;
+use crate::privacy::export;
 use crate::state::AppState;
 
 /// Every route, without the middleware (see `startup`).
@@ -52,6 +54,14 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/settings",
             get(digest_pages::settings).post(digest_pages::save_settings),
+        )
+        .route(
+            "/settings/my-data",
+            get(my_data_pages::overview).post(my_data_pages::request),
+        )
+        .route(
+            export::LINK_PATH,
+            get(my_data_pages::link).post(my_data_pages::download),
         )
         .route(
             "/unsubscribe",

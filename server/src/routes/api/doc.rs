@@ -43,6 +43,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
         (name = "sessions", description = "The four sessions of a cohort: planning, registration, preparation, polls, recaps, calendars"),
         (name = "surveys", description = "Anonymous usefulness surveys after each session and at the programme's close"),
         (name = "reports", description = "The programme report: reach, needs, exchange, lessons and usefulness, as tables, with CSV and XLSX exports"),
+        (name = "privacy", description = "A person's own data: everything Samling holds about them, as JSON or as a ZIP mailed as a one-time link"),
     )
 )]
 pub struct ApiDoc;

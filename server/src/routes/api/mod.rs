@@ -9,6 +9,7 @@ pub mod doc;
 mod erasure;
 mod extract;
 mod grants;
+mod my_data;
 pub mod projects;
 mod report_exports;
 mod reports;
@@ -38,5 +39,6 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(surveys::router())
         .merge(reports::router())
         .merge(erasure::router())
+        .merge(my_data::router())
         .split_for_parts()
 }
