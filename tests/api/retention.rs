@@ -485,7 +485,6 @@ async fn people_are_due_when_every_programme_of_theirs_ended_the_period_before_t
 }
 
 #[tokio::test]
-#[ignore = "needs privacy::erase::erase_person (branch privacy-erase): enable it at the merge"]
 async fn people_due_are_anonymised_once_and_their_posts_stay() {
     let app = spawn_app().await;
     let state = job_state(&app).await;

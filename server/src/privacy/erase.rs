@@ -237,6 +237,7 @@ pub async fn erase_person(
         .col_expr(user::Column::TokenVersion, Expr::value(person.token_version + 1))
         .col_expr(user::Column::DigestPreference, Expr::value("none"))
         .col_expr(user::Column::ErasedAt, Expr::value(now))
+        .col_expr(user::Column::LastSignedInAt, Expr::value(Option::<DateTime<Utc>>::None))
         .filter(user::Column::Id.eq(user_id))
         .exec(txn)
         .await?;
@@ -632,7 +633,7 @@ async fn after_commit(state: &AppState, user_id: i32, erased: Erased) {
 }
 
 /// Erases in one transaction, moves waitlists up, records the audit entry, then cleans up.
-async fn erase_and_record(
+pub(crate) async fn erase_and_record(
     state: &AppState,
     actor: Option<i32>,
     user_id: i32,

@@ -15,7 +15,7 @@ use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
-use super::erase::{PostsChoice, erase_person};
+use super::erase::{PostsChoice, erase_and_record};
 use crate::config::Settings;
 use crate::entities::{cohort, invitation, membership, outbox_mail, programme, sign_in_token, user};
 use crate::error::AppResult;
@@ -82,7 +82,7 @@ pub async fn run(state: &AppState, now: DateTime<Utc>) -> AppResult<RetentionRep
     let mut anonymised = Vec::new();
     let mut failed = 0;
     for person in people_due(db, settings, now).await? {
-        match anonymise(state, person, now).await {
+        match anonymise(state, person).await {
             Ok(()) => anonymised.push(person),
             Err(error) => {
                 tracing::error!(person, error = %error, "the retention job could not anonymise a person; the next run tries again");
@@ -197,10 +197,8 @@ pub async fn people_due(db: &impl ConnectionTrait, settings: &Settings, now: Dat
 }
 
 /// People the erasure has marked are not erased again.
-// MERGE(privacy-erase): `Condition::all().add(user::Column::ErasedAt.is_null())` once
-// `users.erased_at` is there; until then nobody is marked.
 fn not_erased() -> Condition {
-    Condition::all()
+    Condition::all().add(user::Column::ErasedAt.is_null())
 }
 
 /// Whether a person's data is due on the day whose retention period starts at `cutoff`: the
@@ -262,32 +260,19 @@ async fn delete_in_batches<E: EntityTrait>(db: &DatabaseConnection, id: E::Colum
     }
 }
 
-/// Erases one person as the retention job does, keeping their posts as «Tidligere deltaker»,
-/// then closes their sockets and deletes their files.
-// MERGE(privacy-erase): erase's `erase_and_record(state, None, person, PostsChoice::Keep,
-// "privacy.retention_anonymise", None)` does this and more (moves waitlists up, tells the
-// cohorts): call it instead once it is `pub(crate)`.
-async fn anonymise(state: &AppState, person: i32, now: DateTime<Utc>) -> AppResult<()> {
-    let txn = crate::db::write_transaction(&state.db).await?;
-    let erased = erase_person(&txn, person, PostsChoice::Keep, now).await?;
-    crate::audit::record(
-        &txn,
+/// Erases one person as the retention job does, keeping their posts as «Tidligere deltaker»:
+/// the erasure's own path (waitlists move up, the audit entry, sockets and files after the
+/// commit), in a transaction of its own.
+async fn anonymise(state: &AppState, person: i32) -> AppResult<()> {
+    erase_and_record(
+        state,
         None,
-        "privacy.retention_anonymise",
-        "user",
         person,
-        serde_json::json!({ "posts": "keep" }),
-        now,
+        PostsChoice::Keep,
+        "privacy.retention_anonymise",
+        None,
     )
-    .await?;
-    txn.commit().await?;
-    state.hub.access_changed(person);
-    for key in erased.files {
-        if let Err(error) = state.storage.remove(&key).await {
-            tracing::warn!(person, "could not remove an anonymised person's file: {error:#}");
-        }
-    }
-    Ok(())
+    .await
 }
 
 #[cfg(test)]
