@@ -502,6 +502,41 @@ async fn the_link_expires_after_the_configured_hours_and_its_file_is_deleted() {
     );
 }
 
+/// Erasing a person takes the copies made for them with it, at once: the ZIP holds their
+/// name, address and posts, and must not wait for its link to expire.
+#[tokio::test]
+async fn erasing_a_person_deletes_their_prepared_copy_at_once() {
+    let app = spawn_app().await;
+    let (admin, cohorts) = app.with_sample_cohorts().await;
+    let person = app
+        .member_token(
+            cohorts["mat-og-matsvinn"],
+            "lise@example.no",
+            "Lise Leder",
+            Role::ProjectLead,
+        )
+        .await;
+    let asked = app.post_json("/api/v1/me/export", Some(&person), &json!({})).await;
+    assert_eq!(asked.status, StatusCode::ACCEPTED, "{}", asked.body);
+    let token = export_link(&app, "lise@example.no").await;
+    assert_eq!(exports_dir(&app).len(), 1, "the ZIP waits in files_dir/exports");
+    let id = app.get("/api/v1/me", Some(&person)).await.json()["user"]["id"]
+        .as_i64()
+        .expect("the person's id");
+
+    let erased = app
+        .post_json(
+            &format!("/api/v1/admin/users/{id}/erasure"),
+            Some(&admin),
+            &json!({ "posts": "keep" }),
+        )
+        .await;
+    assert_eq!(erased.status, StatusCode::NO_CONTENT, "{}", erased.body);
+    assert!(exports_dir(&app).is_empty(), "the ZIP goes with the person");
+    let (status, _) = page(&browser(), &app, &format!("/mine-data?token={token}")).await;
+    assert_ne!(status, 200, "the link no longer opens");
+}
+
 #[tokio::test]
 async fn asking_again_while_a_copy_is_prepared_starts_no_second_one() {
     let app = spawn_app().await;

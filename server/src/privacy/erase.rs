@@ -29,10 +29,10 @@ use crate::domain::policy::Action;
 use crate::domain::sessions::{RegistrationStatus, SessionStatus};
 use crate::entities::cohort_event::EventKind;
 use crate::entities::{
-    calendar_feed, cohort_mute, erasure_request, grant, invitation, lesson, lesson_read, membership, outbox_mail,
-    poll_answer, post, post_mention, post_reaction, post_report, post_revision, preparation, registration, resource,
-    search_entry, session, session_expert, session_invitation, sign_in_token, suggestion_follow, survey_taker,
-    thread_read, user,
+    calendar_feed, cohort_mute, data_export, erasure_request, grant, invitation, lesson, lesson_read, membership,
+    outbox_mail, poll_answer, post, post_mention, post_reaction, post_report, post_revision, preparation, registration,
+    resource, search_entry, session, session_expert, session_invitation, sign_in_token, suggestion_follow,
+    survey_taker, thread_read, user,
 };
 use crate::error::{AppError, AppResult};
 use crate::i18n::{Language, Tr};
@@ -218,6 +218,17 @@ pub async fn erase_person(
         crate::search::remove(txn, crate::search::Kind::Resource, found.id).await?;
     }
     erased.files = shared.iter().filter_map(|found| found.storage_key.clone()).collect();
+    // Copies of their data made for them (`privacy::export`): the rows now, the ZIPs after the
+    // commit, not when their link would have expired.
+    let exports = data_export::Entity::find()
+        .filter(data_export::Column::UserId.eq(user_id))
+        .all(txn)
+        .await?;
+    erased.export_files = exports.iter().filter_map(|found| found.file.clone()).collect();
+    data_export::Entity::delete_many()
+        .filter(data_export::Column::UserId.eq(user_id))
+        .exec(txn)
+        .await?;
     resource::Entity::delete_many()
         .filter(resource::Column::PostedBy.eq(user_id))
         .exec(txn)
@@ -609,6 +620,8 @@ fn replace_ignoring_case(haystack: &str, needle: &str, replacement: &str) -> Str
 pub struct Erased {
     /// Storage keys of the person's resource files, deleted once the erasure has committed.
     pub files: Vec<String>,
+    /// Paths of the ZIPs of their data exports, deleted once the erasure has committed.
+    pub export_files: Vec<String>,
     /// Sessions still to come where the person held a seat: their waitlist moves up.
     pub freed_sessions: Vec<session::Model>,
     /// The person was erased before: nothing was done.
@@ -624,6 +637,9 @@ async fn after_commit(state: &AppState, user_id: i32, erased: Erased) {
         state.hub.notify(*cohort_id);
     }
     crate::sessions::notices::wake_outbox(state);
+    for path in &erased.export_files {
+        crate::privacy::export::remove_file(path).await;
+    }
     for key in erased.files {
         if let Err(error) = state.storage.remove(&key).await {
             // The rows are gone for everyone; a file left behind is only disk space.

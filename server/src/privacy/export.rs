@@ -1428,7 +1428,7 @@ pub async fn download(state: &AppState, secret: &str) -> AppResult<Result<Downlo
     }))
 }
 
-async fn remove_file(path: &str) {
+pub(crate) async fn remove_file(path: &str) {
     match tokio::fs::remove_file(path).await {
         Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
             tracing::warn!(%error, path, "cannot delete a data export's file");
