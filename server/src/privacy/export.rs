@@ -69,6 +69,16 @@ pub struct PersonalData {
 }
 
 /// Rows of one entity by id, for names and titles next to the ids.
+/// The rows of `E` whose `person` column is the person, in the order of `order` (their ids).
+async fn rows_of<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    person: E::Column,
+    order: E::Column,
+    user_id: i32,
+) -> AppResult<Vec<E::Model>> {
+    Ok(E::find().filter(person.eq(user_id)).order_by_asc(order).all(db).await?)
+}
+
 async fn by_id<E>(
     db: &impl ConnectionTrait,
     column: E::Column,
@@ -210,11 +220,8 @@ pub async fn collect(db: &impl ConnectionTrait, user_id: i32, now: DateTime<Utc>
 async fn profile(db: &impl ConnectionTrait, names: &Names, tables: &mut Rows, _notes: &mut Notes) -> AppResult<()> {
     let person = &names.person;
     let user_id = person.id;
-    let memberships = membership::Entity::find()
-        .filter(membership::Column::UserId.eq(user_id))
-        .order_by_asc(membership::Column::Id)
-        .all(db)
-        .await?;
+    let memberships =
+        rows_of::<membership::Entity>(db, membership::Column::UserId, membership::Column::Id, user_id).await?;
     let organisation = match person.organisation_id {
         Some(id) => organisation::Entity::find_by_id(id).one(db).await?.map(|o| o.name),
         None => None,
@@ -340,11 +347,8 @@ async fn invitations_and_sign_ins(
         "Grant records from the agency's register that name you as the project's contact.".into(),
     );
 
-    let tokens = sign_in_token::Entity::find()
-        .filter(sign_in_token::Column::UserId.eq(user_id))
-        .order_by_asc(sign_in_token::Column::Id)
-        .all(db)
-        .await?;
+    let tokens =
+        rows_of::<sign_in_token::Entity>(db, sign_in_token::Column::UserId, sign_in_token::Column::Id, user_id).await?;
     tables.insert(
         "sign_in_tokens".into(),
         tokens
@@ -357,11 +361,13 @@ async fn invitations_and_sign_ins(
         "When sign-in links were made, expired and were used; the links themselves are stored only as a hash and are not exported.".into(),
     );
 
-    let erasures = erasure_request::Entity::find()
-        .filter(erasure_request::Column::UserId.eq(user_id))
-        .order_by_asc(erasure_request::Column::Id)
-        .all(db)
-        .await?;
+    let erasures = rows_of::<erasure_request::Entity>(
+        db,
+        erasure_request::Column::UserId,
+        erasure_request::Column::Id,
+        user_id,
+    )
+    .await?;
     tables.insert(
         "erasure_requests".into(),
         erasures
@@ -387,33 +393,19 @@ async fn invitations_and_sign_ins(
 async fn sessions(db: &impl ConnectionTrait, names: &Names, tables: &mut Rows, notes: &mut Notes) -> AppResult<()> {
     let user_id = names.person.id;
     // Sessions: bookings as an expert, registrations with attendance, needs, poll answers.
-    let experts = session_expert::Entity::find()
-        .filter(session_expert::Column::UserId.eq(user_id))
-        .order_by_asc(session_expert::Column::Id)
-        .all(db)
-        .await?;
-    let registrations = registration::Entity::find()
-        .filter(registration::Column::UserId.eq(user_id))
-        .order_by_asc(registration::Column::Id)
-        .all(db)
-        .await?;
-    let preparations = preparation::Entity::find()
-        .filter(preparation::Column::UserId.eq(user_id))
-        .order_by_asc(preparation::Column::Id)
-        .all(db)
-        .await?;
-    let poll_answers = poll_answer::Entity::find()
-        .filter(poll_answer::Column::UserId.eq(user_id))
-        .order_by_asc(poll_answer::Column::Id)
-        .all(db)
-        .await?;
+    let experts =
+        rows_of::<session_expert::Entity>(db, session_expert::Column::UserId, session_expert::Column::Id, user_id)
+            .await?;
+    let registrations =
+        rows_of::<registration::Entity>(db, registration::Column::UserId, registration::Column::Id, user_id).await?;
+    let preparations =
+        rows_of::<preparation::Entity>(db, preparation::Column::UserId, preparation::Column::Id, user_id).await?;
+    let poll_answers =
+        rows_of::<poll_answer::Entity>(db, poll_answer::Column::UserId, poll_answer::Column::Id, user_id).await?;
     let options =
         by_id::<poll_option::Entity>(db, poll_option::Column::Id, poll_answers.iter().map(|a| a.option_id)).await?;
-    let takers = survey_taker::Entity::find()
-        .filter(survey_taker::Column::UserId.eq(user_id))
-        .order_by_asc(survey_taker::Column::Id)
-        .all(db)
-        .await?;
+    let takers =
+        rows_of::<survey_taker::Entity>(db, survey_taker::Column::UserId, survey_taker::Column::Id, user_id).await?;
     let session_ids = experts
         .iter()
         .map(|e| e.session_id)
@@ -527,16 +519,8 @@ async fn sessions(db: &impl ConnectionTrait, names: &Names, tables: &mut Rows, n
 async fn discussions(db: &impl ConnectionTrait, names: &Names, tables: &mut Rows, notes: &mut Notes) -> AppResult<()> {
     let user_id = names.person.id;
     // Discussions.
-    let own_threads = thread::Entity::find()
-        .filter(thread::Column::AuthorId.eq(user_id))
-        .order_by_asc(thread::Column::Id)
-        .all(db)
-        .await?;
-    let posts = post::Entity::find()
-        .filter(post::Column::AuthorId.eq(user_id))
-        .order_by_asc(post::Column::Id)
-        .all(db)
-        .await?;
+    let own_threads = rows_of::<thread::Entity>(db, thread::Column::AuthorId, thread::Column::Id, user_id).await?;
+    let posts = rows_of::<post::Entity>(db, post::Column::AuthorId, post::Column::Id, user_id).await?;
     let own_post_ids: Vec<i32> = posts.iter().map(|p| p.id).collect();
     let revisions = post_revision::Entity::find()
         .filter(
@@ -555,11 +539,8 @@ async fn discussions(db: &impl ConnectionTrait, names: &Names, tables: &mut Rows
         .filter(post_mention::Column::UserId.eq(user_id))
         .all(db)
         .await?;
-    let reports = post_report::Entity::find()
-        .filter(post_report::Column::ReporterId.eq(user_id))
-        .order_by_asc(post_report::Column::Id)
-        .all(db)
-        .await?;
+    let reports =
+        rows_of::<post_report::Entity>(db, post_report::Column::ReporterId, post_report::Column::Id, user_id).await?;
     let reads = thread_read::Entity::find()
         .filter(thread_read::Column::UserId.eq(user_id))
         .all(db)
@@ -758,11 +739,13 @@ async fn knowledge(db: &impl ConnectionTrait, names: &Names, tables: &mut Rows, 
         "The resources you posted; each file is in the full copy (the ZIP) under file_in_zip.".into(),
     );
 
-    let profiles = project_profile::Entity::find()
-        .filter(project_profile::Column::UpdatedBy.eq(user_id))
-        .order_by_asc(project_profile::Column::Id)
-        .all(db)
-        .await?;
+    let profiles = rows_of::<project_profile::Entity>(
+        db,
+        project_profile::Column::UpdatedBy,
+        project_profile::Column::Id,
+        user_id,
+    )
+    .await?;
     let lessons = lesson::Entity::find()
         .filter(
             Condition::any()
@@ -773,18 +756,17 @@ async fn knowledge(db: &impl ConnectionTrait, names: &Names, tables: &mut Rows, 
         .order_by_asc(lesson::Column::Id)
         .all(db)
         .await?;
-    let lesson_reads = lesson_read::Entity::find()
-        .filter(lesson_read::Column::UserId.eq(user_id))
-        .order_by_asc(lesson_read::Column::Id)
-        .all(db)
-        .await?;
+    let lesson_reads =
+        rows_of::<lesson_read::Entity>(db, lesson_read::Column::UserId, lesson_read::Column::Id, user_id).await?;
     let read_lessons =
         by_id::<lesson::Entity>(db, lesson::Column::Id, lesson_reads.iter().map(|r| r.lesson_id)).await?;
-    let follows = suggestion_follow::Entity::find()
-        .filter(suggestion_follow::Column::UserId.eq(user_id))
-        .order_by_asc(suggestion_follow::Column::Id)
-        .all(db)
-        .await?;
+    let follows = rows_of::<suggestion_follow::Entity>(
+        db,
+        suggestion_follow::Column::UserId,
+        suggestion_follow::Column::Id,
+        user_id,
+    )
+    .await?;
     let project_ids = profiles
         .iter()
         .map(|p| p.grant_id)
@@ -939,11 +921,8 @@ async fn mail_and_records(
             .collect(),
     );
 
-    let exports = data_export::Entity::find()
-        .filter(data_export::Column::UserId.eq(user_id))
-        .order_by_asc(data_export::Column::Id)
-        .all(db)
-        .await?;
+    let exports =
+        rows_of::<data_export::Entity>(db, data_export::Column::UserId, data_export::Column::Id, user_id).await?;
     tables.insert(
         "data_exports".into(),
         exports
@@ -963,11 +942,7 @@ async fn mail_and_records(
 }
 
 async fn posted_resources(db: &impl ConnectionTrait, user_id: i32) -> AppResult<Vec<resource::Model>> {
-    Ok(resource::Entity::find()
-        .filter(resource::Column::PostedBy.eq(user_id))
-        .order_by_asc(resource::Column::Id)
-        .all(db)
-        .await?)
+    rows_of::<resource::Entity>(db, resource::Column::PostedBy, resource::Column::Id, user_id).await
 }
 
 /// Where a resource's file lies in the ZIP: `files/{id}-{name}`.
