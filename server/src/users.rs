@@ -139,7 +139,11 @@ pub async fn all_users<C: sea_orm::ConnectionTrait>(db: &C, viewer: &CurrentUser
         .all(db)
         .await?
         .iter()
-        .map(user_view)
+        .map(|found| {
+            let mut view = user_view(found);
+            in_language(&mut view.name, viewer.language());
+            view
+        })
         .collect())
 }
 
@@ -175,6 +179,19 @@ pub async fn set_language<C: sea_orm::ConnectionTrait>(
 
 /// The names of these people, by id (one query, whatever their number).
 pub async fn names(db: &impl ConnectionTrait, ids: impl IntoIterator<Item = i32>) -> AppResult<HashMap<i32, String>> {
+    Ok(names_marked(db, ids)
+        .await?
+        .into_iter()
+        .map(|(id, (name, _))| (id, name))
+        .collect())
+}
+
+/// As [`names`], each with whether the person was erased (their name is then «Tidligere
+/// deltaker» in Bokmål, for a reader in another language to show in their own).
+pub async fn names_marked(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = i32>,
+) -> AppResult<HashMap<i32, (String, bool)>> {
     let mut ids: Vec<i32> = ids.into_iter().collect();
     ids.sort_unstable();
     ids.dedup();
@@ -191,7 +208,7 @@ pub async fn names(db: &impl ConnectionTrait, ids: impl IntoIterator<Item = i32>
         .all(db)
         .await?
         .into_iter()
-        .map(|(id, name, erased_at)| (id, shown_name(name, erased_at)))
+        .map(|(id, name, erased_at)| (id, (shown_name(name, erased_at), erased_at.is_some())))
         .collect())
 }
 

@@ -904,3 +904,163 @@ async fn person_by_id_erased(app: &TestApp, email: &str) -> bool {
         .unwrap()
         .is_none()
 }
+
+#[tokio::test]
+async fn the_only_admin_cannot_be_erased_until_there_is_another() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let refused = app
+        .post_json("/api/v1/me/erasure", Some(&admin), &json!({ "posts": "keep" }))
+        .await;
+    assert_eq!((refused.status.as_u16(), refused.code()), (409, "last_admin".into()));
+    assert!(
+        refused.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("eneste administratoren"),
+        "{}",
+        refused.body
+    );
+    let links = samling::entities::erasure_request::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert!(links.is_empty(), "no confirmation link was made: {links:?}");
+
+    // With a second admin the first asks and gets a link; the second is then erased by the
+    // first (by letter), so when the link is used the first is the only one again.
+    let (_, second_secret) = samling::users::create_admin(&app.db, "anne.admin@example.no", app.clock.now_for_tests())
+        .await
+        .unwrap();
+    let second = app
+        .post_json("/api/v1/auth/session", None, &json!({ "token": second_secret }))
+        .await
+        .json()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let token = ask(&app, &admin, "admin@example.no", "keep").await;
+    let second_id = user_id(&app, &second).await;
+    let erased = app
+        .post_json(
+            &format!("/api/v1/admin/users/{second_id}/erasure"),
+            Some(&admin),
+            &json!({ "posts": "keep" }),
+        )
+        .await;
+    assert_eq!(erased.status.as_u16(), 204, "{}", erased.body);
+    let confirmed = app
+        .post_json("/api/v1/me/erasure/confirm", None, &json!({ "token": token }))
+        .await;
+    assert_eq!(
+        (confirmed.status.as_u16(), confirmed.code()),
+        (409, "last_admin".into())
+    );
+    let kept = person(&app, "admin@example.no").await;
+    assert!(
+        kept.erased_at.is_none() && kept.is_admin && kept.active,
+        "nothing was erased"
+    );
+    assert_eq!(app.get("/api/v1/me", Some(&admin)).await.status.as_u16(), 200);
+
+    // Another admin later, and the same link (unused) now works.
+    samling::users::create_admin(&app.db, "berit.admin@example.no", app.clock.now_for_tests())
+        .await
+        .unwrap();
+    let confirmed = app
+        .post_json("/api/v1/me/erasure/confirm", None, &json!({ "token": token }))
+        .await;
+    assert_eq!(confirmed.status.as_u16(), 204, "{}", confirmed.body);
+    assert!(person_by_id_erased(&app, "admin@example.no").await);
+}
+
+#[tokio::test]
+async fn open_threads_see_an_erasure_at_once_and_a_namesake_keeps_their_name() {
+    let app = spawn_app().await;
+    let (_, cohorts) = app.with_sample_cohorts().await;
+    let food = cohorts["mat-og-matsvinn"];
+    let circular = cohorts["sirkulaerokonomi"];
+    // Two people called Kari Nordmann, one in each cohort; the one in food is erased.
+    let kari = app
+        .member_token(food, "kari@example.no", "Kari Nordmann", Role::ProjectLead)
+        .await;
+    app.member_token(circular, "kari.n@example.no", "Kari Nordmann", Role::ProjectLead)
+        .await;
+    let ola = app
+        .member_token(food, "ola@example.no", "Ola Olsen", Role::ProjectLead)
+        .await;
+    let per = app
+        .member_token(circular, "per@example.no", "Per Hansen", Role::ProjectLead)
+        .await;
+    let (food_thread, _) = start_thread(&app, &kari, food, "Matsvinn i skolen", "t-1").await;
+    let kept = reply(&app, &kari, food_thread, "Vi veier restene hver fredag.", "k-1").await;
+    let about_her = reply(&app, &ola, food_thread, "Takk, @Kari Nordmann! Nyttig.", "o-1").await;
+    let (circular_thread, _) = start_thread(&app, &per, circular, "Ombruk", "t-2").await;
+    let about_namesake = reply(&app, &per, circular_thread, "Hva mener @Kari Nordmann om dette?", "p-1").await;
+    let namesake_text = thread(&app, &per, circular_thread).await["posts"][1]["body_html"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(namesake_text.contains("@Kari Nordmann"), "{namesake_text}");
+
+    // Ola reads the food cohort live, in English.
+    let mut english: user::ActiveModel = person(&app, "ola@example.no").await.into();
+    english.language = Set("en".into());
+    english.update(&app.db).await.unwrap();
+    let mut socket = connect(&app, &ola).await;
+    send(
+        &mut socket,
+        json!({ "type": "subscribe", "cohort_id": food, "after": 0 }),
+    )
+    .await;
+    assert_eq!(next(&mut socket).await["type"], "subscribed");
+    // The catch-up replays the posts' creation; nothing was edited before the erasure.
+    let kari_id = user_id(&app, &kari).await;
+    let secret = ask(&app, &kari, "kari@example.no", "keep").await;
+    let confirmed = app
+        .post_json("/api/v1/me/erasure/confirm", None, &json!({ "token": secret }))
+        .await;
+    assert_eq!(confirmed.status.as_u16(), 204, "{}", confirmed.body);
+
+    // Without a reload: her posts under «Tidligere deltaker», the mention of her gone.
+    let mut edited: std::collections::BTreeMap<i64, Value> = std::collections::BTreeMap::new();
+    while edited.len() < 3 {
+        let message = next(&mut socket).await;
+        if message["kind"] == "post_edited" {
+            edited.insert(message["post"]["id"].as_i64().unwrap(), message["post"].clone());
+        }
+    }
+    let opening = thread(&app, &ola, food_thread).await["posts"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let expected: Vec<i64> = {
+        let mut ids = vec![opening, kept["id"].as_i64().unwrap(), about_her["id"].as_i64().unwrap()];
+        ids.sort_unstable();
+        ids
+    };
+    assert_eq!(edited.keys().copied().collect::<Vec<_>>(), expected);
+    let hers = &edited[&kept["id"].as_i64().unwrap()];
+    assert_eq!(
+        (&hers["author_id"], &hers["author_erased"]),
+        (&json!(kari_id), &json!(true))
+    );
+    let swept = &edited[&about_her["id"].as_i64().unwrap()];
+    assert!(
+        swept["body_html"].as_str().unwrap().contains("@Tidligere deltaker")
+            && !swept["body_html"].as_str().unwrap().contains("Kari"),
+        "{swept}"
+    );
+    assert_eq!(swept["author_erased"], false);
+    // The answer to a request gives the name in the reader's language.
+    let detail = thread(&app, &ola, food_thread).await;
+    assert_eq!(detail["posts"][1]["author"], "Former participant");
+
+    // The other Kari Nordmann keeps her name, and the post that mentions her keeps it too.
+    assert_eq!(person(&app, "kari.n@example.no").await.name, "Kari Nordmann");
+    let kept_text = thread(&app, &per, circular_thread).await["posts"][1].clone();
+    assert_eq!(kept_text["id"], about_namesake["id"]);
+    assert_eq!(kept_text["body_html"], json!(namesake_text));
+    // Her address is nowhere.
+    let found = traces(&app, &["kari@example.no"]).await;
+    assert!(found.is_empty(), "traces of the erased address:\n{}", found.join("\n"));
+}

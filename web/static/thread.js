@@ -168,7 +168,8 @@
     var item = copy(postTemplate, '.post');
     fillSlots(item, {
       post_id: post.id,
-      author: post.author,
+      // An erased author's name comes in Bokmål over the socket: shown in the page's language.
+      author: post.author_erased ? t('former-participant') : post.author,
       datetime: machineTime(created),
       time: timeFormat.format(created),
     });

@@ -97,8 +97,22 @@ pub async fn erase_person(
             ..Erased::default()
         });
     }
+    // Administration must stay possible: the last admin cannot be erased (the CLI's
+    // `create-admin` makes another first).
+    if person.is_admin && !another_admin(txn, user_id).await? {
+        return Err(last_admin());
+    }
     let mut erased = Erased::default();
     let email = person.email.trim().to_lowercase();
+    // Read before their mention rows go: where someone else has the same name, these posts are
+    // the ones known to mean them.
+    let mentioned_in: Vec<i32> = post_mention::Entity::find()
+        .filter(post_mention::Column::UserId.eq(user_id))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|found| found.post_id)
+        .collect();
 
     erased.cohorts = erase_posts(txn, user_id, posts, now).await?;
 
@@ -253,13 +267,142 @@ pub async fn erase_person(
         .exec(txn)
         .await?;
 
-    // Whatever else still holds the name or the address, in any table.
+    // Whatever else still holds the name or the address, in any table. A name someone else
+    // also has is theirs too: it goes only from the posts that mention the erased person.
+    let name = person.name.trim();
+    let namesakes = namesakes(txn, user_id, &person.name_key).await?;
     let mut needles = vec![email.clone()];
-    if !person.name.trim().is_empty() {
-        needles.push(person.name.trim().to_string());
+    let mut edited = Vec::new();
+    if !name.is_empty() && namesakes.is_empty() {
+        needles.push(name.to_string());
+    } else if !name.is_empty() {
+        edited = sweep_mentions(txn, name, &mentioned_in, &namesakes).await?;
     }
-    sweep_text(txn, &needles, user_id).await?;
+    edited.extend(sweep_text(txn, &needles, user_id).await?);
+    // Their kept posts now show «Tidligere deltaker»: open threads are told, as of every post
+    // whose text changed.
+    edited.extend(
+        post::Entity::find()
+            .filter(post::Column::AuthorId.eq(user_id))
+            .filter(post::Column::Deleted.eq(false))
+            .all(txn)
+            .await?,
+    );
+    erased.cohorts.extend(announce_edited(txn, edited, now).await?);
+    erased.cohorts.sort_unstable();
+    erased.cohorts.dedup();
     Ok(erased)
+}
+
+/// Other people, not erased, with the same name.
+async fn namesakes(txn: &DatabaseTransaction, user_id: i32, name_key: &str) -> AppResult<Vec<i32>> {
+    if name_key.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(user::Entity::find()
+        .filter(user::Column::NameKey.eq(name_key))
+        .filter(user::Column::Id.ne(user_id))
+        .filter(user::Column::ErasedAt.is_null())
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|found| found.id)
+        .collect())
+}
+
+/// Where a namesake exists: the name goes from the posts that mention the erased person (and
+/// not also the namesake, where the text cannot tell them apart), their earlier versions and
+/// their search entries. Returns the posts changed.
+async fn sweep_mentions(
+    txn: &DatabaseTransaction,
+    name: &str,
+    mentioned_in: &[i32],
+    namesakes: &[i32],
+) -> AppResult<Vec<post::Model>> {
+    if mentioned_in.is_empty() {
+        return Ok(Vec::new());
+    }
+    let shared: HashSet<i32> = post_mention::Entity::find()
+        .filter(post_mention::Column::PostId.is_in(mentioned_in.to_vec()))
+        .filter(post_mention::Column::UserId.is_in(namesakes.to_vec()))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|found| found.post_id)
+        .collect();
+    let ids: Vec<i32> = mentioned_in.iter().copied().filter(|id| !shared.contains(id)).collect();
+    let placeholder = former_participant(Language::default());
+    let mut changed = Vec::new();
+    for found in post::Entity::find()
+        .filter(post::Column::Id.is_in(ids.clone()))
+        .all(txn)
+        .await?
+    {
+        let body = replace_ignoring_case(&found.body, name, placeholder);
+        if body == found.body {
+            continue;
+        }
+        let mut edit: post::ActiveModel = found.clone().into();
+        edit.body = Set(body);
+        edit.version = Set(found.version + 1);
+        changed.push(edit.update(txn).await?);
+    }
+    for found in post_revision::Entity::find()
+        .filter(post_revision::Column::PostId.is_in(ids.clone()))
+        .all(txn)
+        .await?
+    {
+        let body = replace_ignoring_case(&found.body, name, placeholder);
+        if body != found.body {
+            let mut edit: post_revision::ActiveModel = found.into();
+            edit.body = Set(body);
+            edit.update(txn).await?;
+        }
+    }
+    let entries = search_entry::Entity::find()
+        .filter(search_entry::Column::Kind.eq(crate::search::Kind::Post))
+        .filter(search_entry::Column::SourceId.is_in(ids))
+        .all(txn)
+        .await?;
+    crate::search::put_many(
+        txn,
+        entries
+            .into_iter()
+            .map(|entry| crate::search::Entry {
+                kind: entry.kind,
+                source_id: entry.source_id,
+                cohort_id: entry.cohort_id,
+                title: replace_ignoring_case(&entry.title, name, placeholder),
+                body: replace_ignoring_case(&entry.body, name, placeholder),
+                path: entry.path,
+                created_at: entry.created_at,
+            })
+            .collect(),
+    )
+    .await?;
+    Ok(changed)
+}
+
+/// One `post_edited` event per changed post in its cohort's log, so open threads show the new
+/// text and name without a reload. Returns the cohorts told.
+async fn announce_edited(
+    txn: &DatabaseTransaction,
+    edited: Vec<post::Model>,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<i32>> {
+    let mut seen: HashSet<i32> = HashSet::new();
+    let mut by_cohort: BTreeMap<i32, Vec<crate::realtime::events::Change>> = BTreeMap::new();
+    for found in edited {
+        if seen.insert(found.id) {
+            by_cohort
+                .entry(found.cohort_id)
+                .or_default()
+                .push((Some(found.thread_id), Some(found.id)));
+        }
+    }
+    let by_cohort: Vec<(i32, Vec<crate::realtime::events::Change>)> = by_cohort.into_iter().collect();
+    crate::realtime::events::append_many(txn, EventKind::PostEdited, &by_cohort, now).await?;
+    Ok(by_cohort.into_iter().map(|(cohort_id, _)| cohort_id).collect())
 }
 
 /// Their posts: kept as they are (the name comes from the erased row), or deleted as an author
@@ -420,7 +563,7 @@ pub async fn text_columns(db: &impl ConnectionTrait) -> AppResult<Vec<(String, S
 /// Replaces the name and the address wherever a text column still holds them: with «Tidligere
 /// deltaker» in what people read, with the pseudonym in the audit log. Search entries whose text
 /// changed are indexed again, so their stems lose the name too.
-async fn sweep_text(txn: &DatabaseTransaction, needles: &[String], user_id: i32) -> AppResult<()> {
+async fn sweep_text(txn: &DatabaseTransaction, needles: &[String], user_id: i32) -> AppResult<Vec<post::Model>> {
     let backend = txn.get_database_backend();
     let placeholder = former_participant(Language::default());
     let pseudonym = pseudonym(user_id);
@@ -442,6 +585,7 @@ async fn sweep_text(txn: &DatabaseTransaction, needles: &[String], user_id: i32)
     }
     let patterns: Vec<String> = patterns.into_iter().collect();
     let mut reindex: HashSet<i32> = HashSet::new();
+    let mut edited_posts: Vec<i32> = Vec::new();
     for (table, column) in text_columns(txn).await? {
         // Stems follow the text; address columns are handled by exact match above, since an
         // address inside a longer one (`kari@…` in `bkari@…`) is someone else's.
@@ -495,6 +639,14 @@ async fn sweep_text(txn: &DatabaseTransaction, needles: &[String], user_id: i32)
                     .await?;
                 reindex.extend(rows.iter().map(|entry| entry.id));
             }
+            if table == "posts" {
+                // A new version, so an edit begun before the erasure cannot write the name back.
+                let rows = post::Entity::find()
+                    .filter(Expr::col(sea_orm::sea_query::Alias::new(column.as_str())).eq(old.as_str()))
+                    .all(txn)
+                    .await?;
+                edited_posts.extend(rows.iter().map(|found| found.id));
+            }
             let update = format!(
                 "UPDATE \"{table}\" SET \"{column}\" = {} WHERE \"{column}\" = {}",
                 placeholder_at(backend, 1),
@@ -508,6 +660,19 @@ async fn sweep_text(txn: &DatabaseTransaction, needles: &[String], user_id: i32)
             .await?;
         }
     }
+    let edited = if edited_posts.is_empty() {
+        Vec::new()
+    } else {
+        post::Entity::update_many()
+            .col_expr(post::Column::Version, Expr::col(post::Column::Version).add(1))
+            .filter(post::Column::Id.is_in(edited_posts.clone()))
+            .exec(txn)
+            .await?;
+        post::Entity::find()
+            .filter(post::Column::Id.is_in(edited_posts))
+            .all(txn)
+            .await?
+    };
     // Stems are computed from the text, so entries whose text changed are written again.
     if !reindex.is_empty() {
         let entries = search_entry::Entity::find()
@@ -531,7 +696,7 @@ async fn sweep_text(txn: &DatabaseTransaction, needles: &[String], user_id: i32)
         )
         .await?;
     }
-    Ok(())
+    Ok(edited)
 }
 
 fn placeholder_at(backend: DatabaseBackend, n: usize) -> String {
@@ -696,6 +861,23 @@ pub(crate) async fn erase_and_record(
     Ok(())
 }
 
+/// Whether an active admin other than `user_id` exists.
+async fn another_admin(db: &impl ConnectionTrait, user_id: i32) -> AppResult<bool> {
+    use sea_orm::PaginatorTrait;
+    let others = user::Entity::find()
+        .filter(user::Column::IsAdmin.eq(true))
+        .filter(user::Column::Active.eq(true))
+        .filter(user::Column::ErasedAt.is_null())
+        .filter(user::Column::Id.ne(user_id))
+        .count(db)
+        .await?;
+    Ok(others > 0)
+}
+
+fn last_admin() -> AppError {
+    AppError::Conflict { code: "last_admin" }
+}
+
 fn link_gone() -> AppError {
     AppError::Gone {
         code: "erasure_link_invalid",
@@ -761,6 +943,10 @@ fn choice_text(tr: Tr, posts: PostsChoice) -> &'static str {
 pub async fn request_erasure(state: &AppState, viewer: &CurrentUser, posts: PostsChoice) -> AppResult<()> {
     let now = state.now();
     let person = &viewer.user;
+    // Said at once, not only when the link is used (where `erase_person` checks it again).
+    if person.is_admin && !another_admin(&state.db, person.id).await? {
+        return Err(last_admin());
+    }
     let secret = new_secret();
     let txn = crate::db::write_transaction(&state.db).await?;
     // Locked: of requests sent at once, each voids the links before it, so one link works.

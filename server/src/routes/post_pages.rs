@@ -191,7 +191,10 @@ async fn report_page(
 ) -> PageResult {
     let found = reportable_post(state, &page.user, post_id).await?;
     let thread = visible_thread(state, &page.user, found.thread_id).await?;
-    let post = post_views(&state.db, vec![found]).await?.remove(0);
+    let post = post_views(&state.db, vec![found])
+        .await?
+        .remove(0)
+        .in_language(page.view.tr.language);
     let status = error.as_ref().map_or(StatusCode::OK, |shown| shown.status);
     Ok(render(
         status,

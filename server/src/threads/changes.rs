@@ -190,10 +190,14 @@ pub async fn post_revisions(state: &AppState, viewer: &CurrentUser, post_id: i32
     let names = names(&state.db, revisions.iter().map(|r| r.editor_id).collect::<Vec<_>>()).await?;
     Ok(revisions
         .into_iter()
-        .map(|revision| RevisionView {
-            body_html: crate::markdown::to_safe_html(&revision.body),
-            editor: names.get(&revision.editor_id).cloned().unwrap_or_default(),
-            replaced_at: revision.created_at,
+        .map(|revision| {
+            let mut editor = names.get(&revision.editor_id).cloned().unwrap_or_default();
+            crate::users::in_language(&mut editor, viewer.language());
+            RevisionView {
+                body_html: crate::markdown::to_safe_html(&revision.body),
+                editor,
+                replaced_at: revision.created_at,
+            }
         })
         .collect())
 }

@@ -172,9 +172,10 @@ pub async fn thread_detail(state: &AppState, viewer: &CurrentUser, thread_id: i3
     let mut detail = detail_of(state, found).await?;
     // An erased person's posts, under «Tidligere deltaker» in the reader's language.
     crate::users::in_language(&mut detail.thread.author, viewer.language());
-    for post in &mut detail.posts {
-        crate::users::in_language(&mut post.author, viewer.language());
-    }
+    detail.posts = std::mem::take(&mut detail.posts)
+        .into_iter()
+        .map(|post| post.in_language(viewer.language()))
+        .collect();
     Ok(detail)
 }
 

@@ -140,6 +140,7 @@ pub async fn moderation_queue(state: &AppState, viewer: &CurrentUser, cohort_id:
     Ok(views
         .into_iter()
         .zip(raw)
+        .map(|(post, (body, hidden_reason))| (post.in_language(viewer.language()), (body, hidden_reason)))
         .map(|(post, (body, hidden_reason))| QueueItem {
             thread_title: titles.get(&post.thread_id).cloned().unwrap_or_default(),
             reports: reports

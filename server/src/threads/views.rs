@@ -2,7 +2,7 @@
 //! costs a fixed number of queries. A post's view is the same for every member of the cohort,
 //! so one serialisation can be shared by all their sockets.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
@@ -34,7 +34,11 @@ pub struct PostView {
     pub thread_id: i32,
     pub cohort_id: i32,
     pub author_id: i32,
+    /// The author's name; «Tidligere deltaker» where `author_erased` (in the reader's language
+    /// in answers to a request, in Bokmål in socket events, for the client to show its own).
     pub author: String,
+    /// The author's account was erased: their posts stay without their name.
+    pub author_erased: bool,
     pub parent_post_id: Option<i32>,
     /// Sanitised HTML; empty for a hidden or deleted post.
     pub body_html: String,
@@ -64,6 +68,16 @@ pub struct ThreadView {
     /// Posts not deleted.
     pub post_count: usize,
     pub last_activity: DateTime<Utc>,
+}
+
+impl PostView {
+    /// An erased author's name in the reader's language ([`post_views`] gives it in Bokmål).
+    pub fn in_language(mut self, language: crate::i18n::Language) -> Self {
+        if self.author_erased {
+            self.author = crate::users::former_participant(language).to_string();
+        }
+        self
+    }
 }
 
 /// Views of the posts, in the given order: three queries whatever their number.
@@ -97,13 +111,21 @@ pub async fn post_views(db: &impl ConnectionTrait, posts: Vec<post::Model>) -> A
         .iter()
         .map(|p| p.author_id)
         .chain(mentions.values().flatten().copied());
-    let names = names(db, people.collect::<Vec<_>>()).await?;
+    let mut names = HashMap::new();
+    let mut erased = HashSet::new();
+    for (id, (name, was_erased)) in crate::users::names_marked(db, people.collect::<Vec<_>>()).await? {
+        if was_erased {
+            erased.insert(id);
+        }
+        names.insert(id, name);
+    }
     Ok(posts
         .into_iter()
         .map(|found| {
             let reactions = reactions.remove(&found.id).unwrap_or_default();
             let mentioned = mentions.remove(&found.id).unwrap_or_default();
-            post_view(found, &names, reactions, mentioned)
+            let author_erased = erased.contains(&found.author_id);
+            post_view(found, &names, author_erased, reactions, mentioned)
         })
         .collect())
 }
@@ -111,6 +133,7 @@ pub async fn post_views(db: &impl ConnectionTrait, posts: Vec<post::Model>) -> A
 fn post_view(
     found: post::Model,
     names: &HashMap<i32, String>,
+    author_erased: bool,
     reactions: BTreeMap<String, Vec<i32>>,
     mut mentioned: Vec<i32>,
 ) -> PostView {
@@ -122,6 +145,7 @@ fn post_view(
         cohort_id: found.cohort_id,
         author_id: found.author_id,
         author: names.get(&found.author_id).cloned().unwrap_or_default(),
+        author_erased,
         parent_post_id: found.parent_post_id,
         body_html: if visible {
             to_safe_html(&found.body)
@@ -164,9 +188,11 @@ fn post_view(
 pub fn fresh_post_view(found: post::Model, author: String, mentioned: Vec<(i32, String)>) -> PostView {
     let mut names: HashMap<i32, String> = mentioned.iter().cloned().collect();
     names.insert(found.author_id, author);
+    // The author has just written it: not erased.
     post_view(
         found,
         &names,
+        false,
         BTreeMap::new(),
         mentioned.into_iter().map(|(id, _)| id).collect(),
     )

@@ -187,7 +187,7 @@ test('the facilitator: every page fits and passes axe', { timeout: ROLE_TIMEOUT_
   ]);
 });
 
-test('screenshots of the cohort page, a session and a thread as the facilitator', { timeout: 120_000 }, async (t) => {
+test('screenshots of the cohort page, a session, a thread and Settings as the facilitator', { timeout: 120_000 }, async (t) => {
   const page = await signedInPage(browser, server, t, FACILITATOR);
   const { cohort, session, thread } = await cohortPaths(page);
   await mkdir(SCREENSHOT_DIR, { recursive: true });
@@ -195,6 +195,8 @@ test('screenshots of the cohort page, a session and a thread as the facilitator'
     ['cohort', cohort],
     ['session', session],
     ['thread', thread],
+    // Settings, with «Slett kontoen min» and «Mine data».
+    ['settings', '/settings'],
   ]) {
     for (const viewport of VIEWPORTS) {
       await page.setViewportSize(viewport);

@@ -37,7 +37,8 @@ pub struct ErasureRequest {
 /// Asks to erase one's own account: a confirmation link (single use, 24 hours) is mailed to the
 /// person. The answer is the same whether the mail goes out at once or later.
 #[utoipa::path(post, path = "/api/v1/me/erasure", tag = "auth", request_body = ErasureRequest, security(("bearer" = []), ("cookie" = [])),
-    responses((status = 202, description = "Accepted: the confirmation link is on its way", body = Accepted), WriteProblems, BodyProblems))]
+    responses((status = 202, description = "Accepted: the confirmation link is on its way", body = Accepted), WriteProblems, BodyProblems,
+        (status = 409, description = "The person is the only active admin (`last_admin`).", body = Problem, content_type = PROBLEM_JSON)))]
 async fn request_erasure(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -51,6 +52,7 @@ async fn request_erasure(
 /// Confirms an erasure with the mailed link's token (once): the person is erased and signed out.
 #[utoipa::path(post, path = "/api/v1/me/erasure/confirm", tag = "auth", request_body = TokenRequest,
     responses((status = 204, description = "Erased; the session cookie is cleared"), PublicWriteProblems, BodyProblems,
+        (status = 409, description = "The person has become the only active admin (`last_admin`); the link stays unused.", body = Problem, content_type = PROBLEM_JSON),
         (status = 410, description = "The link was used, has expired or is unknown (`erasure_link_invalid`).", body = Problem, content_type = PROBLEM_JSON)))]
 async fn confirm_erasure(
     State(state): State<AppState>,
