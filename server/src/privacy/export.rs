@@ -321,8 +321,9 @@ async fn invitations_and_sign_ins(
         "Invitations to your address in full; invitations you sent without the invitee's name and address.".into(),
     );
 
+    // The register keeps the address as the agency wrote it; addresses are compared lowercased.
     let grants = grant::Entity::find()
-        .filter(grant::Column::ContactEmail.eq(person.email.as_str()))
+        .filter(Expr::expr(Func::lower(Expr::col(grant::Column::ContactEmail))).eq(person.email.to_lowercase()))
         .order_by_asc(grant::Column::Id)
         .all(db)
         .await?;
