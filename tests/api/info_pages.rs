@@ -159,6 +159,9 @@ async fn help_gives_the_configured_meeting_link_time_and_file_limit() {
             // The names of buttons come from their own keys.
             "trykk «Send meg en lenke»",
             "Trykk «Meld meg på».",
+            // Where one's data is, and how an account is deleted, with the buttons' own names.
+            "Trykk «Be om en kopi av dataene mine»",
+            "trykk «Send meg en lenke for å slette kontoen»",
             "mailto:personvern@test.example.no",
         ],
         "/hjelp",
