@@ -446,8 +446,10 @@ async fn erase_posts(
     Ok(announced.into_iter().map(|(cohort_id, _)| cohort_id).collect())
 }
 
-/// Clears the grant register's contact fields and lessons' contact persons that are the person.
+/// Clears the grant register's contact fields and lessons' contact persons that are the person,
+/// and puts their address on the suppression list so the next grant import leaves it out.
 async fn forget_contacts(txn: &DatabaseTransaction, name: &str, email: &str) -> AppResult<()> {
+    crate::privacy::suppression::suppress(txn, email).await?;
     let name = name.trim().to_lowercase();
     for found in grant::Entity::find()
         .filter(
