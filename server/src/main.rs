@@ -436,6 +436,9 @@ async fn import(settings: Settings, clock: Arc<dyn Clock>, file: PathBuf, tr: Tr
             )
         );
     }
+    if report.contacts_left_out > 0 {
+        println!("{}", tr.plural("counted.contacts_left_out", report.contacts_left_out));
+    }
     if report.needs_review > 0 {
         println!("{}", tr.plural("counted.cli_pending_reviews", report.needs_review));
     }

@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 
 use crate::discussion::{reply, send_empty, start_thread, thread, user_id};
 use crate::realtime::{close_code, connect, next, send};
+use crate::retention::{FOOD_GRANTS, invitations_holding, invited_projects, projects_invited};
 
 const NAME: &str = "Åse Erasmussen";
 const EMAIL: &str = "ase.erasmussen@example.no";
@@ -1063,4 +1064,161 @@ async fn open_threads_see_an_erasure_at_once_and_a_namesake_keeps_their_name() {
     // Her address is nowhere.
     let found = traces(&app, &["kari@example.no"]).await;
     assert!(found.is_empty(), "traces of the erased address:\n{}", found.join("\n"));
+}
+
+#[tokio::test]
+async fn an_erased_persons_invitations_still_count_in_the_report_but_hold_no_address_and_open_nothing() {
+    let app = spawn_app().await;
+    let known = invited_projects(&app).await;
+    // Siri has an account, and has not answered her invitation yet.
+    let siri =
+        samling::cohorts::find_or_create_user(&app.db, "siri@voss.example.no", "Siri Voss", app.clock.now_for_tests())
+            .await
+            .expect("a person");
+    let kari = person(&app, "kari@trondheim.example.no").await;
+    let pending = app
+        .get(
+            &format!("/api/v1/cohorts/{}/invitations", known.cohort),
+            Some(&known.facilitator),
+        )
+        .await
+        .json();
+    let siris = pending
+        .as_array()
+        .and_then(|found| {
+            found
+                .iter()
+                .find(|invitation| invitation["email"] == "siri@voss.example.no")
+        })
+        .and_then(|invitation| invitation["id"].as_i64())
+        .unwrap_or_else(|| panic!("Siri's invitation in {pending}"));
+    assert_eq!(projects_invited(&app, &known.admin, known.programme).await, 3);
+
+    for id in [kari.id, siri.id] {
+        let erased = app
+            .post_json(
+                &format!("/api/v1/admin/users/{id}/erasure"),
+                Some(&known.admin),
+                &json!({ "posts": "keep" }),
+            )
+            .await;
+        assert_eq!(erased.status.as_u16(), 204, "{}", erased.body);
+    }
+    assert_eq!(
+        projects_invited(&app, &known.admin, known.programme).await,
+        3,
+        "their projects were invited, accepted or not"
+    );
+    for gone in [
+        "kari@trondheim.example.no",
+        "Kari Nordmann",
+        "siri@voss.example.no",
+        "Siri Voss",
+    ] {
+        assert_eq!(invitations_holding(&app, gone).await, Vec::<String>::new(), "{gone}");
+    }
+
+    // Siri's link had not expired; it opens nothing now, and nobody can send it again.
+    let opened = app
+        .post_json("/api/v1/invitations/accept", None, &json!({ "token": known.siri_link }))
+        .await;
+    assert_eq!(
+        (opened.status.as_u16(), opened.code()),
+        (422, "invitation_invalid".into())
+    );
+    let pending = app
+        .get(
+            &format!("/api/v1/cohorts/{}/invitations", known.cohort),
+            Some(&known.facilitator),
+        )
+        .await
+        .json();
+    let addresses: Vec<&str> = pending
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|invitation| invitation["email"].as_str())
+        .collect();
+    assert_eq!(addresses, ["ola@bergen.example.no"], "{pending}");
+    let resent = app
+        .post_json(
+            &format!("/api/v1/invitations/{siris}/resend"),
+            Some(&known.facilitator),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(resent.status.as_u16(), 404, "{}", resent.body);
+    assert_eq!(projects_invited(&app, &known.admin, known.programme).await, 3);
+}
+
+async fn contact(app: &TestApp, reference: &str) -> (String, Option<String>) {
+    let found = grant::Entity::find()
+        .filter(grant::Column::Reference.eq(reference))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("{reference} is imported"));
+    (found.contact_name, found.contact_email)
+}
+
+#[tokio::test]
+async fn importing_the_grant_file_again_does_not_bring_back_an_erased_contact() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    app.create_programme(&admin).await;
+    let first = app.import(&admin, FOOD_GRANTS.as_bytes().to_vec()).await;
+    let cohort = app.get("/api/v1/cohorts", Some(&admin)).await.json()[0]["id"]
+        .as_i64()
+        .expect("the food cohort");
+    let kari = app
+        .member_token(cohort, "kari@trondheim.example.no", "Kari Nordmann", Role::ProjectLead)
+        .await;
+    let kari_id = user_id(&app, &kari).await;
+    let erased = app
+        .post_json(
+            &format!("/api/v1/admin/users/{kari_id}/erasure"),
+            Some(&admin),
+            &json!({ "posts": "keep" }),
+        )
+        .await;
+    assert_eq!(erased.status.as_u16(), 204, "{}", erased.body);
+    assert_eq!(contact(&app, "2021-0412").await, (String::new(), None));
+
+    // The same file again, her address written another way.
+    let file = FOOD_GRANTS.replace("kari@trondheim.example.no", " KARI@Trondheim.example.no");
+    let again = app.import(&admin, file.into_bytes()).await;
+    assert_eq!(
+        contact(&app, "2021-0412").await,
+        (String::new(), None),
+        "the import left her out"
+    );
+    assert_eq!(
+        contact(&app, "2022-0433").await,
+        ("Ola Hansen".to_string(), Some("ola@bergen.example.no".to_string())),
+        "another contact is imported as before"
+    );
+    let found = traces(&app, &["kari@trondheim.example.no", "Kari Nordmann"]).await;
+    assert!(found.is_empty(), "traces of the erased contact:\n{}", found.join("\n"));
+    assert_eq!(
+        (&again["contacts_left_out"], &again["unchanged"], &again["updated"]),
+        (&json!(1), &json!(3), &json!(0)),
+        "{again}"
+    );
+    assert_eq!(first["contacts_left_out"], 0, "{first}");
+
+    // A new contact for her project is imported.
+    let file = FOOD_GRANTS.replace(
+        "Kari Nordmann;kari@trondheim.example.no",
+        "Nina Ny;nina@trondheim.example.no",
+    );
+    let third = app.import(&admin, file.into_bytes()).await;
+    assert_eq!(
+        (&third["contacts_left_out"], &third["updated"]),
+        (&json!(0), &json!(1)),
+        "{third}"
+    );
+    assert_eq!(
+        contact(&app, "2021-0412").await,
+        ("Nina Ny".to_string(), Some("nina@trondheim.example.no".to_string()))
+    );
 }

@@ -51,21 +51,24 @@ async fn the_privacy_notice_shows_the_configured_controller_contact_and_retentio
         "Postboks 12, 0101 Oslo",
         "<a href=\"mailto:personvern@test.example.no\">personvern@test.example.no</a>",
     ];
-    for (language, periods, basis) in [
+    for (language, periods, basis, fingerprint) in [
         (
             "nb",
             ["7 år", "45 dager", "21 dager", "61 dager", "48 timer"],
             "artikkel 6 nr. 1 bokstav e",
+            "fingeravtrykk av e-postadressen din",
         ),
         (
             "nn",
             ["7 år", "45 dagar", "21 dagar", "61 dagar", "48 timar"],
             "artikkel 6 nr. 1 bokstav e",
+            "fingeravtrykk av e-postadressa di",
         ),
         (
             "en",
             ["7 years", "45 days", "21 days", "61 days", "48 hours"],
             "Article 6(1)(e)",
+            "fingerprint of your e-mail address",
         ),
     ] {
         let client = reader_in(&app, language).await;
@@ -74,6 +77,10 @@ async fn the_privacy_notice_shows_the_configured_controller_contact_and_retentio
         assert_contains_all(&html, &configured, &format!("/personvern in {language}"));
         assert_contains_all(&html, &periods, &format!("/personvern in {language}"));
         assert!(html.contains(basis), "/personvern in {language} names the legal basis");
+        assert!(
+            html.contains(fingerprint),
+            "/personvern in {language} says an erased address is kept as a fingerprint"
+        );
         assert!(html.contains("https://www.datatilsynet.no/"), "the right to complain");
         assert!(
             !html.contains("3 år") && !html.contains("90 dager"),

@@ -300,6 +300,40 @@ async fn the_admin_imports_a_file_on_the_upload_page_and_reads_the_report() {
     assert!(review.contains("2022-0150"));
 }
 
+#[tokio::test]
+async fn the_import_report_on_the_page_says_how_many_erased_contacts_were_left_out() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    app.create_programme(&admin).await;
+    // What an erasure of Kari would have put on the list.
+    samling::privacy::suppression::suppress(&app.db, "kari@trondheim.example.no")
+        .await
+        .expect("suppressed");
+    let client = sign_in_by_pages(&app, "admin@example.no").await;
+    let (_, form) = page(&client, &app, "/admin/import").await;
+    let upload = reqwest::multipart::Form::new()
+        .text(
+            "csrf_token",
+            csrf_of(&form[form.find("action=\"/admin/import\"").expect("the upload form")..]),
+        )
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(crate::retention::FOOD_GRANTS.as_bytes().to_vec())
+                .file_name("tildelinger.csv"),
+        );
+    let response = client
+        .post(app.url("/admin/import"))
+        .multipart(upload)
+        .send()
+        .await
+        .unwrap();
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("1 kontaktperson ble utelatt fordi opplysningene om personen er slettet fra Samling."),
+        "{html}"
+    );
+}
+
 /// The error pages of a missing cohort or session and of a refused page are in the language the
 /// person chose and show the navigation, as every other page does; a stranger's 404 follows the
 /// language cookie.

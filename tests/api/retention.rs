@@ -239,7 +239,7 @@ async fn invitations_left(app: &TestApp) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn invitations_never_accepted_go_their_period_after_they_expired_never_a_day_early_and_once() {
+async fn invitations_never_accepted_are_anonymised_their_period_after_they_expired_never_a_day_early_and_once() {
     let app = spawn_app().await;
     let state = job_state(&app).await;
     let start = app.clock.now_for_tests();
@@ -312,8 +312,8 @@ async fn invitations_never_accepted_go_their_period_after_they_expired_never_a_d
     );
     assert_eq!(
         invitations_left(&app).await,
-        ["accepted", "open"],
-        "an accepted invitation stays with the person"
+        ["", "accepted", "open"],
+        "the expired one stays without its name (the report counts it); an accepted one stays with the person"
     );
     assert_eq!(
         session_invitation::Entity::find()
@@ -335,10 +335,244 @@ async fn invitations_never_accepted_go_their_period_after_they_expired_never_a_d
         1,
         "the open one, its period after it expired"
     );
-    assert_eq!(invitations_left(&app).await, ["accepted"]);
+    assert_eq!(invitations_left(&app).await, ["", "accepted", ""]);
+}
+
+/// Three food-waste projects of the 2027 programme, each with its contact.
+pub(crate) const FOOD_GRANTS: &str = "Prosjektnummer;Tittel;Fylke;Søker;Kommunenummer;Tilskudd;Status;Varighet av prosjekt;Type tiltak;Tildelingsår;Kontaktperson;E-post;Beskrivelse
+2021-0412;Matsvinn i kantiner;Trøndelag;Trondheim kommune;5001;1 200 000;Gjennomført;Mar 2021 - Des 2022;Mat og matsvinn;2021;Kari Nordmann;kari@trondheim.example.no;Veiing av matavfall.
+2022-0433;Klimavennlig skolemat;Vestland;Bergen kommune;4601;850 000;Pågående;Aug 2022 - Jun 2028;Mat og matsvinn;2022;Ola Hansen;ola@bergen.example.no;Plantebasert skolelunsj.
+2022-0440;Matredding på Voss;Vestland;Voss kommune;4621;300 000;Pågående;Aug 2022 - Jun 2028;Mat og matsvinn;2022;Siri Voss;siri@voss.example.no;Matredding.
+";
+
+/// The food cohort with every project's contact invited: Kari accepted, Ola and Siri not.
+pub(crate) struct InvitedProjects {
+    pub admin: String,
+    pub programme: i64,
+    pub cohort: i64,
+    pub facilitator: String,
+    /// The link token of Siri's invitation mail.
+    pub siri_link: String,
+}
+
+pub(crate) async fn invited_projects(app: &TestApp) -> InvitedProjects {
+    let admin = app.admin_token().await;
+    let programme = app.create_programme(&admin).await["id"].as_i64().expect("an id");
+    app.import(&admin, FOOD_GRANTS.as_bytes().to_vec()).await;
+    let cohorts = app.get("/api/v1/cohorts", Some(&admin)).await.json();
+    let cohort = cohorts[0]["id"].as_i64().expect("the food cohort");
+    assert_eq!(cohorts.as_array().map(Vec::len), Some(1), "{cohorts}");
+    let facilitator = app
+        .facilitator_token(&admin, cohort, "fa@example.no", "Frida Fasilitator")
+        .await;
+    let invited = app
+        .post_json(
+            &format!("/api/v1/cohorts/{cohort}/invitations/contacts"),
+            Some(&facilitator),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert!(invited.status.is_success(), "{}", invited.body);
+    let kari_link = app
+        .smtp
+        .wait_for_mail_to("kari@trondheim.example.no")
+        .await
+        .link_token("/invitations/accept");
+    let accepted = app
+        .post_json(
+            "/api/v1/invitations/accept",
+            None,
+            &serde_json::json!({ "token": kari_link }),
+        )
+        .await;
+    assert!(accepted.status.is_success(), "{}", accepted.body);
+    let siri_link = app
+        .smtp
+        .wait_for_mail_to("siri@voss.example.no")
+        .await
+        .link_token("/invitations/accept");
+    InvitedProjects {
+        admin,
+        programme,
+        cohort,
+        facilitator,
+        siri_link,
+    }
+}
+
+/// The programme report's "projects invited", as the report's API gives it.
+pub(crate) async fn projects_invited(app: &TestApp, token: &str, programme: i64) -> i64 {
+    let response = app
+        .get(&format!("/api/v1/reports/programmes/{programme}"), Some(token))
+        .await;
+    assert!(response.status.is_success(), "{}", response.body);
+    let report = response.json();
+    let summary = report["tables"]
+        .as_array()
+        .and_then(|tables| tables.iter().find(|table| table["key"] == "summary"))
+        .unwrap_or_else(|| panic!("a summary in {report}"));
+    summary["rows"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|row| row[0] == "projects_invited"))
+        .and_then(|row| row[1].as_i64())
+        .unwrap_or_else(|| panic!("projects_invited in {summary}"))
+}
+
+/// Whether any invitation still holds `text` in its address or name.
+pub(crate) async fn invitations_holding(app: &TestApp, text: &str) -> Vec<String> {
+    let text = text.to_lowercase();
+    invitation::Entity::find()
+        .all(&app.db)
+        .await
+        .expect("the invitations")
+        .into_iter()
+        .filter(|found| found.email.to_lowercase().contains(&text) || found.name.to_lowercase().contains(&text))
+        .map(|found| format!("{} <{}>", found.name, found.email))
+        .collect()
+}
+
+#[tokio::test]
+async fn purged_invitations_still_count_in_the_report_but_hold_no_address_and_open_nothing() {
+    let app = spawn_app().await;
+    let state = job_state(&app).await;
+    let known = invited_projects(&app).await;
+    assert_eq!(projects_invited(&app, &known.admin, known.programme).await, 3);
+
+    // Ola's and Siri's invitations expire after 14 days and go the period after that.
+    app.clock.advance(
+        Duration::days(14) + Duration::days(app.settings.retention_invitation_days.into()) + Duration::minutes(1),
+    );
+    assert_eq!(run(&app, &state).await.invitations, 2, "the two never accepted");
+    assert_eq!(run(&app, &state).await.invitations, 0, "a second run changes nothing");
+    let admin = app.sign_in("admin@example.no").await;
+    assert_eq!(
+        projects_invited(&app, &admin, known.programme).await,
+        3,
+        "the projects were invited, whatever became of the invitations"
+    );
+    for gone in [
+        "ola@bergen.example.no",
+        "Ola Hansen",
+        "siri@voss.example.no",
+        "Siri Voss",
+    ] {
+        assert_eq!(invitations_holding(&app, gone).await, Vec::<String>::new(), "{gone}");
+    }
+    assert_eq!(
+        invitations_holding(&app, "kari@trondheim.example.no").await.len(),
+        1,
+        "the accepted one stays with the person"
+    );
+
+    // The link opens nothing, and the facilitator neither sees nor resends what is left.
+    let opened = app
+        .post_json(
+            "/api/v1/invitations/accept",
+            None,
+            &serde_json::json!({ "token": known.siri_link }),
+        )
+        .await;
+    assert_eq!(
+        (opened.status.as_u16(), opened.code()),
+        (422, "invitation_invalid".into())
+    );
+    let facilitator = app.sign_in("fa@example.no").await;
+    let pending = app
+        .get(
+            &format!("/api/v1/cohorts/{}/invitations", known.cohort),
+            Some(&facilitator),
+        )
+        .await
+        .json();
+    assert_eq!(pending, serde_json::json!([]), "nothing pending");
+    let contacts = app
+        .get(
+            &format!("/api/v1/cohorts/{}/contacts", known.cohort),
+            Some(&facilitator),
+        )
+        .await
+        .json();
+    let states: Vec<(String, String)> = contacts
+        .as_array()
+        .expect("contacts")
+        .iter()
+        .map(|contact| {
+            (
+                contact["contact_name"].as_str().unwrap_or_default().to_string(),
+                contact["state"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("Ola Hansen".to_string(), "not_invited".to_string()),
+            ("Kari Nordmann".to_string(), "accepted".to_string()),
+            ("Siri Voss".to_string(), "not_invited".to_string()),
+        ],
+        "{contacts}"
+    );
+    let left: Vec<i32> = invitation::Entity::find()
+        .filter(invitation::Column::AcceptedAt.is_null())
+        .all(&app.db)
+        .await
+        .expect("the invitations")
+        .into_iter()
+        .map(|found| found.id)
+        .collect();
+    assert_eq!(left.len(), 2, "the rows stay for the report");
+    for id in left {
+        let resent = app
+            .post_json(
+                &format!("/api/v1/invitations/{id}/resend"),
+                Some(&facilitator),
+                &serde_json::json!({}),
+            )
+            .await;
+        assert_eq!(resent.status.as_u16(), 404, "{}", resent.body);
+        let withdrawn = app
+            .send_json(
+                reqwest::Method::DELETE,
+                &format!("/api/v1/invitations/{id}"),
+                Some(&facilitator),
+                &serde_json::json!({}),
+            )
+            .await;
+        assert_eq!(withdrawn.status.as_u16(), 404, "{}", withdrawn.body);
+    }
+    assert_eq!(projects_invited(&app, &admin, known.programme).await, 3);
+
+    // Inviting the contacts again invites them anew; the report still counts each project once.
+    let again = app
+        .post_json(
+            &format!("/api/v1/cohorts/{}/invitations/contacts", known.cohort),
+            Some(&facilitator),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert!(again.status.is_success(), "{}", again.body);
+    app.smtp.wait_for_nth_mail_to("siri@voss.example.no", 2).await;
+    assert_eq!(projects_invited(&app, &admin, known.programme).await, 3);
 }
 
 async fn mail(app: &TestApp, name: &str, status: outbox_mail::Status, at: DateTime<Utc>) {
+    // A pending mail is not due for the worker (the test decides what happens to it); a failed
+    // or cancelled one had its last attempt due when it was made.
+    let last_attempt = if status == outbox_mail::Status::Pending {
+        at + Duration::days(10_000)
+    } else {
+        at
+    };
+    mail_tried(app, name, status, at, last_attempt).await;
+}
+
+async fn mail_tried(
+    app: &TestApp,
+    name: &str,
+    status: outbox_mail::Status,
+    at: DateTime<Utc>,
+    next_attempt_at: DateTime<Utc>,
+) {
     let sent = status == outbox_mail::Status::Sent;
     outbox_mail::ActiveModel {
         kind: Set(outbox_mail::Kind::Notice),
@@ -353,8 +587,7 @@ async fn mail(app: &TestApp, name: &str, status: outbox_mail::Status, at: DateTi
         unsubscribe_url: Set(String::new()),
         status: Set(status),
         attempts: Set(1),
-        // Not due for the worker: the test decides what happens to it.
-        next_attempt_at: Set(at + Duration::days(10_000)),
+        next_attempt_at: Set(next_attempt_at),
         lease_until: Set(None),
         lease_owner: Set(None),
         last_error: Set((status == outbox_mail::Status::Failed).then(|| "550 no such user".to_string())),
@@ -379,7 +612,7 @@ async fn mails_left(app: &TestApp) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn sent_mail_goes_its_period_after_it_was_sent_never_a_day_early_and_once_and_the_rest_stays() {
+async fn sent_failed_and_cancelled_mail_go_their_period_after_never_a_day_early_and_once_and_pending_stays() {
     let app = spawn_app().await;
     let state = job_state(&app).await;
     let start = app.clock.now_for_tests();
@@ -392,6 +625,15 @@ async fn sent_mail_goes_its_period_after_it_was_sent_never_a_day_early_and_once_
     )
     .await;
     mail(&app, "failed", outbox_mail::Status::Failed, start).await;
+    // Made at the start, given up at its last attempt a day later.
+    mail_tried(
+        &app,
+        "failed-next-day",
+        outbox_mail::Status::Failed,
+        start,
+        start + Duration::days(1),
+    )
+    .await;
     mail(&app, "cancelled", outbox_mail::Status::Cancelled, start).await;
     mail(&app, "pending", outbox_mail::Status::Pending, start).await;
     let period = Duration::days(app.settings.retention_outbox_days.into());
@@ -402,32 +644,41 @@ async fn sent_mail_goes_its_period_after_it_was_sent_never_a_day_early_and_once_
         RetentionReport::default(),
         "nothing goes a day early"
     );
+    app.clock.advance(Duration::days(1));
+    assert_eq!(
+        run(&app, &state).await,
+        RetentionReport::default(),
+        "the period to the minute is not over"
+    );
 
-    app.clock.advance(Duration::days(1) + Duration::minutes(1));
+    app.clock.advance(Duration::minutes(1));
     assert_eq!(
         run(&app, &state).await,
         RetentionReport {
-            outbox_mails: 1,
+            outbox_mails: 3,
             ..Default::default()
         },
-        "the sent one goes on time"
+        "the sent, the failed and the cancelled one go on time"
     );
-    assert_eq!(
-        mails_left(&app).await,
-        ["sent-next-day", "failed", "cancelled", "pending"]
-    );
+    assert_eq!(mails_left(&app).await, ["sent-next-day", "failed-next-day", "pending"]);
     assert_eq!(
         run(&app, &state).await,
         RetentionReport::default(),
         "a second run changes nothing"
     );
 
+    app.clock.advance(Duration::days(1));
+    assert_eq!(
+        run(&app, &state).await.outbox_mails,
+        2,
+        "a day later, the mail sent then and the mail given up then"
+    );
     app.clock.advance(Duration::days(400));
-    assert_eq!(run(&app, &state).await.outbox_mails, 1);
+    assert_eq!(run(&app, &state).await, RetentionReport::default());
     assert_eq!(
         mails_left(&app).await,
-        ["failed", "cancelled", "pending"],
-        "mail that was not sent is never purged by the job"
+        ["pending"],
+        "mail still to go is never purged by the job"
     );
 }
 

@@ -3,7 +3,9 @@
 //! contacts of the cohort's grants are invited in one go; several addresses can be invited at
 //! once; an invitation is resent (a new link) or withdrawn; one the mail server refused is kept
 //! as bounced. An expert may be booked for a session before they answer: the booking waits in
-//! `session_invitations` and becomes theirs when they accept.
+//! `session_invitations` and becomes theirs when they accept. Retention and erasure anonymise
+//! an invitation rather than delete it ([`anonymise`]): the programme report counts invited
+//! projects from these rows.
 
 use std::collections::{HashMap, HashSet};
 
@@ -484,8 +486,10 @@ async fn contacts_in(
     now: DateTime<Utc>,
 ) -> AppResult<Vec<ContactView>> {
     let cohort = super::cohort_view(db, viewer, cohort_id).await?;
+    // An anonymised invitation leads nowhere: its project is "not invited", as if it never was.
     let invitations = invitation::Entity::find()
         .filter(invitation::Column::CohortId.eq(cohort_id))
+        .filter(invitation::Column::AnonymisedAt.is_null())
         .order_by_asc(invitation::Column::Id)
         .all(db)
         .await?;
@@ -703,7 +707,8 @@ pub async fn invite_batch(
     invite_many(state, inviter, cohort_id, invitees, booking.as_ref()).await
 }
 
-/// An invitation not yet accepted, which `viewer` may handle (as they may invite its role).
+/// An invitation not yet accepted, which `viewer` may handle (as they may invite its role). An
+/// anonymised one is not found: it has no address to send to.
 async fn handled_invitation(
     db: &impl ConnectionTrait,
     viewer: &CurrentUser,
@@ -712,6 +717,7 @@ async fn handled_invitation(
     let found = invitation::Entity::find_by_id(invitation_id)
         .one(db)
         .await?
+        .filter(|found| found.anonymised_at.is_none())
         .ok_or(AppError::NotFound)?;
     viewer.require(Action::InviteToCohort {
         cohort_id: found.cohort_id,
@@ -741,6 +747,7 @@ pub async fn resend(state: &AppState, viewer: &CurrentUser, invitation_id: i32) 
         )
         .filter(invitation::Column::Id.eq(invitation_id))
         .filter(invitation::Column::AcceptedAt.is_null())
+        .filter(invitation::Column::AnonymisedAt.is_null())
         .exec(&txn)
         .await?;
     if updated.rows_affected != 1 {
@@ -777,6 +784,7 @@ pub async fn withdraw(state: &AppState, viewer: &CurrentUser, invitation_id: i32
     let deleted = invitation::Entity::delete_many()
         .filter(invitation::Column::Id.eq(invitation_id))
         .filter(invitation::Column::AcceptedAt.is_null())
+        .filter(invitation::Column::AnonymisedAt.is_null())
         .exec(&txn)
         .await?;
     if deleted.rows_affected != 1 {
@@ -796,6 +804,43 @@ pub async fn withdraw(state: &AppState, viewer: &CurrentUser, invitation_id: i32
     Ok(view(found, now))
 }
 
+/// Takes the person out of invitations (the retention job, an erasure) without deleting them:
+/// the programme report counts invited projects from these rows, so cohort, grant, role and
+/// the dates stay. The address becomes a unique, never deliverable one (`.invalid`, RFC 2606),
+/// the name goes, and the token hash is no SHA-256 hex, so no secret opens it. Returns how many
+/// were anonymised now (ones anonymised before are left as they are).
+pub async fn anonymise(txn: &DatabaseTransaction, ids: &[i32], now: DateTime<Utc>) -> AppResult<u64> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    // Bookings waiting for an acceptance that can no longer come: they would only show a
+    // nameless expert on the session, and the report does not read them.
+    session_invitation::Entity::delete_many()
+        .filter(session_invitation::Column::InvitationId.is_in(ids.to_vec()))
+        .exec(txn)
+        .await?;
+    let mut anonymised = 0;
+    for id in ids {
+        anonymised += invitation::Entity::update_many()
+            .col_expr(
+                invitation::Column::Email,
+                Expr::value(format!("erased-invitation-{id}@invalid")),
+            )
+            .col_expr(invitation::Column::Name, Expr::value(""))
+            .col_expr(
+                invitation::Column::TokenHash,
+                Expr::value(format!("erased-invitation-{id}")),
+            )
+            .col_expr(invitation::Column::AnonymisedAt, Expr::value(Some(now)))
+            .filter(invitation::Column::Id.eq(*id))
+            .filter(invitation::Column::AnonymisedAt.is_null())
+            .exec(txn)
+            .await?
+            .rows_affected;
+    }
+    Ok(anonymised)
+}
+
 /// Accepts an invitation once: creates the person if new, makes them a member, books them for
 /// the sessions they were booked for while invited, returns them.
 pub async fn accept(state: &AppState, secret: &str) -> AppResult<(user::Model, i32)> {
@@ -806,6 +851,7 @@ pub async fn accept(state: &AppState, secret: &str) -> AppResult<(user::Model, i
         .col_expr(invitation::Column::AcceptedAt, Expr::value(now))
         .filter(invitation::Column::TokenHash.eq(&hash))
         .filter(invitation::Column::AcceptedAt.is_null())
+        .filter(invitation::Column::AnonymisedAt.is_null())
         .filter(invitation::Column::ExpiresAt.gt(now))
         .exec(&txn)
         .await?;
@@ -898,6 +944,7 @@ pub async fn pending(state: &AppState, viewer: &CurrentUser, cohort_id: i32) -> 
     Ok(invitation::Entity::find()
         .filter(invitation::Column::CohortId.eq(cohort_id))
         .filter(invitation::Column::AcceptedAt.is_null())
+        .filter(invitation::Column::AnonymisedAt.is_null())
         .order_by_desc(invitation::Column::CreatedAt)
         .order_by_desc(invitation::Column::Id)
         .all(&state.db)
@@ -924,6 +971,7 @@ pub async fn invited_experts(
         .filter(invitation::Column::CohortId.eq(cohort_id))
         .filter(invitation::Column::Role.eq(Role::Expert))
         .filter(invitation::Column::AcceptedAt.is_null())
+        .filter(invitation::Column::AnonymisedAt.is_null())
         .filter(invitation::Column::ExpiresAt.gt(now))
         .order_by_asc(invitation::Column::Name)
         .all(db)
@@ -947,6 +995,7 @@ pub async fn book_invited_expert(state: &AppState, session_id: i32, invitation_i
         found.cohort_id == locked.cohort_id
             && found.role == Role::Expert
             && found.accepted_at.is_none()
+            && found.anonymised_at.is_none()
             && found.expires_at > now
     }) else {
         return Err(AppError::invalid("not_an_expert_of_cohort", "invitation_id"));

@@ -21,6 +21,9 @@ pub struct Model {
     pub sent_at: Option<DateTimeUtc>,
     /// When the mail server refused the mail; cleared by a resend that goes through.
     pub bounced_at: Option<DateTimeUtc>,
+    /// When retention or the person's erasure took its address, name and link; the row stays
+    /// for the programme report's "invited" count and is never offered again.
+    pub anonymised_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -36,6 +36,7 @@ pub mod session_follow_up;
 pub mod session_invitation;
 pub mod sign_in_token;
 pub mod suggestion_follow;
+pub mod suppressed_address;
 pub mod survey_answer;
 pub mod survey_taker;
 pub mod theme;

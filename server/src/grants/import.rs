@@ -1,6 +1,7 @@
 //! Reads a grant export (`;` or `,`, with or without BOM, UTF-8 or Windows-1252) and stores it
 //! in one transaction: valid rows are created or updated by reference, unchanged rows are left
-//! alone, and every rejected row is reported with its line number and reason.
+//! alone, and every rejected row is reported with its line number and reason. A contact whose
+//! address is on the suppression list (an erased person) is left out.
 
 use std::collections::{HashMap, HashSet};
 
@@ -40,6 +41,9 @@ pub struct ImportReport {
     pub cohorts: Vec<cohorts::CohortSummary>,
     /// Grants waiting for a person's decision.
     pub needs_review: usize,
+    /// Rows whose contact was left out (name and address stored empty) because the address
+    /// belongs to a person who was erased (`privacy::suppression`).
+    pub contacts_left_out: usize,
 }
 
 /// Progress of a long import: rows read so far and in all.
@@ -244,6 +248,7 @@ pub async fn import_grants<C: TransactionTrait>(
         .into_iter()
         .map(|organisation| (organisation.number.clone(), organisation))
         .collect();
+    let suppressed = crate::privacy::suppression::fingerprints(&txn).await?;
     let mut existing: HashMap<String, grant::Model> = grant::Entity::find()
         .all(&txn)
         .await?
@@ -266,7 +271,18 @@ pub async fn import_grants<C: TransactionTrait>(
             previous.as_ref().map(previous_decision),
             &rules,
         );
-        let wanted = GrantValues::new(record, organisation_id, decision);
+        let mut wanted = GrantValues::new(record, organisation_id, decision);
+        // An erased person stays erased: the file still names them, the register does not.
+        let erased = !suppressed.is_empty()
+            && record
+                .contact_email
+                .as_deref()
+                .is_some_and(|address| suppressed.contains(&crate::privacy::suppression::fingerprint(address)));
+        if erased {
+            wanted.contact_name = String::new();
+            wanted.contact_email = None;
+            report.contacts_left_out += 1;
+        }
         match previous {
             None => {
                 wanted.into_active_model(now).insert(&txn).await?;
@@ -297,6 +313,7 @@ pub async fn import_grants<C: TransactionTrait>(
             "updated": report.updated,
             "unchanged": report.unchanged,
             "rejected": report.rejected.len(),
+            "contacts_left_out": report.contacts_left_out,
         }),
         now,
     )

@@ -31,8 +31,7 @@ use crate::entities::cohort_event::EventKind;
 use crate::entities::{
     calendar_feed, cohort_mute, data_export, erasure_request, grant, invitation, lesson, lesson_read, membership,
     outbox_mail, poll_answer, post, post_mention, post_reaction, post_report, post_revision, preparation, registration,
-    resource, search_entry, session, session_expert, session_invitation, sign_in_token, suggestion_follow,
-    survey_taker, thread_read, user,
+    resource, search_entry, session, session_expert, sign_in_token, suggestion_follow, survey_taker, thread_read, user,
 };
 use crate::error::{AppError, AppResult};
 use crate::i18n::{Language, Tr};
@@ -204,7 +203,8 @@ pub async fn erase_person(
         .exec(txn)
         .await?;
 
-    // Invitations to their address, with the sessions they were booked for through them.
+    // Invitations to their address, with the sessions they were booked for through them: the
+    // rows stay without address, name or link, so the report still counts the project invited.
     let invitations: Vec<i32> = invitation::Entity::find()
         .filter(invitation::Column::Email.eq(&email))
         .all(txn)
@@ -212,16 +212,7 @@ pub async fn erase_person(
         .into_iter()
         .map(|found| found.id)
         .collect();
-    if !invitations.is_empty() {
-        session_invitation::Entity::delete_many()
-            .filter(session_invitation::Column::InvitationId.is_in(invitations.clone()))
-            .exec(txn)
-            .await?;
-        invitation::Entity::delete_many()
-            .filter(invitation::Column::Id.is_in(invitations))
-            .exec(txn)
-            .await?;
-    }
+    crate::cohorts::invitations::anonymise(txn, &invitations, now).await?;
 
     // Files and links they shared: gone, with their search entries; the files after the commit.
     let shared = resource::Entity::find()
@@ -455,8 +446,10 @@ async fn erase_posts(
     Ok(announced.into_iter().map(|(cohort_id, _)| cohort_id).collect())
 }
 
-/// Clears the grant register's contact fields and lessons' contact persons that are the person.
+/// Clears the grant register's contact fields and lessons' contact persons that are the person,
+/// and puts their address on the suppression list so the next grant import leaves it out.
 async fn forget_contacts(txn: &DatabaseTransaction, name: &str, email: &str) -> AppResult<()> {
+    crate::privacy::suppression::suppress(txn, email).await?;
     let name = name.trim().to_lowercase();
     for found in grant::Entity::find()
         .filter(

@@ -1,6 +1,6 @@
-//! The retention job: sign-in records, expired invitations and sent mail are purged on their
-//! own schedules, and people whose last programme ended longer ago than the retention period
-//! are anonymised.
+//! The retention job: sign-in records and mail that went (or will not go) are purged on their
+//! own schedules, expired invitations are anonymised (the programme report counts them), and
+//! people whose last programme ended longer ago than the retention period are anonymised.
 //!
 //! Each kind is purged in its own short write transactions (a batch of rows each, so SQLite's
 //! one writer is never held for long) and each person is erased in a transaction of their own.
@@ -29,9 +29,11 @@ const BATCH: u64 = 500;
 pub struct RetentionReport {
     /// Sign-in links used or expired more than `retention_sign_in_days` ago.
     pub sign_in_tokens: u64,
-    /// Invitations never accepted that expired more than `retention_invitation_days` ago.
+    /// Invitations never accepted that expired more than `retention_invitation_days` ago: purged
+    /// of address, name and link (the row stays for the report's "invited" count).
     pub invitations: u64,
-    /// Mails sent more than `retention_outbox_days` ago (failed, cancelled and pending ones stay).
+    /// Mails sent, or failed or cancelled at their last attempt, more than
+    /// `retention_outbox_days` ago (pending ones stay).
     pub outbox_mails: u64,
     /// Data exports downloaded or whose link expired (their ZIP files deleted too).
     pub data_exports: usize,
@@ -55,24 +57,39 @@ pub async fn run(state: &AppState, now: DateTime<Utc>) -> AppResult<RetentionRep
     .await?;
 
     // An accepted invitation stays: it records how the person came into the cohort, and goes
-    // with the person. Deleting one also deletes the session bookings waiting for it (cascade).
-    let invitations = delete_in_batches::<invitation::Entity>(
+    // with the person. One never accepted loses its person; the row stays for the report.
+    let invitations = anonymise_invitations(
         db,
-        invitation::Column::Id,
         Condition::all()
             .add(invitation::Column::AcceptedAt.is_null())
+            .add(invitation::Column::AnonymisedAt.is_null())
             .add(invitation::Column::ExpiresAt.lt(days_before(now, settings.retention_invitation_days))),
+        now,
     )
     .await?;
 
-    // Only sent mail: a failed or cancelled one is kept so an operator can see why it did not
-    // go out, and a pending one is still to be sent.
+    // Sent mail the period after it went; failed and cancelled mail the period after its last
+    // attempt was due (when the worker gave up; there is no column of its own), which gives an
+    // operator that long to see why it did not go out. A pending mail is still to be sent.
+    let outbox_before = days_before(now, settings.retention_outbox_days);
     let outbox_mails = delete_in_batches::<outbox_mail::Entity>(
         db,
         outbox_mail::Column::Id,
-        Condition::all()
-            .add(outbox_mail::Column::Status.eq(outbox_mail::Status::Sent))
-            .add(outbox_mail::Column::SentAt.lt(days_before(now, settings.retention_outbox_days))),
+        Condition::any()
+            .add(
+                Condition::all()
+                    .add(outbox_mail::Column::Status.eq(outbox_mail::Status::Sent))
+                    .add(outbox_mail::Column::SentAt.lt(outbox_before)),
+            )
+            .add(
+                Condition::all()
+                    .add(
+                        outbox_mail::Column::Status
+                            .is_in([outbox_mail::Status::Failed, outbox_mail::Status::Cancelled]),
+                    )
+                    .add(outbox_mail::Column::CreatedAt.lt(outbox_before))
+                    .add(outbox_mail::Column::NextAttemptAt.lt(outbox_before)),
+            ),
     )
     .await?;
 
@@ -256,6 +273,30 @@ async fn delete_in_batches<E: EntityTrait>(db: &DatabaseConnection, id: E::Colum
         txn.commit().await?;
         if last_batch {
             return Ok(deleted);
+        }
+    }
+}
+
+/// Anonymises the invitations matching `due` ([`crate::cohorts::invitations::anonymise`]),
+/// [`BATCH`] at a time, each batch in its own write transaction; returns how many.
+async fn anonymise_invitations(db: &DatabaseConnection, due: Condition, now: DateTime<Utc>) -> AppResult<u64> {
+    let mut anonymised = 0;
+    loop {
+        let txn = crate::db::write_transaction(db).await?;
+        let ids: Vec<i32> = invitation::Entity::find()
+            .select_only()
+            .column(invitation::Column::Id)
+            .filter(due.clone())
+            .order_by_asc(invitation::Column::Id)
+            .limit(BATCH)
+            .into_tuple()
+            .all(&txn)
+            .await?;
+        let last_batch = ids.len() < BATCH as usize;
+        anonymised += crate::cohorts::invitations::anonymise(&txn, &ids, now).await?;
+        txn.commit().await?;
+        if last_batch {
+            return Ok(anonymised);
         }
     }
 }
