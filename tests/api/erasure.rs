@@ -1003,6 +1003,12 @@ async fn open_threads_see_an_erasure_at_once_and_a_namesake_keeps_their_name() {
         .unwrap()
         .to_string();
     assert!(namesake_text.contains("@Kari Nordmann"), "{namesake_text}");
+    // The other Kari is a project's contact in the grant register.
+    let register = grant::Entity::find().all(&app.db).await.unwrap();
+    let mut theirs: grant::ActiveModel = register[0].clone().into();
+    theirs.contact_name = Set("Kari Nordmann".into());
+    theirs.contact_email = Set(Some("kari.n@example.no".into()));
+    let theirs = theirs.update(&app.db).await.unwrap();
 
     // Ola reads the food cohort live, in English.
     let mut english: user::ActiveModel = person(&app, "ola@example.no").await.into();
@@ -1058,6 +1064,16 @@ async fn open_threads_see_an_erasure_at_once_and_a_namesake_keeps_their_name() {
 
     // The other Kari Nordmann keeps her name, and the post that mentions her keeps it too.
     assert_eq!(person(&app, "kari.n@example.no").await.name, "Kari Nordmann");
+    let contact = grant::Entity::find_by_id(theirs.id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (contact.contact_name.as_str(), contact.contact_email.as_deref()),
+        ("Kari Nordmann", Some("kari.n@example.no")),
+        "the namesake's contact stays"
+    );
     let kept_text = thread(&app, &per, circular_thread).await["posts"][1].clone();
     assert_eq!(kept_text["id"], about_namesake["id"]);
     assert_eq!(kept_text["body_html"], json!(namesake_text));

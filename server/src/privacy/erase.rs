@@ -240,7 +240,8 @@ pub async fn erase_person(
         .await?;
 
     // Contact data that names them: the grant register's contact, a lesson's contact person.
-    forget_contacts(txn, &person.name, &email).await?;
+    let namesakes = namesakes(txn, user_id, &person.name_key).await?;
+    forget_contacts(txn, &person.name, &email, namesakes.is_empty()).await?;
 
     // The row stays for what still points to it (kept posts, threads, lessons), without them.
     user::Entity::update_many()
@@ -261,7 +262,6 @@ pub async fn erase_person(
     // Whatever else still holds the name or the address, in any table. A name someone else
     // also has is theirs too: it goes only from the posts that mention the erased person.
     let name = person.name.trim();
-    let namesakes = namesakes(txn, user_id, &person.name_key).await?;
     let mut needles = vec![email.clone()];
     let mut edited = Vec::new();
     if !name.is_empty() && namesakes.is_empty() {
@@ -447,10 +447,16 @@ async fn erase_posts(
 }
 
 /// Clears the grant register's contact fields and lessons' contact persons that are the person,
-/// and puts their address on the suppression list so the next grant import leaves it out.
-async fn forget_contacts(txn: &DatabaseTransaction, name: &str, email: &str) -> AppResult<()> {
+/// and puts their address on the suppression list so the next grant import leaves it out. A
+/// contact is theirs by the address, and by the name unless someone else has it too
+/// (`name_is_theirs`): then the namesake's contact stays.
+async fn forget_contacts(txn: &DatabaseTransaction, name: &str, email: &str, name_is_theirs: bool) -> AppResult<()> {
     crate::privacy::suppression::suppress(txn, email).await?;
-    let name = name.trim().to_lowercase();
+    let name = if name_is_theirs {
+        name.trim().to_lowercase()
+    } else {
+        String::new()
+    };
     for found in grant::Entity::find()
         .filter(
             grant::Column::ContactEmail
