@@ -294,10 +294,17 @@ async fn a_persons_export_holds_what_they_did_and_nothing_of_anyone_else() {
     assert_eq!(tables["resources"][0]["title"], "EVA-RESSURS veileder");
     assert_eq!(tables["calendar_feeds"].len(), 1);
     assert!(!tables["sign_in_tokens"].is_empty());
+    // The notes are the readable page's, in the person's language.
+    assert_eq!(
+        export["notes"]["survey_takers"],
+        samling::i18n::Tr::new(samling::i18n::Language::default()).t("my_data.note.survey_takers")
+    );
     assert!(
         export["notes"]["survey_takers"]
             .as_str()
-            .is_some_and(|note| note.contains("anonym") || note.contains("without your name"))
+            .is_some_and(|note| note.contains("uten navn")),
+        "{}",
+        export["notes"]
     );
 
     // No secrets: neither the hashes nor a live link.

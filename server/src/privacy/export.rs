@@ -13,7 +13,7 @@
 //! links), other people's addresses, and survey answers: those are stored without the person
 //! (`survey_answers` has no column linking them), so only the fact of answering is exported.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -64,7 +64,7 @@ pub struct PersonalData {
     /// person has its key, with an empty list when it holds nothing about this one.
     #[schema(value_type = Object)]
     pub tables: BTreeMap<String, Vec<Value>>,
-    /// What a table's rows leave out and why, by table name.
+    /// What a table's rows leave out and why, by table name, in the person's language.
     pub notes: BTreeMap<String, String>,
 }
 
@@ -136,8 +136,9 @@ fn code<T: ActiveEnum<Value = String>>(value: &T) -> String {
 
 /// The rows of each table, by table name.
 type Rows = BTreeMap<String, Vec<Value>>;
-/// What a table's rows leave out, by table name.
-type Notes = BTreeMap<String, String>;
+/// The tables whose rows leave something out; what and why is `my_data.note.<table>` in the
+/// translation files, so the JSON and the readable page say the same in the person's language.
+type Notes = BTreeSet<&'static str>;
 
 /// The person, and names for the ids their rows carry (in the person's language).
 struct Names {
@@ -212,7 +213,13 @@ pub async fn collect(db: &impl ConnectionTrait, user_id: i32, now: DateTime<Utc>
             "language": person.language,
         }),
         tables,
-        notes,
+        notes: notes
+            .into_iter()
+            .map(|table| {
+                let note = Tr::new(names.language).t(&format!("my_data.note.{table}")).to_string();
+                (table.to_string(), note)
+            })
+            .collect(),
     })
 }
 
@@ -316,10 +323,7 @@ async fn invitations_and_sign_ins(
             })
             .collect(),
     );
-    notes.insert(
-        "invitations".into(),
-        "Invitations to your address in full; invitations you sent without the invitee's name and address.".into(),
-    );
+    notes.insert("invitations");
 
     // The register keeps the address as the agency wrote it; addresses are compared lowercased.
     let grants = grant::Entity::find()
@@ -343,10 +347,7 @@ async fn invitations_and_sign_ins(
             })
             .collect(),
     );
-    notes.insert(
-        "grants".into(),
-        "Grant records from the agency's register that name you as the project's contact.".into(),
-    );
+    notes.insert("grants");
 
     let tokens =
         rows_of::<sign_in_token::Entity>(db, sign_in_token::Column::UserId, sign_in_token::Column::Id, user_id).await?;
@@ -357,10 +358,7 @@ async fn invitations_and_sign_ins(
             .map(|t| json!({ "created_at": t.created_at, "expires_at": t.expires_at, "consumed_at": t.consumed_at }))
             .collect(),
     );
-    notes.insert(
-        "sign_in_tokens".into(),
-        "When sign-in links were made, expired and were used; the links themselves are stored only as a hash and are not exported.".into(),
-    );
+    notes.insert("sign_in_tokens");
 
     let erasures = rows_of::<erasure_request::Entity>(
         db,
@@ -383,10 +381,7 @@ async fn invitations_and_sign_ins(
             })
             .collect(),
     );
-    notes.insert(
-        "erasure_requests".into(),
-        "When you asked to delete your account and what you chose for your posts; the confirmation links are stored only as a hash and are not exported.".into(),
-    );
+    notes.insert("erasure_requests");
     Ok(())
 }
 
@@ -496,10 +491,7 @@ async fn sessions(db: &impl ConnectionTrait, names: &Names, tables: &mut Rows, n
             })
             .collect(),
     );
-    notes.insert(
-        "survey_takers".into(),
-        "Survey answers are stored without your name and nothing links an answer to you, so Samling cannot tell which answers are yours: only that you were sent a survey and answered it is exported.".into(),
-    );
+    notes.insert("survey_takers");
 
     let feeds = calendar_feed::Entity::find()
         .filter(calendar_feed::Column::UserId.eq(user_id))
@@ -509,10 +501,7 @@ async fn sessions(db: &impl ConnectionTrait, names: &Names, tables: &mut Rows, n
         "calendar_feeds".into(),
         feeds.iter().map(|f| json!({ "created_at": f.created_at })).collect(),
     );
-    notes.insert(
-        "calendar_feeds".into(),
-        "Your calendar feed's address is stored only as a hash and is not exported.".into(),
-    );
+    notes.insert("calendar_feeds");
     Ok(())
 }
 
@@ -624,10 +613,7 @@ async fn discussions(db: &impl ConnectionTrait, names: &Names, tables: &mut Rows
             })
             .collect(),
     );
-    notes.insert(
-        "post_revisions".into(),
-        "The earlier texts of your posts (the revision history), one row per edit.".into(),
-    );
+    notes.insert("post_revisions");
     tables.insert(
         "post_reactions".into(),
         reactions
@@ -649,10 +635,7 @@ async fn discussions(db: &impl ConnectionTrait, names: &Names, tables: &mut Rows
             .map(|m| json!({ "post_id": m.post_id, "thread": thread_of_post(m.post_id) }))
             .collect(),
     );
-    notes.insert(
-        "post_mentions".into(),
-        "Posts that mention you by name (which post, not its text: it is its author's).".into(),
-    );
+    notes.insert("post_mentions");
     tables.insert(
         "post_reports".into(),
         reports
@@ -735,10 +718,7 @@ async fn knowledge(db: &impl ConnectionTrait, names: &Names, tables: &mut Rows, 
             })
             .collect(),
     );
-    notes.insert(
-        "resources".into(),
-        "The resources you posted; each file is in the full copy (the ZIP) under file_in_zip.".into(),
-    );
+    notes.insert("resources");
 
     let profiles = rows_of::<project_profile::Entity>(
         db,
@@ -791,10 +771,7 @@ async fn knowledge(db: &impl ConnectionTrait, names: &Names, tables: &mut Rows, 
             })
             .collect(),
     );
-    notes.insert(
-        "project_profiles".into(),
-        "Project profiles you saved last (needs and offers).".into(),
-    );
+    notes.insert("project_profiles");
     tables.insert(
         "lessons".into(),
         lessons
@@ -818,10 +795,7 @@ async fn knowledge(db: &impl ConnectionTrait, names: &Names, tables: &mut Rows, 
             })
             .collect(),
     );
-    notes.insert(
-        "lessons".into(),
-        "Lessons learned you wrote, and lessons that name you as the contact person.".into(),
-    );
+    notes.insert("lessons");
     tables.insert(
         "lesson_reads".into(),
         lesson_reads
@@ -888,10 +862,7 @@ async fn mail_and_records(
             })
             .collect(),
     );
-    notes.insert(
-        "outbox_mails".into(),
-        "The plain-text part of each mail; one-time links in it (sign-in, download) are left out. A sign-in link's mail is written when it is sent, so its text is not stored.".into(),
-    );
+    notes.insert("outbox_mails");
 
     // The audit log: entries about the person and the changes they made.
     let audit = audit_log::Entity::find()
@@ -1268,7 +1239,6 @@ fn render_page(tr: Tr, data: &PersonalData) -> AppResult<String> {
         .iter()
         .map(|(key, rows)| {
             let heading_key = format!("my_data.table.{key}");
-            let note_key = format!("my_data.note.{key}");
             Section {
                 key: key.clone(),
                 heading: if tr.has(&heading_key) {
@@ -1276,7 +1246,7 @@ fn render_page(tr: Tr, data: &PersonalData) -> AppResult<String> {
                 } else {
                     key.clone()
                 },
-                note: tr.has(&note_key).then(|| tr.t(&note_key).to_string()),
+                note: data.notes.get(key).cloned(),
                 rows: rows.iter().map(|row| fields(tr, row)).collect(),
             }
         })
