@@ -34,12 +34,13 @@ pub struct DoneQuery {
     person: Option<String>,
 }
 
-const NOTICES: [&str; 5] = [
+const NOTICES: [&str; 6] = [
     "programme_created",
     "decided",
     "measure_added",
     "measure_removed",
     "deactivated",
+    "erased",
 ];
 
 /// The notice for a finished action, if the query names one.
