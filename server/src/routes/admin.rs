@@ -383,7 +383,9 @@ pub async fn users_list(
     page: SignedInPage,
     Query(query): Query<DoneQuery>,
 ) -> PageResult {
-    let users = users::all_users(&state.db, &page.user).await?;
+    let mut users = users::all_users(&state.db, &page.user).await?;
+    // People erased have no name left to sort by: after everyone else.
+    users.sort_by_key(|user| user.erased);
     let me = page.user.user.id;
     Ok(render(
         StatusCode::OK,
