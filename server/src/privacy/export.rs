@@ -1075,37 +1075,51 @@ pub async fn request(state: &AppState, person: &user::Model) -> AppResult<Export
     Ok(view)
 }
 
-/// Prepares the copy in the background while refreshing the claim on it. A failure marks the
-/// copy failed; a claim lost (taken over, or the copy deleted with its person) stops the work.
+/// Prepares the copy in the background while a second task refreshes the claim on it (apart,
+/// so a refresh never waits on the preparation's own transaction). A failure marks the copy
+/// failed; a claim lost (taken over, or the copy deleted with its person) stops the work.
 fn spawn_preparation(state: &AppState, export_id: i32, user_id: i32, secret: String) {
     let state = state.clone();
     tokio::spawn(async move {
         let claim = hash_secret(&secret);
-        let work = prepare(&state, export_id, user_id, &secret);
-        tokio::pin!(work);
-        let mut refresh = tokio::time::interval(CLAIM_REFRESH);
-        // The first tick is at once; the claim was just made.
-        refresh.tick().await;
-        let outcome = loop {
-            tokio::select! {
-                outcome = &mut work => break outcome,
-                _ = refresh.tick() => match refresh_claim(&state, export_id, &claim).await {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        tracing::warn!(export_id, "a data export's claim was lost; its preparation stops");
-                        return;
-                    }
-                    // The next tick tries again; the lease is several ticks long.
-                    Err(error) => error.log(),
-                },
-            }
+        let (lost, claim_lost) = tokio::sync::oneshot::channel::<()>();
+        let keeper = tokio::spawn(keep_claim(state.clone(), export_id, claim.clone(), lost));
+        let outcome = tokio::select! {
+            biased;
+            outcome = prepare(&state, export_id, user_id, &secret) => Some(outcome),
+            Ok(()) = claim_lost => None,
         };
-        if let Err(error) = outcome {
-            error.log();
-            tracing::error!(export_id, "a data export failed");
-            let _ = fail(&state, export_id, &claim).await;
+        keeper.abort();
+        match outcome {
+            None => tracing::warn!(export_id, "a data export's claim was lost; its preparation stops"),
+            Some(Err(error)) => {
+                error.log();
+                tracing::error!(export_id, "a data export failed");
+                let _ = fail(&state, export_id, &claim).await;
+            }
+            Some(Ok(())) => {}
         }
     });
+}
+
+/// Refreshes the claim every [`CLAIM_REFRESH`] until aborted; says so on `lost` when the copy
+/// is no longer this preparation's. A failed refresh is tried again at the next tick (the lease
+/// is several ticks long).
+async fn keep_claim(state: AppState, export_id: i32, claim: String, lost: tokio::sync::oneshot::Sender<()>) {
+    let mut refresh = tokio::time::interval(CLAIM_REFRESH);
+    // The first tick is at once; the claim was just made.
+    refresh.tick().await;
+    loop {
+        refresh.tick().await;
+        match refresh_claim(&state, export_id, &claim).await {
+            Ok(true) => {}
+            Ok(false) => {
+                let _ = lost.send(());
+                return;
+            }
+            Err(error) => error.log(),
+        }
+    }
 }
 
 /// The copy is still this preparation's (its claim is the link's hash): the claim is renewed.
