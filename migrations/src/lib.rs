@@ -18,6 +18,7 @@ mod m20261206_000013_mention_names;
 mod m20261206_000014_erasure;
 mod m20261206_000015_data_exports;
 mod m20261206_000016_last_sign_in;
+mod m20261206_000017_export_claims;
 mod m20261206_000018_suppressed_addresses;
 
 pub struct Migrator;
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000014_erasure::Migration),
             Box::new(m20261206_000015_data_exports::Migration),
             Box::new(m20261206_000016_last_sign_in::Migration),
+            Box::new(m20261206_000017_export_claims::Migration),
             Box::new(m20261206_000018_suppressed_addresses::Migration),
         ]
     }

@@ -72,6 +72,11 @@ impl Application {
             self.state.clone(),
             digests_stopped.clone(),
         ));
+        // Data exports another instance was preparing when it stopped are taken over.
+        let exports = tokio::spawn(crate::privacy::export::resume_periodically(
+            self.state.clone(),
+            digests_stopped.clone(),
+        ));
         let digests = tokio::spawn(crate::digests::worker::run_periodically(
             self.state.clone(),
             digests_stopped,
@@ -96,6 +101,7 @@ impl Application {
         let _ = digests.await;
         // The retention worker stops with the same signal, after the run under way.
         let _ = retention.await;
+        let _ = exports.await;
         result
     }
 }

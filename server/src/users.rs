@@ -118,6 +118,8 @@ pub struct UserView {
     pub language: Language,
     pub is_admin: bool,
     pub active: bool,
+    /// Erased (`privacy::erase`): the name is «Tidligere deltaker» and the address a placeholder.
+    pub erased: bool,
 }
 
 pub fn user_view(user: &user::Model) -> UserView {
@@ -128,6 +130,7 @@ pub fn user_view(user: &user::Model) -> UserView {
         language: Language::parse(&user.language).unwrap_or_default(),
         is_admin: user.is_admin,
         active: user.active,
+        erased: user.erased_at.is_some(),
     }
 }
 

@@ -1,5 +1,6 @@
 //! Integration tests against the real server (one binary, so it links once).
 
+mod admin_erasure;
 mod calendar;
 mod capture;
 mod cohorts;

@@ -9,7 +9,9 @@ use chrono::Duration;
 use reqwest::{Method, StatusCode};
 use samling::domain::roles::Role;
 use samling::entities::data_export;
-use samling_tests::{ClockExt, TestApp, backend_is_postgres, spawn_app};
+use samling::resources::storage::Storage;
+use samling_tests::s3::TestS3;
+use samling_tests::{ClockExt, TestApp, backend_is_postgres, spawn_app, spawn_app_with};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement};
 use serde_json::{Value, json};
 
@@ -367,6 +369,33 @@ async fn download(app: &TestApp, token: &str) -> (u16, String, reqwest::header::
     (status, html, headers, bytes)
 }
 
+/// The server's file storage, as its settings name it.
+fn storage(app: &TestApp) -> Storage {
+    Storage::from_settings(&app.settings).expect("usable storage settings")
+}
+
+/// Waits until `check` holds (the server finishes some work after its answer), at most 10 s.
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !check().await {
+        assert!(std::time::Instant::now() < deadline, "not within 10 s: {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+async fn export_row(app: &TestApp, user_id: i32) -> data_export::Model {
+    data_export::Entity::find()
+        .filter(data_export::Column::UserId.eq(user_id))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("the person's copy")
+}
+
 fn exports_dir(app: &TestApp) -> Vec<std::path::PathBuf> {
     std::fs::read_dir(app.settings.files_dir.join("exports"))
         .map(|entries| {
@@ -441,8 +470,11 @@ async fn the_full_copy_is_a_zip_mailed_as_a_link_that_works_once() {
     }
     assert!(html.contains("EVA-INNLEGG etter endring"));
 
-    // The file is gone at once; a second download is refused with a clear page.
-    assert!(exports_dir(&app).is_empty(), "the file is deleted after the download");
+    // The file goes once it is sent; a second download is refused with a clear page.
+    eventually("the file is deleted after the download", || async {
+        exports_dir(&app).is_empty()
+    })
+    .await;
     let again = browser();
     let (_, html) = page(&again, &app, "/settings").await;
     let response = again
@@ -458,14 +490,14 @@ async fn the_full_copy_is_a_zip_mailed_as_a_link_that_works_once() {
     let (status, _) = page(&again, &app, "/mine-data?token=unknown").await;
     assert_eq!(status, 404);
 
-    let stored = data_export::Entity::find()
-        .filter(data_export::Column::UserId.eq(person.id as i32))
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(stored.status, data_export::Status::Downloaded);
-    assert_eq!(stored.file, None);
+    eventually("the deleted file is forgotten", || async {
+        export_row(&app, person.id as i32).await.file.is_none()
+    })
+    .await;
+    assert_eq!(
+        export_row(&app, person.id as i32).await.status,
+        data_export::Status::Downloaded
+    );
 }
 
 #[tokio::test]
@@ -490,7 +522,12 @@ async fn the_link_expires_after_the_configured_hours_and_its_file_is_deleted() {
     let hours = i64::from(app.settings.export_link_hours);
     app.clock.advance(Duration::hours(hours) - Duration::minutes(1));
     let now = app.clock.now_for_tests();
-    assert_eq!(samling::privacy::export::purge_expired(&app.db, now).await.unwrap(), 0);
+    assert_eq!(
+        samling::privacy::export::purge_expired(&app.db, &storage(&app), now)
+            .await
+            .unwrap(),
+        0
+    );
     assert_eq!(exports_dir(&app).len(), 1, "nothing goes early");
     let (status, _) = page(&browser(), &app, &format!("/mine-data?token={token}")).await;
     assert_eq!(status, 200, "the link still works a minute before it expires");
@@ -500,10 +537,17 @@ async fn the_link_expires_after_the_configured_hours_and_its_file_is_deleted() {
     assert_eq!(status, 410);
     assert!(html.contains("gått ut"), "{html}");
     let now = app.clock.now_for_tests();
-    assert_eq!(samling::privacy::export::purge_expired(&app.db, now).await.unwrap(), 1);
+    assert_eq!(
+        samling::privacy::export::purge_expired(&app.db, &storage(&app), now)
+            .await
+            .unwrap(),
+        1
+    );
     assert!(exports_dir(&app).is_empty(), "the expired file is deleted");
     assert_eq!(
-        samling::privacy::export::purge_expired(&app.db, now).await.unwrap(),
+        samling::privacy::export::purge_expired(&app.db, &storage(&app), now)
+            .await
+            .unwrap(),
         0,
         "twice does nothing more"
     );
@@ -566,6 +610,7 @@ async fn asking_again_while_a_copy_is_prepared_starts_no_second_one() {
             status: sea_orm::Set(data_export::Status::Preparing),
             file: sea_orm::Set(None),
             created_at: sea_orm::Set(now - Duration::minutes(5)),
+            claimed_at: sea_orm::Set(Some(now - Duration::minutes(1))),
             ready_at: sea_orm::Set(None),
             expires_at: sea_orm::Set(None),
             downloaded_at: sea_orm::Set(None),
@@ -608,4 +653,199 @@ async fn asking_again_while_a_copy_is_prepared_starts_no_second_one() {
         .await
         .unwrap();
     assert_eq!(rows.len(), 1);
+}
+
+/// The tokens of every download link mailed to `address`, once there are `count` of them.
+async fn export_links(app: &TestApp, address: &str, count: usize) -> Vec<String> {
+    let mut links = Vec::new();
+    eventually(&format!("{count} export mails to {address}"), || {
+        links = app
+            .smtp
+            .mails_to(address)
+            .into_iter()
+            .filter(|mail| mail.subject() == "Dataene dine fra Samling er klare")
+            .map(|mail| mail.link_token("/mine-data"))
+            .collect();
+        let enough = links.len() >= count;
+        async move { enough }
+    })
+    .await;
+    links
+}
+
+/// The export ZIPs in the bucket.
+async fn zips_in(s3: &TestS3) -> Vec<String> {
+    s3.keys()
+        .await
+        .into_iter()
+        .filter(|key| key.starts_with("exports/"))
+        .collect()
+}
+
+/// `data.json` of a downloaded ZIP.
+fn data_json(bytes: Vec<u8>) -> Value {
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a ZIP");
+    let mut json = String::new();
+    zip.by_name("data.json")
+        .expect("data.json in the ZIP")
+        .read_to_string(&mut json)
+        .unwrap();
+    serde_json::from_str(&json).expect("data.json is JSON")
+}
+
+/// With several instances the download must find the ZIP wherever it was built: with S3
+/// storage it lives in the bucket, never on the instance's disk, and leaves the bucket after
+/// the download, when its link expires, and when its person is erased.
+#[tokio::test]
+async fn with_s3_storage_the_zip_lives_in_the_bucket_and_leaves_it_after_download_expiry_and_erasure() {
+    let s3 = TestS3::start().await;
+    let app = spawn_app_with(|settings| {
+        settings.file_storage = samling::config::FileStorage::S3;
+        settings.s3_bucket = s3.bucket.clone();
+        settings.s3_endpoint = s3.endpoint.clone();
+        settings.s3_access_key_id = "test".into();
+        settings.s3_secret_access_key = samling::config::Secret::new("test");
+    })
+    .await;
+    let (_, cohorts) = app.with_sample_cohorts().await;
+    let address = "lise@example.no";
+    let person = app
+        .member_token(cohorts["mat-og-matsvinn"], address, "Lise Leder", Role::ProjectLead)
+        .await;
+    let id = user_id(&app, &person).await;
+    let ask = |token: String| {
+        let app = &app;
+        async move {
+            let asked = app.post_json("/api/v1/me/export", Some(&token), &json!({})).await;
+            assert_eq!(asked.status, StatusCode::ACCEPTED, "{}", asked.body);
+        }
+    };
+
+    // Built into the bucket; the download streams it from there, and then it goes.
+    ask(person.clone()).await;
+    let token = export_links(&app, address, 1).await.remove(0);
+    let stored = zips_in(&s3).await;
+    assert_eq!(stored.len(), 1, "the ZIP is in the bucket: {:?}", s3.keys().await);
+    assert!(exports_dir(&app).is_empty(), "and not on the instance's disk");
+    let row = export_row(&app, id as i32).await;
+    assert_eq!(row.file.as_deref(), Some(stored[0].as_str()), "the row names its key");
+    let (status, _, headers, bytes) = download(&app, &token).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        headers["content-length"].to_str().unwrap(),
+        bytes.len().to_string(),
+        "the recorded size"
+    );
+    let data = data_json(bytes);
+    assert_eq!(data["person"]["email"], address);
+    assert_eq!(data["tables"]["users"][0]["name"], "Lise Leder");
+    eventually("the downloaded ZIP leaves the bucket", || async {
+        zips_in(&s3).await.is_empty()
+    })
+    .await;
+
+    // Not downloaded: it goes when its link expires.
+    ask(person.clone()).await;
+    export_links(&app, address, 2).await;
+    assert_eq!(zips_in(&s3).await.len(), 1);
+    app.clock
+        .advance(Duration::hours(i64::from(app.settings.export_link_hours)));
+    let now = app.clock.now_for_tests();
+    assert_eq!(
+        samling::privacy::export::purge_expired(&app.db, &storage(&app), now)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(zips_in(&s3).await.is_empty(), "the expired ZIP left the bucket");
+
+    // Erasing the person takes a waiting ZIP with them at once (signed in again: days passed).
+    ask(app.sign_in(address).await).await;
+    export_links(&app, address, 3).await;
+    assert_eq!(zips_in(&s3).await.len(), 1);
+    let erased = app
+        .post_json(
+            &format!("/api/v1/admin/users/{id}/erasure"),
+            Some(&app.sign_in("admin@example.no").await),
+            &json!({ "posts": "keep" }),
+        )
+        .await;
+    assert_eq!(erased.status, StatusCode::NO_CONTENT, "{}", erased.body);
+    assert!(zips_in(&s3).await.is_empty(), "the erased person's ZIP left the bucket");
+}
+
+/// A copy whose instance stopped while preparing it (its claim was not refreshed for longer
+/// than the lease) is taken over by the next instance to start, once however many start, and
+/// the person gets their link; a copy another instance is still preparing is left to it until
+/// its claim goes stale too.
+#[tokio::test]
+async fn a_copy_cut_off_by_a_stop_is_finished_after_a_restart_and_a_fresh_claim_is_left_alone() {
+    let app = spawn_app().await;
+    let (_, cohorts) = app.with_sample_cohorts().await;
+    let food = cohorts["mat-og-matsvinn"];
+    let per = app
+        .member_token(food, "per@example.no", "Per Prosjekt", Role::ProjectLead)
+        .await;
+    let kari = app
+        .member_token(food, "kari@example.no", "Kari Nordmann", Role::ProjectLead)
+        .await;
+    let (per, kari) = (user_id(&app, &per).await as i32, user_id(&app, &kari).await as i32);
+    let now = app.clock.now_for_tests();
+    let preparing = |user_id: i32, claim: &str, claimed: Duration| data_export::ActiveModel {
+        user_id: sea_orm::Set(user_id),
+        token_hash: sea_orm::Set(claim.into()),
+        status: sea_orm::Set(data_export::Status::Preparing),
+        file: sea_orm::Set(None),
+        created_at: sea_orm::Set(now - claimed - Duration::minutes(1)),
+        claimed_at: sea_orm::Set(Some(now - claimed)),
+        attempts: sea_orm::Set(1),
+        ..Default::default()
+    };
+    // Per's copy: its instance stopped 11 minutes ago. Kari's: claimed 2 minutes ago.
+    for row in [
+        preparing(per, "cut-off", Duration::minutes(11)),
+        preparing(kari, "still-at-it", Duration::minutes(2)),
+    ] {
+        sea_orm::ActiveModelTrait::insert(row, &app.db).await.unwrap();
+    }
+
+    // A restart of two instances at once: one of them takes Per's copy over.
+    let (first, second) = tokio::join!(app.start_instance(), app.start_instance());
+    let token = export_links(&app, "per@example.no", 1).await.remove(0);
+    let (status, _, _, bytes) = download(&app, &token).await;
+    assert_eq!(status, 200);
+    assert_eq!(data_json(bytes)["person"]["email"], "per@example.no");
+    let taken = export_row(&app, per).await;
+    assert_eq!(taken.attempts, 2, "taken over once, by one instance");
+    assert_eq!(taken.status, data_export::Status::Downloaded);
+
+    let left = export_row(&app, kari).await;
+    assert_eq!(
+        (left.status, left.token_hash.as_str(), left.attempts, left.claimed_at),
+        (
+            data_export::Status::Preparing,
+            "still-at-it",
+            1,
+            Some(now - Duration::minutes(2))
+        ),
+        "a fresh claim is left to its instance"
+    );
+    assert!(
+        app.smtp
+            .mails_to("kari@example.no")
+            .iter()
+            .all(|mail| mail.subject() != "Dataene dine fra Samling er klare")
+    );
+    first.stop();
+    second.stop();
+
+    // Its instance never refreshes the claim: once the lease is over, the next start takes it.
+    app.clock.advance(samling::privacy::export::CLAIM_LEASE);
+    let third = app.start_instance().await;
+    let token = export_links(&app, "kari@example.no", 1).await.remove(0);
+    let (status, _, _, bytes) = download(&app, &token).await;
+    assert_eq!(status, 200);
+    assert_eq!(data_json(bytes)["person"]["email"], "kari@example.no");
+    assert_eq!(export_row(&app, kari).await.attempts, 2);
+    third.stop();
 }

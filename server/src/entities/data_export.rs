@@ -10,12 +10,19 @@ pub struct Model {
     /// SHA-256 of the one-time download link's secret.
     pub token_hash: String,
     pub status: Status,
-    /// The ZIP's path while it is kept.
+    /// The ZIP's storage key (`exports/…`, in `crate::resources::storage`) while it is kept.
     pub file: Option<String>,
     pub created_at: DateTimeUtc,
     pub ready_at: Option<DateTimeUtc>,
     pub expires_at: Option<DateTimeUtc>,
     pub downloaded_at: Option<DateTimeUtc>,
+    /// While `preparing`: when the instance preparing it last said it still is. A stale claim
+    /// (that instance stopped) lets another take the copy over.
+    pub claimed_at: Option<DateTimeUtc>,
+    /// How many times preparing it was started.
+    pub attempts: i32,
+    /// The ZIP's size in bytes, once it is built.
+    pub size_bytes: Option<i64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]

@@ -802,7 +802,7 @@ async fn after_commit(state: &AppState, user_id: i32, erased: Erased) {
     }
     crate::sessions::notices::wake_outbox(state);
     for path in &erased.export_files {
-        crate::privacy::export::remove_file(path).await;
+        crate::privacy::export::remove_file(&state.storage, path).await;
     }
     for key in erased.files {
         if let Err(error) = state.storage.remove(&key).await {

@@ -6,8 +6,14 @@
 //! answers it at once. [`request`] (Settings → «Mine data», `POST /api/v1/me/export`) records
 //! a `data_exports` row and builds the ZIP in a background task: `data.json`, `index.html` in
 //! the person's language and the files of the resources they posted; then it mails a link that
-//! downloads the ZIP once within `export_link_hours` ([`download`]). The file is deleted after
-//! the download and, by [`purge_expired`], when the link expires.
+//! downloads the ZIP once within `export_link_hours` ([`download`]). The ZIP is kept in the file
+//! storage (`exports/…`, on disk or in the S3 bucket, so any instance can serve the download),
+//! and deleted after the download and, by [`purge_expired`], when the link expires.
+//!
+//! The instance preparing a copy holds a claim on it (`claimed_at`, refreshed while it works).
+//! When an instance stops half-way, its claim goes stale, and another instance (at its start,
+//! then every few minutes: [`resume_periodically`]) takes the copy over with a conditional update,
+//! prepares it again and mails the link, up to [`MAX_ATTEMPTS`] times.
 //!
 //! Left out on purpose: secrets (hashes of sign-in, calendar and download links, unsubscribe
 //! links), other people's addresses, and survey answers: those are stored without the person
@@ -15,7 +21,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::Write;
-use std::path::PathBuf;
 
 use askama::Template;
 use bytes::Bytes;
@@ -38,6 +43,7 @@ use crate::entities::{
 use crate::error::{AppError, AppResult};
 use crate::i18n::{Language, Tr};
 use crate::mail::transport::OutgoingMail;
+use crate::resources::storage::Storage;
 use crate::state::AppState;
 
 /// The version of the document's shape; raised when a key changes meaning.
@@ -46,9 +52,23 @@ pub const FORMAT: u32 = 1;
 /// The path of the page the mailed link opens (`?token=…`).
 pub const LINK_PATH: &str = "/mine-data";
 
-/// A copy still `preparing` after this long was cut off (the server stopped while building):
-/// it counts as failed, so the person can ask again.
-const STALE_AFTER: Duration = Duration::hours(1);
+/// A claim on a copy being prepared that is older than this belongs to an instance that
+/// stopped: another may take the copy over.
+pub const CLAIM_LEASE: Duration = Duration::minutes(10);
+
+/// How often the preparing instance refreshes its claim (well inside the lease).
+const CLAIM_REFRESH: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// A downloaded copy's file is deleted when its stream ends; one still there this long after
+/// the download was left behind (the instance stopped) and is purged.
+const DOWNLOAD_GRACE: Duration = Duration::hours(1);
+
+/// How often an instance looks for copies whose preparation was cut off.
+const RESUME_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Preparing a copy is started at most this often; cut off the last time too, it has failed
+/// (something in it may stop the server) and the person may ask again.
+pub const MAX_ATTEMPTS: i32 = 3;
 
 /// Everything Samling holds about one person.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -990,7 +1010,7 @@ impl From<&data_export::Model> for ExportView {
 /// one (also when two requests come at once: the partial unique index lets one in).
 pub async fn request(state: &AppState, person: &user::Model) -> AppResult<ExportView> {
     let now = state.now();
-    purge_expired(&state.db, now).await?;
+    purge_expired(&state.db, &state.storage, now).await?;
     if let Some(pending) = preparing(&state.db, person.id).await? {
         return Ok(ExportView::from(&pending));
     }
@@ -1004,6 +1024,9 @@ pub async fn request(state: &AppState, person: &user::Model) -> AppResult<Export
         ready_at: Set(None),
         expires_at: Set(None),
         downloaded_at: Set(None),
+        claimed_at: Set(Some(now)),
+        attempts: Set(1),
+        size_bytes: Set(None),
         ..Default::default()
     }
     .insert(&state.db)
@@ -1020,18 +1043,142 @@ pub async fn request(state: &AppState, person: &user::Model) -> AppResult<Export
         Err(error) => return Err(error.into()),
     };
     let view = ExportView::from(&created);
-    let task_state = state.clone();
-    tokio::spawn(async move {
-        if let Err(error) = prepare(&task_state, created.id, created.user_id, &secret).await {
-            error.log();
-            tracing::error!(export_id = created.id, "a data export failed");
-            let _ = fail(&task_state, created.id).await;
-        }
-    });
+    spawn_preparation(state, created.id, created.user_id, secret);
     Ok(view)
 }
 
-/// The copy being prepared for the person, if any (one cut off long ago counts as failed).
+/// Prepares the copy in the background while a second task refreshes the claim on it (apart,
+/// so a refresh never waits on the preparation's own transaction). A failure marks the copy
+/// failed; a claim lost (taken over, or the copy deleted with its person) stops the work.
+fn spawn_preparation(state: &AppState, export_id: i32, user_id: i32, secret: String) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let claim = hash_secret(&secret);
+        let (lost, claim_lost) = tokio::sync::oneshot::channel::<()>();
+        let keeper = tokio::spawn(keep_claim(state.clone(), export_id, claim.clone(), lost));
+        let outcome = tokio::select! {
+            biased;
+            outcome = prepare(&state, export_id, user_id, &secret) => Some(outcome),
+            Ok(()) = claim_lost => None,
+        };
+        keeper.abort();
+        match outcome {
+            None => tracing::warn!(export_id, "a data export's claim was lost; its preparation stops"),
+            Some(Err(error)) => {
+                error.log();
+                tracing::error!(export_id, "a data export failed");
+                let _ = fail(&state, export_id, &claim).await;
+            }
+            Some(Ok(())) => {}
+        }
+    });
+}
+
+/// Refreshes the claim every [`CLAIM_REFRESH`] until aborted; says so on `lost` when the copy
+/// is no longer this preparation's. A failed refresh is tried again at the next tick (the lease
+/// is several ticks long).
+async fn keep_claim(state: AppState, export_id: i32, claim: String, lost: tokio::sync::oneshot::Sender<()>) {
+    let mut refresh = tokio::time::interval(CLAIM_REFRESH);
+    // The first tick is at once; the claim was just made.
+    refresh.tick().await;
+    loop {
+        refresh.tick().await;
+        match refresh_claim(&state, export_id, &claim).await {
+            Ok(true) => {}
+            Ok(false) => {
+                let _ = lost.send(());
+                return;
+            }
+            Err(error) => error.log(),
+        }
+    }
+}
+
+/// The copy is still this preparation's (its claim is the link's hash): the claim is renewed.
+async fn refresh_claim(state: &AppState, export_id: i32, claim: &str) -> AppResult<bool> {
+    let renewed = data_export::Entity::update_many()
+        .col_expr(data_export::Column::ClaimedAt, Expr::value(state.now()))
+        .filter(data_export::Column::Id.eq(export_id))
+        .filter(data_export::Column::Status.eq(data_export::Status::Preparing))
+        .filter(data_export::Column::TokenHash.eq(claim))
+        .exec(&state.db)
+        .await?;
+    Ok(renewed.rows_affected == 1)
+}
+
+/// Copies being prepared whose claim is older than the lease at `now` (or was never made).
+fn claim_is_stale(now: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(data_export::Column::Status.eq(data_export::Status::Preparing))
+        .add(
+            Condition::any()
+                .add(data_export::Column::ClaimedAt.is_null())
+                .add(data_export::Column::ClaimedAt.lte(now - CLAIM_LEASE)),
+        )
+}
+
+/// Takes over the copies whose preparation was cut off (their instance stopped: the claim is
+/// stale) and prepares them again, with a new link mailed to the person. Of instances doing
+/// this at once, the conditional update lets one take each copy. Returns how many it took.
+pub async fn resume_stale(state: &AppState) -> AppResult<usize> {
+    let now = state.now();
+    let stale = data_export::Entity::find()
+        .filter(claim_is_stale(now))
+        .filter(data_export::Column::Attempts.lt(MAX_ATTEMPTS))
+        .order_by_asc(data_export::Column::Id)
+        .all(&state.db)
+        .await?;
+    let mut resumed = 0;
+    for found in stale {
+        // A new secret: the old one was never mailed, and its hash is the old claim.
+        let secret = new_secret();
+        let taken = data_export::Entity::update_many()
+            .col_expr(data_export::Column::TokenHash, Expr::value(hash_secret(&secret)))
+            .col_expr(data_export::Column::ClaimedAt, Expr::value(now))
+            .col_expr(
+                data_export::Column::Attempts,
+                Expr::col(data_export::Column::Attempts).add(1),
+            )
+            .col_expr(data_export::Column::File, Expr::value(Option::<String>::None))
+            .filter(data_export::Column::Id.eq(found.id))
+            .filter(claim_is_stale(now))
+            .filter(data_export::Column::Attempts.lt(MAX_ATTEMPTS))
+            .exec(&state.db)
+            .await?;
+        if taken.rows_affected != 1 {
+            // Another instance took it first.
+            continue;
+        }
+        tracing::info!(
+            export_id = found.id,
+            attempt = found.attempts + 1,
+            "resuming a data export that was cut off"
+        );
+        if let Some(key) = &found.file {
+            remove_file(&state.storage, key).await;
+        }
+        spawn_preparation(state, found.id, found.user_id, secret);
+        resumed += 1;
+    }
+    Ok(resumed)
+}
+
+/// The server's worker for cut-off copies: a look at start, then one every few minutes, until
+/// `stop` changes.
+pub async fn resume_periodically(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        if let Err(error) = resume_stale(&state).await {
+            tracing::error!(error = %error, "resuming data exports failed; the next look tries again");
+            error.log();
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(RESUME_EVERY) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// The copy being prepared for the person, if any (one cut off is resumed, see [`resume_stale`]).
 async fn preparing(db: &impl ConnectionTrait, user_id: i32) -> AppResult<Option<data_export::Model>> {
     Ok(data_export::Entity::find()
         .filter(data_export::Column::UserId.eq(user_id))
@@ -1040,26 +1187,28 @@ async fn preparing(db: &impl ConnectionTrait, user_id: i32) -> AppResult<Option<
         .await?)
 }
 
-async fn fail(state: &AppState, export_id: i32) -> AppResult<()> {
-    let found = data_export::Entity::find_by_id(export_id).one(&state.db).await?;
-    if let Some(file) = found.and_then(|found| found.file) {
-        remove_file(&file).await;
-    }
-    data_export::Entity::update_many()
+/// Marks the copy failed, if it is still this preparation's, and deletes its ZIP.
+async fn fail(state: &AppState, export_id: i32, claim: &str) -> AppResult<()> {
+    let Some(found) = data_export::Entity::find_by_id(export_id).one(&state.db).await? else {
+        return Ok(());
+    };
+    let failed = data_export::Entity::update_many()
         .col_expr(
             data_export::Column::Status,
             Expr::value(code(&data_export::Status::Failed)),
         )
         .col_expr(data_export::Column::File, Expr::value(Option::<String>::None))
         .filter(data_export::Column::Id.eq(export_id))
+        .filter(data_export::Column::Status.eq(data_export::Status::Preparing))
+        .filter(data_export::Column::TokenHash.eq(claim))
         .exec(&state.db)
         .await?;
+    if failed.rows_affected == 1
+        && let Some(key) = &found.file
+    {
+        remove_file(&state.storage, key).await;
+    }
     Ok(())
-}
-
-/// The folder the ZIPs are kept in until they are downloaded or expire.
-fn exports_dir(state: &AppState) -> PathBuf {
-    state.settings.files_dir.join("exports")
 }
 
 /// What the ZIP writer (on a blocking thread) is handed, in order.
@@ -1075,8 +1224,10 @@ async fn send_part(sender: &tokio::sync::mpsc::Sender<ZipPart>, part: ZipPart) -
         .map_err(|_| anyhow::anyhow!("the ZIP writer stopped"))
 }
 
-/// Builds the ZIP, marks the copy ready and mails the link.
+/// Builds the ZIP into the storage, marks the copy ready and mails the link: all of it only
+/// while the copy is still this preparation's (`secret`'s hash is the claim).
 async fn prepare(state: &AppState, export_id: i32, user_id: i32, secret: &str) -> AppResult<()> {
+    let claim = hash_secret(secret);
     let person = user::Entity::find_by_id(user_id)
         .one(&state.db)
         .await?
@@ -1086,23 +1237,26 @@ async fn prepare(state: &AppState, export_id: i32, user_id: i32, secret: &str) -
     let json = serde_json::to_vec_pretty(&data).map_err(anyhow::Error::from)?;
     let html = render_page(tr, &data)?;
 
-    let dir = exports_dir(state);
-    tokio::fs::create_dir_all(&dir)
-        .await
-        .map_err(|error| anyhow::anyhow!("cannot create {}: {error}", dir.display()))?;
-    let path = dir.join(format!("{}.zip", uuid::Uuid::new_v4().simple()));
-    let path_text = path.to_string_lossy().to_string();
-    // Recorded before writing, so a failure or purge finds the file to delete.
-    data_export::Entity::update_many()
-        .col_expr(data_export::Column::File, Expr::value(path_text.clone()))
+    let key = format!("exports/{}.zip", uuid::Uuid::new_v4().simple());
+    // Recorded before writing, so a failure, a purge or an erasure finds the file to delete.
+    let recorded = data_export::Entity::update_many()
+        .col_expr(data_export::Column::File, Expr::value(key.clone()))
         .filter(data_export::Column::Id.eq(export_id))
+        .filter(data_export::Column::Status.eq(data_export::Status::Preparing))
+        .filter(data_export::Column::TokenHash.eq(&claim))
         .exec(&state.db)
         .await?;
+    if recorded.rows_affected != 1 {
+        // Taken over, or deleted with its person, meanwhile.
+        return Ok(());
+    }
 
+    // Written to the storage's staging file, then kept (renamed, or uploaded in parts): the
+    // ZIP is never whole in memory. The ZIP writer seeks, so it writes on a blocking thread.
+    let incoming = state.storage.begin(&key).await?;
+    let file = incoming.blocking_file().await?;
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<ZipPart>(8);
-    let writer_path = path.clone();
-    let writer = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-        let file = std::fs::File::create(&writer_path)?;
+    let writer = tokio::task::spawn_blocking(move || -> anyhow::Result<u64> {
         let mut zip = zip::ZipWriter::new(std::io::BufWriter::new(file));
         let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
         while let Some(part) = receiver.blocking_recv() {
@@ -1111,8 +1265,10 @@ async fn prepare(state: &AppState, export_id: i32, user_id: i32, secret: &str) -
                 ZipPart::Bytes(bytes) => zip.write_all(&bytes)?,
             }
         }
-        zip.finish()?.flush()?;
-        Ok(())
+        let mut file = zip.finish()?;
+        file.flush()?;
+        let file = file.into_inner().map_err(|error| error.into_error())?;
+        Ok(file.metadata()?.len())
     });
     let feed = async {
         let send = |part: ZipPart| send_part(&sender, part);
@@ -1143,7 +1299,8 @@ async fn prepare(state: &AppState, export_id: i32, user_id: i32, secret: &str) -
     drop(sender);
     let written = writer.await.map_err(anyhow::Error::from)?;
     fed?;
-    written?;
+    let size = written?;
+    incoming.keep().await?;
 
     let now = state.now();
     let expires_at = now + Duration::hours(i64::from(state.settings.export_link_hours));
@@ -1155,14 +1312,19 @@ async fn prepare(state: &AppState, export_id: i32, user_id: i32, secret: &str) -
         )
         .col_expr(data_export::Column::ReadyAt, Expr::value(now))
         .col_expr(data_export::Column::ExpiresAt, Expr::value(expires_at))
+        .col_expr(
+            data_export::Column::SizeBytes,
+            Expr::value(i64::try_from(size).unwrap_or(i64::MAX)),
+        )
         .filter(data_export::Column::Id.eq(export_id))
         .filter(data_export::Column::Status.eq(data_export::Status::Preparing))
+        .filter(data_export::Column::TokenHash.eq(&claim))
         .exec(&txn)
         .await?;
     if updated.rows_affected != 1 {
-        // Purged as cut off meanwhile: the row says failed, the file goes.
+        // Taken over, failed by a purge or deleted with its person meanwhile: the file goes.
         txn.rollback().await?;
-        remove_file(&path_text).await;
+        remove_file(&state.storage, &key).await;
         return Ok(());
     }
     let link = state.link(&format!("{LINK_PATH}?token={secret}"));
@@ -1321,16 +1483,18 @@ pub async fn link_state(db: &impl ConnectionTrait, secret: &str, now: DateTime<U
     })
 }
 
-/// The ZIP of a download, as a stream from a file that is already deleted.
+/// The ZIP of a download, as a stream from the storage; the file is deleted when the stream
+/// ends or is dropped.
 pub struct Download {
     pub file_name: String,
-    pub size: u64,
+    /// The ZIP's size, when it was recorded (copies prepared before it was).
+    pub size: Option<u64>,
     pub body: crate::resources::storage::FileStream,
 }
 
-/// Uses the link once: the first request gets the ZIP (and the file is deleted at once, the
-/// open handle still reading it); a second one, or one after expiry, gets [`LinkState::Gone`].
-/// The conditional update lets one of two requests at once through.
+/// Uses the link once: the first request gets the ZIP (its file is deleted once it has been
+/// streamed, or the download broke off); a second one, or one after expiry, gets
+/// [`LinkState::Gone`]. The conditional update lets one of two requests at once through.
 pub async fn download(state: &AppState, secret: &str) -> AppResult<Result<Download, LinkState>> {
     let now = state.now();
     let hash = hash_secret(secret.trim());
@@ -1353,40 +1517,72 @@ pub async fn download(state: &AppState, secret: &str) -> AppResult<Result<Downlo
         .one(&state.db)
         .await?
         .ok_or(AppError::NotFound)?;
-    let path = found
+    let key = found
         .file
         .clone()
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a ready data export has no file")))?;
-    let file = tokio::fs::File::open(&path)
-        .await
-        .map_err(|error| anyhow::anyhow!("cannot open {path}: {error}"))?;
-    let size = file.metadata().await.map(|meta| meta.len()).unwrap_or_default();
-    remove_file(&path).await;
-    data_export::Entity::update_many()
-        .col_expr(data_export::Column::File, Expr::value(Option::<String>::None))
-        .filter(data_export::Column::Id.eq(found.id))
-        .exec(&state.db)
-        .await?;
+    // Should this fail, the copy stays `downloaded` with its file, which the purge deletes.
+    let stream = state.storage.open(&key).await?;
+    let cleanup = DeleteWhenDropped {
+        state: Some(state.clone()),
+        export_id: found.id,
+        key,
+    };
+    let body = stream
+        .map(move |chunk| {
+            // Owned by the stream, so the file goes when the stream does.
+            let _ = &cleanup;
+            chunk
+        })
+        .boxed();
     Ok(Ok(Download {
         file_name: format!("samling-mine-data-{}.zip", found.created_at.format("%Y-%m-%d")),
-        size,
-        body: tokio_util::io::ReaderStream::new(file).boxed(),
+        size: found.size_bytes.and_then(|size| u64::try_from(size).ok()),
+        body,
     }))
 }
 
-pub(crate) async fn remove_file(path: &str) {
-    match tokio::fs::remove_file(path).await {
-        Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
-            tracing::warn!(%error, path, "cannot delete a data export's file");
-        }
-        _ => {}
+/// Deletes a downloaded copy's file, and forgets it, once the download's stream is dropped
+/// (sent whole, or broken off: the link works once either way).
+struct DeleteWhenDropped {
+    state: Option<AppState>,
+    export_id: i32,
+    key: String,
+}
+
+impl Drop for DeleteWhenDropped {
+    fn drop(&mut self) {
+        let (Some(state), Ok(runtime)) = (self.state.take(), tokio::runtime::Handle::try_current()) else {
+            // No runtime left (the server is stopping): the purge deletes the file later.
+            return;
+        };
+        let (export_id, key) = (self.export_id, std::mem::take(&mut self.key));
+        runtime.spawn(async move {
+            remove_file(&state.storage, &key).await;
+            let forgotten = data_export::Entity::update_many()
+                .col_expr(data_export::Column::File, Expr::value(Option::<String>::None))
+                .filter(data_export::Column::Id.eq(export_id))
+                .exec(&state.db)
+                .await;
+            if let Err(error) = forgotten {
+                tracing::warn!(export_id, %error, "cannot record that a data export's file is deleted");
+            }
+        });
     }
 }
 
-/// Deletes the files of copies whose link has expired (and of copies cut off while being
-/// prepared for longer than an hour), and marks them so. Returns how many copies it ended.
-/// The retention job calls it; asking for a copy does too. Running it twice does nothing more.
-pub async fn purge_expired(db: &impl ConnectionTrait, now: DateTime<Utc>) -> AppResult<usize> {
+/// Deletes a copy's ZIP from the storage; one already gone is fine, a failure is logged (the
+/// row keeps the key only where a later purge will try again).
+pub(crate) async fn remove_file(storage: &Storage, key: &str) {
+    if let Err(error) = storage.remove(key).await {
+        tracing::warn!(key, "cannot delete a data export's file: {error:#}");
+    }
+}
+
+/// Deletes the files of copies whose link has expired (and of copies whose preparation was cut
+/// off [`MAX_ATTEMPTS`] times), and marks them so. Returns how many copies it ended. The
+/// retention job calls it; asking for a copy does too. Running it twice does nothing more.
+pub async fn purge_expired(db: &impl ConnectionTrait, storage: &Storage, now: DateTime<Utc>) -> AppResult<usize> {
     let ended = data_export::Entity::find()
         .filter(
             Condition::any()
@@ -1395,19 +1591,21 @@ pub async fn purge_expired(db: &impl ConnectionTrait, now: DateTime<Utc>) -> App
                         .add(data_export::Column::Status.eq(data_export::Status::Ready))
                         .add(data_export::Column::ExpiresAt.lte(now)),
                 )
+                .add(claim_is_stale(now).add(data_export::Column::Attempts.gte(MAX_ATTEMPTS)))
+                // A file left behind by a failure, or by a download that stopped half-way (not
+                // one that may still be streaming it).
                 .add(
                     Condition::all()
-                        .add(data_export::Column::Status.eq(data_export::Status::Preparing))
-                        .add(data_export::Column::CreatedAt.lte(now - STALE_AFTER)),
+                        .add(
+                            data_export::Column::Status
+                                .is_in([code(&data_export::Status::Expired), code(&data_export::Status::Failed)]),
+                        )
+                        .add(data_export::Column::File.is_not_null()),
                 )
-                // A file left behind by a download or failure that stopped half-way.
                 .add(
                     Condition::all()
-                        .add(data_export::Column::Status.is_in([
-                            code(&data_export::Status::Downloaded),
-                            code(&data_export::Status::Expired),
-                            code(&data_export::Status::Failed),
-                        ]))
+                        .add(data_export::Column::Status.eq(data_export::Status::Downloaded))
+                        .add(data_export::Column::DownloadedAt.lte(now - DOWNLOAD_GRACE))
                         .add(data_export::Column::File.is_not_null()),
                 ),
         )
@@ -1415,7 +1613,7 @@ pub async fn purge_expired(db: &impl ConnectionTrait, now: DateTime<Utc>) -> App
         .await?;
     for found in &ended {
         if let Some(file) = &found.file {
-            remove_file(file).await;
+            remove_file(storage, file).await;
         }
         let status = match found.status {
             data_export::Status::Ready => data_export::Status::Expired,

@@ -94,7 +94,7 @@ pub async fn run(state: &AppState, now: DateTime<Utc>) -> AppResult<RetentionRep
     .await?;
 
     // Data exports downloaded or past their link's time, with their files.
-    let data_exports = crate::privacy::export::purge_expired(db, now).await?;
+    let data_exports = crate::privacy::export::purge_expired(db, &state.storage, now).await?;
 
     let mut anonymised = Vec::new();
     let mut failed = 0;

@@ -88,11 +88,12 @@ impl Storage {
             Storage::LocalDisk { root } => (root, Destination::Disk(root.join(key))),
             Storage::Bucket { staging, store } => (staging, Destination::Bucket(store.clone(), ObjectPath::from(key))),
         };
-        let incoming = staging.join(".incoming");
-        fs::create_dir_all(&incoming)
+        let partial = staging.join(".incoming").join(key);
+        // A key may name a folder (`exports/…`).
+        let folder = partial.parent().unwrap_or(staging);
+        fs::create_dir_all(folder)
             .await
-            .with_context(|| format!("cannot create {}", incoming.display()))?;
-        let partial = incoming.join(key);
+            .with_context(|| format!("cannot create {}", folder.display()))?;
         let file = File::create(&partial)
             .await
             .with_context(|| format!("cannot create {}", partial.display()))?;
@@ -150,6 +151,17 @@ impl IncomingFile {
         file.write_all(chunk).await.context("cannot write the uploaded file")
     }
 
+    /// A second handle on the file, for a writer on a blocking thread that needs to seek (a
+    /// ZIP). What it writes must be flushed before [`IncomingFile::keep`].
+    pub async fn blocking_file(&self) -> anyhow::Result<std::fs::File> {
+        let file = self.file.as_ref().context("the file is already closed")?;
+        let second = file
+            .try_clone()
+            .await
+            .context("cannot open the file being written twice")?;
+        Ok(second.into_std().await)
+    }
+
     /// Makes the file permanent: synced and renamed into place, or uploaded to the bucket.
     pub async fn keep(mut self) -> anyhow::Result<()> {
         let mut file = self.file.take().context("the file is already closed")?;
@@ -158,6 +170,11 @@ impl IncomingFile {
             Destination::Disk(destination) => {
                 file.sync_all().await.context("cannot sync the uploaded file")?;
                 drop(file);
+                if let Some(folder) = destination.parent() {
+                    fs::create_dir_all(folder)
+                        .await
+                        .with_context(|| format!("cannot create {}", folder.display()))?;
+                }
                 fs::rename(&self.partial, destination)
                     .await
                     .with_context(|| format!("cannot move the upload to {}", destination.display()))?;

@@ -34,12 +34,13 @@ pub struct DoneQuery {
     person: Option<String>,
 }
 
-const NOTICES: [&str; 5] = [
+const NOTICES: [&str; 6] = [
     "programme_created",
     "decided",
     "measure_added",
     "measure_removed",
     "deactivated",
+    "erased",
 ];
 
 /// The notice for a finished action, if the query names one.
@@ -382,7 +383,9 @@ pub async fn users_list(
     page: SignedInPage,
     Query(query): Query<DoneQuery>,
 ) -> PageResult {
-    let users = users::all_users(&state.db, &page.user).await?;
+    let mut users = users::all_users(&state.db, &page.user).await?;
+    // People erased have no name left to sort by: after everyone else.
+    users.sort_by_key(|user| user.erased);
     let me = page.user.user.id;
     Ok(render(
         StatusCode::OK,

@@ -1,6 +1,7 @@
 //! The HTTP surface: pages, the JSON API with its OpenAPI document, health checks, static files.
 
 pub mod admin;
+pub mod admin_erasure_pages;
 pub mod api;
 pub mod digest_pages;
 pub mod erasure_pages;
@@ -201,6 +202,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/admin/users", get(admin::users_list))
         .route("/admin/users/{user_id}/deactivate", post(admin::deactivate_user))
+        .route(
+            "/admin/users/{user_id}/erasure",
+            get(admin_erasure_pages::confirm_form).post(admin_erasure_pages::erase),
+        )
         .route("/admin/audit", get(admin::audit))
         .route("/api/v1/realtime", get(socket::upgrade))
         .route("/healthz", get(|| async { "ok" }))

@@ -157,7 +157,9 @@ pub async fn download(State(state): State<AppState>, page: Page, Form(form): For
             let mut response = Body::from_stream(zip.body).into_response();
             let headers = response.headers_mut();
             headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"));
-            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(zip.size));
+            if let Some(size) = zip.size {
+                headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+            }
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", zip.file_name)) {
                 headers.insert(header::CONTENT_DISPOSITION, value);
