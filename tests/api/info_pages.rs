@@ -169,6 +169,7 @@ async fn help_gives_the_configured_meeting_link_time_and_file_limit() {
             // Where one's data is, and how an account is deleted, with the buttons' own names.
             "Trykk «Be om en kopi av dataene mine»",
             "trykk «Send meg en lenke for å slette kontoen»",
+            "«Slett person» sletter en person som har bedt om det i brev",
             "mailto:personvern@test.example.no",
         ],
         "/hjelp",

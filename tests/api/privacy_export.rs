@@ -469,6 +469,33 @@ async fn the_full_copy_is_a_zip_mailed_as_a_link_that_works_once() {
         assert!(html.contains(heading), "index.html has the section {heading}");
     }
     assert!(html.contains("EVA-INNLEGG etter endring"));
+    // Every section and every field has its name in all three languages: a table or key added
+    // to the export without its words would show its code on the readable page.
+    let mut keys: BTreeSet<String> = BTreeSet::new();
+    for rows in data["tables"].as_object().unwrap().values() {
+        for row in rows.as_array().unwrap() {
+            keys.extend(row.as_object().unwrap().keys().cloned());
+        }
+    }
+    for language in samling::i18n::Language::ALL {
+        let tr = samling::i18n::Tr::new(language);
+        let missing: Vec<String> = data["tables"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|table| format!("my_data.table.{table}"))
+            .chain(keys.iter().map(|key| format!("my_data.field.{key}")))
+            .chain(
+                data["notes"]
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .map(|table| format!("my_data.note.{table}")),
+            )
+            .filter(|key| !tr.has(key))
+            .collect();
+        assert!(missing.is_empty(), "{language:?} has no words for {missing:?}");
+    }
 
     // The file goes once it is sent; a second download is refused with a clear page.
     eventually("the file is deleted after the download", || async {

@@ -784,7 +784,7 @@ fn replace_ignoring_case(haystack: &str, needle: &str, replacement: &str) -> Str
 pub struct Erased {
     /// Storage keys of the person's resource files, deleted once the erasure has committed.
     pub files: Vec<String>,
-    /// Paths of the ZIPs of their data exports, deleted once the erasure has committed.
+    /// Storage keys of the ZIPs of their data exports, deleted once the erasure has committed.
     pub export_files: Vec<String>,
     /// Sessions still to come where the person held a seat: their waitlist moves up.
     pub freed_sessions: Vec<session::Model>,
@@ -801,8 +801,8 @@ async fn after_commit(state: &AppState, user_id: i32, erased: Erased) {
         state.hub.notify(*cohort_id);
     }
     crate::sessions::notices::wake_outbox(state);
-    for path in &erased.export_files {
-        crate::privacy::export::remove_file(&state.storage, path).await;
+    for key in &erased.export_files {
+        crate::privacy::export::remove_file(&state.storage, key).await;
     }
     for key in erased.files {
         if let Err(error) = state.storage.remove(&key).await {

@@ -88,7 +88,6 @@ pub struct PersonalData {
     pub notes: BTreeMap<String, String>,
 }
 
-/// Rows of one entity by id, for names and titles next to the ids.
 /// The rows of `E` whose `person` column is the person, in the order of `order` (their ids).
 async fn rows_of<E: EntityTrait>(
     db: &impl ConnectionTrait,
@@ -99,6 +98,7 @@ async fn rows_of<E: EntityTrait>(
     Ok(E::find().filter(person.eq(user_id)).order_by_asc(order).all(db).await?)
 }
 
+/// Rows of one entity by id, for names and titles next to the ids.
 async fn by_id<E>(
     db: &impl ConnectionTrait,
     column: E::Column,
