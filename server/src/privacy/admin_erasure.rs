@@ -1,11 +1,11 @@
 //! What an admin's erasure of a person will do, for the page that asks the admin to confirm it
 //! (the erasure itself is [`super::erase::erase_by_admin`]).
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ConnectionTrait, EntityTrait};
 
 use crate::auth::CurrentUser;
 use crate::domain::policy::Action;
-use crate::entities::{post, resource, user};
+use crate::entities::user;
 use crate::error::{AppError, AppResult};
 
 /// The person an admin is about to erase, and how much goes with them.
@@ -32,15 +32,7 @@ pub async fn preview(db: &impl ConnectionTrait, viewer: &CurrentUser, user_id: i
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
-    let post_count = post::Entity::find()
-        .filter(post::Column::AuthorId.eq(user_id))
-        .filter(post::Column::Deleted.eq(false))
-        .count(db)
-        .await?;
-    let file_count = resource::Entity::find()
-        .filter(resource::Column::PostedBy.eq(user_id))
-        .count(db)
-        .await?;
+    let (post_count, file_count) = super::erase::what_goes(db, user_id).await?;
     Ok(ErasurePreview {
         user_id,
         erased: person.erased_at.is_some(),

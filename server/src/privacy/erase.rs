@@ -18,8 +18,8 @@ use askama::Template;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait, QueryFilter,
-    Set, Statement, Value,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait, PaginatorTrait,
+    QueryFilter, Set, Statement, Value,
 };
 use serde::Serialize;
 
@@ -359,14 +359,11 @@ async fn sweep_mentions(
         txn,
         entries
             .into_iter()
-            .map(|entry| crate::search::Entry {
-                kind: entry.kind,
-                source_id: entry.source_id,
-                cohort_id: entry.cohort_id,
-                title: replace_ignoring_case(&entry.title, name, placeholder),
-                body: replace_ignoring_case(&entry.body, name, placeholder),
-                path: entry.path,
-                created_at: entry.created_at,
+            .map(|stored| {
+                let mut entry = crate::search::Entry::from(stored);
+                entry.title = replace_ignoring_case(&entry.title, name, placeholder);
+                entry.body = replace_ignoring_case(&entry.body, name, placeholder);
+                entry
             })
             .collect(),
     )
@@ -678,22 +675,7 @@ async fn sweep_text(txn: &DatabaseTransaction, needles: &[String], user_id: i32)
             .filter(search_entry::Column::Id.is_in(reindex))
             .all(txn)
             .await?;
-        crate::search::put_many(
-            txn,
-            entries
-                .into_iter()
-                .map(|entry| crate::search::Entry {
-                    kind: entry.kind,
-                    source_id: entry.source_id,
-                    cohort_id: entry.cohort_id,
-                    title: entry.title,
-                    body: entry.body,
-                    path: entry.path,
-                    created_at: entry.created_at,
-                })
-                .collect(),
-        )
-        .await?;
+        crate::search::put_many(txn, entries.into_iter().map(crate::search::Entry::from).collect()).await?;
     }
     Ok(edited)
 }
@@ -862,7 +844,6 @@ pub(crate) async fn erase_and_record(
 
 /// Whether an active admin other than `user_id` exists.
 async fn another_admin(db: &impl ConnectionTrait, user_id: i32) -> AppResult<bool> {
-    use sea_orm::PaginatorTrait;
     let others = user::Entity::find()
         .filter(user::Column::IsAdmin.eq(true))
         .filter(user::Column::Active.eq(true))
@@ -1008,7 +989,6 @@ pub struct PendingErasure {
 /// Reads a confirmation link without using it: 410 `erasure_link_invalid` when it is used,
 /// expired or unknown.
 pub async fn pending(state: &AppState, secret: &str) -> AppResult<PendingErasure> {
-    use sea_orm::PaginatorTrait;
     let now = state.now();
     let request = erasure_request::Entity::find()
         .filter(erasure_request::Column::TokenHash.eq(hash_secret(secret.trim())))
@@ -1017,20 +997,27 @@ pub async fn pending(state: &AppState, secret: &str) -> AppResult<PendingErasure
         .one(&state.db)
         .await?
         .ok_or_else(link_gone)?;
-    let post_count = post::Entity::find()
-        .filter(post::Column::AuthorId.eq(request.user_id))
-        .filter(post::Column::Deleted.eq(false))
-        .count(&state.db)
-        .await?;
-    let file_count = resource::Entity::find()
-        .filter(resource::Column::PostedBy.eq(request.user_id))
-        .count(&state.db)
-        .await?;
+    let (post_count, file_count) = what_goes(&state.db, request.user_id).await?;
     Ok(PendingErasure {
         posts: PostsChoice::parse(&request.posts).unwrap_or(PostsChoice::Keep),
         post_count,
         file_count,
     })
+}
+
+/// What the pages that ask to confirm an erasure count: the person's posts not deleted yet
+/// (kept or deleted, as chosen) and the files and links they shared (always deleted).
+pub(crate) async fn what_goes(db: &impl ConnectionTrait, user_id: i32) -> AppResult<(u64, u64)> {
+    let posts = post::Entity::find()
+        .filter(post::Column::AuthorId.eq(user_id))
+        .filter(post::Column::Deleted.eq(false))
+        .count(db)
+        .await?;
+    let files = resource::Entity::find()
+        .filter(resource::Column::PostedBy.eq(user_id))
+        .count(db)
+        .await?;
+    Ok((posts, files))
 }
 
 /// Uses a confirmation link once and erases its person. Returns their id.

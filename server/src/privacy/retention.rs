@@ -12,7 +12,8 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Duration, Months, NaiveDate, Utc};
 use chrono_tz::Europe::Oslo;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 
 use super::erase::{PostsChoice, erase_and_record};
@@ -252,20 +253,12 @@ fn days_before(now: DateTime<Utc>, days: u32) -> DateTime<Utc> {
 }
 
 /// Deletes the rows matching `due`, [`BATCH`] at a time, each batch in its own write
-/// transaction; returns how many went.
+/// transaction (a long purge never holds the write lock for long); returns how many went.
 async fn delete_in_batches<E: EntityTrait>(db: &DatabaseConnection, id: E::Column, due: Condition) -> AppResult<u64> {
     let mut deleted = 0;
     loop {
         let txn = crate::db::write_transaction(db).await?;
-        let ids: Vec<i32> = E::find()
-            .select_only()
-            .column(id)
-            .filter(due.clone())
-            .order_by_asc(id)
-            .limit(BATCH)
-            .into_tuple()
-            .all(&txn)
-            .await?;
+        let ids = next_batch::<E>(&txn, id, &due).await?;
         let last_batch = ids.len() < BATCH as usize;
         if !ids.is_empty() {
             deleted += E::delete_many().filter(id.is_in(ids)).exec(&txn).await?.rows_affected;
@@ -283,15 +276,7 @@ async fn anonymise_invitations(db: &DatabaseConnection, due: Condition, now: Dat
     let mut anonymised = 0;
     loop {
         let txn = crate::db::write_transaction(db).await?;
-        let ids: Vec<i32> = invitation::Entity::find()
-            .select_only()
-            .column(invitation::Column::Id)
-            .filter(due.clone())
-            .order_by_asc(invitation::Column::Id)
-            .limit(BATCH)
-            .into_tuple()
-            .all(&txn)
-            .await?;
+        let ids = next_batch::<invitation::Entity>(&txn, invitation::Column::Id, &due).await?;
         let last_batch = ids.len() < BATCH as usize;
         anonymised += crate::cohorts::invitations::anonymise(&txn, &ids, now).await?;
         txn.commit().await?;
@@ -299,6 +284,19 @@ async fn anonymise_invitations(db: &DatabaseConnection, due: Condition, now: Dat
             return Ok(anonymised);
         }
     }
+}
+
+/// The ids of the first [`BATCH`] rows matching `due`, in id order.
+async fn next_batch<E: EntityTrait>(txn: &DatabaseTransaction, id: E::Column, due: &Condition) -> AppResult<Vec<i32>> {
+    Ok(E::find()
+        .select_only()
+        .column(id)
+        .filter(due.clone())
+        .order_by_asc(id)
+        .limit(BATCH)
+        .into_tuple()
+        .all(txn)
+        .await?)
 }
 
 /// Erases one person as the retention job does, keeping their posts as «Tidligere deltaker»:

@@ -5,17 +5,13 @@
 use std::collections::HashSet;
 
 use sea_orm::{ConnectionTrait, EntityTrait, QuerySelect, Set};
-use sha2::{Digest, Sha256};
 
 use crate::entities::suppressed_address;
 use crate::error::AppResult;
 
 /// The fingerprint of an address: SHA-256, hex, of the address trimmed and lowercased.
 pub fn fingerprint(address: &str) -> String {
-    Sha256::digest(address.trim().to_lowercase().as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    crate::auth::tokens::hash_secret(&address.trim().to_lowercase())
 }
 
 /// Puts an address on the list (once: an address erased again, after a new account, stays one

@@ -39,6 +39,21 @@ pub struct Entry {
     pub created_at: DateTime<Utc>,
 }
 
+/// A stored entry, to be indexed again (its stems follow its text).
+impl From<search_entry::Model> for Entry {
+    fn from(stored: search_entry::Model) -> Self {
+        Entry {
+            kind: stored.kind,
+            source_id: stored.source_id,
+            cohort_id: stored.cohort_id,
+            title: stored.title,
+            body: stored.body,
+            path: stored.path,
+            created_at: stored.created_at,
+        }
+    }
+}
+
 /// The index word that says which cohort may find an entry. Searches match it together with
 /// their terms, so the full-text index itself leaves out what the searcher may not see and
 /// only the rest is ranked (the SQL filter on cohorts stays as the rule). No word of a text
